@@ -1,0 +1,79 @@
+"""The engine's public contract: load a checkpoint, generate candidates.
+
+Everything outside engine/ (the grammar pipeline, `codefusion eval`, the language
+server) talks to the model only through this module. It imports torch lazily so
+that importing it is cheap (the language server imports it on its hot path).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+LANGUAGES = ("bash", "python", "cf")
+
+# A cancellation token: a threading.Event, or any zero-argument callable that
+# returns True once the caller wants the sampler to stop.
+CancelToken = Union[threading.Event, Callable[[], bool], None]
+
+
+@dataclass
+class Candidate:
+    code: str  # the generated program, decoded up to the first end/pad token
+    score: float  # mean token log-probability under the head H (higher is better)
+    source: str = "model"  # "model" or "retrieval" (a labelled training example)
+    meta: dict = field(default_factory=dict)
+
+
+class EngineError(Exception):
+    """Base class of errors the CLI and the server show as one line."""
+
+
+class CheckpointError(EngineError):
+    """A checkpoint is missing, truncated, corrupt or mismatched. str() names the file."""
+
+
+class NoDefaultModelError(CheckpointError):
+    """No --checkpoint was given and no shipped default model is installed."""
+
+
+class Cancelled(EngineError):
+    """generate() was stopped through its cancellation token."""
+
+
+def is_cancelled(cancel: CancelToken) -> bool:
+    if cancel is None:
+        return False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set()
+    return bool(cancel())
+
+
+def default_checkpoint_dir() -> Optional[Path]:
+    """The shipped default model: $CODEFUSION_CHECKPOINT, else models/default in the repo."""
+    env = os.environ.get("CODEFUSION_CHECKPOINT")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent.parent / "models" / "default"
+    return here if (here / "config.json").exists() else None
+
+
+def load_generator(checkpoint: Union[str, Path, None] = None, device: Optional[str] = None):
+    """Load a checkpoint directory (diffusion or autoregressive) and return a Generator.
+
+    checkpoint=None uses the shipped default model (NoDefaultModelError if absent).
+    device=None picks CUDA when available, else CPU.
+    Raises CheckpointError with a one-line message on any bad checkpoint.
+    """
+    from engine.generator import Generator  # lazy: pulls in torch
+
+    if checkpoint is None:
+        checkpoint = default_checkpoint_dir()
+        if checkpoint is None:
+            raise NoDefaultModelError(
+                "no default model is installed (models/default is missing); pass --checkpoint DIR "
+                "or train one: codefusion train --config small --data FILE.jsonl --out DIR"
+            )
+    return Generator.load(Path(checkpoint), device=device)
