@@ -1,0 +1,11 @@
+"""Python syntax check with tree-sitter-python (ERROR and MISSING nodes)."""
+from __future__ import annotations
+
+from grammar.syntax import Verdict
+from grammar.treesitter_util import parse, syntax_issues
+
+
+def check_python(code: str) -> Verdict:
+    tree, source = parse(code, "python")
+    errors = syntax_issues(tree, source)
+    return Verdict(valid=not errors, errors=errors)
