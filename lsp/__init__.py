@@ -1,0 +1,1 @@
+"""CodeFusion language server (pygls): turns natural-language comments into code candidates."""

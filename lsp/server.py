@@ -1,0 +1,446 @@
+"""The CodeFusion language server: NL comments in, code candidates out.
+
+Thin LSP layer over lsp.comments (where is the request), lsp.worker (model,
+cache, cancellation) and lsp.converters (LSP objects). One handler per LSP
+method; each docstring names it. Run `codefusion-lsp` or `python -m lsp`.
+
+The server never executes generated code and sends no telemetry.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import uuid
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Union
+from urllib.parse import unquote
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+
+from lsp import converters
+from lsp.comments import NLRequest, find_request
+from lsp.options import Options, parse_options
+from lsp.text import sanitize, split_lines, to_codepoints, units
+from lsp.worker import GenerationResult, GenerationService, ModelUnavailable, Superseded
+
+__version__ = "0.1.0"
+log = logging.getLogger(__name__)
+
+MAX_DOCUMENT_CHARS = 5_000_000
+STATUS_NOTIFICATION = "codefusion/status"
+CMD_GENERATE = "codefusion.generate"
+CMD_INSERT = "codefusion.insert"
+CMD_SHOW_CANDIDATES = "codefusion.showCandidates"  # client-side picker (not run by the server)
+GENERATE_TITLE = "Generate code from comment"
+
+
+class CodeFusionProtocol(LanguageServerProtocol):
+    """pygls' protocol, plus: `$/cancelRequest` also reaches command handlers.
+
+    pygls cancels the task of an async feature handler, but a command runs as a
+    sub-task that the cancellation does not reach; the service cancels it by id.
+    """
+
+    def _handle_cancel_notification(self, msg_id):
+        super()._handle_cancel_notification(msg_id)
+        server = self._server
+        if isinstance(server, CodeFusionServer):
+            server.service.cancel_request(msg_id)
+
+
+@dataclass
+class Located:
+    """A request found in an open document."""
+
+    uri: str
+    lang: str  # engine language
+    lines: List[str]
+    line: int  # cursor, code points
+    column: int
+    request: NLRequest
+
+
+class CodeFusionServer(LanguageServer):
+    """Holds the state: settings, the generation service, messages already shown."""
+
+    def __init__(self, checkpoint: Optional[str] = None):
+        super().__init__(
+            "codefusion-lsp",
+            __version__,
+            protocol_cls=CodeFusionProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.default_checkpoint = checkpoint  # --checkpoint: used when the setting is null
+        self.options = self._with_default_checkpoint(Options())
+        self.service = GenerationService(on_status=self.send_status, on_log=self.log)
+        self._shown: set = set()
+        self._pending_warnings: List[str] = []
+        self._progress_token: Optional[str] = None
+
+    # ------------------------------------------------------------ messages
+
+    def log(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
+        """window/logMessage (details for the output panel)."""
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def show_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """window/showMessage, once per distinct message."""
+        if message in self._shown:
+            return
+        self._shown.add(message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def send_status(self, state: str, message: str) -> None:
+        """codefusion/status notification, work-done progress while loading, and the no-model message."""
+        self.protocol.notify(STATUS_NOTIFICATION, {"state": state, "message": message})
+        self.log(f"model {state}: {message}", types.MessageType.Error if state == "error" else types.MessageType.Info)
+        if state == "loading":
+            asyncio.ensure_future(self._progress_begin(message))
+        else:
+            self._progress_end(message)
+        if state == "error":
+            self.show_once(message, types.MessageType.Error)
+
+    def _supports_progress(self) -> bool:
+        window = self.client_capabilities.window if self.protocol.client_capabilities else None
+        return bool(window and window.work_done_progress)
+
+    async def _progress_begin(self, message: str) -> None:
+        if not self._supports_progress() or self._progress_token is not None:
+            return
+        token = self._progress_token = f"codefusion-load-{uuid.uuid4()}"
+        try:
+            await self.work_done_progress.create_async(token)
+        except Exception as exc:  # the client refused the token: no progress bar
+            self.log(f"no progress bar: {exc}")
+            self._progress_token = None
+            return
+        if self._progress_token == token:
+            self.work_done_progress.begin(
+                token, types.WorkDoneProgressBegin(title="CodeFusion", message=message, cancellable=False)
+            )
+
+    def _progress_end(self, message: str) -> None:
+        token, self._progress_token = self._progress_token, None
+        if token is not None and token in self.work_done_progress.tokens:
+            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Errors outside a request (e.g. a message that is not valid UTF-8): say so, keep running."""
+        if isinstance(error, UnicodeDecodeError):
+            self.show_once(
+                "CodeFusion ignored a message from the editor that is not valid UTF-8 "
+                f"({error.reason} at byte {error.start})",
+                types.MessageType.Error,
+            )
+            return
+        super().report_server_error(error, source)
+
+    # ------------------------------------------------------------ settings
+
+    def _with_default_checkpoint(self, options: Options) -> Options:
+        if options.checkpoint is None and self.default_checkpoint:
+            return Options(**{**options.__dict__, "checkpoint": self.default_checkpoint})
+        return options
+
+    def apply_settings(self, raw: Any) -> None:
+        options, warnings, notes = parse_options(raw)
+        self.options = self._with_default_checkpoint(options)
+        for note in notes:
+            self.log(note)
+        for warning in warnings:
+            self.log(warning, types.MessageType.Warning)
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=warning))
+
+    def preload(self) -> None:
+        """Load the model in the background (so the first request does not wait for it)."""
+        if self.options.languages:
+            asyncio.ensure_future(self._preload())
+
+    async def _preload(self) -> None:
+        try:
+            await self.service.ensure_model(self.options)
+        except ModelUnavailable:
+            pass  # already reported through send_status
+
+    # ------------------------------------------------------------ locating requests
+
+    def locate(self, uri: Any, position: Any) -> Union[Located, str]:
+        """The request at a position, or a message saying why there is none."""
+        if not isinstance(uri, str):
+            return "no document given"
+        doc = self.workspace.text_documents.get(unquote(uri))
+        if doc is None:
+            return f"unknown document {sanitize(uri)[:200]} (not opened with textDocument/didOpen)"
+        lang = self.options.engine_language(doc.language_id or "")
+        if lang is None:
+            return f"CodeFusion does not handle language id {sanitize(str(doc.language_id))!r} (see codefusion.languages)"
+        source = doc.source
+        if len(source) > MAX_DOCUMENT_CHARS:
+            return f"document too large for CodeFusion ({len(source)} characters, limit {MAX_DOCUMENT_CHARS})"
+        line, character = position
+        lines = split_lines(source)
+        if not (isinstance(line, int) and isinstance(character, int)) or not 0 <= line < len(lines) or character < 0:
+            return f"position {line}:{character} is outside the document ({len(lines)} lines)"
+        column = to_codepoints(lines[line], character, self._encoding())
+        request = find_request(lines, line, lang)
+        if request is None:
+            return "no comment at this position"
+        return Located(uri, lang, lines, line, column, request)
+
+    def check_request(self, located: Located) -> Optional[str]:
+        """A message when the comment cannot be sent to the model (empty or too long)."""
+        text = located.request.text
+        if not text.strip():
+            return "the comment is empty: write what the code should do"
+        limit = self.options.max_comment_length
+        if len(text) > limit:
+            return f"the comment is {len(text)} characters long; the limit is {limit} (setting codefusion.maxCommentLength)"
+        return None
+
+    def _encoding(self) -> str:
+        return str(self.workspace.position_encoding or "utf-16")
+
+    def to_client(self, lines: Sequence[str]):
+        encoding = self._encoding()
+
+        def convert(line: int, column: int) -> types.Position:
+            text = lines[line] if 0 <= line < len(lines) else ""
+            return types.Position(line=line, character=units(text[:column], encoding))
+
+        return convert
+
+    async def generate_for(self, located: Located, k: Optional[int] = None) -> GenerationResult:
+        """Candidates for a located request (raises ModelUnavailable, Superseded, ValueError, CancelledError)."""
+        nl = sanitize(located.request.text)
+        key = self.service.key_for(nl, located.lang, self.options, k)
+        return await self.service.generate(key, located.uri, self.options, request_id=self.protocol.msg_id)
+
+    async def candidates_or_message(self, located: Located, k: Optional[int] = None):
+        """(candidates, message): never raises for model problems, only for client cancellation."""
+        problem = self.check_request(located)
+        if problem:
+            return [], problem
+        try:
+            result = await self.generate_for(located, k)
+        except ModelUnavailable as exc:
+            return [], str(exc)
+        except Superseded as exc:
+            return [], str(exc)
+        except ValueError as exc:
+            return [], str(exc)
+        return result.candidates, result.message
+
+
+server = CodeFusionServer()
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: CodeFusionServer, params: types.InitializeParams) -> None:
+    """initialize: read initializationOptions."""
+    ls.apply_settings(params.initialization_options)
+
+
+@server.feature(types.INITIALIZED)
+def initialized(ls: CodeFusionServer, params: types.InitializedParams) -> None:
+    """initialized: start loading the model in the background."""
+    ls.preload()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: CodeFusionServer, params: types.DidChangeConfigurationParams) -> None:
+    """workspace/didChangeConfiguration: new settings (pulled with workspace/configuration when not sent)."""
+    settings = params.settings
+    if settings is None:
+        workspace = ls.client_capabilities.workspace
+        if workspace and workspace.configuration:
+            items = [types.ConfigurationItem(section="codefusion")]
+            result = await ls.workspace_configuration_async(types.ConfigurationParams(items=items))
+            settings = result[0] if result else None
+    before = ls.options.model_key
+    ls.apply_settings(settings)
+    if ls.options.model_key != before:
+        ls.preload()
+
+
+@server.feature(types.SHUTDOWN)
+def shutdown(ls: CodeFusionServer, params: None) -> None:
+    """shutdown: stop running generations."""
+    ls.service.shutdown()
+
+
+# ---------------------------------------------------------------- features
+
+
+@server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
+async def completion(ls: CodeFusionServer, params: types.CompletionParams) -> types.CompletionList:
+    """textDocument/completion: the candidates, best first, on the line after a comment or at its end."""
+    empty = types.CompletionList(is_incomplete=False, items=[])
+    located = ls.locate(params.text_document.uri, (params.position.line, params.position.character))
+    if isinstance(located, str):
+        return empty
+    edit = converters.cursor_edit(located.request, located.lines, located.line, located.column)
+    if edit is None:
+        return empty
+    candidates, message = await ls.candidates_or_message(located)
+    if message and not candidates:
+        ls.log(f"completion: {message}")
+        return types.CompletionList(is_incomplete=True, items=[])
+    items = converters.completion_items(candidates, located.lang, edit, ls.to_client(located.lines))
+    return types.CompletionList(is_incomplete=False, items=items)
+
+
+@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+async def inline_completion(ls: CodeFusionServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+    """textDocument/inlineCompletion: ghost text; an automatic trigger gets 1 candidate, an explicit one k."""
+    empty = types.InlineCompletionList(items=[])
+    located = ls.locate(params.text_document.uri, (params.position.line, params.position.character))
+    if isinstance(located, str):
+        return empty
+    edit = converters.cursor_edit(located.request, located.lines, located.line, located.column)
+    if edit is None:
+        return empty
+    automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
+    candidates, message = await ls.candidates_or_message(located, k=1 if automatic else None)
+    if message and not candidates:
+        ls.log(f"inline completion: {message}")
+    return types.InlineCompletionList(items=converters.inline_items(candidates, edit, ls.to_client(located.lines)))
+
+
+def _supports_resolve(ls: CodeFusionServer) -> bool:
+    doc = ls.client_capabilities.text_document
+    action = doc.code_action if doc else None
+    support = action.resolve_support if action else None
+    return bool(support and "edit" in support.properties)
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.RefactorRewrite], resolve_provider=True),
+)
+async def code_action(ls: CodeFusionServer, params: types.CodeActionParams) -> List[types.CodeAction]:
+    """textDocument/codeAction: "Generate code from comment" and "Show N candidates…" on a comment.
+
+    Clients that can resolve code actions get the edit (and so the generation)
+    only when the user picks the action; others get it computed now.
+    """
+    uri = params.text_document.uri
+    position = params.range.start
+    located = ls.locate(uri, (position.line, position.character))
+    if isinstance(located, str) and params.range.end.line != position.line:
+        position = params.range.end
+        located = ls.locate(uri, (position.line, position.character))
+    if isinstance(located, str) or ls.check_request(located):
+        return []
+    anchor = {"uri": uri, "position": {"line": position.line, "character": position.character}}
+    show = types.CodeAction(
+        title=f"Show {ls.options.k} candidates…",
+        kind=types.CodeActionKind.RefactorRewrite,
+        command=types.Command(title=f"Show {ls.options.k} candidates…", command=CMD_SHOW_CANDIDATES, arguments=[anchor]),
+    )
+    generate = types.CodeAction(title=GENERATE_TITLE, kind=types.CodeActionKind.RefactorRewrite, data=anchor)
+    if not _supports_resolve(ls):
+        generate = await code_action_resolve(ls, generate)
+        if generate.edit is None:
+            return [show]
+    return [generate, show]
+
+
+@server.feature(types.CODE_ACTION_RESOLVE)
+async def code_action_resolve(ls: CodeFusionServer, action: types.CodeAction) -> types.CodeAction:
+    """codeAction/resolve: the edit that inserts the best candidate below the comment."""
+    data = action.data if isinstance(action.data, dict) else {}
+    position = data.get("position") if isinstance(data.get("position"), dict) else {}
+    located = ls.locate(data.get("uri"), (position.get("line"), position.get("character")))
+    if isinstance(located, str):
+        action.disabled = types.CodeActionDisabledType(reason=located)
+        return action
+    candidates, message = await ls.candidates_or_message(located)
+    if not candidates:
+        action.disabled = types.CodeActionDisabledType(reason=message or "no candidates")
+        return action
+    action.edit = converters.workspace_edit(
+        located.uri, located.request, located.lines, candidates[0].code, ls.to_client(located.lines)
+    )
+    return action
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _position_argument(args: Sequence[Any]) -> Union[Dict[str, Any], str]:
+    if len(args) != 1 or not isinstance(args[0], dict):
+        return 'expected one argument {"uri": ..., "position": {"line": ..., "character": ...}}'
+    arg = args[0]
+    pos = arg.get("position")
+    if not isinstance(arg.get("uri"), str) or not isinstance(pos, dict):
+        return 'expected one argument {"uri": ..., "position": {"line": ..., "character": ...}}'
+    if not all(isinstance(pos.get(f), int) and not isinstance(pos.get(f), bool) for f in ("line", "character")):
+        return "position.line and position.character must be integers"
+    return arg
+
+
+@server.command(CMD_GENERATE)
+async def generate_command(ls: CodeFusionServer, *args: Any) -> Dict[str, Any]:
+    """workspace/executeCommand codefusion.generate: all candidates for a client-side picker."""
+    arg = _position_argument(args)
+    if isinstance(arg, str):
+        return converters.empty_result(arg)
+    located = ls.locate(arg["uri"], (arg["position"]["line"], arg["position"]["character"]))
+    if isinstance(located, str):
+        return converters.empty_result(located)
+    candidates, message = await ls.candidates_or_message(located)
+    return converters.generate_result(
+        located.request, located.lang, candidates, message, located.lines, ls.to_client(located.lines)
+    )
+
+
+@server.command(CMD_INSERT)
+async def insert_command(ls: CodeFusionServer, *args: Any) -> Dict[str, bool]:
+    """workspace/executeCommand codefusion.insert: apply one candidate below the comment (workspace/applyEdit)."""
+    arg = _position_argument(args)
+    if isinstance(arg, str) or not isinstance(arg.get("code"), str):
+        ls.log(f"{CMD_INSERT}: {arg if isinstance(arg, str) else 'code must be a string'}", types.MessageType.Warning)
+        return {"applied": False}
+    located = ls.locate(arg["uri"], (arg["position"]["line"], arg["position"]["character"]))
+    if isinstance(located, str):
+        ls.log(f"{CMD_INSERT}: {located}", types.MessageType.Warning)
+        return {"applied": False}
+    edit = converters.workspace_edit(
+        located.uri, located.request, located.lines, sanitize(arg["code"]), ls.to_client(located.lines)
+    )
+    result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label="CodeFusion"))
+    return {"applied": bool(result and result.applied)}
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Console entry point `codefusion-lsp` (stdio unless --tcp)."""
+    parser = argparse.ArgumentParser(prog="codefusion-lsp", description="CodeFusion language server")
+    parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint when the codefusion.checkpoint setting is null")
+    parser.add_argument("--log-file", metavar="FILE", help="write the server's debug log here")
+    args = parser.parse_args(argv)
+    if args.log_file:
+        logging.basicConfig(filename=args.log_file, level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    else:
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    server.default_checkpoint = args.checkpoint
+    server.options = server._with_default_checkpoint(server.options)
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            parser.error("--tcp expects HOST:PORT, e.g. 127.0.0.1:2087")
+        server.start_tcp(host, int(port))
+    else:
+        server.start_io()
+    return 0

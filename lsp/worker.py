@@ -1,0 +1,332 @@
+"""Model handle, result cache and in-flight generations, off the event loop.
+
+One worker thread owns the model: it loads the checkpoint (once per
+checkpoint/device setting) and runs the generations one after another, so the
+event loop stays free for editor traffic. Every generation gets a
+threading.Event that the sampler checks between steps:
+
+* `$/cancelRequest`: the request's waiter leaves; when no request waits for a
+  generation any more, its event is set and the sampler stops at the next step;
+* a newer request for the same document with a different request supersedes
+  (cancels) the older one;
+* identical requests (the same key: comment, language, settings) share one
+  generation, and finished results are cached (LRU) under that key.
+
+Nothing here speaks LSP: the server passes callbacks for status changes.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence
+
+from lsp.options import Options
+
+log = logging.getLogger(__name__)
+
+CACHE_SIZE = 256
+
+
+class ModelUnavailable(Exception):
+    """No usable model: str() says why and how to fix it."""
+
+
+class Superseded(Exception):
+    """A newer request for the same document replaced this generation."""
+
+
+class Stopped(Exception):
+    """The sampler stopped on its cancellation event (raised in the worker thread)."""
+
+    def __init__(self, steps_run: int, seconds: float):
+        super().__init__(f"generation cancelled after {steps_run} sampling steps ({seconds:.2f} s)")
+        self.steps_run = steps_run
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class GenerationKey:
+    """What a result depends on: the cache key."""
+
+    nl: str
+    lang: str
+    k: int
+    steps: Optional[int]
+    invalid_mode: str
+    retrieval: bool
+    model: Hashable
+
+
+@dataclass
+class GenerationResult:
+    """Ranked candidates (grammar.pipeline.RankedCandidate), best first, and a message for the user."""
+
+    candidates: List[Any]
+    message: Optional[str]
+    seconds: float  # time spent in the model and the pipeline
+    steps_run: int  # sampling steps the model ran (cancellation checks seen)
+
+
+@dataclass
+class _Job:
+    key: GenerationKey
+    doc: str
+    cancel: threading.Event
+    future: "asyncio.Future[GenerationResult]"
+    waiters: int = 0
+    superseded: bool = False
+
+
+@dataclass
+class _Model:
+    key: Hashable
+    generator: Any = None
+    retriever: Any = None
+    error: Optional[str] = None
+    future: Optional["asyncio.Future[None]"] = None
+
+
+def default_loader(options: Options) -> Any:
+    """Load the generator for these options (slow: imports torch)."""
+    from engine.api import load_generator
+
+    return load_generator(options.checkpoint, device=options.load_device)
+
+
+def default_pipeline(candidates: Sequence[Any], lang: str, k: int, invalid_mode: str) -> Any:
+    from grammar.pipeline import process
+
+    return process(candidates, lang, k=k, invalid_mode=invalid_mode)
+
+
+def default_retriever(generator: Any) -> Any:
+    """A retriever over the checkpoint's training data, or None (the engine decides where it lives)."""
+    from engine.retrieval import Retriever
+
+    paths = [p for p in getattr(generator, "train_files", None) or [] if os.path.exists(p)]
+    return Retriever.from_jsonl(paths) if paths else None
+
+
+class GenerationService:
+    """Owns the model, the cache and the jobs. Use from the event loop thread only."""
+
+    def __init__(
+        self,
+        loader: Callable[[Options], Any] = default_loader,
+        pipeline: Callable[..., Any] = default_pipeline,
+        retriever_factory: Callable[[Any], Any] = default_retriever,
+        on_status: Callable[[str, str], None] = lambda state, message: None,
+        on_log: Callable[[str], None] = lambda message: None,
+    ):
+        self._loader = loader
+        self._pipeline = pipeline
+        self._retriever_factory = retriever_factory
+        self._on_status = on_status
+        self._on_log = on_log
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codefusion-model")
+        self._model: Optional[_Model] = None
+        self._cache: "OrderedDict[GenerationKey, GenerationResult]" = OrderedDict()
+        self._jobs: Dict[GenerationKey, _Job] = {}
+        self._tasks: Dict[Any, "asyncio.Task[Any]"] = {}  # request id -> handler task
+
+    # ------------------------------------------------------------ model
+
+    @property
+    def generator(self) -> Any:
+        return self._model.generator if self._model else None
+
+    async def ensure_model(self, options: Options) -> Any:
+        """The generator for these options, loading it (once) in the worker thread.
+
+        Raises ModelUnavailable with the reason when it cannot be loaded; a failed
+        load is not retried until the checkpoint or device setting changes.
+        """
+        key = options.model_key
+        model = self._model
+        if model is None or model.key != key:
+            model = self._model = _Model(key=key)
+            model.future = asyncio.ensure_future(self._load(model, options))
+        if model.future is not None and not model.future.done():
+            await asyncio.shield(model.future)
+        if model.error is not None:
+            raise ModelUnavailable(model.error)
+        return model.generator
+
+    async def _load(self, model: _Model, options: Options) -> None:
+        where = options.checkpoint or "the default model"
+        self._on_status("loading", f"loading {where}")
+        loop = asyncio.get_running_loop()
+        start = time.perf_counter()
+        try:
+            generator = await loop.run_in_executor(self._executor, self._loader, options)
+            retriever = None
+            if options.retrieval:
+                retriever = await loop.run_in_executor(self._executor, self._retriever_factory, generator)
+        except Exception as exc:  # CheckpointError, NoDefaultModelError, ImportError, ...
+            model.error = _explain(exc, options)
+            log.warning("model load failed: %r", exc)
+            if self._model is model:
+                self._on_status("error", model.error)
+            return
+        model.generator, model.retriever = generator, retriever
+        if self._model is model:
+            langs = ", ".join(getattr(generator, "languages", ()))
+            self._on_status(
+                "ready", f"model ready ({getattr(generator, 'kind', '?')}, {langs}) in {time.perf_counter() - start:.1f} s"
+            )
+
+    # ------------------------------------------------------------ generation
+
+    def key_for(self, nl: str, lang: str, options: Options, k: Optional[int] = None) -> GenerationKey:
+        return GenerationKey(
+            nl=nl,
+            lang=lang,
+            k=options.k if k is None else k,
+            steps=options.steps,
+            invalid_mode=options.invalid_mode,
+            retrieval=options.retrieval,
+            model=options.model_key,
+        )
+
+    def cached(self, key: GenerationKey) -> Optional[GenerationResult]:
+        """A finished result for this key; a k=1 request also takes the best of a cached larger k."""
+        result = self._cache.get(key)
+        if result is not None:
+            self._cache.move_to_end(key)
+            return result
+        if key.k == 1:
+            for other_key, other in reversed(self._cache.items()):
+                if other_key.k > 1 and other_key == dataclasses.replace(key, k=other_key.k):
+                    return GenerationResult(other.candidates[:1], other.message, 0.0, 0)
+        return None
+
+    async def generate(
+        self, key: GenerationKey, doc: str, options: Options, request_id: Any = None
+    ) -> GenerationResult:
+        """Candidates for `key`, for a request on document `doc`.
+
+        Raises ModelUnavailable, Superseded, asyncio.CancelledError (client cancel),
+        or ValueError (a language the model does not serve).
+        """
+        hit = self.cached(key)
+        if hit is not None:
+            return hit
+        task = asyncio.current_task()
+        if request_id is not None and task is not None:
+            self._tasks[request_id] = task
+        try:
+            generator = await self.ensure_model(options)
+            langs = getattr(generator, "languages", None)
+            if langs is not None and key.lang not in langs:
+                raise ValueError(f"this model does not serve {key.lang} (it serves {', '.join(langs)})")
+            job = self._jobs.get(key)
+            if job is None:
+                job = self._start(key, doc, generator)
+            job.waiters += 1
+            try:
+                return await asyncio.shield(job.future)
+            except asyncio.CancelledError:
+                job.waiters -= 1
+                if job.waiters <= 0:
+                    job.cancel.set()
+                raise
+            except Stopped as exc:
+                if job.superseded:
+                    raise Superseded("superseded by a newer request") from exc
+                raise asyncio.CancelledError() from exc
+        finally:
+            if request_id is not None:
+                self._tasks.pop(request_id, None)
+
+    def _start(self, key: GenerationKey, doc: str, generator: Any) -> _Job:
+        for other in list(self._jobs.values()):
+            if other.doc == doc and other.key != key and not other.cancel.is_set():
+                other.superseded = True
+                other.cancel.set()
+        cancel = threading.Event()
+        retriever = self._model.retriever if self._model else None
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, self._run, key, generator, retriever, cancel)
+        job = _Job(key=key, doc=doc, cancel=cancel, future=future)
+        self._jobs[key] = job
+
+        def done(fut: "asyncio.Future[GenerationResult]") -> None:
+            if self._jobs.get(key) is job:
+                del self._jobs[key]
+            if not fut.cancelled() and fut.exception() is None:
+                self._cache[key] = fut.result()
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            elif not fut.cancelled():
+                self._on_log(f"generation for {key.nl[:60]!r}: {fut.exception()}")
+
+        future.add_done_callback(done)
+        return job
+
+    def _run(self, key: GenerationKey, generator: Any, retriever: Any, cancel: threading.Event) -> GenerationResult:
+        """In the worker thread: sample, add retrieved examples, rank and check."""
+        steps_run = 0
+
+        def should_stop() -> bool:
+            nonlocal steps_run
+            steps_run += 1
+            return cancel.is_set()
+
+        start = time.perf_counter()
+        if cancel.is_set():  # cancelled while queued
+            raise Stopped(0, 0.0)
+        from engine.api import Cancelled
+
+        try:
+            candidates = list(generator.generate(key.nl, key.lang, k=key.k, steps=key.steps, seed=0, cancel=should_stop))
+        except Cancelled:
+            raise Stopped(steps_run, time.perf_counter() - start) from None
+        k = key.k
+        if retriever is not None:  # labelled training examples next to the model's candidates
+            candidates += retriever.search(key.nl, key.lang, k=key.k)
+            k *= 2
+        result = self._pipeline(candidates, key.lang, k=k, invalid_mode=key.invalid_mode)
+        return GenerationResult(list(result.candidates), result.message, time.perf_counter() - start, steps_run)
+
+    # ------------------------------------------------------------ cancellation
+
+    def cancel_request(self, request_id: Any) -> bool:
+        """Cancel the handler task of a request id ($/cancelRequest); True when one was running."""
+        task = self._tasks.pop(request_id, None)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    def shutdown(self) -> None:
+        for job in self._jobs.values():
+            job.cancel.set()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _explain(exc: BaseException, options: Options) -> str:
+    """One message saying what is wrong with the model and how to fix it."""
+    name = type(exc).__name__
+    if name == "NoDefaultModelError":
+        return (
+            f"CodeFusion has no model: {exc}. Set the `codefusion.checkpoint` setting "
+            "(initializationOptions or workspace settings) to a trained checkpoint directory."
+        )
+    if name == "CheckpointError":
+        return (
+            f"CodeFusion cannot load the checkpoint {options.checkpoint or '(default)'}: {exc}. "
+            "Point `codefusion.checkpoint` at a complete checkpoint directory."
+        )
+    if isinstance(exc, ImportError):
+        return f"CodeFusion cannot load its model: {exc}. Reinstall the package with its dependencies (torch)."
+    return f"CodeFusion cannot load its model: {name}: {exc}"
