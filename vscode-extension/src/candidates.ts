@@ -1,0 +1,120 @@
+/**
+ * The result of the server's `codefusion.generate` command and how the picker shows it.
+ * No VS Code import (the picker items are plain objects that fit vscode.QuickPickItem).
+ */
+
+/** A position in a document (LSP, 0-based). */
+export interface Position {
+    line: number;
+    character: number;
+}
+
+/** One candidate of `codefusion.generate` (docs/contracts.md). */
+export interface Candidate {
+    code: string;
+    label: string;
+    score: number;
+    valid: boolean;
+    errors: string[];
+    warnings: string[];
+    source: 'model' | 'retrieval';
+}
+
+/** The answer of `codefusion.generate`. */
+export interface GenerateResult {
+    comment?: string;
+    lang?: string;
+    message?: string | null;
+    candidates: Candidate[];
+    insertAt?: Position;
+    indent?: string;
+}
+
+/** A QuickPick entry for one candidate. */
+export interface CandidateItem {
+    label: string;
+    description: string;
+    detail: string;
+    candidate: Candidate;
+}
+
+/** Checks the shape of a `codefusion.generate` answer; throws a clear error otherwise. */
+export function parseGenerateResult(value: unknown): GenerateResult {
+    if (typeof value !== 'object' || value === null || !Array.isArray((value as GenerateResult).candidates)) {
+        throw new Error(`unexpected answer from the CodeFusion server: ${JSON.stringify(value)}`);
+    }
+    const result = value as GenerateResult;
+    for (const c of result.candidates) {
+        if (typeof c !== 'object' || c === null || typeof c.code !== 'string') {
+            throw new Error(`unexpected candidate from the CodeFusion server: ${JSON.stringify(c)}`);
+        }
+    }
+    return result;
+}
+
+/** The first non-blank line of a snippet (trimmed), or '(empty)'. */
+export function firstLine(code: string): string {
+    const line = code.split(/\r?\n/).find((l) => l.trim() !== '');
+    return line === undefined ? '(empty)' : line.trim();
+}
+
+/** Number of lines of a snippet (ignoring one trailing newline). */
+export function lineCount(code: string): number {
+    return code.replace(/\r?\n$/, '').split(/\r?\n/).length;
+}
+
+/** The picker entry of a candidate: first line; score, validity, source; warnings and errors. */
+export function toItem(candidate: Candidate, index: number): CandidateItem {
+    const icon = !candidate.valid ? '$(error)' : candidate.warnings.length > 0 ? '$(warning)' : '$(pass)';
+    const lines = lineCount(candidate.code);
+    const description = [
+        `#${index + 1}`,
+        `score ${Number.isFinite(candidate.score) ? candidate.score.toFixed(2) : String(candidate.score)}`,
+        candidate.valid ? 'valid' : 'syntax error',
+        lines > 1 ? `${lines} lines` : '1 line',
+        ...(candidate.source === 'retrieval' ? ['retrieved example'] : []),
+    ].join(' · ');
+    const detail = [
+        ...candidate.warnings.map((w) => `⚠ danger: ${w}`),
+        ...candidate.errors.map((e) => `✗ ${e}`),
+    ];
+    return {
+        label: `${icon} ${firstLine(candidate.code)}`,
+        description,
+        detail: detail.length > 0 ? detail.join('   ') : candidate.valid ? 'parses cleanly' : '',
+        candidate,
+    };
+}
+
+/** Picker entries for every candidate, in the server's order (best first). */
+export function toItems(result: GenerateResult): CandidateItem[] {
+    return result.candidates.map(toItem);
+}
+
+/**
+ * Text of the preview document for a candidate: the comment, then the full snippet,
+ * then its warnings and errors as comments of the target language.
+ */
+export function previewText(result: GenerateResult, candidate: Candidate): string {
+    const mark = '#'; // the line comment of Bash, Python and CF rules alike
+    const head = result.comment ? [`${mark} ${result.comment}`] : [];
+    const notes = [
+        ...candidate.warnings.map((w) => `${mark} WARNING (danger): ${w}`),
+        ...candidate.errors.map((e) => `${mark} syntax error: ${e}`),
+    ];
+    return [...head, candidate.code.replace(/\s+$/, ''), ...(notes.length ? ['', ...notes] : []), ''].join('\n');
+}
+
+/** VS Code language id for the preview of a result's language. */
+export function previewLanguage(lang: string | undefined): string {
+    switch (lang) {
+        case 'bash':
+            return 'shellscript';
+        case 'python':
+            return 'python';
+        case 'cf':
+            return 'cfrule';
+        default:
+            return 'plaintext';
+    }
+}

@@ -1,0 +1,43 @@
+/** The server states of the `codefusion/status` notification and how the status bar shows them. */
+
+export type ServerState = 'starting' | 'loading' | 'ready' | 'error' | 'stopped';
+
+/** Parameters of the `codefusion/status` notification (docs/contracts.md). */
+export interface StatusParams {
+    state: 'loading' | 'ready' | 'error';
+    message: string;
+}
+
+/** What the status bar item shows. */
+export interface StatusView {
+    text: string;
+    tooltip: string;
+    /** Use the error background colour. */
+    error: boolean;
+}
+
+/** Checks a `codefusion/status` payload; unknown shapes become an error state. */
+export function parseStatus(value: unknown): StatusParams {
+    const v = value as Partial<StatusParams> | null;
+    if (v && (v.state === 'loading' || v.state === 'ready' || v.state === 'error')) {
+        return { state: v.state, message: typeof v.message === 'string' ? v.message : '' };
+    }
+    return { state: 'error', message: `unexpected status from the server: ${JSON.stringify(value)}` };
+}
+
+/** Status bar text and tooltip for a state. */
+export function statusView(name: string, state: ServerState, message = ''): StatusView {
+    const detail = message ? `\n${message}` : '';
+    switch (state) {
+        case 'starting':
+            return { text: `$(sync~spin) ${name}: starting`, tooltip: `${name}: starting the language server${detail}`, error: false };
+        case 'loading':
+            return { text: `$(sync~spin) ${name}: loading model`, tooltip: `${name}: loading the model${detail}`, error: false };
+        case 'ready':
+            return { text: `$(check) ${name}`, tooltip: `${name}: ready${detail}\nClick to show the server log.`, error: false };
+        case 'error':
+            return { text: `$(error) ${name}: error`, tooltip: `${name}: error${detail}\nClick to show the server log.`, error: true };
+        case 'stopped':
+            return { text: `$(circle-slash) ${name}: stopped`, tooltip: `${name}: the server is not running${detail}\nClick to show the server log.`, error: false };
+    }
+}

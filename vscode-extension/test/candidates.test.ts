@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+    Candidate,
+    firstLine,
+    lineCount,
+    parseGenerateResult,
+    previewLanguage,
+    previewText,
+    toItem,
+    toItems,
+} from '../src/candidates';
+
+function candidate(over: Partial<Candidate>): Candidate {
+    return { code: 'ls -la', label: 'ls -la', score: -0.5, valid: true, errors: [], warnings: [], source: 'model', ...over };
+}
+
+test('first line skips blank lines; line count ignores one trailing newline', () => {
+    assert.equal(firstLine('\n  \n  for f in *; do\n    echo $f\ndone\n'), 'for f in *; do');
+    assert.equal(firstLine(''), '(empty)');
+    assert.equal(lineCount('a\nb\n'), 2);
+    assert.equal(lineCount('a'), 1);
+});
+
+test('a valid candidate: pass icon, score, validity', () => {
+    const item = toItem(candidate({ score: -0.4567 }), 0);
+    assert.equal(item.label, '$(pass) ls -la');
+    assert.equal(item.description, '#1 · score -0.46 · valid · 1 line');
+    assert.equal(item.detail, 'parses cleanly');
+});
+
+test('a dangerous candidate shows its warning; an invalid one its errors', () => {
+    const danger = toItem(candidate({ code: 'rm -rf /', warnings: ['deletes / recursively'] }), 1);
+    assert.equal(danger.label, '$(warning) rm -rf /');
+    assert.match(danger.detail, /⚠ danger: deletes \/ recursively/);
+    const invalid = toItem(
+        candidate({ code: 'if x:\n  pass\nelse', valid: false, errors: ['3:5 expected ":"'], source: 'retrieval' }),
+        2,
+    );
+    assert.equal(invalid.label, '$(error) if x:');
+    assert.equal(invalid.description, '#3 · score -0.50 · syntax error · 3 lines · retrieved example');
+    assert.equal(invalid.detail, '✗ 3:5 expected ":"');
+});
+
+test('items keep the server order and carry the candidate', () => {
+    const cs = [candidate({ code: 'a' }), candidate({ code: 'b' })];
+    const items = toItems({ candidates: cs });
+    assert.deepEqual(items.map((i) => i.candidate), cs);
+});
+
+test('the preview holds the comment, the full snippet and the warnings', () => {
+    const c = candidate({ code: 'for f in *.log; do\n  gzip "$f"\ndone\n', warnings: ['overwrites files'] });
+    const text = previewText({ comment: 'compress all logs', lang: 'bash', candidates: [c] }, c);
+    assert.equal(text, '# compress all logs\nfor f in *.log; do\n  gzip "$f"\ndone\n\n# WARNING (danger): overwrites files\n');
+    assert.equal(previewLanguage('bash'), 'shellscript');
+    assert.equal(previewLanguage('cf'), 'cfrule');
+    assert.equal(previewLanguage(undefined), 'plaintext');
+});
+
+test('malformed answers raise clear errors', () => {
+    assert.throws(() => parseGenerateResult(null), /unexpected answer/);
+    assert.throws(() => parseGenerateResult({ candidates: 'x' }), /unexpected answer/);
+    assert.throws(() => parseGenerateResult({ candidates: [{ score: 1 }] }), /unexpected candidate/);
+    assert.deepEqual(parseGenerateResult({ candidates: [], message: 'no comment here' }).message, 'no comment here');
+});
