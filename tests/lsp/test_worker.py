@@ -1,0 +1,165 @@
+"""lsp.worker with a fake generator (unit level; the end-to-end tests use the real model)."""
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import List
+
+import pytest
+
+from engine.api import Cancelled, CheckpointError, NoDefaultModelError, is_cancelled
+from lsp.options import Options
+from lsp.worker import GenerationService, ModelUnavailable, Superseded
+
+
+class FakeGenerator:
+    """Sleeps `steps` x 10 ms, checking the cancellation token every step like the sampler."""
+
+    languages = ("bash", "python", "cf")
+    kind = "diffusion"
+    default_steps = 5
+
+    def __init__(self):
+        self.calls = []
+        self.steps_seen = []
+
+    def generate(self, nl, lang, k=5, steps=None, seed=0, cancel=None):
+        self.calls.append((nl, lang, k, steps))
+        n = 0
+        for n in range(steps or self.default_steps):
+            if is_cancelled(cancel):
+                self.steps_seen.append(n)
+                raise Cancelled("generation cancelled")
+            time.sleep(0.01)
+        self.steps_seen.append(n + 1)
+        return [Cand(f"echo {nl} {i}", -0.1 * i) for i in range(k)]
+
+
+@dataclass
+class Cand:
+    code: str
+    score: float
+    source: str = "model"
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    candidates: List[Cand]
+    message: str = None
+
+
+def pipeline(cands, lang, k, invalid_mode):
+    return Result(sorted(cands, key=lambda c: -c.score)[:k])
+
+
+def make(loader=None):
+    gen = FakeGenerator()
+    statuses = []
+    service = GenerationService(
+        loader=loader or (lambda options: gen),
+        pipeline=pipeline,
+        on_status=lambda state, message: statuses.append((state, message)),
+    )
+    return service, gen, statuses
+
+
+async def test_generates_caches_and_reports_status():
+    service, gen, statuses = make()
+    opts = Options(k=3, steps=2)
+    key = service.key_for("list files", "bash", opts)
+    r = await service.generate(key, "doc", opts)
+    assert [c.code for c in r.candidates] == ["echo list files 0", "echo list files 1", "echo list files 2"]
+    assert [s for s, _ in statuses] == ["loading", "ready"]
+    again = await service.generate(key, "doc", opts)
+    assert again is r and len(gen.calls) == 1
+    # k=1 takes the best of the cached k=3 result without running the model
+    one = await service.generate(service.key_for("list files", "bash", opts, k=1), "doc", opts)
+    assert [c.code for c in one.candidates] == ["echo list files 0"] and len(gen.calls) == 1
+    service.shutdown()
+
+
+async def test_client_cancel_stops_the_sampler_early():
+    service, gen, _ = make()
+    opts = Options(steps=1000)  # 10 s if it ran to the end
+    await service.ensure_model(opts)
+    task = asyncio.ensure_future(service.generate(service.key_for("slow", "bash", opts), "doc", opts, request_id=7))
+    await asyncio.sleep(0.2)
+    start = time.perf_counter()
+    assert service.cancel_request(7)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # the worker thread is free again quickly: the next generation does not wait 10 s
+    fast = Options(steps=1)
+    await service.generate(service.key_for("fast", "bash", fast), "doc2", fast)
+    assert time.perf_counter() - start < 2.0
+    assert gen.steps_seen[0] < 1000
+    service.shutdown()
+
+
+async def test_newer_request_for_the_same_document_supersedes():
+    service, gen, _ = make()
+    opts = Options(steps=1000)
+    await service.ensure_model(opts)
+    old = asyncio.ensure_future(service.generate(service.key_for("old", "bash", opts), "doc", opts))
+    await asyncio.sleep(0.1)
+    new_opts = Options(steps=2)
+    new = await service.generate(service.key_for("new", "bash", new_opts), "doc", new_opts)
+    with pytest.raises(Superseded):
+        await old
+    assert new.candidates[0].code == "echo new 0"
+    service.shutdown()
+
+
+async def test_identical_requests_share_one_generation_and_survive_one_cancel():
+    service, gen, _ = make()
+    opts = Options(steps=20)
+    await service.ensure_model(opts)
+    key = service.key_for("same", "bash", opts)
+    a = asyncio.ensure_future(service.generate(key, "doc", opts, request_id="a"))
+    b = asyncio.ensure_future(service.generate(key, "doc", opts, request_id="b"))
+    await asyncio.sleep(0.05)
+    service.cancel_request("a")
+    result = await b
+    assert result.candidates and len(gen.calls) == 1
+    with pytest.raises(asyncio.CancelledError):
+        await a
+    service.shutdown()
+
+
+@pytest.mark.parametrize(
+    "error,words",
+    [
+        (NoDefaultModelError("no default model is installed"), ["no model", "codefusion.checkpoint"]),
+        (CheckpointError("config.json missing"), ["cannot load the checkpoint", "config.json missing"]),
+    ],
+)
+async def test_missing_model_is_reported_once_with_a_fix(error, words):
+    calls = []
+
+    def loader(options):
+        calls.append(options)
+        raise error
+
+    service, _, statuses = make(loader)
+    opts = Options()
+    for _ in range(2):
+        with pytest.raises(ModelUnavailable) as info:
+            await service.generate(service.key_for("x", "bash", opts), "doc", opts)
+        for w in words:
+            assert w in str(info.value)
+    assert len(calls) == 1  # not retried until the setting changes
+    assert [s for s, _ in statuses] == ["loading", "error"]
+    other = Options(checkpoint="/elsewhere")
+    with pytest.raises(ModelUnavailable):
+        await service.ensure_model(other)
+    assert len(calls) == 2
+    service.shutdown()
+
+
+async def test_language_the_model_does_not_serve():
+    service, gen, _ = make()
+    gen.languages = ("bash",)
+    opts = Options()
+    with pytest.raises(ValueError, match="does not serve python"):
+        await service.generate(service.key_for("x", "python", opts), "doc", opts)
+    service.shutdown()
