@@ -1,0 +1,94 @@
+"""Nearest-neighbour retrieval baseline: the codes of the training NLs closest to a query.
+
+TF-IDF (scikit-learn) over word 1-2-grams and character 2-4-grams of the NL; the two
+vectors are concatenated and L2-normalised, so the score is a cosine similarity. Training
+records that share an NL (exact text) are one neighbour: the first record's code stands for
+it, so k results come from k distinct training NLs. Search is filtered by language.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence, Union
+
+import numpy as np
+
+from engine.api import LANGUAGES, Candidate
+
+
+@dataclass(frozen=True)
+class RetrievalOptions:
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (2, 4)
+    char_analyzer: str = "char_wb"  # "char_wb" (n-grams inside word boundaries) or "char"
+    lowercase: bool = True
+    sublinear_tf: bool = True
+
+
+class _LangIndex:
+    def __init__(self, nls: list[str], codes: list[str], options: RetrievalOptions):
+        from scipy.sparse import hstack
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.preprocessing import normalize
+
+        self.nls, self.codes = nls, codes
+        self.word = TfidfVectorizer(analyzer="word", ngram_range=options.word_ngrams, lowercase=options.lowercase,
+                                    sublinear_tf=options.sublinear_tf)
+        self.char = TfidfVectorizer(analyzer=options.char_analyzer, ngram_range=options.char_ngrams, lowercase=options.lowercase,
+                                    sublinear_tf=options.sublinear_tf)
+        self._hstack, self._normalize = hstack, normalize
+        self.matrix = normalize(hstack([self.word.fit_transform(nls), self.char.fit_transform(nls)]).tocsr())
+
+    def search(self, nl: str, k: int) -> list[tuple[int, float]]:
+        query = self._normalize(self._hstack([self.word.transform([nl]), self.char.transform([nl])]).tocsr())
+        sims = (self.matrix @ query.T).toarray().ravel()
+        k = min(k, len(sims))
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        order = sorted(top, key=lambda i: (-sims[i], i))
+        return [(int(i), float(sims[i])) for i in order]
+
+
+class Retriever:
+    """`Retriever.from_jsonl([...])` or `Retriever(records)`; `search(nl, lang, k)` -> Candidates."""
+
+    def __init__(self, records: Iterable[dict], options: RetrievalOptions = RetrievalOptions()):
+        grouped: dict[str, dict[str, str]] = {}
+        for rec in records:
+            lang, nl, code = rec.get("lang"), rec.get("nl"), rec.get("code")
+            if lang not in LANGUAGES or not isinstance(nl, str) or not isinstance(code, str) or not nl.strip():
+                continue
+            grouped.setdefault(lang, {}).setdefault(nl, code)  # first code of each distinct NL
+        if not grouped:
+            raise ValueError("no usable training records (need nl, code and lang in bash/python/cf)")
+        self.options = options
+        self._index = {lang: _LangIndex(list(m), list(m.values()), options) for lang, m in grouped.items()}
+
+    @classmethod
+    def from_jsonl(cls, paths: Sequence[Union[str, Path]], options: RetrievalOptions = RetrievalOptions()) -> "Retriever":
+        records: list[dict] = []
+        for path in paths:
+            with open(path, encoding="utf-8") as fh:
+                for n, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        records.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
+        return cls(records, options)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self._index)
+
+    def search(self, nl: str, lang: str, k: int = 5) -> list[Candidate]:
+        if lang not in LANGUAGES:
+            raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
+        index = self._index.get(lang)
+        if index is None or k <= 0:
+            return []
+        return [
+            Candidate(code=index.codes[i], score=score, source="retrieval", meta={"nl": index.nls[i]})
+            for i, score in index.search(nl, k)
+        ]

@@ -1,0 +1,89 @@
+"""From the engine's raw candidates to what an editor shows.
+
+    process(candidates, lang, k=5, invalid_mode="rank_last") -> PipelineResult
+
+Steps: normalise each candidate (grammar.normalize), drop empty ones, drop exact and
+normalised duplicates (the copy with the better score stays), check syntax, then either
+rank invalid candidates after the valid ones ("rank_last") or hide them ("hide"), rank by
+(valid, score) with the engine's order breaking ties, cap at k, and attach danger warnings.
+"hide" never silently returns nothing: when every candidate is invalid they are returned,
+marked invalid, with `message` saying so. Nothing is executed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from grammar.danger import dangers
+from grammar.normalize import normalize
+from grammar.syntax import LANGS, SyntaxIssue, check
+
+INVALID_MODES = ("rank_last", "hide")
+
+
+@dataclass
+class RankedCandidate:
+    code: str
+    score: float
+    valid: bool
+    errors: list[SyntaxIssue] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    source: str = "model"
+
+
+@dataclass
+class PipelineResult:
+    candidates: list[RankedCandidate]
+    n_raw: int
+    n_duplicates: int
+    n_invalid: int
+    message: str | None = None
+
+
+def process(candidates: Sequence, lang: str, k: int = 5, invalid_mode: str = "rank_last") -> PipelineResult:
+    """Normalise, deduplicate, check, rank and cap `candidates` (objects with code/score/source)."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGS)}")
+    if invalid_mode not in INVALID_MODES:
+        raise ValueError(f"invalid_mode must be one of {', '.join(INVALID_MODES)}, not {invalid_mode!r}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+
+    best: dict[str, tuple[int, float, str, str]] = {}  # normalised code -> (first position, score, code, source)
+    n_empty = 0
+    for position, cand in enumerate(candidates):
+        code = normalize(cand.code, lang)
+        if not code:
+            n_empty += 1
+            continue
+        score = float(cand.score)
+        source = getattr(cand, "source", "model")
+        kept = best.get(code)
+        if kept is None:
+            best[code] = (position, score, code, source)
+        elif score > kept[1]:
+            best[code] = (kept[0], score, code, source)
+    n_duplicates = len(candidates) - n_empty - len(best)
+
+    ranked: list[tuple[bool, float, int, RankedCandidate]] = []
+    for code, (position, score, _, source) in best.items():
+        verdict = check(code, lang)
+        rc = RankedCandidate(code=code, score=score, valid=verdict.valid, errors=list(verdict.errors),
+                             warnings=dangers(code, lang), source=source)
+        ranked.append((verdict.valid, score, position, rc))
+    ranked.sort(key=lambda t: (not t[0], -t[1], t[2]))
+    n_invalid = sum(1 for t in ranked if not t[0])
+
+    message = None
+    shown = [t[3] for t in ranked]
+    if invalid_mode == "hide":
+        valid_only = [c for c in shown if c.valid]
+        if valid_only:
+            shown = valid_only
+        elif shown:
+            message = ("the only candidate has a syntax error; showing it anyway" if len(shown) == 1
+                       else f"all {len(shown)} candidates have syntax errors; showing them anyway")
+    if not ranked:
+        message = "the model returned no candidates" if not candidates else "every candidate was empty"
+    return PipelineResult(candidates=shown[:k], n_raw=len(candidates), n_duplicates=n_duplicates,
+                          n_invalid=n_invalid, message=message)
