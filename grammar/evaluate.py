@@ -1,0 +1,339 @@
+"""`codefusion eval`: generate over a JSONL file, run the pipeline, score, write the report.
+
+Outputs, next to REPORT.json (the metrics, one run per steps value and language):
+REPORT.md (markdown tables), REPORT.items.jsonl (per item: NL, gold, every candidate with
+its score, validity and per-metric hits) and, when several steps values are given,
+REPORT_accuracy_vs_steps.png and REPORT_latency_vs_steps.png. Reads only the files it is given.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from grammar import metrics as M
+from grammar.pipeline import process
+from grammar.syntax import LANGS, check
+
+DEFAULT_K = 5
+DEFAULT_SEED = 0
+
+
+@dataclass
+class EvalOptions:
+    data: Path
+    out: Path
+    checkpoint: Optional[str] = None
+    lang: Optional[str] = None
+    k: int = DEFAULT_K
+    steps: list[Optional[int]] = field(default_factory=lambda: [None])
+    limit: Optional[int] = None
+    seed: int = DEFAULT_SEED
+    device: Optional[str] = None
+    baseline: Optional[str] = None  # "retrieval" or None (the checkpoint's generator)
+    train: list[Path] = field(default_factory=list)
+    codebert: Optional[str] = None
+    invalid_mode: str = "rank_last"
+    progress: bool = True
+
+
+class EvalError(Exception):
+    """A problem with the inputs, shown as one line."""
+
+
+# ---------------------------------------------------------------------------- inputs
+def load_records(path: Path, lang: Optional[str], limit: Optional[int]) -> list[dict]:
+    if not path.is_file():
+        raise EvalError(f"data file {path} does not exist")
+    records: list[dict] = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise EvalError(f"{path}:{n}: not JSON ({exc.msg})") from None
+            if not isinstance(rec, dict) or not isinstance(rec.get("nl"), str) or not isinstance(rec.get("code"), str):
+                raise EvalError(f"{path}:{n}: a record needs string fields 'nl' and 'code'")
+            rec_lang = lang or rec.get("lang")
+            if rec_lang not in LANGS:
+                raise EvalError(f"{path}:{n}: unknown lang {rec_lang!r}; pass --lang bash|python|cf")
+            rec = dict(rec, lang=rec_lang, line=n)
+            records.append(rec)
+            if limit is not None and len(records) >= limit:
+                break
+    if not records:
+        raise EvalError(f"{path} holds no records")
+    return records
+
+
+GenerateFn = Callable[[str, str, int, Optional[int], int], list]
+
+
+def make_source(opts: EvalOptions) -> tuple[GenerateFn, dict[str, Any]]:
+    """The candidate source (the engine's generator or the retrieval baseline) and its description."""
+    if opts.baseline == "retrieval":
+        if not opts.train:
+            raise EvalError("--baseline retrieval needs --train FILE.jsonl [...]")
+        from engine.retrieval import Retriever
+
+        missing = [str(p) for p in opts.train if not Path(p).is_file()]
+        if missing:
+            raise EvalError(f"training file(s) not found: {', '.join(missing)}")
+        retriever = Retriever.from_jsonl(opts.train)
+        return (lambda nl, lang, k, steps, seed: retriever.search(nl, lang, k)), {
+            "kind": "retrieval", "train": [str(p) for p in opts.train], "default_steps": None}
+    if opts.baseline is not None:
+        raise EvalError(f"unknown baseline {opts.baseline!r}; the only baseline is 'retrieval'")
+    from engine.api import load_generator
+
+    gen = load_generator(opts.checkpoint, device=opts.device)
+    return (lambda nl, lang, k, steps, seed: gen.generate(nl, lang, k=k, steps=steps, seed=seed)), {
+        "kind": getattr(gen, "kind", "model"), "checkpoint": opts.checkpoint,
+        "default_steps": getattr(gen, "default_steps", None), "languages": list(getattr(gen, "languages", ()))}
+
+
+# ---------------------------------------------------------------------------- one run
+def _hits_for(codes: Sequence[str], rec: dict, lang: str, cache: dict, gold_cf) -> list[dict]:
+    out = []
+    for code in codes:
+        if code not in cache:
+            cache[code] = M.candidate_hits(code, rec, lang, gold_cf)
+        out.append(cache[code])
+    return out
+
+
+def run_one(records: Sequence[dict], generate: GenerateFn, steps: Optional[int], opts: EvalOptions,
+            items_out, progress_desc: str) -> list[dict]:
+    """Generate and score every record for one steps value; returns per-item results."""
+    iterator: Any = records
+    if opts.progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(records, desc=progress_desc, unit="item")
+    results = []
+    for idx, rec in enumerate(iterator):
+        lang = rec["lang"]
+        t0 = time.perf_counter()
+        raw = list(generate(rec["nl"], lang, opts.k, steps, opts.seed))
+        t1 = time.perf_counter()
+        result = process(raw, lang, k=opts.k, invalid_mode=opts.invalid_mode)
+        t2 = time.perf_counter()
+        gold_cf = M.cf_gold(rec) if lang == "cf" else None
+        cache: dict = {}
+        raw_codes = [c.code for c in raw]
+        raw_valid = [check(c.code, lang).valid for c in raw]
+        raw_hits = _hits_for(raw_codes, rec, lang, cache, gold_cf)
+        shown_hits = _hits_for([c.code for c in result.candidates], rec, lang, cache, gold_cf)
+        item = {
+            "index": idx, "line": rec["line"], "lang": lang, "steps": steps, "nl": rec["nl"], "gold": rec["code"],
+            "latency_s": t2 - t0, "generation_s": t1 - t0, "message": result.message,
+            "n_raw": result.n_raw, "n_duplicates": result.n_duplicates, "n_invalid": result.n_invalid,
+            "gold_mask_mixed": gold_cf.mixed if gold_cf else None,
+            "cf_fallback": (gold_cf.mask is None) if gold_cf else None,
+            "cf_fallback_reason": gold_cf.reason if gold_cf else None,
+            "candidates": [
+                {"code": c.code, "score": c.score, "valid": c.valid, "errors": [str(e) for e in c.errors],
+                 "warnings": c.warnings, "source": c.source, "hits": h}
+                for c, h in zip(result.candidates, shown_hits)],
+            "raw_candidates": [
+                {"code": c.code, "score": float(c.score), "valid": v, "hits": h}
+                for c, v, h in zip(raw, raw_valid, raw_hits)],
+        }
+        items_out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        results.append(item)
+    return results
+
+
+def _accuracy(items: Sequence[dict], lang: str, key: str, scorer) -> dict[str, Any]:
+    """Top-k figures of one language over `key` ("candidates" = after the pipeline, or "raw_candidates")."""
+    acc: dict[str, Any] = {}
+    for name in M.HIT_NAMES[lang]:
+        lists = [[c["hits"][name] for c in it[key]] for it in items]
+        acc[f"{name}_match"] = {f"top{k}": M.top_k_rate(lists, k) for k in M.TOP_KS}
+    if lang == "cf":
+        mixed = [it for it in items if it["gold_mask_mixed"]]
+        lists = [[c["hits"]["execution"] for c in it[key]] for it in mixed]
+        acc["execution_match_mixed"] = {f"top{k}": M.top_k_rate(lists, k) for k in M.TOP_KS}
+        acc["execution_match_mixed"]["n_items"] = len(mixed)
+        acc["execution_fallbacks"] = sum(1 for it in items if it["cf_fallback"])
+    if lang == "python":
+        golds = [it["gold"] for it in items]
+        codes = [[c["code"] for c in it[key]] for it in items]
+        sbleu = [[c["hits"]["bleu"] for c in it[key]] for it in items]
+        acc["bleu"] = {f"top{k}": M.top_k_bleu(golds, codes, sbleu, k) for k in M.TOP_KS}
+        if scorer is None:
+            acc["codebertscore"] = {"skipped": "no --codebert PATH given (a local CodeBERT model directory)"}
+        else:
+            firsts = [cs[0] if cs else "" for cs in codes]
+            f1s = scorer.score_all(firsts, golds)
+            acc["codebertscore"] = {"top1_f1": 100.0 * sum(f1s) / len(f1s) if f1s else 0.0}
+    return acc
+
+
+def summarize(items: Sequence[dict], lang: str, steps: Optional[int], scorer=None) -> dict[str, Any]:
+    div = M.diversity([[c["code"] for c in it["raw_candidates"]] for it in items], lang)
+    gen_seconds = sum(it["generation_s"] for it in items)
+    n_cands = sum(len(it["raw_candidates"]) for it in items)
+    spd = M.speed([it["latency_s"] for it in items], n_cands, gen_seconds)
+    return {
+        "lang": lang,
+        "steps": steps,
+        "n_items": len(items),
+        "primary_metric": M.PRIMARY[lang],
+        "accuracy": {"pipeline": _accuracy(items, lang, "candidates", scorer),
+                     "raw": _accuracy(items, lang, "raw_candidates", None)},
+        "validity": {"before": M.validity([[c["valid"] for c in it["raw_candidates"]] for it in items]),
+                     "after": M.validity([[c["valid"] for c in it["candidates"]] for it in items])},
+        "diversity": {"distinct_per_query": div.distinct_per_query,
+                      "mean_pairwise_edit_distance": div.mean_pairwise_edit_distance,
+                      "distinct_4gram_ratio": div.distinct_4gram_ratio},
+        "speed": {"latency_p50_s": spd.latency_p50_s, "latency_p95_s": spd.latency_p95_s,
+                  "candidates_per_s": spd.candidates_per_s},
+        "pipeline": {"duplicates_dropped": sum(it["n_duplicates"] for it in items),
+                     "invalid": sum(it["n_invalid"] for it in items),
+                     "dangerous_shown": sum(1 for it in items for c in it["candidates"] if c["warnings"]),
+                     "empty_results": sum(1 for it in items if not it["candidates"])},
+    }
+
+
+# ---------------------------------------------------------------------------- report files
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.1f}"
+    return str(x)
+
+
+def markdown(report: dict) -> str:
+    src = report["source"]
+    lines = [f"# CodeFusion evaluation: {report['data']}", "",
+             f"source: {src.get('kind')} ({src.get('checkpoint') or ', '.join(src.get('train', []))}); "
+             f"k = {report['k']}, seed = {report['seed']}, invalid mode = {report['invalid_mode']}", ""]
+    for run in report["runs"]:
+        lines += [f"## {run['lang']}, steps = {run['steps']} ({run['n_items']} items)", "",
+                  "| metric | top-1 | top-3 | top-5 |", "|---|---|---|---|"]
+        for stage in ("pipeline", "raw"):
+            for name, vals in run["accuracy"][stage].items():
+                if isinstance(vals, dict) and "top1" in vals:
+                    extra = f" ({vals['n_items']} items)" if "n_items" in vals else ""
+                    lines.append(f"| {name}{extra} [{stage}] | {_fmt(vals['top1'])} | {_fmt(vals['top3'])} | "
+                                 f"{_fmt(vals['top5'])} |")
+        lines.append("")
+        acc = run["accuracy"]["pipeline"]
+        if "execution_fallbacks" in acc:
+            lines.append(f"CF items scored by exact match because the gold rule cannot be executed: "
+                         f"{acc['execution_fallbacks']}")
+        if "codebertscore" in acc:
+            cbs = acc["codebertscore"]
+            lines.append(f"CodeBERTScore: {cbs.get('skipped') or _fmt(cbs.get('top1_f1'))}")
+        v, d, s, p = run["validity"], run["diversity"], run["speed"], run["pipeline"]
+        lines += ["", "| validity | top-1 valid % | all candidates valid % |", "|---|---|---|",
+                  f"| before pipeline | {_fmt(v['before']['top1'])} | {_fmt(v['before']['all'])} |",
+                  f"| after pipeline | {_fmt(v['after']['top1'])} | {_fmt(v['after']['all'])} |", "",
+                  "| diversity / speed | value |", "|---|---|",
+                  f"| distinct candidates per query | {_fmt(d['distinct_per_query'])} |",
+                  f"| mean pairwise normalised edit distance | {d['mean_pairwise_edit_distance']:.3f} |",
+                  f"| distinct 4-grams ratio | {d['distinct_4gram_ratio']:.3f} |",
+                  f"| latency p50 (s) | {s['latency_p50_s']:.4f} |",
+                  f"| latency p95 (s) | {s['latency_p95_s']:.4f} |",
+                  f"| candidates / s | {_fmt(s['candidates_per_s'])} |",
+                  f"| duplicates dropped / invalid / dangerous shown | {p['duplicates_dropped']} / {p['invalid']} / "
+                  f"{p['dangerous_shown']} |", ""]
+    return "\n".join(lines) + "\n"
+
+
+def primary_topk(run: dict) -> dict[str, float]:
+    acc = run["accuracy"]["pipeline"]
+    name = {"bash": "template_match", "cf": "execution_match", "python": "bleu"}[run["lang"]]
+    return {k: acc[name][k] for k in ("top1", "top3", "top5")}
+
+
+def plot_steps(report: dict, out: Path) -> list[str]:
+    """Accuracy and latency against the number of steps (one line per language and k)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    langs = sorted({r["lang"] for r in report["runs"]})
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for lang in langs:
+        runs = [r for r in report["runs"] if r["lang"] == lang]
+        xs = [r["steps"] for r in runs]
+        for k in ("top1", "top3", "top5"):
+            ax.plot(xs, [primary_topk(r)[k] for r in runs], marker="o", label=f"{lang} {k}")
+    ax.set_xlabel("sampling steps")
+    ax.set_ylabel("accuracy (primary metric, %)")
+    ax.set_title("top-k accuracy vs steps")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    path = out.with_name(out.stem + "_accuracy_vs_steps.png")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    written.append(str(path))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for lang in langs:
+        runs = [r for r in report["runs"] if r["lang"] == lang]
+        xs = [r["steps"] for r in runs]
+        ax.plot(xs, [r["speed"]["latency_p50_s"] for r in runs], marker="o", label=f"{lang} p50")
+        ax.plot(xs, [r["speed"]["latency_p95_s"] for r in runs], marker="s", label=f"{lang} p95")
+    ax.set_xlabel("sampling steps")
+    ax.set_ylabel("latency per query (s)")
+    ax.set_title("latency vs steps")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    path = out.with_name(out.stem + "_latency_vs_steps.png")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    written.append(str(path))
+    return written
+
+
+# ---------------------------------------------------------------------------- entry point
+def run(opts: EvalOptions, generate: Optional[GenerateFn] = None, source_info: Optional[dict] = None) -> dict:
+    """Run the whole evaluation and write the report files; returns the report dict.
+
+    `generate` replaces the configured source (tests pass a fake generator here).
+    """
+    if opts.k < 1:
+        raise EvalError("-k must be at least 1")
+    if opts.lang is not None and opts.lang not in LANGS:
+        raise EvalError(f"unknown lang {opts.lang!r}; expected one of {', '.join(LANGS)}")
+    if any(s is not None and s < 1 for s in opts.steps):
+        raise EvalError("--steps values must be at least 1")
+    records = load_records(Path(opts.data), opts.lang, opts.limit)
+    if generate is None:
+        generate, source_info = make_source(opts)
+    source_info = source_info or {"kind": "custom"}
+    steps_values = list(opts.steps) or [None]
+    if source_info.get("kind") == "retrieval" and steps_values != [None]:
+        steps_values = [None]  # retrieval has no sampling steps
+    scorer = None
+    if opts.codebert and any(r["lang"] == "python" for r in records):
+        from grammar.codebertscore import CodeBERTScorer
+
+        scorer = CodeBERTScorer(opts.codebert, device=opts.device)
+
+    out = Path(opts.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    items_path = out.with_name(out.stem + ".items.jsonl")
+    langs = sorted({r["lang"] for r in records})
+    report: dict[str, Any] = {"data": str(opts.data), "source": source_info, "k": opts.k, "seed": opts.seed,
+                              "invalid_mode": opts.invalid_mode, "limit": opts.limit, "runs": []}
+    with open(items_path, "w", encoding="utf-8") as items_out:
+        for steps in steps_values:
+            label = steps if steps is not None else source_info.get("default_steps")
+            items = run_one(records, generate, steps, opts, items_out, f"eval steps={label}")
+            for lang in langs:
+                lang_items = [it for it in items if it["lang"] == lang]
+                report["runs"].append(summarize(lang_items, lang, label, scorer))
+    report["files"] = {"json": str(out), "markdown": str(out.with_suffix(".md")), "items": str(items_path)}
+    if len(steps_values) > 1:
+        report["files"]["plots"] = plot_steps(report, out)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
+    return report
