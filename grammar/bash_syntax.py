@@ -70,7 +70,7 @@ def check_bash(code: str) -> Verdict:
     try:
         bashlex.parse(code)
     except NotImplementedError as exc:
-        detail = str(exc).strip() or "a construct"
+        detail = ", ".join(_unsupported_constructs(tree)) or str(exc).strip() or "a construct"
         return Verdict(valid=True, notes=[f"bashlex does not support {detail} (tree-sitter says valid)"])
     except bashlex.errors.ParsingError as exc:
         unsupported = _unsupported_constructs(tree)
