@@ -183,7 +183,7 @@ class CodeFusionServer(LanguageServer):
         if len(source) > MAX_DOCUMENT_CHARS:
             return f"document too large for CodeFusion ({len(source)} characters, limit {MAX_DOCUMENT_CHARS})"
         line, character = position
-        lines = split_lines(source)
+        lines = split_lines(sanitize(source))  # lone surrogates -> U+FFFD: same length, encodable
         if not (isinstance(line, int) and isinstance(character, int)) or not 0 <= line < len(lines) or character < 0:
             return f"position {line}:{character} is outside the document ({len(lines)} lines)"
         column = to_codepoints(lines[line], character, self._encoding())
@@ -216,8 +216,7 @@ class CodeFusionServer(LanguageServer):
 
     async def generate_for(self, located: Located, k: Optional[int] = None) -> GenerationResult:
         """Candidates for a located request (raises ModelUnavailable, Superseded, ValueError, CancelledError)."""
-        nl = sanitize(located.request.text)
-        key = self.service.key_for(nl, located.lang, self.options, k)
+        key = self.service.key_for(located.request.text, located.lang, self.options, k)
         return await self.service.generate(key, located.uri, self.options, request_id=self.protocol.msg_id)
 
     async def candidates_or_message(self, located: Located, k: Optional[int] = None):
@@ -233,6 +232,10 @@ class CodeFusionServer(LanguageServer):
             return [], str(exc)
         except ValueError as exc:
             return [], str(exc)
+        except Exception as exc:  # a bug or a broken install: say so, keep serving
+            log.exception("generation failed")
+            self.log(f"generation failed: {type(exc).__name__}: {exc}", types.MessageType.Error)
+            return [], f"generation failed: {type(exc).__name__}: {exc}"
         return result.candidates, result.message
 
 
