@@ -309,6 +309,11 @@ def run(opts: EvalOptions, generate: Optional[GenerateFn] = None, source_info: O
     if generate is None:
         generate, source_info = make_source(opts)
     source_info = source_info or {"kind": "custom"}
+    served = source_info.get("languages")
+    unserved = sorted({r["lang"] for r in records} - set(served)) if served else []
+    if unserved:
+        raise EvalError(f"the model does not serve {', '.join(unserved)} (it serves {', '.join(served)}); "
+                        f"pass --lang or another --data file")
     steps_values = list(opts.steps) or [None]
     if source_info.get("kind") == "retrieval" and steps_values != [None]:
         steps_values = [None]  # retrieval has no sampling steps

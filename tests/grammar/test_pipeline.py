@@ -1,0 +1,99 @@
+"""The candidate pipeline: normalisation, dedup, ranking, hide/rank_last, danger warnings."""
+from dataclasses import dataclass
+
+import pytest
+
+from engine.api import Candidate
+from grammar.normalize import normalize
+from grammar.pipeline import process
+
+
+@pytest.mark.parametrize("code, lang, normal", [
+    ("  ls    -la   /tmp  ", "bash", "ls -la /tmp"),
+    ("echo 'a    b'   |  wc", "bash", "echo 'a    b' | wc"),  # quotes keep their spaces
+    ('echo "x  \\"  y"   z', "bash", 'echo "x  \\"  y" z'),
+    ("for f in *; do\n    echo   $f\ndone", "bash", "for f in *; do\necho $f\ndone"),
+    ("cat <<EOF\na    b\nEOF", "bash", "cat <<EOF\na    b\nEOF"),  # heredoc bodies untouched
+    ("def f():\n    return  1   \n\n", "python", "def f():\n    return  1"),  # indentation kept
+    (" Between(1,   2) ", "cf", "Between(1,2)"),
+])
+def test_normalize(code, lang, normal):
+    assert normalize(code, lang) == normal
+
+
+def test_exact_and_normalised_duplicates_keep_best_score():
+    cands = [Candidate("ls  -la", -1.0), Candidate("ls -la", -0.5), Candidate("ls -la", -3.0), Candidate("pwd", -2.0)]
+    result = process(cands, "bash", k=5)
+    assert [c.code for c in result.candidates] == ["ls -la", "pwd"]
+    assert result.candidates[0].score == -0.5
+    assert (result.n_raw, result.n_duplicates, result.n_invalid) == (4, 2, 0)
+
+
+def test_rank_by_validity_then_score_and_cap():
+    cands = [Candidate("if then", -0.1), Candidate("ls", -2.0), Candidate("pwd", -1.0), Candidate("echo 'x", -0.2),
+             Candidate("whoami", -3.0)]
+    result = process(cands, "bash", k=3)
+    assert [c.code for c in result.candidates] == ["pwd", "ls", "whoami"]
+    assert all(c.valid for c in result.candidates)
+    full = process(cands, "bash", k=5)
+    assert [c.code for c in full.candidates] == ["pwd", "ls", "whoami", "if then", "echo 'x"]
+    assert [c.valid for c in full.candidates] == [True, True, True, False, False]
+    assert full.candidates[3].errors and full.n_invalid == 2
+
+
+def test_ties_keep_engine_order():
+    result = process([Candidate("b", 0.0), Candidate("a", 0.0)], "bash")
+    assert [c.code for c in result.candidates] == ["b", "a"]
+
+
+def test_hide_mode_drops_invalid():
+    cands = [Candidate("x = (", -0.1), Candidate("x = 1", -1.0)]
+    result = process(cands, "python", invalid_mode="hide")
+    assert [c.code for c in result.candidates] == ["x = 1"]
+    assert result.message is None
+
+
+def test_hide_mode_never_silently_returns_nothing():
+    cands = [Candidate("x = (", -0.1), Candidate("def (", -1.0)]
+    result = process(cands, "python", invalid_mode="hide")
+    assert len(result.candidates) == 2 and not any(c.valid for c in result.candidates)
+    assert "syntax errors" in result.message
+
+
+def test_empty_inputs_have_a_message():
+    assert process([], "bash").message == "the model returned no candidates"
+    result = process([Candidate("   ", 0.0)], "bash")
+    assert result.candidates == [] and result.message == "every candidate was empty"
+
+
+def test_dangerous_candidates_carry_warnings():
+    result = process([Candidate("rm -rf /", -0.1), Candidate("ls", -0.2)], "bash")
+    assert result.candidates[0].warnings == ["deletes / recursively"]
+    assert result.candidates[1].warnings == []
+
+
+def test_source_is_kept_and_any_object_with_code_and_score_works():
+    @dataclass
+    class Raw:
+        code: str
+        score: float
+
+    result = process([Raw("pwd", 1.0), Candidate("ls", 0.5, source="retrieval")], "bash")
+    assert [(c.code, c.source) for c in result.candidates] == [("pwd", "model"), ("ls", "retrieval")]
+
+
+def test_cf_candidates_are_normalised_and_checked():
+    result = process([Candidate("Between(1, 2)", -1.0), Candidate("Between(1,2)", -0.5),
+                      Candidate("Foo(1)", 0.0)], "cf")
+    assert [c.code for c in result.candidates] == ["Between(1,2)", "Foo(1)"]
+    assert result.candidates[1].errors[0].message.startswith("unknown function")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"lang": "ruby"}, "unknown language"),
+    ({"lang": "bash", "invalid_mode": "drop"}, "invalid_mode"),
+    ({"lang": "bash", "k": 0}, "k must be"),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        process([Candidate("ls", 0.0)], **kwargs)

@@ -1,0 +1,43 @@
+"""engine.retrieval.Retriever: TF-IDF nearest distinct training NLs, filtered by language."""
+import json
+
+import pytest
+
+from engine.retrieval import Retriever
+from grammar_fixtures import TRAIN
+
+
+def test_nearest_neighbour_and_scores():
+    r = Retriever(TRAIN)
+    cands = r.search("find all the python files", "bash", k=3)
+    assert cands[0].code == "find . -name '*.py'"
+    assert all(c.source == "retrieval" for c in cands)
+    scores = [c.score for c in cands]
+    assert scores == sorted(scores, reverse=True) and 0 < scores[0] <= 1.0
+
+
+def test_distinct_nls_and_language_filter():
+    r = Retriever(TRAIN)
+    cands = r.search("list all files in the current directory", "bash", k=10)
+    assert len(cands) == 5  # six bash records, one NL repeated
+    assert cands[0].code == "ls -la" and cands[0].score == pytest.approx(1.0)
+    assert "ls -a" not in [c.code for c in cands]
+    assert {c.code for c in r.search("sort a list", "python", k=10)} == {"x[::-1]", "sorted(a, reverse=True)",
+                                                                          "s.lower()"}
+    assert r.search("greater than 50", "cf", k=1)[0].code == "GreaterThan(50)"
+
+
+def test_from_jsonl_and_errors(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in TRAIN[:3]), encoding="utf-8")
+    r = Retriever.from_jsonl([path])
+    assert r.languages == ("bash",)
+    assert r.search("anything", "python") == []  # no python training data
+    with pytest.raises(ValueError, match="unknown language"):
+        r.search("x", "perl")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.jsonl:1"):
+        Retriever.from_jsonl([bad])
+    with pytest.raises(ValueError, match="no usable training records"):
+        Retriever([{"nl": "x"}])
