@@ -1,0 +1,212 @@
+"""Checkpoints: the one place that writes and reads them.
+
+A checkpoint is a directory:
+    model.safetensors   network weights (no pickle anywhere); E's weights too when fine-tuned
+    config.json         {"model": ModelConfig, "train": {...}, "encoder": reference, ...}
+    tokenizer.json      the code tokenizer
+    card.md             data, steps, dev metrics
+    train_state.safetensors + train_state.json   optimizer, LR scheduler, step, RNG (for --resume)
+
+Every failure to read one raises CheckpointError with a one-line message naming the file.
+"""
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from engine.api import CheckpointError
+from engine.config import ModelConfig
+from engine.tokenizer import CodeTokenizer
+
+MODEL_FILE, CONFIG_FILE, TOKENIZER_FILE, CARD_FILE = "model.safetensors", "config.json", "tokenizer.json", "card.md"
+STATE_FILE, STATE_JSON = "train_state.safetensors", "train_state.json"
+
+
+@dataclass
+class Loaded:
+    cfg: ModelConfig
+    model: torch.nn.Module  # CodeFusion or ARModel, weights loaded, eval mode, on device
+    encoder: torch.nn.Module  # NLEncoder
+    tokenizer: CodeTokenizer
+    meta: dict  # the rest of config.json (train config, data, metrics)
+    path: Path
+
+
+def build_model(cfg: ModelConfig) -> torch.nn.Module:
+    if cfg.kind == "diffusion":
+        from engine.model import CodeFusion
+        return CodeFusion(cfg)
+    if cfg.kind == "ar":
+        from engine.ar_model import ARModel
+        return ARModel(cfg)
+    raise ValueError(f"unknown model kind '{cfg.kind}'")
+
+
+def save(out: Path, cfg: ModelConfig, model: torch.nn.Module, encoder: torch.nn.Module,
+         tokenizer: CodeTokenizer, meta: dict, card: str, half: bool = False) -> None:
+    """Write model.safetensors, config.json, tokenizer.json and card.md into `out`."""
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if not cfg.freeze_encoder:
+        state.update({f"encoder.{k}": v.detach().cpu().contiguous() for k, v in encoder.model.state_dict().items()})
+    if half:
+        state = {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}
+    tmp = out / (MODEL_FILE + ".tmp")
+    save_file(state, str(tmp), metadata={"format": "pt"})
+    tmp.replace(out / MODEL_FILE)
+    (out / CONFIG_FILE).write_text(json.dumps({"model": cfg.to_dict(), **meta}, indent=2, default=str))
+    tokenizer.save(out / TOKENIZER_FILE)
+    (out / CARD_FILE).write_text(card)
+
+
+def read_config(path: Path) -> tuple[ModelConfig, dict]:
+    f = path / CONFIG_FILE
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: checkpoint directory not found")
+    if not f.exists():
+        raise CheckpointError(f"{f}: missing (not a CodeFusion checkpoint directory?)")
+    try:
+        raw = json.loads(f.read_text(encoding="utf-8"))
+        cfg = ModelConfig.from_dict(raw.pop("model"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{f}: corrupt JSON ({e.__class__.__name__}: {e})") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{f}: invalid model config ({e})") from None
+    return cfg, raw
+
+
+def load(path: Path, device: str = "cpu") -> Loaded:
+    """Read and validate a checkpoint directory; build E, the network and the tokenizer."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from engine.encoder import NLEncoder
+
+    path = Path(path)
+    cfg, meta = read_config(path)
+    tok_file = path / TOKENIZER_FILE
+    if not tok_file.exists():
+        raise CheckpointError(f"{tok_file}: missing")
+    try:
+        tokenizer = CodeTokenizer.from_file(tok_file)
+    except Exception as e:  # tokenizers raises plain Exception subclasses
+        raise CheckpointError(f"{tok_file}: corrupt tokenizer ({str(e).splitlines()[0][:120]})") from None
+    if tokenizer.vocab_size != cfg.vocab_size:
+        raise CheckpointError(f"{tok_file}: vocabulary size {tokenizer.vocab_size} does not match "
+                              f"config.json's vocab_size {cfg.vocab_size}")
+    wfile = path / MODEL_FILE
+    if not wfile.exists():
+        raise CheckpointError(f"{wfile}: missing")
+    try:
+        state = load_file(str(wfile), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{wfile}: truncated or corrupt ({str(e).splitlines()[0][:120]})") from None
+    enc_state = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
+    state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
+    encoder = NLEncoder(cfg.encoder, cfg.nl_max_len, frozen=cfg.freeze_encoder)
+    if encoder.dim != cfg.encoder_dim:
+        raise CheckpointError(f"{path / CONFIG_FILE}: encoder_dim {cfg.encoder_dim} does not match the "
+                              f"encoder '{cfg.encoder}' (hidden size {encoder.dim})")
+    if enc_state:
+        _load_state(encoder.model, enc_state, wfile, "encoder.")
+    model = build_model(cfg)
+    _load_state(model, state, wfile, "")
+    model.to(device).eval()
+    encoder.to(device).eval()
+    return Loaded(cfg, model, encoder, tokenizer, meta, path)
+
+
+def _load_state(module: torch.nn.Module, state: dict, wfile: Path, prefix: str) -> None:
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        what = f"missing {prefix}{missing[0]}" if missing else f"unexpected {prefix}{unexpected[0]}"
+        raise CheckpointError(f"{wfile}: weights do not match config.json ({what}; "
+                              f"{len(missing)} missing, {len(unexpected)} unexpected)")
+    for k, v in expected.items():
+        if tuple(state[k].shape) != tuple(v.shape):
+            raise CheckpointError(f"{wfile}: weights do not match config.json ({prefix}{k} has shape "
+                                  f"{tuple(state[k].shape)}, expected {tuple(v.shape)})")
+    module.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+
+
+# --- training state (for --resume) ---------------------------------------------------
+def save_train_state(out: Path, optimizer: torch.optim.Optimizer, lr_sched, step: int, extra: dict) -> None:
+    """Optimizer tensors into safetensors, everything else into JSON: no pickle."""
+    from safetensors.torch import save_file
+
+    opt = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for pid, st in opt["state"].items():
+        for name, val in st.items():
+            if torch.is_tensor(val):
+                tensors[f"opt.{pid}.{name}"] = val.detach().cpu().contiguous()
+            else:
+                scalars[f"{pid}.{name}"] = val
+    tensors["rng.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = s
+    save_file(tensors, str(out / STATE_FILE))
+    state = {"step": step, "param_groups": opt["param_groups"], "scalars": scalars,
+             "lr_sched": lr_sched.state_dict() if lr_sched is not None else None,
+             "python_random": _jsonable_random_state(), **extra}
+    (out / STATE_JSON).write_text(json.dumps(state, default=str))
+
+
+def load_train_state(path: Path, optimizer: torch.optim.Optimizer, lr_sched) -> dict:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    jf, tf = path / STATE_JSON, path / STATE_FILE
+    for f in (jf, tf):
+        if not f.exists():
+            raise CheckpointError(f"{f}: missing, cannot resume")
+    try:
+        state = json.loads(jf.read_text())
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{jf}: corrupt JSON ({e})") from None
+    try:
+        tensors = load_file(str(tf))
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"{tf}: truncated or corrupt ({e})") from None
+    opt_state: dict = {}
+    for key, val in tensors.items():
+        if key.startswith("opt."):
+            _, pid, name = key.split(".", 2)
+            opt_state.setdefault(int(pid), {})[name] = val
+    for key, val in state["scalars"].items():
+        pid, name = key.split(".", 1)
+        opt_state.setdefault(int(pid), {})[name] = val
+    optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+    if lr_sched is not None and state.get("lr_sched"):
+        lr_sched.load_state_dict(state["lr_sched"])
+    torch.set_rng_state(tensors["rng.torch"])
+    cuda = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+    rs = state.get("python_random")
+    if rs:
+        random.setstate((rs[0], tuple(rs[1]), rs[2]))
+    return state
+
+
+def _jsonable_random_state() -> list:
+    v, internal, gauss = random.getstate()
+    return [v, list(internal), gauss]
+
+
+def card_metrics(path: Path) -> Optional[dict]:
+    """The dev metrics recorded in config.json, if any (for the CLI and the server)."""
+    try:
+        return read_config(path)[1].get("metrics")
+    except CheckpointError:
+        return None

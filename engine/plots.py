@@ -1,0 +1,44 @@
+"""Training-curve plot (PNG) from metrics.jsonl."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def plot_training(metrics: Path, out_png: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in Path(metrics).read_text().splitlines() if line.strip()]
+    train = [r for r in rows if "loss" in r]
+    evals = [r for r in rows if "dev_exact" in r]
+    fig, axes = plt.subplots(1, 2 if evals else 1, figsize=(11 if evals else 6, 4), squeeze=False)
+    ax = axes[0][0]
+    steps = [r["step"] for r in train]
+    ax.plot(steps, [r["loss"] for r in train], label="total", color="black")
+    for name, color in (("low", "tab:green"), ("mid", "tab:orange"), ("high", "tab:red")):
+        pts = [(r["step"], r[f"loss_{name}"]) for r in train if r.get(f"loss_{name}") is not None]
+        if pts:
+            ax.plot(*zip(*pts), label=f"{name} t", color=color, alpha=0.7)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log")
+    ax.set_title("training loss (by noise level of t)")
+    ax.legend()
+    if evals:
+        ax = axes[0][1]
+        es = [r["step"] for r in evals]
+        ax.plot(es, [r["dev_exact"] for r in evals], marker="o", label="exact match")
+        if any("dev_template_bash" in r for r in evals):
+            ax.plot(es, [r.get("dev_template_bash") for r in evals], marker="o", label="bash template match")
+        ax.plot(es, [r["dev_nl_distinct"] for r in evals], marker="x", ls="--", label="distinct outputs / item")
+        ax.set_xlabel("step")
+        ax.set_ylim(0, 1)
+        ax.set_title("dev slice (k=1, default steps)")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+    return out_png

@@ -1,0 +1,67 @@
+"""Reverse diffusion: from k Gaussian noise seeds to k programs (token ids + scores).
+
+Each candidate's x_T is drawn from its own CPU torch.Generator seeded with seed + i, so
+a result depends only on (seed, i) and not on the device or the batch.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from engine.api import CancelToken, Cancelled, is_cancelled
+from engine.schedule import DDIMSampler, SqrtSchedule
+from engine.tokenizer import EOS_ID, PAD_ID
+
+
+def initial_noise(k: int, length: int, dim: int, seed: int, device) -> torch.Tensor:
+    xs = [torch.randn(length, dim, generator=torch.Generator().manual_seed(seed + i)) for i in range(k)]
+    return torch.stack(xs).to(device)  # x_T (k, Lc, d)
+
+
+@torch.inference_mode()
+def diffusion_sample(model, mem, mem_mask, x_T, steps: int, schedule: SqrtSchedule,
+                     clamp: str = "decoder", guidance: float = 1.0, cancel: CancelToken = None):
+    """mem (k, Lm, d) per candidate; x_T (k, Lc, d). Returns ids (k, Lc), token log-probs (k, Lc).
+
+    guidance > 1 applies classifier-free guidance against a noise-conditioned pass
+    (the unconditional mode the model learns from cfg_dropout / pre-training)."""
+    sampler = DDIMSampler(schedule)
+    sampler.set_timesteps(steps)
+    x = x_T
+    x0_prev = None
+    k = x.shape[0]
+    if guidance != 1.0:
+        noise_mem = torch.randn_like(mem)
+        noise_mem[:, 0] = mem[:, 0]  # keep the language token
+        mem2, mask2 = torch.cat([mem, noise_mem]), torch.cat([mem_mask, mem_mask])
+    for t, t_prev in sampler.pairs():
+        if is_cancelled(cancel):
+            raise Cancelled("generation cancelled")
+        tt = torch.full((k,), t, device=x.device, dtype=torch.long)
+        if guidance != 1.0:
+            sc = None if x0_prev is None else torch.cat([x0_prev, x0_prev])
+            both = model.denoise(torch.cat([x, x]), torch.cat([tt, tt]), mem2, mask2, sc)
+            cond, uncond = both[:k], both[k:]
+            x0_hat = uncond + guidance * (cond - uncond)
+        else:
+            x0_hat = model.denoise(x, tt, mem, mem_mask, x0_prev)  # (k, Lc, d)
+        x0_prev = x0_hat
+        if clamp == "decoder" and t_prev > 0:  # snap to the embeddings of the tokens D+H read
+            x0_hat = model.embed_tokens(model.decode(x0_hat, mem, mem_mask)[1].argmax(-1))
+        elif clamp == "nearest" and t_prev > 0:  # Diffusion-LM's clamping trick
+            x0_hat = model.embed_tokens(model.nearest_tokens(x0_hat))
+        x = sampler.step(x0_hat, t, t_prev, x)
+    _, logits = model.decode(x, mem, mem_mask)  # (k, Lc, V)
+    logp = F.log_softmax(logits.float(), dim=-1)
+    ids = logp.argmax(-1)  # (k, Lc)
+    return ids, logp.gather(-1, ids[..., None]).squeeze(-1)
+
+
+def sequence_scores(ids: torch.Tensor, token_logp: torch.Tensor) -> list[float]:
+    """Mean log-prob over the program's tokens and its end token."""
+    scores = []
+    for row, lp in zip(ids.tolist(), token_logp.tolist()):
+        n = next((i for i, t in enumerate(row) if t in (PAD_ID, EOS_ID)), len(row) - 1)
+        span = lp[: n + 1]
+        scores.append(sum(span) / len(span))
+    return scores

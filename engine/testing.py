@@ -1,0 +1,52 @@
+"""Test helper: a small real checkpoint, trained in seconds on the CPU.
+
+    from engine.testing import tiny_checkpoint
+    path = tiny_checkpoint(tmp_dir)   # all three languages, a handful of pairs each
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# A few hand-written NL->code pairs per language (fixtures, not the shared data).
+TINY_PAIRS = [
+    ("list all files in the current directory", "ls -la", "bash"),
+    ("find all python files", "find . -name '*.py'", "bash"),
+    ("count lines in file.txt", "wc -l file.txt", "bash"),
+    ("show disk usage of the home directory", "du -sh ~", "bash"),
+    ("print the current working directory", "pwd", "bash"),
+    ("search for error in log.txt", "grep -i error log.txt", "bash"),
+    ("reverse a list x", "x[::-1]", "python"),
+    ("sort list a in descending order", "sorted(a, reverse=True)", "python"),
+    ("convert string s to lower case", "s.lower()", "python"),
+    ("read the file data.txt into a string", "open('data.txt').read()", "python"),
+    ("format cells greater than 50", "GreaterThan(50)", "cf"),
+    ("color cells that contain Error", "TextContains(Error)", "cf"),
+    ("highlight duplicate values", "Duplicate()", "cf"),
+    ("format cells between 10 and 20", "Between(10,20)", "cf"),
+    ("highlight blank cells", "IsBlank()", "cf"),
+    ("format the top 10 percent", "top(10%)", "cf"),
+]
+
+
+def write_pairs(path: Path, pairs=TINY_PAIRS) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for nl, code, lang in pairs:
+            f.write(json.dumps({"nl": nl, "code": code, "lang": lang}) + "\n")
+    return path
+
+
+def tiny_checkpoint(out_dir, steps: int = 300, pairs=TINY_PAIRS, **overrides) -> Path:
+    """Train the `tiny` config on `pairs` and return the checkpoint directory.
+    Reuses an existing checkpoint in out_dir/ckpt if one is complete."""
+    from engine.train import TrainArgs, train
+
+    out_dir = Path(out_dir)
+    ckpt = out_dir / "ckpt"
+    if (ckpt / "model.safetensors").exists() and (ckpt / "config.json").exists():
+        return ckpt
+    data = write_pairs(out_dir / "pairs.jsonl", pairs)
+    train(TrainArgs(config="tiny", data=[str(data)], out=str(ckpt), device="cpu", max_steps=steps,
+                    progress=False, **overrides))
+    return ckpt

@@ -1,0 +1,398 @@
+"""Training: fine-tuning on NL->code pairs and the paper's two pre-training tasks.
+
+One process, or several under torchrun (DistributedDataParallel; gloo on CPU, NCCL
+on GPU). bf16 autocast on CUDA. Resumable (--resume). Logs metrics.jsonl with the
+loss per noise-level bucket, samples a dev slice every eval_every steps, and plots
+the training curve at the end.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+
+from engine import checkpoint
+from engine.api import EngineError
+from engine.config import ModelConfig, TrainConfig, load_config
+from engine.cpd import keyword_identifier_spans, masked_text, token_mask
+from engine.data import Example, language_weights, load_pairs, load_pretrain, log
+from engine.schedule import SqrtSchedule
+from engine.tokenizer import CodeTokenizer
+
+UNCOND_LEN = 8  # length of the Gaussian "encoder output" for unconditional generation
+
+
+@dataclass
+class TrainArgs:
+    config: str = "small"
+    data: list = field(default_factory=list)  # JSONL files (finetune) or LANG=PATH specs (pretrain)
+    out: str = "runs/model"
+    task: Optional[str] = None  # override TrainConfig.task
+    dev: list = field(default_factory=list)  # dev JSONL for periodic sampling
+    init: Optional[str] = None  # start from this checkpoint (e.g. a pre-trained one)
+    resume: bool = False
+    device: Optional[str] = None
+    kind: Optional[str] = None  # "diffusion" | "ar"
+    max_steps: Optional[int] = None
+    time_budget_s: Optional[float] = None
+    batch_size: Optional[int] = None
+    lr: Optional[float] = None
+    eval_every: Optional[int] = None
+    save_every: Optional[int] = None
+    progress: bool = True
+    model_overrides: dict = field(default_factory=dict)
+
+
+class _Objective(nn.Module):
+    """Wraps E + network so that DDP sees one forward() that returns the loss."""
+
+    def __init__(self, model, encoder, schedule):
+        super().__init__()
+        self.model, self.encoder, self.schedule = model, encoder, schedule
+
+    def forward(self, y, nls, uncond, lang, t, noise_mask):
+        dev = y.device
+        enc, mask = self.encoder(nls, dev)
+        if uncond.any():  # E's output replaced by Gaussian noise (unsupervised generation / CFG dropout)
+            L = max(enc.shape[1], UNCOND_LEN)
+            if enc.shape[1] < L:
+                pad = enc.new_zeros(enc.shape[0], L - enc.shape[1], enc.shape[2])
+                enc = torch.cat([enc, pad], 1)
+                mask = torch.cat([mask, mask.new_zeros(mask.shape[0], L - mask.shape[1])], 1)
+            noise = torch.randn_like(enc)
+            umask = torch.zeros_like(mask)
+            umask[:, :UNCOND_LEN] = True
+            enc = torch.where(uncond[:, None, None], noise, enc)
+            mask = torch.where(uncond[:, None], umask, mask)
+        mem, mem_mask = self.model.cond(enc.float(), mask, lang)
+        return self.model.loss(y, mem, mem_mask, t, self.schedule, noise_mask=noise_mask)
+
+
+def _dist_info():
+    ws = int(os.environ.get("WORLD_SIZE", "1"))
+    return ws, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def train(args: TrainArgs) -> Path:
+    world, rank, local_rank = _dist_info()
+    from engine.generator import pick_device
+
+    device = pick_device(args.device)
+    if world > 1:
+        if device.startswith("cuda"):
+            device = f"cuda:{local_rank}"
+            torch.cuda.set_device(local_rank)
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    is_main = rank == 0
+    out = Path(args.out)
+    mcfg, tcfg = load_config(args.config)
+    for k, v in [("task", args.task), ("max_steps", args.max_steps), ("time_budget_s", args.time_budget_s),
+                 ("batch_size", args.batch_size), ("lr", args.lr), ("eval_every", args.eval_every),
+                 ("save_every", args.save_every)]:
+        if v is not None:
+            setattr(tcfg, k, v)
+    if args.kind:
+        mcfg.kind = args.kind
+    for k, v in args.model_overrides.items():
+        if not hasattr(mcfg, k):
+            raise EngineError(f"unknown model option '{k}'")
+        setattr(mcfg, k, type(getattr(mcfg, k))(v))
+    torch.manual_seed(tcfg.seed + rank)
+    random.seed(tcfg.seed + rank)
+
+    # ---- data
+    if tcfg.task == "finetune":
+        examples = load_pairs(args.data)
+    elif tcfg.task == "pretrain":
+        examples = load_pretrain(args.data, seed=tcfg.seed)
+    else:
+        raise EngineError(f"unknown task '{tcfg.task}' (finetune or pretrain)")
+    if not examples:
+        raise EngineError("no training examples in " + ", ".join(map(str, args.data)))
+    dev = load_pairs(args.dev)[: tcfg.eval_items] if args.dev else []
+
+    # ---- model, E, tokenizer
+    start_step, state = 0, None
+    if args.resume and (out / checkpoint.CONFIG_FILE).exists():
+        loaded = checkpoint.load(out, device)
+        mcfg, model, encoder, tok = loaded.cfg, loaded.model, loaded.encoder, loaded.tokenizer
+    elif args.init:
+        loaded = checkpoint.load(Path(args.init), device)
+        mcfg, model, encoder, tok = loaded.cfg, loaded.model, loaded.encoder, loaded.tokenizer
+    else:
+        from engine.encoder import NLEncoder
+
+        encoder = NLEncoder(mcfg.encoder, mcfg.nl_max_len, frozen=mcfg.freeze_encoder)
+        mcfg.encoder_dim = encoder.dim
+        tok = _shared_tokenizer(examples, dev, mcfg, tcfg, out, is_main, world)
+        mcfg.vocab_size = tok.vocab_size
+        model = checkpoint.build_model(mcfg)
+    model.to(device).train()
+    encoder.to(device).train()
+    schedule = SqrtSchedule(mcfg.diffusion_steps)
+    mask_token = getattr(encoder.tokenizer, "mask_token", None) or "<mask>"
+    data = _tensorize(examples, tok, mcfg, tcfg.task, mask_token)
+
+    objective = _Objective(model, encoder, schedule)
+    params = [p for p in objective.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=tcfg.lr, weight_decay=tcfg.weight_decay, betas=(0.9, 0.98))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(tcfg))
+    if args.resume and (out / checkpoint.STATE_JSON).exists():
+        state = checkpoint.load_train_state(out, opt, sched)
+        start_step = int(state["step"])
+        if is_main:
+            log(f"resumed from {out} at step {start_step}")
+    ddp = objective
+    if world > 1:
+        ddp = nn.parallel.DistributedDataParallel(
+            objective, device_ids=[local_rank] if device.startswith("cuda") else None)
+
+    weights = torch.tensor(language_weights(examples), dtype=torch.float)
+    use_amp = device.startswith("cuda")
+    metrics_f = (out / "metrics.jsonl").open("a") if is_main else None
+    t0 = time.time()
+    elapsed_before = float(state.get("elapsed_s", 0.0)) if state else 0.0
+    pbar = None
+    if is_main and args.progress:
+        from tqdm import tqdm
+        pbar = tqdm(total=tcfg.max_steps, initial=start_step, desc=f"{tcfg.task} {mcfg.kind}", unit="step",
+                    dynamic_ncols=True)
+    acc = _Accumulator()
+    step = start_step
+    last_eval: dict = {}
+    while step < tcfg.max_steps:
+        if tcfg.time_budget_s and elapsed_before + time.time() - t0 > tcfg.time_budget_s:
+            if is_main:
+                log(f"time budget of {tcfg.time_budget_s:.0f}s reached at step {step}")
+            break
+        idx = torch.multinomial(weights, tcfg.batch_size, replacement=True)
+        batch = _batch(data, idx, tcfg, mcfg, device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            loss, parts = ddp(*batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, tcfg.grad_clip)
+        opt.step()
+        sched.step()
+        step += 1
+        acc.add(parts, batch[4], mcfg.diffusion_steps)
+        if pbar is not None:
+            pbar.update(1)
+        if is_main and step % tcfg.log_every == 0:
+            row = acc.flush(step, sched.get_last_lr()[0], world, elapsed_before + time.time() - t0)
+            metrics_f.write(json.dumps(row) + "\n")
+            metrics_f.flush()
+            if pbar is not None:
+                pbar.set_postfix(loss=f"{row['loss']:.3f}", sps=f"{row['samples_per_s']:.0f}")
+        if is_main and dev and tcfg.eval_every and step % tcfg.eval_every == 0:
+            last_eval = evaluate_slice(model, encoder, tok, mcfg, dev, device)
+            metrics_f.write(json.dumps({"step": step, **last_eval}) + "\n")
+            metrics_f.flush()
+            model.train()
+        if tcfg.save_every and step % tcfg.save_every == 0:
+            _save(out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args, elapsed_before + time.time() - t0,
+                  last_eval, is_main, world)
+    if pbar is not None:
+        pbar.close()
+    if is_main and dev:
+        last_eval = evaluate_slice(model, encoder, tok, mcfg, dev, device)
+        metrics_f.write(json.dumps({"step": step, **last_eval}) + "\n")
+    _save(out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args, elapsed_before + time.time() - t0,
+          last_eval, is_main, world)
+    if is_main:
+        metrics_f.close()
+        try:
+            from engine.plots import plot_training
+            plot_training(out / "metrics.jsonl", out / "training_curve.png")
+        except Exception as e:  # a plot must never lose a trained model
+            log(f"training-curve plot failed: {e}")
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return out
+
+
+def _lr_lambda(tcfg: TrainConfig):
+    def f(step: int) -> float:
+        if step < tcfg.warmup_steps:
+            return (step + 1) / tcfg.warmup_steps
+        p = min(1.0, (step - tcfg.warmup_steps) / max(1, tcfg.max_steps - tcfg.warmup_steps))
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p))
+    return f
+
+
+def _shared_tokenizer(examples, dev, mcfg, tcfg, out: Path, is_main: bool, world: int) -> CodeTokenizer:
+    path = out / checkpoint.TOKENIZER_FILE
+    if is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        texts = [e.code for e in examples]
+        for f in tcfg.tokenizer_train_files:
+            texts += Path(f).read_text(encoding="utf-8").splitlines()
+        tok = CodeTokenizer.train(texts, mcfg.vocab_size)
+        tok.save(path)
+    if world > 1:
+        dist.barrier()
+    return CodeTokenizer.from_file(path)
+
+
+def _tensorize(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfig, task: str, mask_token: str) -> dict:
+    L = mcfg.code_max_len
+    ids, nls, masks, langs, uncond_ok = [], [], [], [], []
+    for e in examples:
+        row = tok.encode_padded(e.code, L)
+        ids.append(row)
+        langs.append(mcfg.languages.index(e.lang))
+        if task == "pretrain":
+            spans = keyword_identifier_spans(e.code, e.lang)
+            toks, offs = tok.encode_with_offsets(e.code)
+            m = token_mask(offs[: L - 1], spans)
+            if not any(m):  # nothing to mask: fall back to noising every content token
+                m = [True] * len(m)
+            m = m + [False] * (L - len(m))
+            masks.append(m)
+            nls.append(masked_text(e.code, spans, mask_token) if spans else e.code)
+        else:
+            nls.append(e.nl)
+    return {"ids": torch.tensor(ids, dtype=torch.long), "nl": nls, "lang": torch.tensor(langs),
+            "noise_mask": torch.tensor(masks, dtype=torch.bool) if masks else None}
+
+
+def _batch(data: dict, idx: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig, device):
+    B = idx.shape[0]
+    y = data["ids"][idx].to(device)
+    nls = [data["nl"][i] for i in idx.tolist()]
+    lang = data["lang"][idx].to(device)
+    t = sample_t(B, mcfg.diffusion_steps, tcfg.t_power, device)
+    noise_mask = None
+    if tcfg.task == "pretrain":
+        cpd = torch.rand(B) < tcfg.pretrain_mix  # CPD rows; the rest: unsupervised generation
+        uncond = ~cpd
+        nm = data["noise_mask"][idx].clone()
+        nm[uncond] = True  # unsupervised generation noises the whole program
+        noise_mask = nm.to(device)
+        nls = [s if c else "" for s, c in zip(nls, cpd.tolist())]
+        nls = [s if s else "-" for s in nls]
+    else:
+        uncond = torch.rand(B) < tcfg.cfg_dropout
+    return y, nls, uncond.to(device), lang, t, noise_mask
+
+
+def sample_t(B: int, T: int, power: float, device) -> torch.Tensor:
+    """t in 1..T with density ~ t^(1/power - 1): power 1 = uniform; power < 1 favours the
+    noisy steps where the model must rely on the NL (the loss of uniform t is dominated
+    by easy, low-noise steps; see shared/notes/diffusion-pitfalls.md)."""
+    u = torch.rand(B, device=device) ** power
+    return (u * T).ceil().long().clamp(1, T)
+
+
+class _Accumulator:
+    """Averages loss parts over a logging interval, also per noise-level bucket of t."""
+
+    def __init__(self):
+        self.rows: list = []
+        self.t0 = time.time()
+        self.n = 0
+
+    def add(self, parts: dict, t: torch.Tensor, T: int):
+        self.rows.append(({k: v.float().cpu() for k, v in parts.items()}, t.cpu()))
+        self.n += t.shape[0]
+        self.T = T
+
+    def flush(self, step: int, lr: float, world: int, elapsed: float) -> dict:
+        keys = self.rows[0][0].keys()
+        cat = {k: torch.cat([r[0][k] for r in self.rows]) for k in keys}
+        t = torch.cat([r[1] for r in self.rows]).float()
+        row = {"step": step, "loss": float(cat["total"].mean()), "lr": lr, "elapsed_s": round(elapsed, 1)}
+        for k in keys:
+            row[k] = float(cat[k].mean())
+        tn = t / self.T
+        for name, lo, hi in (("low", 0, 1 / 3), ("mid", 1 / 3, 2 / 3), ("high", 2 / 3, 1.01)):
+            sel = (tn > lo) & (tn <= hi)
+            row[f"loss_{name}"] = float(cat["total"][sel].mean()) if sel.any() else None
+        dt = time.time() - self.t0
+        row["samples_per_s"] = self.n * world / max(dt, 1e-9)
+        self.rows, self.n, self.t0 = [], 0, time.time()
+        return row
+
+
+def evaluate_slice(model, encoder, tok, mcfg, dev: list[Example], device) -> dict:
+    """Sample the dev slice (k=1, default steps): exact match, template match (bash),
+    and how many distinct programs come out for distinct NLs under the same seed."""
+    from engine.generator import Generator
+
+    gen = Generator(checkpoint.Loaded(mcfg, model, encoder, tok, {}, Path(".")), str(device))
+    model.eval()
+    outs, exact, tmpl, n_bash = [], 0, 0, 0
+    try:
+        from grammar.metrics import template_match
+    except Exception:  # grammar/ not installed: exact match only
+        template_match = None
+    for e in dev:
+        c = gen.generate(e.nl, e.lang, k=1, seed=0)[0].code
+        outs.append(c)
+        exact += " ".join(c.split()) == " ".join(e.code.split())
+        if e.lang == "bash" and template_match is not None:
+            n_bash += 1
+            tmpl += bool(template_match(c, e.code))
+    res = {"dev_exact": exact / len(dev), "dev_nl_distinct": len(set(outs)) / len(dev), "dev_n": len(dev)}
+    if n_bash:
+        res["dev_template_bash"] = tmpl / n_bash
+    return res
+
+
+def _save(out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args, elapsed, last_eval, is_main, world):
+    if world > 1:
+        dist.barrier()
+    if not is_main:
+        return
+    import dataclasses
+
+    meta = {"train": dataclasses.asdict(tcfg), "data": [str(d) for d in args.data], "init": args.init,
+            "step": step, "elapsed_s": round(elapsed, 1), "hardware": hardware_string(),
+            "world_size": world, "dev_slice": last_eval}
+    prev = out / checkpoint.CONFIG_FILE
+    if prev.exists():  # keep metrics a later evaluation added
+        try:
+            old = json.loads(prev.read_text())
+            if "metrics" in old:
+                meta["metrics"] = old["metrics"]
+        except json.JSONDecodeError:
+            pass
+    checkpoint.save(out, mcfg, model, encoder, tok, meta, render_card(mcfg, meta))
+    checkpoint.save_train_state(out, opt, sched, step, {"elapsed_s": elapsed})
+
+
+def hardware_string() -> str:
+    if torch.cuda.is_available():
+        return f"{torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
+    return f"CPU ({os.cpu_count()} cores, {platform.machine()}), torch {torch.__version__}"
+
+
+def render_card(mcfg: ModelConfig, meta: dict) -> str:
+    lines = [
+        "# CodeFusion checkpoint", "",
+        f"- kind: {mcfg.kind}; languages: {', '.join(mcfg.languages)}",
+        f"- sizes: d={mcfg.d_model}, denoiser {mcfg.denoiser_layers} layers, decoder {mcfg.decoder_layers} layers, "
+        f"vocab {mcfg.vocab_size}, code length {mcfg.code_max_len}, NL length {mcfg.nl_max_len}",
+        f"- encoder: {mcfg.encoder} ({'frozen' if mcfg.freeze_encoder else 'fine-tuned'})",
+        f"- task: {meta['train']['task']}; data: {', '.join(meta['data'])}",
+        f"- initialised from: {meta.get('init') or 'scratch'}",
+        f"- steps: {meta['step']} (batch {meta['train']['batch_size']} x {meta['world_size']} processes); "
+        f"training time {meta['elapsed_s']} s on {meta['hardware']}",
+        f"- default sampling steps: {mcfg.default_steps}",
+    ]
+    if meta.get("dev_slice"):
+        lines.append(f"- dev slice during training: {json.dumps(meta['dev_slice'])}")
+    if meta.get("metrics"):
+        lines += ["", "## Dev metrics", "", "```json", json.dumps(meta["metrics"], indent=2), "```"]
+    return "\n".join(lines) + "\n"
