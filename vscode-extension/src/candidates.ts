@@ -92,17 +92,20 @@ export function toItems(result: GenerateResult): CandidateItem[] {
 }
 
 /**
- * Text of the preview document for a candidate: the comment, then the full snippet,
- * then its warnings and errors as comments of the target language.
+ * Text of the preview document for candidate `index`: a header (which candidate, score,
+ * validity, the comment, warnings and errors, as `#` comments like all three languages use),
+ * then the full snippet.
  */
-export function previewText(result: GenerateResult, candidate: Candidate): string {
-    const mark = '#'; // the line comment of Bash, Python and CF rules alike
-    const head = result.comment ? [`${mark} ${result.comment}`] : [];
-    const notes = [
-        ...candidate.warnings.map((w) => `${mark} WARNING (danger): ${w}`),
-        ...candidate.errors.map((e) => `${mark} syntax error: ${e}`),
+export function previewText(result: GenerateResult, index: number): string {
+    const candidate = result.candidates[index];
+    const header = [
+        `# CodeFusion candidate ${index + 1} of ${result.candidates.length}: ${toItem(candidate, index).description}`,
+        ...(result.comment ? [`# for: ${result.comment}`] : []),
+        ...candidate.warnings.map((w) => `# WARNING (danger): ${w}`),
+        ...candidate.errors.map((e) => `# syntax error: ${e}`),
+        '#',
     ];
-    return [...head, candidate.code.replace(/\s+$/, ''), ...(notes.length ? ['', ...notes] : []), ''].join('\n');
+    return [...header, candidate.code.replace(/\s+$/, ''), ''].join('\n');
 }
 
 /** VS Code language id for the preview of a result's language. */

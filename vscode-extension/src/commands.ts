@@ -146,8 +146,9 @@ export class Commands {
         return new Promise((resolve) => {
             let chosen: Candidate | undefined;
             picker.onDidChangeActive((items) => {
-                if (items[0]) {
-                    this.preview.show(previewText(result, items[0].candidate), language).catch(() => undefined);
+                const index = items[0] ? result.candidates.indexOf(items[0].candidate) : -1;
+                if (index >= 0) {
+                    this.preview.show(previewText(result, index), language).catch(() => undefined);
                 }
             });
             picker.onDidAccept(() => {

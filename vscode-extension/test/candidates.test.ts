@@ -48,10 +48,15 @@ test('items keep the server order and carry the candidate', () => {
     assert.deepEqual(items.map((i) => i.candidate), cs);
 });
 
-test('the preview holds the comment, the full snippet and the warnings', () => {
+test('the preview holds a header, the warnings and the full snippet', () => {
     const c = candidate({ code: 'for f in *.log; do\n  gzip "$f"\ndone\n', warnings: ['overwrites files'] });
-    const text = previewText({ comment: 'compress all logs', lang: 'bash', candidates: [c] }, c);
-    assert.equal(text, '# compress all logs\nfor f in *.log; do\n  gzip "$f"\ndone\n\n# WARNING (danger): overwrites files\n');
+    const text = previewText({ comment: 'compress all logs', lang: 'bash', candidates: [candidate({}), c] }, 1);
+    assert.equal(
+        text,
+        '# CodeFusion candidate 2 of 2: #2 · score -0.50 · valid · 3 lines\n' +
+            '# for: compress all logs\n# WARNING (danger): overwrites files\n#\n' +
+            'for f in *.log; do\n  gzip "$f"\ndone\n',
+    );
     assert.equal(previewLanguage('bash'), 'shellscript');
     assert.equal(previewLanguage('cf'), 'cfrule');
     assert.equal(previewLanguage(undefined), 'plaintext');

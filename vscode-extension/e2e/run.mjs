@@ -1,0 +1,442 @@
+// End-to-end test of the CodeFusion extension in a real VS Code (code-server, loopback only),
+// driven through headless Chromium with playwright-core. scripts/vscode_e2e.sh installs what it
+// needs and runs it; see vscode-extension/README.md.
+//
+// Environment:
+//   CODE_SERVER          path of the code-server executable (required)
+//   VSIX                 the packaged extension (required)
+//   CODEFUSION_PYTHON    interpreter with the codefusion-editor package (default python3)
+//   CODEFUSION_CHECKPOINT  model checkpoint directory for codefusion.checkpoint (required)
+//   CHROMIUM             browser executable (default /usr/bin/chromium)
+//   E2E_ARTIFACTS        where screenshots and logs go (default e2e/artifacts)
+//   E2E_TIMEOUT_S        overall time limit in seconds (default 480)
+//
+// Prints one line "VSCODE E2E PASS ..." or "VSCODE E2E FAIL: ..." and exits 0 / 1.
+
+import { spawn, execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const env = process.env;
+const CODE_SERVER = required('CODE_SERVER');
+const VSIX = path.resolve(required('VSIX'));
+const CHECKPOINT = path.resolve(required('CODEFUSION_CHECKPOINT'));
+const PYTHON = env.CODEFUSION_PYTHON || 'python3';
+const CHROMIUM = env.CHROMIUM || '/usr/bin/chromium';
+const ARTIFACTS = path.resolve(env.E2E_ARTIFACTS || path.join(HERE, 'artifacts'));
+const TIMEOUT_S = Number(env.E2E_TIMEOUT_S || 480);
+const HOST = '127.0.0.1';
+
+// Test files: each holds a natural-language comment followed by a blank line.
+const SHELL_FILE = 'files.sh';
+const SHELL_TEXT = '#!/bin/bash\n# list all files in the current directory\n\necho done\n';
+const SHELL_COMMENT_LINE = 2; // 1-based
+const PYTHON_FILE = 'strings.py';
+const PYTHON_TEXT = '# reverse a list x\n\n\n# convert string s to lower case\n\n';
+const PYTHON_COMMENT_LINE = 1;
+const PYTHON_GHOST_COMMENT = '# convert string s to lower case'; // ghost text on the blank line after it
+
+const started = Date.now();
+const cleanups = [];
+
+function required(name) {
+    if (!env[name]) {
+        finish(false, `environment variable ${name} is not set`);
+    }
+    return env[name];
+}
+
+function log(message) {
+    const t = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+    console.log(`[e2e ${t}s] ${message}`);
+}
+
+let finishing = false;
+async function finish(ok, message) {
+    if (finishing) {
+        return;
+    }
+    finishing = true;
+    for (const cleanup of cleanups.reverse()) {
+        try {
+            await cleanup();
+        } catch {
+            // best effort
+        }
+    }
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    console.log(ok ? `VSCODE E2E PASS (${secs}s): ${message}` : `VSCODE E2E FAIL (${secs}s): ${message}`);
+    process.exit(ok ? 0 : 1);
+}
+
+function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `probe` until it returns a truthy value or `ms` pass; throws `what` on timeout. */
+async function waitFor(what, probe, ms, every = 250) {
+    const end = Date.now() + ms;
+    let last;
+    while (Date.now() < end) {
+        try {
+            last = await probe();
+            if (last) {
+                return last;
+            }
+        } catch (error) {
+            last = error;
+        }
+        await sleep(every);
+    }
+    throw new Error(`timed out after ${ms / 1000}s waiting for ${what}${last instanceof Error ? ` (${last.message})` : ''}`);
+}
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once('error', reject);
+        server.listen(0, HOST, () => {
+            const { port } = server.address();
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+function run(command, args, options) {
+    return new Promise((resolve, reject) => {
+        execFile(command, args, { ...options, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+            if (error) {
+                reject(new Error(`${path.basename(command)} ${args.join(' ')} failed: ${stderr || error.message}`));
+            } else {
+                resolve(stdout);
+            }
+        });
+    });
+}
+
+/** A fresh profile, extensions dir and workspace under a temporary directory. */
+function prepare() {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'codefusion-e2e-'));
+    cleanups.push(() => fs.rmSync(root, { recursive: true, force: true }));
+    const dirs = {
+        root,
+        userData: path.join(root, 'user-data'),
+        extensions: path.join(root, 'extensions'),
+        workspace: path.join(root, 'workspace'),
+        config: path.join(root, 'code-server.yaml'),
+    };
+    fs.mkdirSync(path.join(dirs.userData, 'User'), { recursive: true });
+    fs.mkdirSync(dirs.extensions);
+    fs.mkdirSync(dirs.workspace);
+    fs.writeFileSync(dirs.config, 'auth: none\n');
+    fs.writeFileSync(path.join(dirs.workspace, SHELL_FILE), SHELL_TEXT);
+    fs.writeFileSync(path.join(dirs.workspace, PYTHON_FILE), PYTHON_TEXT);
+    const settings = {
+        'codefusion.interpreter': PYTHON,
+        'codefusion.checkpoint': CHECKPOINT,
+        'codefusion.device': 'cpu',
+        'codefusion.k': 3,
+        'codefusion.trace.server': 'messages',
+        'editor.inlineSuggest.enabled': true,
+        'files.autoSave': 'afterDelay',
+        'files.autoSaveDelay': 200,
+        'security.workspace.trust.enabled': false,
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'extensions.ignoreRecommendations': true,
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'workbench.enableExperiments': false,
+        'workbench.welcomePage.walkthroughs.openOnInstall': false,
+        'chat.commandCenter.enabled': false,
+        'github.copilot.enable': { '*': false },
+    };
+    fs.writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+    return dirs;
+}
+
+function codeServerArgs(dirs) {
+    return [
+        '--config', dirs.config,
+        '--user-data-dir', dirs.userData,
+        '--extensions-dir', dirs.extensions,
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-workspace-trust',
+        '--disable-getting-started-override',
+    ];
+}
+
+const serverEnv = {
+    ...env,
+    // never reach out to a marketplace
+    EXTENSIONS_GALLERY: JSON.stringify({ serviceUrl: `http://${HOST}:9/gallery`, itemUrl: `http://${HOST}:9/item` }),
+};
+
+async function startCodeServer(dirs) {
+    const port = await freePort();
+    const logFile = path.join(ARTIFACTS, 'code-server.log');
+    const out = fs.openSync(logFile, 'w');
+    const child = spawn(
+        CODE_SERVER,
+        [...codeServerArgs(dirs), '--bind-addr', `${HOST}:${port}`, '--auth', 'none', dirs.workspace],
+        { env: serverEnv, stdio: ['ignore', out, out], detached: true },
+    );
+    cleanups.push(async () => {
+        try {
+            process.kill(-child.pid, 'SIGTERM');
+        } catch {
+            return;
+        }
+        await sleep(500);
+        try {
+            process.kill(-child.pid, 'SIGKILL');
+        } catch {
+            // already gone
+        }
+    });
+    let exited = null;
+    child.on('exit', (code) => (exited = code));
+    const url = `http://${HOST}:${port}`;
+    await waitFor('code-server to answer /healthz', async () => {
+        if (exited !== null) {
+            throw new Error(`code-server exited with ${exited}; see ${logFile}`);
+        }
+        const response = await fetch(`${url}/healthz`);
+        return response.ok;
+    }, 60000, 500);
+    return url;
+}
+
+/** Opens the workbench; reloads on a slow start (the extension host starts with the page). */
+async function openWorkbench(page, url, workspace) {
+    const target = `${url}/?folder=${encodeURIComponent(workspace)}`;
+    for (let attempt = 1; ; attempt++) {
+        try {
+            await page.goto(target, { waitUntil: 'domcontentloaded', timeout: 60000 });
+            await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 60000 });
+            await page.waitForSelector('.explorer-folders-view, .monaco-workbench .part.sidebar', { timeout: 30000 });
+            return;
+        } catch (error) {
+            if (attempt >= 3) {
+                throw error;
+            }
+            log(`workbench not up (attempt ${attempt}: ${error.message.split('\n')[0]}); reloading`);
+        }
+    }
+}
+
+const quickInput = '.quick-input-widget';
+const quickRows = `${quickInput} .quick-input-list .monaco-list-row`;
+
+async function quickInputVisible(page) {
+    return page.locator(quickInput).isVisible();
+}
+
+/** Runs a command from the command palette; retries while it is not there yet (activation). */
+async function runCommand(page, label, ms = 60000) {
+    await waitFor(`command "${label}" in the palette`, async () => {
+        if (await quickInputVisible(page)) {
+            await page.keyboard.press('Escape');
+        }
+        await page.keyboard.press('F1');
+        await page.waitForSelector(`${quickInput} input`, { state: 'visible', timeout: 5000 });
+        await page.keyboard.type(label, { delay: 5 });
+        await sleep(300);
+        const row = page.locator(quickRows).filter({ hasText: label }).first();
+        if (!(await row.isVisible())) {
+            await page.keyboard.press('Escape');
+            return false;
+        }
+        await page.keyboard.press('Enter');
+        return true;
+    }, ms, 1000);
+}
+
+async function openFile(page, name) {
+    await waitFor(`quick open of ${name}`, async () => {
+        if (await quickInputVisible(page)) {
+            await page.keyboard.press('Escape');
+        }
+        await page.keyboard.press('Control+P');
+        await page.waitForSelector(`${quickInput} input`, { state: 'visible', timeout: 5000 });
+        await page.keyboard.type(name, { delay: 5 });
+        const row = page.locator(quickRows).filter({ hasText: name }).first();
+        await row.waitFor({ state: 'visible', timeout: 10000 });
+        await page.keyboard.press('Enter');
+        await page.locator('.tabs-container .tab.active').filter({ hasText: name }).waitFor({ timeout: 10000 });
+        return true;
+    }, 60000, 1000);
+    await page.locator('.editor-group-container.active .monaco-editor textarea').first().focus();
+}
+
+/** Moves the cursor to the end of a 1-based line with "Go to Line". */
+async function gotoLine(page, line) {
+    await page.keyboard.press('Control+G');
+    await page.waitForSelector(`${quickInput} input`, { state: 'visible', timeout: 10000 });
+    await page.keyboard.type(String(line));
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('End');
+}
+
+async function waitForStatus(page) {
+    const item = page.locator('.statusbar-item').filter({ hasText: /CodeFusion/ }).first();
+    await item.waitFor({ timeout: 90000 });
+    const text = await waitFor('the CodeFusion status "ready"', async () => {
+        const t = (await item.innerText()).trim();
+        if (/error|stopped/i.test(t)) {
+            throw new Error(`status bar says "${t}": ${await item.getAttribute('aria-label')}`);
+        }
+        return t === 'CodeFusion' ? t : false;
+    }, 180000, 500);
+    log(`status bar: ${text} (ready)`);
+}
+
+function fileText(dirs, name) {
+    return fs.readFileSync(path.join(dirs.workspace, name), 'utf8');
+}
+
+/** Runs "Show candidates" on a comment, picks one, checks the file now holds it. */
+async function pickCandidate(page, dirs, name, commentLine, shot) {
+    await openFile(page, name);
+    await gotoLine(page, commentLine);
+    const before = fileText(dirs, name);
+    await runCommand(page, 'CodeFusion: Show candidates');
+    await waitFor('the candidate picker', async () => {
+        const title = await page.locator(`${quickInput} .quick-input-title`).innerText().catch(() => '');
+        return /CodeFusion: \d+ candidate/.test(title) && (await page.locator(quickRows).count()) > 0;
+    }, 120000, 500);
+    const rows = page.locator(quickRows);
+    const count = await rows.count();
+    // pick like a user: the first candidate that parses (the server ranks invalid ones last)
+    const descriptions = await rows.locator('.label-description').allInnerTexts();
+    const index = Math.max(0, descriptions.findIndex((d) => / · valid · /.test(d)));
+    for (let i = 0; i < index; i++) {
+        await page.keyboard.press('ArrowDown');
+    }
+    await page.locator('.tabs-container .tab').filter({ hasText: 'CodeFusion candidate' })
+        .waitFor({ timeout: 15000 }); // the preview editor beside follows the active item
+    await sleep(1000);
+    const label = (await rows.nth(index).locator('.label-name').first().innerText()).trim();
+    const description = (await rows.nth(index).locator('.label-description').first().innerText().catch(() => '')).trim();
+    log(`${name}: ${count} candidates; picking #${index + 1}: "${label}" (${description})`);
+    await page.screenshot({ path: path.join(ARTIFACTS, shot) });
+    await page.keyboard.press('Enter');
+    const after = await waitFor(`${name} to contain "${label}"`, () => {
+        const text = fileText(dirs, name);
+        return text !== before && text.includes(label) ? text : false;
+    }, 30000);
+    const lines = after.split('\n');
+    const inserted = lines.findIndex((l) => l.includes(label));
+    if (inserted !== commentLine) {
+        throw new Error(`${name}: "${label}" is on line ${inserted + 1}, expected right below the comment (line ${commentLine + 1}):\n${after}`);
+    }
+    log(`${name}: inserted below the comment:\n${after}`);
+    return label;
+}
+
+/** Triggers an inline suggestion on the blank line after `comment` and accepts it with Tab. */
+async function ghostText(page, dirs, name, comment) {
+    await openFile(page, name);
+    const before = fileText(dirs, name);
+    const line = before.split('\n').indexOf(comment) + 2; // 1-based line after the comment
+    if (line < 2) {
+        throw new Error(`${name} lost the comment "${comment}":\n${before}`);
+    }
+    await gotoLine(page, line);
+    const ghost = page.locator('.editor-group-container.active .ghost-text-decoration, .editor-group-container.active .ghost-text');
+    let attempt = 0;
+    const text = await waitFor('ghost text', async () => {
+        if ((await ghost.count()) === 0) {
+            if (attempt++ % 2 === 0) {
+                await page.keyboard.press('Alt+Backslash'); // editor.action.inlineSuggest.trigger
+            } else {
+                await runCommand(page, 'Trigger Inline Suggestion', 15000);
+            }
+            await sleep(3000);
+        }
+        const parts = await ghost.allInnerTexts();
+        const joined = parts.join('\n').replace(/\u00a0/g, ' ').trim();
+        return joined || false;
+    }, 90000, 500);
+    log(`${name}: ghost text "${text}"`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ghost-text.png') });
+    await page.keyboard.press('Tab');
+    const first = text.split('\n')[0].trim();
+    await waitFor(`${name} to contain the accepted suggestion "${first}"`, () => {
+        const now = fileText(dirs, name);
+        return now !== before && now.split('\n')[line - 1].includes(first);
+    }, 30000);
+    return text;
+}
+
+async function main() {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    for (const f of fs.readdirSync(ARTIFACTS)) {
+        fs.rmSync(path.join(ARTIFACTS, f), { recursive: true, force: true });
+    }
+    const dirs = prepare();
+    log(`installing ${path.basename(VSIX)}`);
+    await run(CODE_SERVER, [...codeServerArgs(dirs), '--install-extension', VSIX], { env: serverEnv, timeout: 120000 });
+
+    const url = await startCodeServer(dirs);
+    log(`code-server up at ${url}`);
+    const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+            '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+            '--disable-background-networking', '--disable-component-update', '--disable-sync',
+            '--disable-dev-shm-usage',
+        ],
+    });
+    cleanups.push(() => browser.close());
+    const context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
+    // loopback only: anything else is refused before it leaves the browser
+    const blocked = new Set();
+    await context.route('**/*', (route) => {
+        const u = new URL(route.request().url());
+        if (u.protocol === 'data:' || u.protocol === 'blob:' || u.hostname === HOST) {
+            return route.continue();
+        }
+        blocked.add(u.host);
+        return route.abort();
+    });
+    const page = await context.newPage();
+    cleanups.push(async () => {
+        if (!page.isClosed()) {
+            await page.screenshot({ path: path.join(ARTIFACTS, 'last.png') }).catch(() => undefined);
+        }
+        const logs = path.join(dirs.userData, 'logs');
+        if (fs.existsSync(logs)) {
+            fs.cpSync(logs, path.join(ARTIFACTS, 'vscode-logs'), { recursive: true });
+        }
+    });
+
+    await openWorkbench(page, url, dirs.workspace);
+    log('workbench up');
+    await openFile(page, SHELL_FILE);
+    await waitForStatus(page);
+
+    const shell = await pickCandidate(page, dirs, SHELL_FILE, SHELL_COMMENT_LINE, 'picker-shell.png');
+    const python = await pickCandidate(page, dirs, PYTHON_FILE, PYTHON_COMMENT_LINE, 'picker-python.png');
+    const ghost = await ghostText(page, dirs, PYTHON_FILE, PYTHON_GHOST_COMMENT);
+    if (blocked.size > 0) {
+        log(`blocked non-loopback requests to: ${[...blocked].join(', ')}`);
+    }
+    return `picked "${shell}" (${SHELL_FILE}) and "${python}" (${PYTHON_FILE}); ghost text "${ghost.split('\n')[0]}" accepted`;
+}
+
+const timer = setTimeout(() => void finish(false, `overall timeout of ${TIMEOUT_S}s`), TIMEOUT_S * 1000);
+timer.unref();
+main().then(
+    (message) => finish(true, message),
+    (error) => finish(false, error instanceof Error ? error.message : String(error)),
+);
