@@ -137,7 +137,7 @@ export class Commands {
     private pick(result: GenerateResult): Promise<Candidate | undefined> {
         const picker = vscode.window.createQuickPick<CandidateItem & vscode.QuickPickItem>();
         picker.title = `CodeFusion: ${result.candidates.length} candidate(s) for "${result.comment ?? ''}"`;
-        picker.placeholder = 'Pick a candidate to insert below the comment (the full snippet is shown beside)';
+        picker.placeholder = 'Pick a candidate to insert below the comment (its full snippet is previewed in an editor)';
         picker.matchOnDescription = true;
         picker.matchOnDetail = true;
         picker.ignoreFocusOut = true;
