@@ -11,7 +11,7 @@ bashlex rejects some valid Bash):
    found nothing:
    * if the tree-sitter tree holds a construct bashlex does not implement
      (``[[ ]]`` tests, ``(( ))`` commands, arrays ``a=(...)``, C-style ``for ((;;))``,
-     ``select``, ``coproc``, process substitution ...), bashlex's complaint is about that
+     ``select``, ``$'...'`` strings, process substitution ...), bashlex's complaint is about that
      construct: a note, the code stays valid;
    * otherwise -> invalid, with bashlex's message (bashlex positions can be stale, so the
      position is clamped to the code).
@@ -37,7 +37,6 @@ _BASHLEX_UNSUPPORTED = {
     "ansi_c_string": "$'...' strings",
     "translated_string": '$"..." strings',
 }
-_BASHLEX_UNSUPPORTED_KEYWORDS = {"coproc": "coproc"}
 
 
 def _position(code: str, offset: int | None) -> tuple[int, int]:
@@ -54,7 +53,7 @@ def _position(code: str, offset: int | None) -> tuple[int, int]:
 def _unsupported_constructs(tree) -> list[str]:
     found: list[str] = []
     for node in walk(tree.root_node):
-        label = _BASHLEX_UNSUPPORTED.get(node.type) or _BASHLEX_UNSUPPORTED_KEYWORDS.get(node.type)
+        label = _BASHLEX_UNSUPPORTED.get(node.type)
         if label and label not in found:
             found.append(label)
     return found

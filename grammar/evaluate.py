@@ -316,7 +316,8 @@ def run(opts: EvalOptions, generate: Optional[GenerateFn] = None, source_info: O
                         f"pass --lang or another --data file")
     steps_values = list(opts.steps) or [None]
     if source_info.get("kind") == "retrieval" and steps_values != [None]:
-        steps_values = [None]  # retrieval has no sampling steps
+        steps_values = [None]
+        source_info["note"] = "--steps ignored: retrieval has no sampling steps"
     scorer = None
     if opts.codebert and any(r["lang"] == "python" for r in records):
         from grammar.codebertscore import CodeBERTScorer

@@ -143,8 +143,11 @@ def diversity(candidate_lists: Sequence[Sequence[str]], lang: str) -> Diversity:
         grams = [tuple(toks[i:i + 4]) for toks in (tokenize_for_bleu_eval(c) for c in normed) for i in range(len(toks) - 3)]
         if grams:
             ratios.append(len(set(grams)) / len(grams))
-    mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
-    return Diversity(mean(distinct), mean(pairwise), mean(ratios))
+    return Diversity(_mean(distinct), _mean(pairwise), _mean(ratios))
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return sum(xs) / len(xs) if xs else 0.0
 
 
 def percentile(values: Sequence[float], q: float) -> float:
