@@ -48,7 +48,8 @@ def _positive_int(text: str) -> int:
 
 
 def add_eval_args(parser: argparse.ArgumentParser) -> None:
-    from grammar.evaluate import DEFAULT_K, DEFAULT_SEED
+    from grammar.options import DEFAULT_INVALID_MODE, DEFAULT_K, DEFAULT_SEED
+    from grammar.pipeline import INVALID_MODES
 
     parser.add_argument("--checkpoint", help="checkpoint directory (default: the shipped model)")
     parser.add_argument("--data", required=True, type=Path, help="JSONL file with nl/code/lang records")
@@ -63,13 +64,13 @@ def add_eval_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", choices=("retrieval",), help="evaluate the TF-IDF retrieval baseline instead")
     parser.add_argument("--train", type=Path, nargs="+", default=[], help="training JSONL file(s) for --baseline retrieval")
     parser.add_argument("--codebert", help="local CodeBERT model directory for CodeBERTScore (Python)")
-    parser.add_argument("--invalid-mode", choices=("rank_last", "hide"), default="rank_last",
-                        help="what the pipeline does with invalid candidates (default rank_last)")
+    parser.add_argument("--invalid-mode", choices=INVALID_MODES, default=DEFAULT_INVALID_MODE,
+                        help=f"what the pipeline does with invalid candidates (default {DEFAULT_INVALID_MODE})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def options_from_args(args: argparse.Namespace):
-    from grammar.evaluate import EvalOptions
+    from grammar.options import EvalOptions
 
     return EvalOptions(data=args.data, out=args.out, checkpoint=args.checkpoint, lang=args.lang, k=args.k,
                        steps=list(args.steps) if args.steps else [None], limit=args.limit, seed=args.seed,

@@ -9,34 +9,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from grammar import metrics as M
+from grammar.options import EvalOptions
 from grammar.pipeline import process
 from grammar.syntax import LANGS, check
 
-DEFAULT_K = 5
-DEFAULT_SEED = 0
-
-
-@dataclass
-class EvalOptions:
-    data: Path
-    out: Path
-    checkpoint: Optional[str] = None
-    lang: Optional[str] = None
-    k: int = DEFAULT_K
-    steps: list[Optional[int]] = field(default_factory=lambda: [None])
-    limit: Optional[int] = None
-    seed: int = DEFAULT_SEED
-    device: Optional[str] = None
-    baseline: Optional[str] = None  # "retrieval" or None (the checkpoint's generator)
-    train: list[Path] = field(default_factory=list)
-    codebert: Optional[str] = None
-    invalid_mode: str = "rank_last"
-    progress: bool = True
+__all__ = ["EvalError", "EvalOptions", "run", "markdown", "plot_steps", "primary_topk"]
 
 
 class EvalError(Exception):

@@ -1,0 +1,28 @@
+"""Options and defaults of `codefusion eval` (light: imported when the CLI parser is built)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+DEFAULT_K = 5
+DEFAULT_SEED = 0
+DEFAULT_INVALID_MODE = "rank_last"
+
+
+@dataclass
+class EvalOptions:
+    data: Path
+    out: Path  # REPORT.json; REPORT.md, REPORT.items.jsonl and plots go beside it
+    checkpoint: Optional[str] = None  # None: the shipped default model
+    lang: Optional[str] = None  # None: each record's `lang`
+    k: int = DEFAULT_K
+    steps: list[Optional[int]] = field(default_factory=lambda: [None])  # None: the checkpoint's default
+    limit: Optional[int] = None
+    seed: int = DEFAULT_SEED
+    device: Optional[str] = None
+    baseline: Optional[str] = None  # "retrieval" or None (the checkpoint's generator)
+    train: list[Path] = field(default_factory=list)  # training JSONL files for the retrieval baseline
+    codebert: Optional[str] = None  # local CodeBERT directory for CodeBERTScore
+    invalid_mode: str = DEFAULT_INVALID_MODE
+    progress: bool = True
