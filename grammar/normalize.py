@@ -9,8 +9,6 @@
 """
 from __future__ import annotations
 
-import re
-
 
 def _collapse_bash(code: str) -> str:
     if "<<" in code:  # heredoc bodies are data: keep them byte for byte
