@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import os
 import threading
@@ -89,6 +90,7 @@ class _Model:
     key: Hashable
     generator: Any = None
     retriever: Any = None
+    retriever_future: Optional["asyncio.Future[None]"] = None
     error: Optional[str] = None
     future: Optional["asyncio.Future[None]"] = None
 
@@ -107,10 +109,17 @@ def default_pipeline(candidates: Sequence[Any], lang: str, k: int, invalid_mode:
 
 
 def default_retriever(generator: Any) -> Any:
-    """A retriever over the checkpoint's training data, or None (the engine decides where it lives)."""
+    """A TF-IDF retriever over the training files that the checkpoint's config.json lists
+    under "data" (those that exist on this machine), or None when there are none."""
     from engine.retrieval import Retriever
 
-    paths = [p for p in getattr(generator, "train_files", None) or [] if os.path.exists(p)]
+    config = os.path.join(str(getattr(generator, "path", "")), "config.json")
+    try:
+        with open(config, encoding="utf-8") as f:
+            listed = json.load(f).get("data") or []
+    except (OSError, ValueError):
+        return None
+    paths = [p for p in listed if isinstance(p, str) and p.endswith(".jsonl") and os.path.exists(p)]
     return Retriever.from_jsonl(paths) if paths else None
 
 
@@ -157,7 +166,21 @@ class GenerationService:
             await asyncio.shield(model.future)
         if model.error is not None:
             raise ModelUnavailable(model.error)
+        if options.retrieval:
+            if model.retriever_future is None:
+                model.retriever_future = asyncio.ensure_future(self._load_retriever(model))
+            await asyncio.shield(model.retriever_future)
         return model.generator
+
+    async def _load_retriever(self, model: _Model) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            model.retriever = await loop.run_in_executor(self._executor, self._retriever_factory, model.generator)
+        except Exception as exc:
+            self._on_log(f"retrieval unavailable: {type(exc).__name__}: {exc}")
+            return
+        if model.retriever is None:
+            self._on_log("codefusion.retrieval: the checkpoint lists no training files found here; retrieval is off")
 
     async def _load(self, model: _Model, options: Options) -> None:
         where = options.checkpoint or "the default model"
@@ -166,16 +189,13 @@ class GenerationService:
         start = time.perf_counter()
         try:
             generator = await loop.run_in_executor(self._executor, self._loader, options)
-            retriever = None
-            if options.retrieval:
-                retriever = await loop.run_in_executor(self._executor, self._retriever_factory, generator)
         except Exception as exc:  # CheckpointError, NoDefaultModelError, ImportError, ...
             model.error = _explain(exc, options)
             log.warning("model load failed: %r", exc)
             if self._model is model:
                 self._on_status("error", model.error)
             return
-        model.generator, model.retriever = generator, retriever
+        model.generator = generator
         if self._model is model:
             langs = ", ".join(getattr(generator, "languages", ()))
             self._on_status(
@@ -251,7 +271,7 @@ class GenerationService:
                 other.superseded = True
                 other.cancel.set()
         cancel = threading.Event()
-        retriever = self._model.retriever if self._model else None
+        retriever = self._model.retriever if self._model and key.retrieval else None
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, self._run, key, generator, retriever, cancel)
         job = _Job(key=key, doc=doc, cancel=cancel, future=future)

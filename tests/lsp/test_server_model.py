@@ -4,6 +4,8 @@ One server for the module (the model loads once); slow because the model is real
 """
 import ast
 import asyncio
+import json
+import shutil
 import time
 
 import pytest
@@ -11,6 +13,8 @@ import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import LanguageClient
+
+from engine.testing import write_pairs
 
 from tests.lsp.conftest import SERVER, generate, open_doc, start, wait_for_status
 
@@ -199,3 +203,46 @@ async def test_newer_request_for_the_same_document_supersedes(client: LanguageCl
     old = await old
     assert old["candidates"] == [] and "superseded" in old["message"]
     assert new["comment"] == "find all python files" and new["candidates"]
+
+
+@pytest_lsp.fixture(config=SERVER, scope="module")
+async def emacs(lsp_client: LanguageClient, tiny_ckpt, tmp_path_factory):
+    """A client without codeAction/resolve support (Emacs 29 capabilities), with retrieval on.
+
+    Retrieval reads the training files that the checkpoint's config.json lists: this copy of
+    the tiny checkpoint lists the pairs it was trained on.
+    """
+    ckpt = tmp_path_factory.mktemp("retrieval") / "ckpt"
+    shutil.copytree(tiny_ckpt, ckpt)
+    config = json.loads((ckpt / "config.json").read_text())
+    config["data"] = [str(write_pairs(ckpt.parent / "pairs.jsonl"))]
+    (ckpt / "config.json").write_text(json.dumps(config))
+    options = {"steps": 1, "k": 2, "checkpoint": str(ckpt), "device": "cpu", "retrieval": True}
+    await start(lsp_client, options, spec="emacs")
+    open_doc(lsp_client, SH, SH_TEXT)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_code_action_carries_its_edit_for_clients_without_resolve(emacs: LanguageClient):
+    actions = await emacs.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=doc(SH), range=types.Range(start=pos(2, 6), end=pos(2, 6)), context=types.CodeActionContext(diagnostics=[])
+        )
+    )
+    best = (await generate(emacs, SH, 2, 6))["candidates"][0]["code"]
+    assert actions[0].title == "Generate code from comment"
+    (edit,) = actions[0].edit.changes[SH]
+    assert edit.new_text == "    " + best.replace("\n", "\n    ") + "\n" and edit.range.start == pos(3, 0)
+    assert show_command(actions[1])["title"] == "Show 2 candidates…"
+
+
+async def test_retrieval_adds_labelled_training_examples(emacs: LanguageClient):
+    uri = "file:///tmp/cf_e2e/retr.sh"
+    open_doc(emacs, uri, "# find all python files\n\n")
+    result = await generate(emacs, uri, 1)
+    retrieved = [c for c in result["candidates"] if c["source"] == "retrieval"]
+    # the training pairs hold exactly this request: it comes first among the examples
+    assert retrieved[0]["code"] == "find . -name '*.py'"
+    assert retrieved[0]["label"] == "[retrieved] find . -name '*.py'"
+    assert len(retrieved) <= 2  # k examples at most

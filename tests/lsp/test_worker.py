@@ -163,3 +163,19 @@ async def test_language_the_model_does_not_serve():
     with pytest.raises(ValueError, match="does not serve python"):
         await service.generate(service.key_for("x", "python", opts), "doc", opts)
     service.shutdown()
+
+
+async def test_retrieval_adds_examples_after_the_model_candidates():
+    class Retriever:
+        def search(self, nl, lang, k=5):
+            return [Cand("find . -name '*.py'", 0.9, source="retrieval")]
+
+    gen = FakeGenerator()
+    service = GenerationService(loader=lambda o: gen, pipeline=pipeline, retriever_factory=lambda g: Retriever())
+    off = Options(k=2, steps=1)
+    on = Options(k=2, steps=1, retrieval=True)
+    plain = await service.generate(service.key_for("x", "bash", off), "doc", off)
+    assert [c.source for c in plain.candidates] == ["model", "model"]
+    mixed = await service.generate(service.key_for("x", "bash", on), "doc", on)
+    assert sorted(c.source for c in mixed.candidates) == ["model", "model", "retrieval"]
+    service.shutdown()
