@@ -13,7 +13,7 @@ import re
 import shlex
 
 # paths whose recursive deletion or chmod destroys a system or a home directory
-_ROOTISH = re.compile(r"""^["']?(/|/\*|~|~/|~/\*|\$HOME|\$HOME/|\$HOME/\*|\$\{HOME\}|\$\{HOME\}/\*|/\.\*|\.\./?\.\./?|/(bin|boot|dev|etc|lib|lib64|opt|root|sbin|srv|sys|usr|var)/?\*?)["']?$""")
+_ROOTISH = re.compile(r"""^["']?(/|/\*|~|~/|~/\*|\$HOME|\$HOME/|\$HOME/\*|\$\{HOME\}|\$\{HOME\}/\*|/\.\*|\.\./?\.\./?|/(bin|boot|dev|etc|home|lib|lib64|opt|root|sbin|srv|sys|usr|var|Users)/?\*?)["']?$""")
 _DEVICE = re.compile(r"^/dev/(sd[a-z]+\d*|hd[a-z]+\d*|vd[a-z]+\d*|xvd[a-z]+\d*|nvme\d+n\d+(p\d+)?|mmcblk\d+(p\d+)?|disk\d+|md\d+|dm-\d+|mapper/\S+)$")
 _FORK_BOMB = re.compile(r"(\w+|:)\s*\(\s*\)\s*\{\s*\1\s*\|\s*\1\s*&\s*\}\s*;\s*\1")
 _DOWNLOAD_TO_SHELL = re.compile(

@@ -7,6 +7,7 @@ DANGEROUS_BASH = [
     ("rm -rf /", "deletes / recursively"),
     ("rm -rf ~", "home directory"),
     ("rm -rf /*", "recursively"),
+    ("rm -rf /home", "deletes /home recursively"),
     ("rm -fr $HOME", "home directory"),
     ("sudo rm -r -f /", "deletes / recursively"),
     ("rm -rf --no-preserve-root /", "no-preserve-root"),
@@ -32,6 +33,7 @@ DANGEROUS_BASH = [
 HARMLESS_BASH = [
     "rm -rf ./build",
     "rm -rf /tmp/foo",
+    "rm -rf /home/me/build",
     "rm file.txt",
     "ls -la /",
     "echo hi > /tmp/x",
