@@ -71,7 +71,8 @@ class GenerationResult:
 
     candidates: List[Any]
     message: Optional[str]
-    seconds: float  # time spent in the model and the pipeline
+    model_seconds: float  # time in generator.generate (and retrieval)
+    pipeline_seconds: float  # time in grammar.pipeline.process (dedupe, syntax checks, ranking)
     steps_run: int  # sampling steps the model ran (cancellation checks seen)
 
 
@@ -224,7 +225,7 @@ class GenerationService:
         if key.k == 1:
             for other_key, other in reversed(self._cache.items()):
                 if other_key.k > 1 and other_key == dataclasses.replace(key, k=other_key.k):
-                    return GenerationResult(other.candidates[:1], other.message, 0.0, 0)
+                    return GenerationResult(other.candidates[:1], other.message, 0.0, 0.0, 0)
         return None
 
     async def generate(
@@ -281,7 +282,12 @@ class GenerationService:
             if self._jobs.get(key) is job:
                 del self._jobs[key]
             if not fut.cancelled() and fut.exception() is None:
-                self._cache[key] = fut.result()
+                r = fut.result()
+                self._on_log(
+                    f"generated {len(r.candidates)} candidate(s) for {key.nl[:60]!r} ({key.lang}): "
+                    f"model {r.model_seconds * 1000:.1f} ms, pipeline {r.pipeline_seconds * 1000:.1f} ms, {r.steps_run} steps"
+                )
+                self._cache[key] = r
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
             elif not fut.cancelled():
@@ -312,8 +318,11 @@ class GenerationService:
         if retriever is not None:  # labelled training examples next to the model's candidates
             candidates += retriever.search(key.nl, key.lang, k=key.k)
             k *= 2
+        model_done = time.perf_counter()
         result = self._pipeline(candidates, key.lang, k=k, invalid_mode=key.invalid_mode)
-        return GenerationResult(list(result.candidates), result.message, time.perf_counter() - start, steps_run)
+        return GenerationResult(
+            list(result.candidates), result.message, model_done - start, time.perf_counter() - model_done, steps_run
+        )
 
     # ------------------------------------------------------------ cancellation
 

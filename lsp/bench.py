@@ -1,0 +1,215 @@
+"""Latency benchmark of the language server: `python -m lsp.bench [--checkpoint DIR]`.
+
+Starts the real server (`python -m lsp`) over stdio, as an editor would, and prints
+
+* the server's own overhead per request, excluding the model: round trips of
+  completion, inline completion, code action and codefusion.generate whose
+  candidates are already cached, on a 400-line document (JSON-RPC over stdio,
+  comment detection, conversion; the client's side of the round trip is
+  included, so this is an upper bound);
+* end-to-end latency of a completion on a new comment (the model runs), and how
+  that time splits into model, syntax pipeline and the rest, from the timing line
+  the server logs for every generation.
+
+Without --checkpoint the server uses the shipped default model.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from lsprotocol import types
+from pygls.lsp.client import BaseLanguageClient
+
+REPO = Path(__file__).resolve().parent.parent
+REQUESTS = [
+    "list all files in the current directory",
+    "find all python files",
+    "count lines in file.txt",
+    "show disk usage of the home directory",
+    "print the current working directory",
+    "search for error in log.txt",
+    "delete all .tmp files recursively",
+    "copy the directory src to backup",
+    "show the last 20 lines of app.log",
+    "compress the folder logs into logs.tar.gz",
+    "list running processes sorted by memory",
+    "download the file at URL with curl",
+]
+_TIMING = re.compile(r"model ([\d.]+) ms, pipeline ([\d.]+) ms")
+
+
+def percentiles(samples: List[float]) -> str:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"p50 {p50:8.2f} ms   p95 {p95:8.2f} ms   (n={len(ordered)})"
+
+
+def document(comment: str, filler_lines: int = 400) -> str:
+    """A shell script with `comment` in the middle; the cursor goes on the blank line after it."""
+    half = filler_lines // 2
+    body = [f"echo line {i}" for i in range(half)] + [f"# {comment}", ""] + [f"echo line {i}" for i in range(half, filler_lines)]
+    return "#!/bin/bash\n" + "\n".join(body) + "\n"
+
+
+class Bench:
+    def __init__(self, options: Dict[str, Any]):
+        self.options = options
+        self.client = BaseLanguageClient("codefusion-bench", "1")
+        self.statuses: List[Dict[str, str]] = []
+        self.logs: List[str] = []
+        self.line = 1 + 400 // 2 + 1  # the blank line after the comment
+
+        @self.client.feature("codefusion/status")
+        def status(params):
+            self.statuses.append({"state": params.state, "message": params.message})
+
+        @self.client.feature(types.WINDOW_LOG_MESSAGE)
+        def log_message(params: types.LogMessageParams):
+            self.logs.append(params.message)
+
+        @self.client.feature(types.WINDOW_SHOW_MESSAGE)
+        def show_message(params: types.ShowMessageParams):
+            print(f"server says: {params.message}", file=sys.stderr)
+
+    async def start(self) -> Optional[str]:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+        await self.client.start_io(sys.executable, "-m", "lsp", env=env)
+        await self.client.initialize_async(
+            types.InitializeParams(capabilities=types.ClientCapabilities(), initialization_options=self.options)
+        )
+        self.client.initialized(types.InitializedParams())
+        start = time.perf_counter()
+        while not any(s["state"] in ("ready", "error") for s in self.statuses):
+            await asyncio.sleep(0.02)
+        ready = self.statuses[-1]
+        print(f"model load: {time.perf_counter() - start:.1f} s ({ready['message']})")
+        return None if ready["state"] == "ready" else ready["message"]
+
+    async def stop(self) -> None:
+        await self.client.shutdown_async(None)
+        self.client.exit(None)
+        await self.client.stop()
+
+    def open(self, uri: str, text: str) -> None:
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=uri, language_id="shellscript", version=1, text=text))
+        )
+
+    def requests(self, uri: str):
+        doc = types.TextDocumentIdentifier(uri=uri)
+        pos = types.Position(line=self.line, character=0)
+        c = self.client
+        return {
+            "completion": lambda: c.text_document_completion_async(types.CompletionParams(text_document=doc, position=pos)),
+            "inlineCompletion": lambda: c.text_document_inline_completion_async(
+                types.InlineCompletionParams(
+                    text_document=doc,
+                    position=pos,
+                    context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+                )
+            ),
+            "codeAction": lambda: c.text_document_code_action_async(
+                types.CodeActionParams(
+                    text_document=doc,
+                    range=types.Range(start=types.Position(line=self.line - 1, character=2), end=types.Position(line=self.line - 1, character=2)),
+                    context=types.CodeActionContext(diagnostics=[]),
+                )
+            ),
+            "codefusion.generate": lambda: c.workspace_execute_command_async(
+                types.ExecuteCommandParams(
+                    command="codefusion.generate",
+                    arguments=[{"uri": uri, "position": {"line": self.line, "character": 0}}],
+                )
+            ),
+        }
+
+    async def overhead(self, n: int) -> None:
+        uri = "file:///bench/overhead.sh"
+        self.open(uri, document(REQUESTS[0]))
+        reqs = self.requests(uri)
+        first = await reqs["completion"]()  # runs the model once: every later request is a cache hit
+        if not first.items:
+            print("warning: the model gave no candidates; the overhead below is for empty results")
+        print(f"\nserver overhead, cached candidates (round trip over stdio, {n} requests each):")
+        for name, call in reqs.items():
+            for _ in range(5):
+                await call()
+            samples = []
+            for _ in range(n):
+                t = time.perf_counter()
+                await call()
+                samples.append((time.perf_counter() - t) * 1000)
+            print(f"  {name:22s} {percentiles(samples)}")
+
+    async def end_to_end(self, n: int) -> None:
+        e2e, model, pipeline, rest = [], [], [], []
+        for i in range(n):
+            fresh = REQUESTS[1:]  # REQUESTS[0] is cached by the overhead run
+            comment = fresh[i % len(fresh)] + (f" ({i})" if i >= len(fresh) else "")
+            uri = f"file:///bench/e2e-{i}.sh"
+            self.open(uri, document(comment))
+            seen = len(self.logs)
+            t = time.perf_counter()
+            await self.requests(uri)["completion"]()
+            total = (time.perf_counter() - t) * 1000
+            for _ in range(100):  # the timing line follows the response
+                timing = [m for m in self.logs[seen:] if _TIMING.search(m)]
+                if timing:
+                    break
+                await asyncio.sleep(0.01)
+            if not timing:
+                print(f"  no timing line for request {i}: {self.logs[seen:]}")
+                continue
+            m = _TIMING.search(timing[-1])
+            e2e.append(total)
+            model.append(float(m.group(1)))
+            pipeline.append(float(m.group(2)))
+            rest.append(total - float(m.group(1)) - float(m.group(2)))
+        print(f"\nend to end, completion on a new comment ({n} requests, the model runs each time):")
+        print(f"  {'total':22s} {percentiles(e2e)}")
+        print(f"  {'model':22s} {percentiles(model)}")
+        print(f"  {'syntax pipeline':22s} {percentiles(pipeline)}")
+        print(f"  {'server (the rest)':22s} {percentiles(rest)}")
+
+
+async def run(args: argparse.Namespace) -> int:
+    options: Dict[str, Any] = {"device": args.device, "k": args.k}
+    if args.checkpoint:
+        options["checkpoint"] = str(Path(args.checkpoint).resolve())
+    if args.steps:
+        options["steps"] = args.steps
+    bench = Bench(options)
+    problem = await bench.start()
+    try:
+        if problem:
+            print(f"no usable model: {problem}", file=sys.stderr)
+            return 1
+        await bench.overhead(args.n)
+        await bench.end_to_end(args.e2e)
+    finally:
+        await bench.stop()
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lsp.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint (default: the shipped model)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--k", type=int, default=5, help="candidates per request (default 5)")
+    parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the checkpoint's)")
+    parser.add_argument("--n", type=int, default=200, help="requests per kind for the overhead (default 200)")
+    parser.add_argument("--e2e", type=int, default=10, help="end-to-end requests (default 10)")
+    return asyncio.run(run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
