@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
@@ -50,6 +51,28 @@ class CodeFusionProtocol(LanguageServerProtocol):
         server = self._server
         if isinstance(server, CodeFusionServer):
             server.service.cancel_request(msg_id)
+
+    def structure_message(self, data):
+        """Also: a request whose params do not fit the protocol (a negative or non-integer
+        position, ...) gets an InvalidParams error response; pygls would leave it unanswered."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException:
+            if not (isinstance(data, dict) and "jsonrpc" in data and "method" in data and "id" in data):
+                raise
+            message = f"invalid parameters for {sanitize(str(data['method']))[:100]}"
+            self._send_response(data["id"], None, JsonRpcInvalidParams(message).to_response_error())
+            if isinstance(self._server, CodeFusionServer):
+                self._server.log(message, types.MessageType.Warning)
+            return _ANSWERED
+
+    def handle_message(self, message):
+        if message is _ANSWERED:
+            return
+        super().handle_message(message)
+
+
+_ANSWERED = object()  # a request that structure_message already answered with an error
 
 
 @dataclass

@@ -3,11 +3,13 @@
 These need no checkpoint, so they run in the default (fast) suite.
 """
 import asyncio
+import concurrent.futures
 import json
 
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import LanguageClient
 
 from tests.lsp.conftest import SERVER, SHELL, generate, open_doc, start, wait_for_status
@@ -160,3 +162,24 @@ async def test_settings_change_via_did_change_configuration(client: LanguageClie
         await asyncio.sleep(0.05)
     assert "does not handle language id 'python'" in result["message"]
     assert any("codefusion.maxCommentLength: 0" in m.message for m in client.messages)
+
+
+@pytest.mark.parametrize(
+    "position",
+    [{"line": -1, "character": 0}, {"line": 0, "character": -3}, {"line": "x", "character": 0}, {"line": 2**40, "character": 0}],
+)
+async def test_requests_with_params_outside_the_protocol_get_an_error_response(client: LanguageClient, position):
+    open_doc(client, URI, SHELL)
+    msg_id = f"bad-{position['line']}-{position['character']}"
+    request = {"jsonrpc": "2.0", "id": msg_id, "method": types.TEXT_DOCUMENT_COMPLETION,
+               "params": {"textDocument": {"uri": URI}, "position": position}}
+    # The test client refuses to serialize such params itself: write the raw message and
+    # register the id so that the response is matched (pygls' own bookkeeping).
+    future = concurrent.futures.Future()
+    client.protocol._request_futures[msg_id] = future
+    body = json.dumps(request).encode()
+    client.protocol.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    with pytest.raises(JsonRpcInvalidParams, match="invalid parameters for textDocument/completion"):
+        await asyncio.wait_for(asyncio.wrap_future(future), 30)
+    result = await generate(client, URI, 3)  # still serving
+    assert result["message"] == "no comment at this position"
