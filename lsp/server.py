@@ -296,6 +296,12 @@ async def did_change_configuration(ls: CodeFusionServer, params: types.DidChange
         ls.preload()
 
 
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: CodeFusionServer, params: types.DidCloseTextDocumentParams) -> None:
+    """textDocument/didClose: stop the document's running generations."""
+    ls.service.cancel_document(params.text_document.uri)
+
+
 @server.feature(types.SHUTDOWN)
 def shutdown(ls: CodeFusionServer, params: None) -> None:
     """shutdown: stop running generations."""

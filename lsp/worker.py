@@ -247,12 +247,15 @@ class GenerationService:
             langs = getattr(generator, "languages", None)
             if langs is not None and key.lang not in langs:
                 raise ValueError(f"this model does not serve {key.lang} (it serves {', '.join(langs)})")
-            job = self._jobs.get(key)
+            job = self._jobs.get(key) or (self._wider_job(key) if key.k == 1 else None)
             if job is None:
                 job = self._start(key, doc, generator)
             job.waiters += 1
             try:
-                return await asyncio.shield(job.future)
+                result = await asyncio.shield(job.future)
+                if job.key.k > key.k:
+                    return dataclasses.replace(result, candidates=result.candidates[: key.k])
+                return result
             except asyncio.CancelledError:
                 job.waiters -= 1
                 if job.waiters <= 0:
@@ -266,9 +269,17 @@ class GenerationService:
             if request_id is not None:
                 self._tasks.pop(request_id, None)
 
+    def _wider_job(self, key: GenerationKey) -> Optional[_Job]:
+        """A running job for the same request with a larger k: its best candidate will do."""
+        for other in self._jobs.values():
+            if other.key.k > key.k and other.key == dataclasses.replace(key, k=other.key.k) and not other.cancel.is_set():
+                return other
+        return None
+
     def _start(self, key: GenerationKey, doc: str, generator: Any) -> _Job:
+        # A request for another comment in the same document means the user moved on.
         for other in list(self._jobs.values()):
-            if other.doc == doc and other.key != key and not other.cancel.is_set():
+            if other.doc == doc and (other.key.nl, other.key.lang) != (key.nl, key.lang) and not other.cancel.is_set():
                 other.superseded = True
                 other.cancel.set()
         cancel = threading.Event()
@@ -334,8 +345,12 @@ class GenerationService:
         task.cancel()
         return True
 
-    def clear_cache(self) -> None:
-        self._cache.clear()
+    def cancel_document(self, doc: str) -> None:
+        """Stop the generations for a document (it was closed)."""
+        for job in list(self._jobs.values()):
+            if job.doc == doc:
+                job.superseded = True
+                job.cancel.set()
 
     def shutdown(self) -> None:
         for job in self._jobs.values():

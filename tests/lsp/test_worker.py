@@ -179,3 +179,28 @@ async def test_retrieval_adds_examples_after_the_model_candidates():
     mixed = await service.generate(service.key_for("x", "bash", on), "doc", on)
     assert sorted(c.source for c in mixed.candidates) == ["model", "model", "retrieval"]
     service.shutdown()
+
+
+async def test_fast_request_shares_a_running_wider_one_and_does_not_supersede_it():
+    service, gen, _ = make()
+    opts = Options(k=4, steps=20)
+    await service.ensure_model(opts)
+    full = asyncio.ensure_future(service.generate(service.key_for("same", "bash", opts), "doc", opts))
+    await asyncio.sleep(0.05)
+    one = await service.generate(service.key_for("same", "bash", opts, k=1), "doc", opts)
+    assert [c.code for c in one.candidates] == ["echo same 0"]
+    assert len((await full).candidates) == 4 and len(gen.calls) == 1
+    service.shutdown()
+
+
+async def test_closing_the_document_stops_its_generation():
+    service, gen, _ = make()
+    opts = Options(steps=1000)
+    await service.ensure_model(opts)
+    task = asyncio.ensure_future(service.generate(service.key_for("slow", "bash", opts), "doc", opts))
+    await asyncio.sleep(0.1)
+    service.cancel_document("doc")
+    with pytest.raises(Superseded):
+        await asyncio.wait_for(task, 5)
+    assert gen.steps_seen[0] < 1000
+    service.shutdown()
