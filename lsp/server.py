@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 import uuid
@@ -101,8 +102,8 @@ class CodeFusionServer(LanguageServer):
         self.options = self._with_default_checkpoint(Options())
         self.service = GenerationService(on_status=self.send_status, on_log=self.log)
         self._shown: set = set()
-        self._pending_warnings: List[str] = []
-        self._progress_token: Optional[str] = None
+        self._progress_token: Optional[str] = None  # the load progress bar, while one is shown
+        self._loading = False
 
     # ------------------------------------------------------------ messages
 
@@ -121,6 +122,7 @@ class CodeFusionServer(LanguageServer):
         """codefusion/status notification, work-done progress while loading, and the no-model message."""
         self.protocol.notify(STATUS_NOTIFICATION, {"state": state, "message": message})
         self.log(f"model {state}: {message}", types.MessageType.Error if state == "error" else types.MessageType.Info)
+        self._loading = state == "loading"
         if state == "loading":
             asyncio.ensure_future(self._progress_begin(message))
         else:
@@ -142,15 +144,16 @@ class CodeFusionServer(LanguageServer):
             self.log(f"no progress bar: {exc}")
             self._progress_token = None
             return
-        if self._progress_token == token:
-            self.work_done_progress.begin(
-                token, types.WorkDoneProgressBegin(title="CodeFusion", message=message, cancellable=False)
-            )
+        self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="CodeFusion", message=message, cancellable=False))
+        if not self._loading:  # the load ended while the client created the token
+            self._progress_end("done")
 
     def _progress_end(self, message: str) -> None:
-        token, self._progress_token = self._progress_token, None
-        if token is not None and token in self.work_done_progress.tokens:
+        token = self._progress_token
+        if token is not None and token in self.work_done_progress.tokens:  # begun: end it now
+            self._progress_token = None
             self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+            del self.work_done_progress.tokens[token]
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Errors outside a request (e.g. a message that is not valid UTF-8): say so, keep running."""
@@ -167,7 +170,7 @@ class CodeFusionServer(LanguageServer):
 
     def _with_default_checkpoint(self, options: Options) -> Options:
         if options.checkpoint is None and self.default_checkpoint:
-            return Options(**{**options.__dict__, "checkpoint": self.default_checkpoint})
+            return dataclasses.replace(options, checkpoint=self.default_checkpoint)
         return options
 
     def apply_settings(self, raw: Any) -> None:
