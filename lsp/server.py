@@ -289,10 +289,11 @@ async def did_change_configuration(ls: CodeFusionServer, params: types.DidChange
     settings = params.settings
     if settings is None:
         workspace = ls.client_capabilities.workspace
-        if workspace and workspace.configuration:
-            items = [types.ConfigurationItem(section="codefusion")]
-            result = await ls.workspace_configuration_async(types.ConfigurationParams(items=items))
-            settings = result[0] if result else None
+        if not (workspace and workspace.configuration):
+            return  # nothing sent and nothing to pull: keep the current settings
+        items = [types.ConfigurationItem(section="codefusion")]
+        result = await ls.workspace_configuration_async(types.ConfigurationParams(items=items))
+        settings = result[0] if result else None
     before = ls.options.model_key
     ls.apply_settings(settings)
     if ls.options.model_key != before:

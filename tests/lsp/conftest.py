@@ -38,6 +38,7 @@ def record_client_traffic(client: LanguageClient) -> None:
 
 async def start(client: LanguageClient, options: Optional[dict], spec: str = "visual-studio-code") -> None:
     record_client_traffic(client)
+    client.init_options = options
     client.init_result = await client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities(spec),

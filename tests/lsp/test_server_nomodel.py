@@ -183,3 +183,25 @@ async def test_requests_with_params_outside_the_protocol_get_an_error_response(c
         await asyncio.wait_for(asyncio.wrap_future(future), 30)
     result = await generate(client, URI, 3)  # still serving
     assert result["message"] == "no comment at this position"
+
+
+async def test_settings_are_pulled_when_the_notification_carries_none(client: LanguageClient):
+    open_doc(client, URI, SHELL)
+
+    async def show_title():
+        actions = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=URI),
+                range=types.Range(start=types.Position(line=1, character=3), end=types.Position(line=1, character=3)),
+                context=types.CodeActionContext(diagnostics=[]),
+            )
+        )
+        return [a.title for a in actions][-1]
+
+    client.set_configuration({**client.init_options, "k": 3}, section="codefusion")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    for _ in range(100):
+        if await show_title() == "Show 3 candidates…":
+            break
+        await asyncio.sleep(0.05)
+    assert await show_title() == "Show 3 candidates…"
