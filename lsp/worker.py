@@ -7,10 +7,11 @@ threading.Event that the sampler checks between steps:
 
 * `$/cancelRequest`: the request's waiter leaves; when no request waits for a
   generation any more, its event is set and the sampler stops at the next step;
-* a newer request for the same document with a different request supersedes
-  (cancels) the older one;
+* a newer request for another comment in the same document supersedes
+  (cancels) the older one, and closing the document stops its generations;
 * identical requests (the same key: comment, language, settings) share one
-  generation, and finished results are cached (LRU) under that key.
+  generation, a k=1 request (inline ghost text) shares a running one with a
+  larger k, and finished results are cached (LRU) under their key.
 
 Nothing here speaks LSP: the server passes callbacks for status changes.
 """
