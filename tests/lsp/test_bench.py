@@ -1,5 +1,4 @@
 """lsp.bench runs against the real server and prints the figures it promises."""
-import os
 import re
 import subprocess
 import sys
