@@ -34,8 +34,11 @@ const HOST = '127.0.0.1';
 
 // Test files: each holds a natural-language comment followed by a blank line.
 const SHELL_FILE = 'files.sh';
-const SHELL_TEXT = '#!/bin/bash\n# list all files in the current directory\n\necho done\n';
+const SHELL_TEXT = '#!/bin/bash\n# list all files in the current directory\n\necho done\n\n' +
+    '# count lines in file.txt\n';
 const SHELL_COMMENT_LINE = 2; // 1-based
+const SHELL_GENERATE_COMMENT = '# count lines in file.txt'; // "Generate code from comment"
+const SHELL_K1_COMMENT = '# list all files in the current directory'; // the picker after setting k = 1
 const PYTHON_FILE = 'strings.py';
 const PYTHON_TEXT = '# reverse a list x\n\n\n# convert string s to lower case\n\n';
 const PYTHON_COMMENT_LINE = 1;
@@ -136,6 +139,12 @@ function prepare() {
     fs.writeFileSync(dirs.config, 'auth: none\n');
     fs.writeFileSync(path.join(dirs.workspace, SHELL_FILE), SHELL_TEXT);
     fs.writeFileSync(path.join(dirs.workspace, PYTHON_FILE), PYTHON_TEXT);
+    writeUserSettings(dirs);
+    return dirs;
+}
+
+/** The user settings of the test profile. */
+function writeUserSettings(dirs) {
     const settings = {
         'codefusion.interpreter': PYTHON,
         'codefusion.checkpoint': CHECKPOINT,
@@ -159,7 +168,15 @@ function prepare() {
         'github.copilot.enable': { '*': false },
     };
     fs.writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
-    return dirs;
+}
+
+/** 1-based line of `comment` in a file. */
+function commentLine(dirs, name, comment) {
+    const index = fileText(dirs, name).split('\n').indexOf(comment);
+    if (index < 0) {
+        throw new Error(`${name} lost the comment "${comment}":\n${fileText(dirs, name)}`);
+    }
+    return index + 1;
 }
 
 function codeServerArgs(dirs) {
@@ -304,9 +321,9 @@ function fileText(dirs, name) {
 }
 
 /** Runs "Show candidates" on a comment, picks one, checks the file now holds it. */
-async function pickCandidate(page, dirs, name, commentLine, shot) {
+async function pickCandidate(page, dirs, name, line, shot) {
     await openFile(page, name);
-    await gotoLine(page, commentLine);
+    await gotoLine(page, line);
     const before = fileText(dirs, name);
     await runCommand(page, 'CodeFusion: Show candidates');
     await waitFor('the candidate picker', async () => {
@@ -335,21 +352,60 @@ async function pickCandidate(page, dirs, name, commentLine, shot) {
     }, 30000);
     const lines = after.split('\n');
     const inserted = lines.findIndex((l) => l.includes(label));
-    if (inserted !== commentLine) {
-        throw new Error(`${name}: "${label}" is on line ${inserted + 1}, expected right below the comment (line ${commentLine + 1}):\n${after}`);
+    if (inserted !== line) {
+        throw new Error(`${name}: "${label}" is on line ${inserted + 1}, expected right below the comment (line ${line + 1}):\n${after}`);
     }
     log(`${name}: inserted below the comment:\n${after}`);
     return label;
+}
+
+/** "Generate code from comment": the best candidate appears on the line below the comment. */
+async function generateBest(page, dirs, name, comment) {
+    await openFile(page, name);
+    const line = commentLine(dirs, name, comment);
+    await gotoLine(page, line);
+    const before = fileText(dirs, name).split('\n');
+    await runCommand(page, 'CodeFusion: Generate code from comment');
+    const after = await waitFor(`${name} to get code below "${comment}"`, () => {
+        const now = fileText(dirs, name).split('\n');
+        return now.length > before.length && now[line - 1] === comment && now[line].trim() !== '' ? now : false;
+    }, 120000);
+    log(`${name}: generated "${after[line]}" below "${comment}"`);
+    return after[line];
+}
+
+/**
+ * After setting codefusion.k to 1 in the workspace settings (VS Code watches the file; the
+ * extension sends the new options to the running server), the picker offers 1 candidate.
+ */
+async function pickerHonoursK(page, dirs, name, comment) {
+    fs.mkdirSync(path.join(dirs.workspace, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(dirs.workspace, '.vscode', 'settings.json'), JSON.stringify({ 'codefusion.k': 1 }));
+    await openFile(page, name);
+    const before = fileText(dirs, name);
+    await gotoLine(page, commentLine(dirs, name, comment));
+    await waitFor('a picker with exactly 1 candidate after setting codefusion.k = 1', async () => {
+        await runCommand(page, 'CodeFusion: Show candidates');
+        const title = await waitFor('the candidate picker', async () => {
+            const t = await page.locator(`${quickInput} .quick-input-title`).innerText().catch(() => '');
+            return /CodeFusion: \d+ candidate/.test(t) && (await page.locator(quickRows).count()) > 0 ? t : false;
+        }, 120000, 500);
+        const rows = await page.locator(quickRows).count();
+        log(`k = 1: picker "${title}" with ${rows} row(s)`);
+        await page.keyboard.press('Escape');
+        return rows === 1 && title.startsWith('CodeFusion: 1 candidate');
+    }, 60000, 2000);
+    await sleep(1000);
+    if (fileText(dirs, name) !== before) {
+        throw new Error(`${name} changed although the picker was dismissed:\n${fileText(dirs, name)}`);
+    }
 }
 
 /** Triggers an inline suggestion on the blank line after `comment` and accepts it with Tab. */
 async function ghostText(page, dirs, name, comment) {
     await openFile(page, name);
     const before = fileText(dirs, name);
-    const line = before.split('\n').indexOf(comment) + 2; // 1-based line after the comment
-    if (line < 2) {
-        throw new Error(`${name} lost the comment "${comment}":\n${before}`);
-    }
+    const line = commentLine(dirs, name, comment) + 1; // the blank line after the comment
     await gotoLine(page, line);
     const ghost = page.locator('.editor-group-container.active .ghost-text-decoration, .editor-group-container.active .ghost-text');
     let attempt = 0;
@@ -428,10 +484,13 @@ async function main() {
     const shell = await pickCandidate(page, dirs, SHELL_FILE, SHELL_COMMENT_LINE, 'picker-shell.png');
     const python = await pickCandidate(page, dirs, PYTHON_FILE, PYTHON_COMMENT_LINE, 'picker-python.png');
     const ghost = await ghostText(page, dirs, PYTHON_FILE, PYTHON_GHOST_COMMENT);
+    const generated = await generateBest(page, dirs, SHELL_FILE, SHELL_GENERATE_COMMENT);
+    await pickerHonoursK(page, dirs, SHELL_FILE, SHELL_K1_COMMENT);
     if (blocked.size > 0) {
         log(`blocked non-loopback requests to: ${[...blocked].join(', ')}`);
     }
-    return `picked "${shell}" (${SHELL_FILE}) and "${python}" (${PYTHON_FILE}); ghost text "${ghost.split('\n')[0]}" accepted`;
+    return `picked "${shell}" (${SHELL_FILE}) and "${python}" (${PYTHON_FILE}); ghost text "${ghost.split('\n')[0]}" ` +
+        `accepted; generated "${generated.trim()}"; k = 1 honoured`;
 }
 
 const timer = setTimeout(() => void finish(false, `overall timeout of ${TIMEOUT_S}s`), TIMEOUT_S * 1000);

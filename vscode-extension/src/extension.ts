@@ -34,6 +34,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
                 (name) => event.affectsConfiguration(`${info.configSection}.${name}`),
                 Object.keys(defaults),
             );
+            if (action !== 'none') {
+                log.info(`settings changed: ${action}`);
+            }
             if (action === 'restart') {
                 void running.restart();
             } else if (action === 'reconfigure') {
