@@ -29,7 +29,6 @@ FAST = {"steps": 3, "k": 4}
 
 @pytest_lsp.fixture(config=SERVER, scope="module")
 async def client(lsp_client: LanguageClient, tiny_ckpt):
-    lsp_client.init_params_checkpoint = str(tiny_ckpt)
     await start(lsp_client, {**FAST, "checkpoint": str(tiny_ckpt), "device": "cpu"})
     await wait_for_status(lsp_client, "ready", timeout=180)
     open_doc(lsp_client, SH, SH_TEXT)
@@ -167,7 +166,7 @@ async def test_python_docstring_and_insert_command(client: LanguageClient):
 
 
 async def test_cancel_request_stops_a_long_generation_early(client: LanguageClient):
-    configure(client, {**FAST, "steps": 1200, "checkpoint": client.init_params_checkpoint})
+    configure(client, {**FAST, "steps": 1200, "checkpoint": client.init_options["checkpoint"]})
     open_doc(client, "file:///tmp/cf_e2e/slow.sh", "# show disk usage of the home directory\n\n")
     params = types.ExecuteCommandParams(
         command="codefusion.generate", arguments=[{"uri": "file:///tmp/cf_e2e/slow.sh", "position": {"line": 1, "character": 0}}]
@@ -187,7 +186,7 @@ async def test_cancel_request_stops_a_long_generation_early(client: LanguageClie
     steps = int(logs[-1].split("cancelled after ")[1].split()[0])
     assert 0 < steps < 1200, logs
     # and the model is free again: a short request is answered at once
-    configure(client, {**FAST, "checkpoint": client.init_params_checkpoint})
+    configure(client, {**FAST, "checkpoint": client.init_options["checkpoint"]})
     result = await generate(client, SH, 3, 4)
     assert result["candidates"] and time.perf_counter() - cancelled_at < 60
 
@@ -195,10 +194,10 @@ async def test_cancel_request_stops_a_long_generation_early(client: LanguageClie
 async def test_newer_request_for_the_same_document_supersedes(client: LanguageClient):
     uri = "file:///tmp/cf_e2e/two.sh"
     open_doc(client, uri, "# count lines in file.txt\n\n# find all python files\n\n")
-    configure(client, {**FAST, "steps": 1200, "checkpoint": client.init_params_checkpoint})
+    configure(client, {**FAST, "steps": 1200, "checkpoint": client.init_options["checkpoint"]})
     old = asyncio.ensure_future(generate(client, uri, 1))
     await asyncio.sleep(1.0)
-    configure(client, {**FAST, "checkpoint": client.init_params_checkpoint})
+    configure(client, {**FAST, "checkpoint": client.init_options["checkpoint"]})
     new = await generate(client, uri, 3)
     old = await old
     assert old["candidates"] == [] and "superseded" in old["message"]
