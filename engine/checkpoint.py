@@ -210,3 +210,21 @@ def card_metrics(path: Path) -> Optional[dict]:
         return read_config(path)[1].get("metrics")
     except CheckpointError:
         return None
+
+
+def export_half(src: Path, dst: Path) -> Path:
+    """Copy a checkpoint with fp16 weights (what ships in models/): half the size."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    src, dst = Path(src), Path(dst)
+    read_config(src)  # validates
+    dst.mkdir(parents=True, exist_ok=True)
+    state = load_file(str(src / MODEL_FILE))
+    save_file({k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}, str(dst / MODEL_FILE),
+              metadata={"format": "pt"})
+    for f in (CONFIG_FILE, TOKENIZER_FILE, CARD_FILE, "metrics.jsonl", "training_curve.png"):
+        if (src / f).exists():
+            shutil.copy(src / f, dst / f)
+    return dst

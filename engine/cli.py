@@ -33,6 +33,8 @@ def _add_train_args(p: argparse.ArgumentParser, pretrain: bool) -> None:
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--eval-every", type=int, default=None)
     p.add_argument("--save-every", type=int, default=None)
+    p.add_argument("--tokenizer-data", nargs="*", default=[], metavar="FILE",
+                   help="extra code (JSONL or one snippet a line) to train the BPE on")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override model config fields")
     p.add_argument("--no-progress", action="store_true")
 
@@ -56,7 +58,7 @@ def _run_train(a: argparse.Namespace, task: str) -> int:
     out = train(TrainArgs(config=a.config, data=data, out=a.out, task=task, dev=a.dev, init=a.init,
                           resume=a.resume, device=a.device, kind=a.kind, max_steps=a.max_steps,
                           time_budget_s=a.time_budget, batch_size=a.batch_size, lr=a.lr,
-                          eval_every=a.eval_every, save_every=a.save_every, progress=not a.no_progress,
+                          eval_every=a.eval_every, save_every=a.save_every, tokenizer_data=a.tokenizer_data, progress=not a.no_progress,
                           model_overrides=overrides))
     print(f"checkpoint written to {out}")
     return 0

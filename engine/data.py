@@ -50,7 +50,7 @@ def load_pairs(files: Iterable, lang: Optional[str] = None) -> list[Example]:
     return out
 
 
-def load_pretrain(specs: Iterable[str], max_per_lang: int = 200_000, seed: int = 0) -> list[Example]:
+def load_pretrain(specs: Iterable[str], max_per_lang: int = 50_000, seed: int = 0) -> list[Example]:
     """Unannotated code. Each spec is LANG=PATH (one snippet a line) or python=stdlib
     (the running interpreter's standard-library source, cut into short chunks)."""
     rng = random.Random(seed)

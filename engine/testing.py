@@ -24,7 +24,7 @@ TINY_PAIRS = [
     ("color cells that contain Error", "TextContains(Error)", "cf"),
     ("highlight duplicate values", "Duplicate()", "cf"),
     ("format cells between 10 and 20", "Between(10,20)", "cf"),
-    ("highlight blank cells", "IsBlank()", "cf"),
+    ("highlight blank cells", "Blanks()", "cf"),
     ("format the top 10 percent", "top(10%)", "cf"),
 ]
 
@@ -46,7 +46,30 @@ def tiny_checkpoint(out_dir, steps: int = 300, pairs=TINY_PAIRS, **overrides) ->
     ckpt = out_dir / "ckpt"
     if (ckpt / "model.safetensors").exists() and (ckpt / "config.json").exists():
         return ckpt
-    data = write_pairs(out_dir / "pairs.jsonl", pairs)
-    train(TrainArgs(config="tiny", data=[str(data)], out=str(ckpt), device="cpu", max_steps=steps,
+    import os
+    import shutil
+
+    tmp = out_dir / f"ckpt.tmp-{os.getpid()}"
+    data = write_pairs(tmp / "pairs.jsonl", pairs)
+    train(TrainArgs(config="tiny", data=[str(data)], out=str(tmp / "ckpt"), device="cpu", max_steps=steps,
                     progress=False, **overrides))
+    try:  # atomic publish: another process may have finished first
+        os.replace(tmp / "ckpt", ckpt)
+    except OSError:
+        pass
+    shutil.rmtree(tmp, ignore_errors=True)
     return ckpt
+
+
+def cached_tiny_checkpoint() -> Path:
+    """tiny_checkpoint() in a cache directory keyed by the engine's source code, so test
+    modules, server tests and editor tests share one checkpoint per code version."""
+    import hashlib
+    import os
+    import tempfile
+
+    h = hashlib.sha1(repr(TINY_PAIRS).encode())
+    for f in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        h.update(f.read_bytes())
+    root = Path(os.environ.get("CODEFUSION_TEST_CACHE", Path(tempfile.gettempdir()) / "codefusion-test-cache"))
+    return tiny_checkpoint(root / f"tiny-{h.hexdigest()[:12]}")

@@ -49,6 +49,7 @@ class TrainArgs:
     lr: Optional[float] = None
     eval_every: Optional[int] = None
     save_every: Optional[int] = None
+    tokenizer_data: list = field(default_factory=list)  # extra code files for the BPE
     progress: bool = True
     model_overrides: dict = field(default_factory=dict)
 
@@ -85,8 +86,9 @@ def _dist_info():
 
 def train(args: TrainArgs) -> Path:
     world, rank, local_rank = _dist_info()
-    from engine.generator import pick_device
+    from engine.generator import configure_threads, pick_device
 
+    configure_threads()
     device = pick_device(args.device)
     if world > 1:
         if device.startswith("cuda"):
@@ -95,6 +97,8 @@ def train(args: TrainArgs) -> Path:
         dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     is_main = rank == 0
     out = Path(args.out)
+    if is_main:
+        out.mkdir(parents=True, exist_ok=True)
     mcfg, tcfg = load_config(args.config)
     for k, v in [("task", args.task), ("max_steps", args.max_steps), ("time_budget_s", args.time_budget_s),
                  ("batch_size", args.batch_size), ("lr", args.lr), ("eval_every", args.eval_every),
@@ -103,6 +107,8 @@ def train(args: TrainArgs) -> Path:
             setattr(tcfg, k, v)
     if args.kind:
         mcfg.kind = args.kind
+    if args.tokenizer_data:
+        tcfg.tokenizer_train_files = list(args.tokenizer_data)
     for k, v in args.model_overrides.items():
         if not hasattr(mcfg, k):
             raise EngineError(f"unknown model option '{k}'")
@@ -119,7 +125,9 @@ def train(args: TrainArgs) -> Path:
         raise EngineError(f"unknown task '{tcfg.task}' (finetune or pretrain)")
     if not examples:
         raise EngineError("no training examples in " + ", ".join(map(str, args.data)))
-    dev = load_pairs(args.dev)[: tcfg.eval_items] if args.dev else []
+    dev = load_pairs(args.dev) if args.dev else []
+    random.Random(0).shuffle(dev)  # a mixed-language slice
+    dev = dev[: tcfg.eval_items]
 
     # ---- model, E, tokenizer
     start_step, state = 0, None
@@ -146,7 +154,8 @@ def train(args: TrainArgs) -> Path:
     objective = _Objective(model, encoder, schedule)
     params = [p for p in objective.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=tcfg.lr, weight_decay=tcfg.weight_decay, betas=(0.9, 0.98))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(tcfg))
+    clock = {"elapsed": 0.0}  # the LR schedule follows max_steps or the time budget, whichever ends first
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(tcfg, clock))
     if args.resume and (out / checkpoint.STATE_JSON).exists():
         state = checkpoint.load_train_state(out, opt, sched)
         start_step = int(state["step"])
@@ -175,6 +184,7 @@ def train(args: TrainArgs) -> Path:
             if is_main:
                 log(f"time budget of {tcfg.time_budget_s:.0f}s reached at step {step}")
             break
+        clock["elapsed"] = elapsed_before + time.time() - t0
         idx = torch.multinomial(weights, tcfg.batch_size, replacement=True)
         batch = _batch(data, idx, tcfg, mcfg, device)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
@@ -222,11 +232,13 @@ def train(args: TrainArgs) -> Path:
     return out
 
 
-def _lr_lambda(tcfg: TrainConfig):
+def _lr_lambda(tcfg: TrainConfig, clock: dict):
     def f(step: int) -> float:
         if step < tcfg.warmup_steps:
             return (step + 1) / tcfg.warmup_steps
         p = min(1.0, (step - tcfg.warmup_steps) / max(1, tcfg.max_steps - tcfg.warmup_steps))
+        if tcfg.time_budget_s:
+            p = max(p, min(1.0, clock["elapsed"] / tcfg.time_budget_s))
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p))
     return f
 
@@ -236,8 +248,11 @@ def _shared_tokenizer(examples, dev, mcfg, tcfg, out: Path, is_main: bool, world
     if is_main:
         out.mkdir(parents=True, exist_ok=True)
         texts = [e.code for e in examples]
-        for f in tcfg.tokenizer_train_files:
-            texts += Path(f).read_text(encoding="utf-8").splitlines()
+        for f in tcfg.tokenizer_train_files:  # extra code for the BPE (JSONL "code" fields or text lines)
+            if str(f).endswith(".jsonl"):
+                texts += [e.code for e in load_pairs([f])]
+            else:
+                texts += Path(f).read_text(encoding="utf-8").splitlines()
         tok = CodeTokenizer.train(texts, mcfg.vocab_size)
         tok.save(path)
     if world > 1:

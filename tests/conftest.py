@@ -1,0 +1,22 @@
+"""Shared fixtures: a real `tiny` CodeFusion checkpoint, trained once and cached.
+
+The cache key is a hash of the engine's source and the fixture pairs, so every test
+module, the language-server tests and the VS Code end-to-end test reuse one checkpoint
+per code version (CODEFUSION_TEST_CACHE sets where; default: the system temp dir).
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Keep torch to one thread in tests: on 2 shared cores several processes (the test
+# runner, a server under test) otherwise thrash each other.
+os.environ.setdefault("CODEFUSION_THREADS", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt():
+    from engine.testing import cached_tiny_checkpoint
+
+    return cached_tiny_checkpoint()
