@@ -320,16 +320,24 @@ function fileText(dirs, name) {
     return fs.readFileSync(path.join(dirs.workspace, name), 'utf8');
 }
 
+/** Waits for the candidate picker to be shown (the hidden widget keeps stale content); its title. */
+async function waitForPicker(page) {
+    return waitFor('the candidate picker', async () => {
+        if (!(await quickInputVisible(page))) {
+            return false;
+        }
+        const title = await page.locator(`${quickInput} .quick-input-title`).innerText().catch(() => '');
+        return /CodeFusion: \d+ candidate/.test(title) && (await page.locator(quickRows).count()) > 0 ? title : false;
+    }, 120000, 500);
+}
+
 /** Runs "Show candidates" on a comment, picks one, checks the file now holds it. */
 async function pickCandidate(page, dirs, name, line, shot) {
     await openFile(page, name);
     await gotoLine(page, line);
     const before = fileText(dirs, name);
     await runCommand(page, 'CodeFusion: Show candidates');
-    await waitFor('the candidate picker', async () => {
-        const title = await page.locator(`${quickInput} .quick-input-title`).innerText().catch(() => '');
-        return /CodeFusion: \d+ candidate/.test(title) && (await page.locator(quickRows).count()) > 0;
-    }, 120000, 500);
+    await waitForPicker(page);
     const rows = page.locator(quickRows);
     const count = await rows.count();
     // pick like a user: the first candidate that parses (the server ranks invalid ones last)
@@ -374,6 +382,31 @@ async function generateBest(page, dirs, name, comment) {
     return after[line];
 }
 
+/** Runs the server's code action "Show N candidates…" from the Quick Fix menu (Ctrl+.). */
+async function showCandidatesCodeAction(page) {
+    const rows = page.locator('.action-widget .monaco-list-row.action:visible');
+    const show = rows.filter({ hasText: /Show \d+ candidates/ }).first();
+    await waitFor('the code action "Show N candidates…" on the comment line', async () => {
+        if (await show.isVisible()) {
+            return true;
+        }
+        await page.keyboard.press('Escape'); // a stale menu, if any
+        await page.keyboard.press('Control+Period');
+        await show.waitFor({ state: 'visible', timeout: 5000 });
+        return true;
+    }, 60000, 1000);
+    const title = (await show.innerText()).trim();
+    // keyboard, like a user: the first action is focused; group headers are not selectable
+    const actions = (await rows.allInnerTexts()).map((t) => t.trim());
+    log(`code actions: ${actions.join(' | ')}`);
+    const index = actions.findIndex((t) => /Show \d+ candidates/.test(t));
+    for (let i = 0; i < index; i++) {
+        await page.keyboard.press('ArrowDown');
+    }
+    await page.keyboard.press('Enter');
+    return title;
+}
+
 /**
  * After setting codefusion.k to 1 in the workspace settings (VS Code watches the file; the
  * extension sends the new options to the running server), the picker offers 1 candidate.
@@ -385,14 +418,12 @@ async function pickerHonoursK(page, dirs, name, comment) {
     const before = fileText(dirs, name);
     await gotoLine(page, commentLine(dirs, name, comment));
     await waitFor('a picker with exactly 1 candidate after setting codefusion.k = 1', async () => {
-        await runCommand(page, 'CodeFusion: Show candidates');
-        const title = await waitFor('the candidate picker', async () => {
-            const t = await page.locator(`${quickInput} .quick-input-title`).innerText().catch(() => '');
-            return /CodeFusion: \d+ candidate/.test(t) && (await page.locator(quickRows).count()) > 0 ? t : false;
-        }, 120000, 500);
+        await showCandidatesCodeAction(page);
+        const title = await waitForPicker(page);
         const rows = await page.locator(quickRows).count();
         log(`k = 1: picker "${title}" with ${rows} row(s)`);
         await page.keyboard.press('Escape');
+        await page.locator(quickInput).waitFor({ state: 'hidden', timeout: 10000 });
         return rows === 1 && title.startsWith('CodeFusion: 1 candidate');
     }, 60000, 2000);
     await sleep(1000);
