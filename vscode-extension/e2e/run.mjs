@@ -432,6 +432,32 @@ async function pickerHonoursK(page, dirs, name, comment) {
     }
 }
 
+/**
+ * Points codefusion.interpreter at a Python without the package (a bare virtual environment):
+ * the extension restarts, says what is missing and how to install it, and the status bar
+ * shows the error.
+ */
+async function missingPackage(page, dirs) {
+    const bare = path.join(dirs.root, 'bare-venv');
+    await run(PYTHON, ['-m', 'venv', '--without-pip', bare], { timeout: 60000 });
+    const python = path.join(bare, 'bin', 'python');
+    fs.writeFileSync(
+        path.join(dirs.workspace, '.vscode', 'settings.json'),
+        JSON.stringify({ 'codefusion.k': 1, 'codefusion.interpreter': python }),
+    );
+    const toast = page.locator('.notifications-toasts .notification-toast')
+        .filter({ hasText: /does not have the "codefusion-editor" package/ }).first();
+    await toast.waitFor({ timeout: 60000 });
+    const message = (await toast.innerText()).replace(/\s+/g, ' ').trim();
+    if (!message.includes(`Install it with: ${python} -m pip install -e`)) {
+        throw new Error(`the missing-package message does not say how to install: "${message}"`);
+    }
+    const status = page.locator('.statusbar-item').filter({ hasText: /CodeFusion/ }).first();
+    await waitFor('the status bar to show the error', async () => /CodeFusion: error/.test(await status.innerText()), 30000);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'missing-package.png') });
+    log(`missing package: "${message.slice(0, 160)}…"; status bar: ${(await status.innerText()).trim()}`);
+}
+
 /** Triggers an inline suggestion on the blank line after `comment` and accepts it with Tab. */
 async function ghostText(page, dirs, name, comment) {
     await openFile(page, name);
@@ -517,11 +543,12 @@ async function main() {
     const ghost = await ghostText(page, dirs, PYTHON_FILE, PYTHON_GHOST_COMMENT);
     const generated = await generateBest(page, dirs, SHELL_FILE, SHELL_GENERATE_COMMENT);
     await pickerHonoursK(page, dirs, SHELL_FILE, SHELL_K1_COMMENT);
+    await missingPackage(page, dirs);
     if (blocked.size > 0) {
         log(`blocked non-loopback requests to: ${[...blocked].join(', ')}`);
     }
     return `picked "${shell}" (${SHELL_FILE}) and "${python}" (${PYTHON_FILE}); ghost text "${ghost.split('\n')[0]}" ` +
-        `accepted; generated "${generated.trim()}"; k = 1 honoured`;
+        `accepted; generated "${generated.trim()}"; k = 1 honoured; missing package reported`;
 }
 
 const timer = setTimeout(() => void finish(false, `overall timeout of ${TIMEOUT_S}s`), TIMEOUT_S * 1000);

@@ -122,23 +122,23 @@ export function problemMessage(
     distribution: string,
 ): string | undefined {
     const where = interpreter.source === 'setting'
-        ? 'the `codefusion.interpreter` setting'
+        ? 'the codefusion.interpreter setting'
         : interpreter.source === 'python-extension'
             ? "the Python extension's active environment"
             : 'the default interpreter';
     if (probe.launchError !== undefined) {
         return `CodeFusion cannot run the Python interpreter "${interpreter.command}" (${where}): ` +
-            `${probe.launchError}. Set \`codefusion.interpreter\` to a Python 3.10+ that has the ` +
-            `\`${distribution}\` package.`;
+            `${probe.launchError}. Set codefusion.interpreter to a Python 3.10+ that has the ` +
+            `"${distribution}" package.`;
     }
     if (probe.hasModule && probe.hasMain) {
         return undefined;
     }
     const found = probe.hasModule
-        ? `has a module \`${module}\` that is not CodeFusion's (an unrelated package of the same name?)`
-        : `does not have the \`${distribution}\` package (module \`${module}\`)`;
+        ? `has a module "${module}" that is not CodeFusion's (an unrelated package of the same name?)`
+        : `does not have the "${distribution}" package (module "${module}")`;
     return `CodeFusion: the Python interpreter ${probe.executable ?? interpreter.command} (${where}) ${found}. ` +
-        `Install it with \`${installCommand(probe.executable ?? interpreter.command)}\` ` +
+        `Install it with: ${installCommand(probe.executable ?? interpreter.command)} ` +
         '(the path of your CodeFusion checkout; or run the setup command from its README, which ' +
-        'creates a dedicated virtual environment), or set `codefusion.interpreter` to a Python that has it.';
+        'creates a dedicated virtual environment), or set codefusion.interpreter to a Python that has it.';
 }

@@ -42,9 +42,9 @@ test('probe reports a missing package and the message says how to install it', a
     assert.equal(probe.hasModule, false);
     const message = problemMessage({ command: 'python3', source: 'default' }, probe, 'cfprobe_missing_pkg', 'codefusion-editor');
     assert.ok(message);
-    assert.match(message, /does not have the `codefusion-editor` package/);
+    assert.match(message, /does not have the "codefusion-editor" package/);
     assert.match(message, /-m pip install -e \/path\/to\/codefusion/);
-    assert.match(message, /codefusion\.interpreter/);
+    assert.match(message, /or set codefusion\.interpreter to a Python that has it/);
 });
 
 test('a same-named module without __main__ is called out as unrelated', async () => {
@@ -59,6 +59,6 @@ test('an interpreter that does not exist gives a clear message', async () => {
     const probe = await probeInterpreter('/nonexistent/python9', 'lsp', 'codefusion-editor');
     assert.equal(probe.launchError, 'not found');
     const message = problemMessage({ command: '/nonexistent/python9', source: 'setting' }, probe, 'lsp', 'codefusion-editor');
-    assert.match(message ?? '', /cannot run the Python interpreter "\/nonexistent\/python9" \(the `codefusion.interpreter` setting\): not found/);
+    assert.match(message ?? '', /cannot run the Python interpreter "\/nonexistent\/python9" \(the codefusion.interpreter setting\): not found/);
     assert.equal(installCommand('/my env/python'), '"/my env/python" -m pip install -e /path/to/codefusion');
 });
