@@ -64,7 +64,8 @@ npm run --silent package >/dev/null || fail "npm run package (tsc + vsce) failed
 # --- code-server (a real VS Code; its install wants a ripgrep download: seed the cache from Debian's rg)
 CS_DIR="$CACHE/code-server-$CODE_SERVER_VERSION"
 CODE_SERVER="$CS_DIR/node_modules/.bin/code-server"
-if ! "$CODE_SERVER" --version 2>/dev/null | grep -q "^$CODE_SERVER_VERSION "; then
+code_server_version() { "$CODE_SERVER" --config "$CS_DIR/config.yaml" --version 2>/dev/null; }
+if ! code_server_version | grep -q "^$CODE_SERVER_VERSION "; then
     step "install code-server@$CODE_SERVER_VERSION into $CS_DIR"
     tmp=${TMPDIR:-/tmp}
     if [ ! -f "$tmp/$RIPGREP_CACHE_NAME/$RIPGREP_TARBALL" ]; then
@@ -80,7 +81,7 @@ if ! "$CODE_SERVER" --version 2>/dev/null | grep -q "^$CODE_SERVER_VERSION "; th
     (cd "$CS_DIR" && npm_config_yes=true npm install --no-audit --no-fund --unsafe-perm --foreground-scripts \
         "code-server@$CODE_SERVER_VERSION" >"$CS_DIR/install.log" 2>&1) \
         || { tail -30 "$CS_DIR/install.log"; fail "installing code-server failed (log: $CS_DIR/install.log)"; }
-    "$CODE_SERVER" --version >/dev/null 2>&1 || fail "code-server does not run after install"
+    code_server_version >/dev/null || fail "code-server does not run after install"
 fi
 
 # --- the Python side: the interpreter must have the package; a tiny real checkpoint
