@@ -37,7 +37,7 @@ def write_pairs(path: Path, pairs=TINY_PAIRS) -> Path:
     return path
 
 
-def tiny_checkpoint(out_dir, steps: int = 300, pairs=TINY_PAIRS, **overrides) -> Path:
+def tiny_checkpoint(out_dir, steps: int = 400, pairs=TINY_PAIRS, **overrides) -> Path:
     """Train the `tiny` config on `pairs` and return the checkpoint directory.
     Reuses an existing checkpoint in out_dir/ckpt if one is complete."""
     from engine.train import TrainArgs, train
@@ -50,7 +50,7 @@ def tiny_checkpoint(out_dir, steps: int = 300, pairs=TINY_PAIRS, **overrides) ->
     import shutil
 
     tmp = out_dir / f"ckpt.tmp-{os.getpid()}"
-    data = write_pairs(tmp / "pairs.jsonl", pairs)
+    data = write_pairs(out_dir / "pairs.jsonl", pairs)  # stays: config.json's "data" points here
     train(TrainArgs(config="tiny", data=[str(data)], out=str(tmp / "ckpt"), device="cpu", max_steps=steps,
                     progress=False, **overrides))
     try:  # atomic publish: another process may have finished first

@@ -1,0 +1,94 @@
+"""The `codefusion` CLI contract: generate (text and --json), train, errors."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.testing import write_pairs
+
+
+def run(*args, timeout=300, env=None):
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_generate_json_contract(tiny_ckpt):
+    r = run("generate", "find all python files", "--lang", "bash", "-k", "3", "--checkpoint", str(tiny_ckpt),
+            "--json", "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert isinstance(out, list) and len(out) == 3
+    assert all(set(c) == {"code", "score"} and isinstance(c["code"], str) for c in out)
+    assert [c["score"] for c in out] == sorted([c["score"] for c in out], reverse=True)
+
+
+def test_generate_text_lists_k_candidates(tiny_ckpt):
+    r = run("generate", "count lines in file.txt", "--lang", "bash", "-k", "2", "--steps", "4",
+            "--checkpoint", str(tiny_ckpt))
+    assert r.returncode == 0, r.stderr
+    assert "[1] score" in r.stdout and "[2] score" in r.stdout
+
+
+def test_unknown_language_and_missing_default_model(tmp_path):
+    r = run("generate", "x", "--lang", "cobol")
+    assert r.returncode == 2
+    env = {**os.environ, "CODEFUSION_CHECKPOINT": str(tmp_path / "nope")}
+    r = run("generate", "list files", "--lang", "bash", env=env)
+    assert r.returncode == 1 and "checkpoint directory not found" in r.stderr
+
+
+def test_train_tiny_and_resume(tmp_path):
+    data = write_pairs(tmp_path / "p.jsonl")
+    out = tmp_path / "ck"
+    r = run("train", "--config", "tiny", "--data", str(data), "--out", str(out), "--max-steps", "12",
+            "--save-every", "6", "--device", "cpu", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    for f in ("model.safetensors", "config.json", "tokenizer.json", "card.md", "train_state.safetensors",
+              "train_state.json", "metrics.jsonl", "training_curve.png"):
+        assert (out / f).exists(), f
+    assert json.loads((out / "train_state.json").read_text())["step"] == 12
+    r = run("train", "--config", "tiny", "--data", str(data), "--out", str(out), "--max-steps", "16",
+            "--resume", "--device", "cpu", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "resumed from" in r.stderr
+    assert json.loads((out / "train_state.json").read_text())["step"] == 16
+    steps = [json.loads(l)["step"] for l in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps) and steps[-1] <= 16
+
+
+def test_train_errors_are_one_line(tmp_path):
+    r = run("train", "--config", "nosuch", "--data", "x.jsonl", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "unknown config" in r.stderr and "Traceback" not in r.stderr
+    r = run("train", "--config", "tiny", "--data", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o"))
+    assert r.returncode == 1 and "data file not found" in r.stderr
+
+
+@pytest.mark.slow
+def test_pretrain_tasks_run(tmp_path):
+    bash = tmp_path / "bash.txt"
+    bash.write_text("ls -la\nfind . -name '*.py'\nif [ -f x ]; then echo hi; fi\n")
+    cf = tmp_path / "cf.txt"
+    cf.write_text("GreaterThan(5)\nTextContains(abc)\n")
+    r = run("pretrain", "--config", "tiny", "--data", f"bash={bash}", f"cf={cf}", "--out", str(tmp_path / "pre"),
+            "--max-steps", "6", "--device", "cpu", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((tmp_path / "pre" / "config.json").read_text())
+    assert cfg["train"]["task"] == "pretrain"
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_gloo(tmp_path):
+    data = write_pairs(tmp_path / "p.jsonl")
+    out = tmp_path / "ddp"
+    env = {**os.environ, "CODEFUSION_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        "-m", "engine.cli", "train", "--config", "tiny", "--data", str(data), "--out", str(out),
+                        "--max-steps", "6", "--device", "cpu", "--no-progress"],
+                       capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["world_size"] == 2 and cfg["step"] == 6
+    assert Path(out / "model.safetensors").exists()
