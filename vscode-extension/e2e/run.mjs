@@ -40,7 +40,8 @@ const SHELL_COMMENT_LINE = 2; // 1-based
 const SHELL_GENERATE_COMMENT = '# count lines in file.txt'; // "Generate code from comment"
 const SHELL_K1_COMMENT = '# list all files in the current directory'; // the picker after setting k = 1
 const PYTHON_FILE = 'strings.py';
-const PYTHON_TEXT = '# reverse a list x\n\n\n# convert string s to lower case\n\n';
+const PYTHON_TEXT = '# reverse a list x\n\n\n# convert string s to lower case\n\n\n# sort list a in descending order\n\n';
+const PYTHON_NO_GHOST_COMMENT = '# sort list a in descending order'; // with inlineSuggestions off
 const PYTHON_COMMENT_LINE = 1;
 const PYTHON_GHOST_COMMENT = '# convert string s to lower case'; // ghost text on the blank line after it
 
@@ -458,26 +459,53 @@ async function missingPackage(page, dirs) {
     log(`missing package: "${message.slice(0, 160)}…"; status bar: ${(await status.innerText()).trim()}`);
 }
 
+/** The ghost text shown in the active editor ('' when none). */
+async function visibleGhostText(page) {
+    const ghost = page.locator('.editor-group-container.active .ghost-text-decoration, .editor-group-container.active .ghost-text');
+    return (await ghost.allInnerTexts()).join('\n').replace(/\u00a0/g, ' ').trim();
+}
+
+/** Asks for an inline suggestion: Alt+\\ or, every other attempt, the command palette. */
+async function triggerInlineSuggestion(page, attempt) {
+    if (attempt % 2 === 0) {
+        await page.keyboard.press('Alt+Backslash'); // editor.action.inlineSuggest.trigger
+    } else {
+        await runCommand(page, 'Trigger Inline Suggestion', 15000);
+    }
+    await sleep(3000);
+}
+
+/** With codefusion.inlineSuggestions off, explicit triggers give no ghost text (the middleware drops it). */
+async function noGhostTextWhenOff(page, dirs, name, comment) {
+    fs.writeFileSync(
+        path.join(dirs.workspace, '.vscode', 'settings.json'),
+        JSON.stringify({ 'codefusion.k': 1, 'codefusion.inlineSuggestions': false }),
+    );
+    await sleep(2000);
+    await openFile(page, name);
+    await gotoLine(page, commentLine(dirs, name, comment) + 1);
+    for (let attempt = 0; attempt < 3; attempt++) {
+        await triggerInlineSuggestion(page, attempt);
+        const text = await visibleGhostText(page);
+        if (text) {
+            throw new Error(`ghost text "${text}" although codefusion.inlineSuggestions is false`);
+        }
+    }
+    log(`${name}: no ghost text below "${comment}" with inlineSuggestions off (3 triggers)`);
+}
+
 /** Triggers an inline suggestion on the blank line after `comment` and accepts it with Tab. */
 async function ghostText(page, dirs, name, comment) {
     await openFile(page, name);
     const before = fileText(dirs, name);
     const line = commentLine(dirs, name, comment) + 1; // the blank line after the comment
     await gotoLine(page, line);
-    const ghost = page.locator('.editor-group-container.active .ghost-text-decoration, .editor-group-container.active .ghost-text');
     let attempt = 0;
     const text = await waitFor('ghost text', async () => {
-        if ((await ghost.count()) === 0) {
-            if (attempt++ % 2 === 0) {
-                await page.keyboard.press('Alt+Backslash'); // editor.action.inlineSuggest.trigger
-            } else {
-                await runCommand(page, 'Trigger Inline Suggestion', 15000);
-            }
-            await sleep(3000);
+        if (!(await visibleGhostText(page))) {
+            await triggerInlineSuggestion(page, attempt++);
         }
-        const parts = await ghost.allInnerTexts();
-        const joined = parts.join('\n').replace(/\u00a0/g, ' ').trim();
-        return joined || false;
+        return visibleGhostText(page);
     }, 90000, 500);
     log(`${name}: ghost text "${text}"`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'ghost-text.png') });
@@ -543,12 +571,13 @@ async function main() {
     const ghost = await ghostText(page, dirs, PYTHON_FILE, PYTHON_GHOST_COMMENT);
     const generated = await generateBest(page, dirs, SHELL_FILE, SHELL_GENERATE_COMMENT);
     await pickerHonoursK(page, dirs, SHELL_FILE, SHELL_K1_COMMENT);
+    await noGhostTextWhenOff(page, dirs, PYTHON_FILE, PYTHON_NO_GHOST_COMMENT);
     await missingPackage(page, dirs);
     if (blocked.size > 0) {
         log(`blocked non-loopback requests to: ${[...blocked].join(', ')}`);
     }
     return `picked "${shell}" (${SHELL_FILE}) and "${python}" (${PYTHON_FILE}); ghost text "${ghost.split('\n')[0]}" ` +
-        `accepted; generated "${generated.trim()}"; k = 1 honoured; missing package reported`;
+        `accepted; generated "${generated.trim()}"; k = 1 honoured; ghost text off honoured; missing package reported`;
 }
 
 const timer = setTimeout(() => void finish(false, `overall timeout of ${TIMEOUT_S}s`), TIMEOUT_S * 1000);
