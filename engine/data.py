@@ -25,6 +25,20 @@ def default_data_dir() -> Optional[Path]:
     return p if p.is_dir() else None
 
 
+def resolve_data_path(p: str) -> Optional[Path]:
+    """A data file named in a checkpoint: an existing absolute path, or a path relative to
+    $CODEFUSION_DATA or the default data directory (checkpoints store relative names)."""
+    import os
+
+    path = Path(p)
+    if path.is_absolute():
+        return path if path.exists() else None
+    for root in (os.environ.get("CODEFUSION_DATA"), default_data_dir()):
+        if root and (Path(root) / path).exists():
+            return Path(root) / path
+    return path if path.exists() else None
+
+
 def load_pairs(files: Iterable, lang: Optional[str] = None) -> list[Example]:
     """Read JSONL files of {"nl", "code", "lang"} records. Rows without nl or code are skipped."""
     out: list[Example] = []

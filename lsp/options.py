@@ -38,7 +38,7 @@ class Options:
     invalid_mode: str = "rank_last"
     max_comment_length: int = 2000
     languages: Tuple[str, ...] = ("python", "shellscript", "bash", "sh", "cfrule")
-    retrieval: bool = False
+    retrieval: bool = True
 
     def engine_language(self, language_id: str) -> Optional[str]:
         """The engine language for an editor language id, None when unknown or disabled."""

@@ -396,11 +396,11 @@ async def code_action_resolve(ls: CodeFusionServer, action: types.CodeAction) ->
     position = data.get("position") if isinstance(data.get("position"), dict) else {}
     located = ls.locate(data.get("uri"), (position.get("line"), position.get("character")))
     if isinstance(located, str):
-        action.disabled = types.CodeActionDisabledType(reason=located)
+        action.disabled = types.CodeActionDisabled(reason=located)
         return action
     candidates, message = await ls.candidates_or_message(located)
     if not candidates:
-        action.disabled = types.CodeActionDisabledType(reason=message or "no candidates")
+        action.disabled = types.CodeActionDisabled(reason=message or "no candidates")
         return action
     action.edit = converters.workspace_edit(
         located.uri, located.request, located.lines, candidates[0].code, ls.to_client(located.lines)

@@ -121,7 +121,10 @@ def default_retriever(generator: Any) -> Any:
             listed = json.load(f).get("data") or []
     except (OSError, ValueError):
         return None
-    paths = [p for p in listed if isinstance(p, str) and p.endswith(".jsonl") and os.path.exists(p)]
+    from engine.data import resolve_data_path
+
+    found = [resolve_data_path(p) for p in listed if isinstance(p, str) and p.endswith(".jsonl")]
+    paths = [str(p) for p in found if p is not None]
     return Retriever.from_jsonl(paths) if paths else None
 
 

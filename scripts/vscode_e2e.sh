@@ -89,9 +89,9 @@ cd "$REPO"
 "$PYTHON" -c 'import importlib.util as u, sys; sys.exit(0 if u.find_spec("lsp.__main__") else 1)' \
     || fail "$PYTHON cannot import lsp: install the project into it (pip install -e $REPO)"
 if [ -z "${CODEFUSION_CHECKPOINT:-}" ]; then
-    key=$(cat "$REPO"/engine/*.py | sha1sum | cut -c1-12)
-    CODEFUSION_CHECKPOINT=$("$PYTHON" -c 'import sys; from engine.testing import tiny_checkpoint; print(tiny_checkpoint(sys.argv[1]))' \
-        "$CACHE/tiny-$key" | tail -1) || fail "building the tiny checkpoint failed"
+    # the same cached checkpoint the pytest suite uses (tests/conftest.py)
+    CODEFUSION_CHECKPOINT=$(CODEFUSION_THREADS=1 "$PYTHON" -c 'from engine.testing import cached_tiny_checkpoint; print(cached_tiny_checkpoint())' \
+        | tail -1) || fail "building the tiny checkpoint failed"
     step "checkpoint $CODEFUSION_CHECKPOINT"
 fi
 

@@ -34,7 +34,7 @@ D = Options()
         ({"languages": ["python", "zsh"]}, "languages", ("python",), 1),
         ({"languages": "python"}, "languages", D.languages, 1),
         ({"retrieval": True}, "retrieval", True, 0),
-        ({"retrieval": "yes"}, "retrieval", False, 1),
+        ({"retrieval": "yes"}, "retrieval", True, 1),
         ("nonsense", "k", 5, 1),
     ],
 )

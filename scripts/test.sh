@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: Python (unit + slow end-to-end: real server, Neovim, training runs)
+# and the VS Code extension (build, lint, unit tests, .vsix, end-to-end in a real VS Code).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export CODEFUSION_THREADS=${CODEFUSION_THREADS:-1}
+.venv/bin/python -m pytest -q -rs tests
+CODEFUSION_PYTHON="$PWD/.venv/bin/python" bash scripts/vscode_e2e.sh
