@@ -25,21 +25,24 @@ def fmt(x) -> str:
     return "–" if x is None else f"{x:.1f}"
 
 
-def table(eval_dir: Path, prefix: str, baseline: str | None) -> tuple[str, dict]:
+m_kind = "diffusion"
+
+
+def table(eval_dir: Path, prefix: str, baseline: str | None, name: str) -> tuple[str, dict]:
     lines = ["| language (dev) | system | sampling steps | metric | top-1 | top-3 | top-5 | valid top-1 (after pipeline) "
              "| distinct / query | GPU latency p50 (k=5) |", "|" + "---|" * 10]
     metrics: dict = {}
-    for lang, (key, name) in PRIMARY.items():
+    for lang, (key, mname) in PRIMARY.items():
         fl = FLOORS[lang]
-        lines.append(f"| {lang} | retrieval floor | – | {name} | {fmt(fl[0])} | {fmt(fl[1])} | {fmt(fl[2])} | | | |")
-        for sys_name, pre in (("CodeFusion (this model)", prefix), ("AR baseline", baseline)):
+        lines.append(f"| {lang} | retrieval floor | – | {mname} | {fmt(fl[0])} | {fmt(fl[1])} | {fmt(fl[2])} | | | |")
+        for sys_name, pre in ((name, prefix), ("AR baseline", baseline)):
             if not pre:
                 continue
             for r in runs(eval_dir, pre, lang):
                 acc = r["accuracy"]["pipeline"].get(key, {})
-                steps = r["steps"] if pre == prefix else "–"
+                steps = r["steps"] if pre == prefix and m_kind == "diffusion" else "–"
                 lines.append(
-                    f"| {lang} | {sys_name} | {steps} | {name} | {fmt(acc.get('top1'))} | {fmt(acc.get('top3'))} | "
+                    f"| {lang} | {sys_name} | {steps} | {mname} | {fmt(acc.get('top1'))} | {fmt(acc.get('top3'))} | "
                     f"{fmt(acc.get('top5'))} | {fmt(r['validity']['after']['top1'])} | "
                     f"{r['diversity']['distinct_per_query']:.2f} | {r['speed']['latency_p50_s'] * 1000:.0f} ms |")
                 metrics.setdefault(lang, {})[f"{'diffusion' if pre == prefix else 'ar'}_steps{r['steps']}"] = {
@@ -55,6 +58,7 @@ def main() -> None:
     p.add_argument("--eval", required=True)
     p.add_argument("--prefix", required=True)
     p.add_argument("--baseline-prefix", default=None)
+    p.add_argument("--name", default="CodeFusion (this model)")
     p.add_argument("--cpu-bench", default=None)
     p.add_argument("--gpu-bench", default=None)
     p.add_argument("--notes", default=None, help="a markdown file appended as is")
@@ -62,7 +66,9 @@ def main() -> None:
     ck, ev = Path(a.ckpt), Path(a.eval)
     cfg = json.loads((ck / "config.json").read_text())
     m = cfg["model"]
-    tbl, metrics = table(ev, a.prefix, a.baseline_prefix)
+    global m_kind
+    m_kind = m["kind"]
+    tbl, metrics = table(ev, a.prefix, a.baseline_prefix, a.name)
     out = [f"# CodeFusion checkpoint: {ck.name}", "",
            f"- kind: {m['kind']}; languages: {', '.join(m['languages'])} (one model; a language token conditions it)",
            f"- sizes: d={m['d_model']}, denoiser {m['denoiser_layers']} layers, decoder {m['decoder_layers']} layers"

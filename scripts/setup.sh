@@ -8,8 +8,7 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 if ! command -v nvidia-smi >/dev/null 2>&1; then
-  .venv/bin/python -m pip install -q "torch==2.13.0" 2>/dev/null \
-    || .venv/bin/python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+  .venv/bin/python -m pip install -q "torch==2.13.0"
 fi
 .venv/bin/python -m pip install -q -e ".[dev]"
 echo "ready: .venv/bin/codefusion, .venv/bin/codefusion-lsp"
