@@ -63,7 +63,8 @@ def test_neovim_completion_and_picker(tmp_path, tiny_ckpt):
     assert 1 <= len(items) <= 4
     for item in items:
         assert item["detail"].startswith("score ")
-        assert item["label"].lstrip("⚠ ") in item["newText"] or item["label"] == "(empty)"
+        label = item["label"].lstrip("⚠ ").removeprefix("[retrieved] ")
+        assert label in item["newText"] or label == "(empty)"
     # the picked candidate landed below the comment, through workspace/applyEdit
     lines = result["lines"]
     assert lines[:2] == ["#!/bin/bash", "# list all files in the current directory"]

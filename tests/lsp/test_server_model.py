@@ -24,7 +24,7 @@ SH = "file:///tmp/cf_e2e/list.sh"
 SH_TEXT = "#!/bin/bash\nif true; then\n    # list all files in the current directory\n    \nfi\n"
 PY = "file:///tmp/cf_e2e/rev.py"
 PY_TEXT = 'def rev(x):\n    """reverse a list x"""\n\n# sort list a in descending order\n'
-FAST = {"steps": 3, "k": 4}
+FAST = {"steps": 3, "k": 4, "retrieval": False}  # model candidates only (retrieval has its own test)
 
 
 @pytest_lsp.fixture(config=SERVER, scope="module")

@@ -172,7 +172,7 @@ async def test_retrieval_adds_examples_after_the_model_candidates():
 
     gen = FakeGenerator()
     service = GenerationService(loader=lambda o: gen, pipeline=pipeline, retriever_factory=lambda g: Retriever())
-    off = Options(k=2, steps=1)
+    off = Options(k=2, steps=1, retrieval=False)
     on = Options(k=2, steps=1, retrieval=True)
     plain = await service.generate(service.key_for("x", "bash", off), "doc", off)
     assert [c.source for c in plain.candidates] == ["model", "model"]
