@@ -7,7 +7,7 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 from engine.api import EngineError, LANGUAGES
 
@@ -23,6 +23,25 @@ def default_data_dir() -> Optional[Path]:
     """../shared/data beside the project, when it exists."""
     p = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
     return p if p.is_dir() else None
+
+
+class DataError(EngineError, ValueError):
+    """A data file that cannot be read as JSONL; the message names the file and line."""
+
+
+def read_jsonl(path) -> Iterator[tuple[int, dict]]:
+    """(line number, record) for each non-blank line of a JSONL file (the one JSONL reader)."""
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{n}: not JSON ({e.msg})") from None
+            if not isinstance(rec, dict):
+                raise DataError(f"{path}:{n}: not a JSON object")
+            yield n, rec
 
 
 def resolve_data_path(p: str) -> Optional[Path]:
@@ -46,21 +65,14 @@ def load_pairs(files: Iterable, lang: Optional[str] = None) -> list[Example]:
         path = Path(f)
         if not path.exists():
             raise EngineError(f"{path}: data file not found")
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise EngineError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-                nl, code = rec.get("nl"), rec.get("code")
-                lg = lang or rec.get("lang")
-                if not isinstance(nl, str) or not isinstance(code, str) or not nl.strip() or not code.strip():
-                    continue
-                if lg not in LANGUAGES:
-                    raise EngineError(f"{path}:{n}: unknown or missing lang '{lg}' (use --lang)")
-                out.append(Example(nl.strip(), code, lg))
+        for n, rec in read_jsonl(path):
+            nl, code = rec.get("nl"), rec.get("code")
+            lg = lang or rec.get("lang")
+            if not isinstance(nl, str) or not isinstance(code, str) or not nl.strip() or not code.strip():
+                continue
+            if lg not in LANGUAGES:
+                raise EngineError(f"{path}:{n}: unknown or missing lang '{lg}' (use --lang)")
+            out.append(Example(nl.strip(), code, lg))
     return out
 
 

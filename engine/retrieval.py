@@ -7,7 +7,6 @@ it, so k results come from k distinct training NLs. Search is filtered by langua
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence, Union
@@ -66,16 +65,9 @@ class Retriever:
 
     @classmethod
     def from_jsonl(cls, paths: Sequence[Union[str, Path]], options: RetrievalOptions = RetrievalOptions()) -> "Retriever":
-        records: list[dict] = []
-        for path in paths:
-            with open(path, encoding="utf-8") as fh:
-                for n, line in enumerate(fh, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        records.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
+        from engine.data import read_jsonl
+
+        records = [rec for path in paths for _, rec in read_jsonl(path)]
         return cls(records, options)
 
     @property

@@ -262,7 +262,7 @@ def _shared_tokenizer(examples, dev, mcfg, tcfg, out: Path, is_main: bool, world
 
 def _tensorize(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfig, task: str, mask_token: str) -> dict:
     L = mcfg.code_max_len
-    ids, nls, masks, langs, uncond_ok = [], [], [], [], []
+    ids, nls, masks, langs = [], [], [], []
     for e in examples:
         row = tok.encode_padded(e.code, L)
         ids.append(row)

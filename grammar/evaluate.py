@@ -28,24 +28,21 @@ class EvalError(Exception):
 def load_records(path: Path, lang: Optional[str], limit: Optional[int]) -> list[dict]:
     if not path.is_file():
         raise EvalError(f"data file {path} does not exist")
+    from engine.data import DataError, read_jsonl
+
     records: list[dict] = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EvalError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            if not isinstance(rec, dict) or not isinstance(rec.get("nl"), str) or not isinstance(rec.get("code"), str):
+    try:
+        for n, rec in read_jsonl(path):
+            if not isinstance(rec.get("nl"), str) or not isinstance(rec.get("code"), str):
                 raise EvalError(f"{path}:{n}: a record needs string fields 'nl' and 'code'")
             rec_lang = lang or rec.get("lang")
             if rec_lang not in LANGS:
                 raise EvalError(f"{path}:{n}: unknown lang {rec_lang!r}; pass --lang bash|python|cf")
-            rec = dict(rec, lang=rec_lang, line=n)
-            records.append(rec)
+            records.append(dict(rec, lang=rec_lang, line=n))
             if limit is not None and len(records) >= limit:
                 break
+    except DataError as exc:
+        raise EvalError(str(exc)) from None
     if not records:
         raise EvalError(f"{path} holds no records")
     return records
