@@ -205,3 +205,16 @@ async def test_settings_are_pulled_when_the_notification_carries_none(client: La
             break
         await asyncio.sleep(0.05)
     assert await show_title() == "Show 3 candidates…"
+
+
+async def test_code_action_resolve_without_candidates_is_disabled_with_a_reason(client: LanguageClient):
+    """codeAction/resolve on the "Generate code from comment" action when no model is usable, or
+    when the comment is gone: the action comes back disabled with the reason, not an error."""
+    await wait_for_status(client, "error")
+    uri = "file:///tmp/cf_test/resolve.sh"
+    open_doc(client, uri, SHELL)
+    for position in ({"line": 2, "character": 0}, {"line": 0, "character": 0}):
+        action = types.CodeAction(title="Generate code from comment", data={"uri": uri, "position": position})
+        resolved = await client.code_action_resolve_async(action)
+        assert resolved.edit is None
+        assert resolved.disabled is not None and resolved.disabled.reason
