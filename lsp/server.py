@@ -315,14 +315,19 @@ def shutdown(ls: CodeFusionServer, params: None) -> None:
 # ---------------------------------------------------------------- features
 
 
+def _locate_cursor_edit(ls: CodeFusionServer, params):
+    """The request at the cursor and the edit that inserts there, or (None, None)."""
+    located = ls.locate(params.text_document.uri, (params.position.line, params.position.character))
+    if isinstance(located, str):
+        return None, None
+    return located, converters.cursor_edit(located.request, located.lines, located.line, located.column)
+
+
 @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
 async def completion(ls: CodeFusionServer, params: types.CompletionParams) -> types.CompletionList:
     """textDocument/completion: the candidates, best first, on the line after a comment or at its end."""
     empty = types.CompletionList(is_incomplete=False, items=[])
-    located = ls.locate(params.text_document.uri, (params.position.line, params.position.character))
-    if isinstance(located, str):
-        return empty
-    edit = converters.cursor_edit(located.request, located.lines, located.line, located.column)
+    located, edit = _locate_cursor_edit(ls, params)
     if edit is None:
         return empty
     candidates, message = await ls.candidates_or_message(located)
@@ -337,10 +342,7 @@ async def completion(ls: CodeFusionServer, params: types.CompletionParams) -> ty
 async def inline_completion(ls: CodeFusionServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
     """textDocument/inlineCompletion: ghost text; an automatic trigger gets 1 candidate, an explicit one k."""
     empty = types.InlineCompletionList(items=[])
-    located = ls.locate(params.text_document.uri, (params.position.line, params.position.character))
-    if isinstance(located, str):
-        return empty
-    edit = converters.cursor_edit(located.request, located.lines, located.line, located.column)
+    located, edit = _locate_cursor_edit(ls, params)
     if edit is None:
         return empty
     automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
