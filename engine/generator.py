@@ -65,9 +65,10 @@ class Generator:
         return self.loaded.path
 
     def _memory(self, nls: list[str], langs: list[str]):
+        """(memory, mask, lang ids) for the requests."""
         enc, mask = self.encoder(nls, self.device)
         lang = torch.tensor([self.cfg.languages.index(lg) for lg in langs], device=self.device)
-        return self.model.cond(enc, mask, lang)
+        return (*self.model.cond(enc, mask, lang), lang)
 
     @torch.inference_mode()
     def generate(self, nl: str, lang: str, k: int = 5, steps: Optional[int] = None, seed: int = 0,
@@ -81,15 +82,18 @@ class Generator:
         if not 1 <= k <= MAX_K:
             raise ValueError(f"k must be in 1..{MAX_K}, got {k}")
         steps = self.cfg.default_steps if steps is None else int(steps)
-        mem, mem_mask = self._memory([nl.strip()], [lang])  # (1, Lm, d)
+        mem, mem_mask, lang_id = self._memory([nl.strip()], [lang])  # (1, Lm, d)
         if self.cfg.kind == "ar":
             from engine.ar_model import ar_generate
             res = ar_generate(self.model, mem, mem_mask, k, mode=ar_mode, seed=seed, cancel=cancel)
             return [Candidate(self.tokenizer.decode(ids), score, meta={"kind": "ar"}) for ids, score in res]
         x_T = initial_noise(k, self.cfg.code_max_len, self.cfg.d_model, seed, self.device)
+        uncond = None
+        if guidance != 1.0:  # seeded: the result still depends only on (seed, i)
+            uncond = self.model.cond.unconditional(lang_id.expand(k), torch.Generator().manual_seed(seed))
         ids, lp = diffusion_sample(
             self.model, mem.expand(k, -1, -1), mem_mask.expand(k, -1), x_T, steps, self.schedule,
-            clamp=self.cfg.clamp if clamp is None else clamp, guidance=guidance, cancel=cancel)
+            clamp=self.cfg.clamp if clamp is None else clamp, guidance=guidance, uncond=uncond, cancel=cancel)
         scores = sequence_scores(ids, lp)
         cands = [Candidate(self.tokenizer.decode(row), s, meta={"seed": seed + i, "steps": steps})
                  for i, (row, s) in enumerate(zip(ids.tolist(), scores))]

@@ -17,6 +17,7 @@ equivalent to the paper's L_t = ||eps_hat - eps|| + ||D_s - L(y)|| - log p(y | D
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -89,11 +90,15 @@ def timestep_embedding(t: torch.Tensor, dim: int, T: int) -> torch.Tensor:
     return torch.cat([args.cos(), args.sin()], dim=-1)
 
 
+UNCOND_LEN = 8  # positions of the Gaussian "encoder output" that stands for "no NL"
+
+
 class Conditioning(nn.Module):
     """memory = [language token, proj(E(nl))]: what N and D cross-attend to."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        self.encoder_dim = cfg.encoder_dim
         self.lang_emb = nn.Embedding(len(cfg.languages), cfg.d_model)
         self.proj = nn.Sequential(nn.LayerNorm(cfg.encoder_dim), nn.Linear(cfg.encoder_dim, cfg.d_model))
 
@@ -102,6 +107,13 @@ class Conditioning(nn.Module):
         mem = torch.cat([self.lang_emb(lang)[:, None], self.proj(enc)], dim=1)  # (B, 1+Ln, d)
         mask = torch.cat([torch.ones_like(enc_mask[:, :1]), enc_mask], dim=1)  # (B, 1+Ln)
         return mem, mask
+
+    def unconditional(self, lang: torch.Tensor, generator: Optional[torch.Generator] = None):
+        """The memory with E's output replaced by Gaussian noise, as in unsupervised
+        generation and NL drop-out during training.  lang (B,) -> (B, 1+UNCOND_LEN, d), mask."""
+        B = lang.shape[0]
+        noise = torch.randn(B, UNCOND_LEN, self.encoder_dim, generator=generator).to(lang.device)
+        return self(noise, torch.ones(B, UNCOND_LEN, dtype=torch.bool, device=lang.device), lang)
 
 
 class CodeFusion(nn.Module):

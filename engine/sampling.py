@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from engine.api import CancelToken, Cancelled, is_cancelled
 from engine.schedule import DDIMSampler, SqrtSchedule
-from engine.tokenizer import EOS_ID, PAD_ID
+from engine.tokenizer import CodeTokenizer
 
 
 def initial_noise(k: int, length: int, dim: int, seed: int, device) -> torch.Tensor:
@@ -20,20 +20,20 @@ def initial_noise(k: int, length: int, dim: int, seed: int, device) -> torch.Ten
 
 @torch.inference_mode()
 def diffusion_sample(model, mem, mem_mask, x_T, steps: int, schedule: SqrtSchedule,
-                     clamp: str = "decoder", guidance: float = 1.0, cancel: CancelToken = None):
+                     clamp: str = "decoder", guidance: float = 1.0, uncond=None, cancel: CancelToken = None):
     """mem (k, Lm, d) per candidate; x_T (k, Lc, d). Returns ids (k, Lc), token log-probs (k, Lc).
 
-    guidance > 1 applies classifier-free guidance against a noise-conditioned pass
-    (the unconditional mode the model learns from cfg_dropout / pre-training)."""
+    guidance != 1 applies classifier-free guidance against `uncond` = (memory, mask) from
+    Conditioning.unconditional (the mode the model learns from cfg_dropout / pre-training)."""
     sampler = DDIMSampler(schedule)
     sampler.set_timesteps(steps)
     x = x_T
     x0_prev = None
     k = x.shape[0]
     if guidance != 1.0:
-        noise_mem = torch.randn_like(mem)
-        noise_mem[:, 0] = mem[:, 0]  # keep the language token
-        mem2, mask2 = torch.cat([mem, noise_mem]), torch.cat([mem_mask, mem_mask])
+        if uncond is None:
+            raise ValueError("classifier-free guidance needs the unconditional memory")
+        mem2, mask2 = _stack_memories((mem, mem_mask), uncond)
     for t, t_prev in sampler.pairs():
         if is_cancelled(cancel):
             raise Cancelled("generation cancelled")
@@ -57,11 +57,27 @@ def diffusion_sample(model, mem, mem_mask, x_T, steps: int, schedule: SqrtSchedu
     return ids, logp.gather(-1, ids[..., None]).squeeze(-1)
 
 
+def _stack_memories(a, b):
+    """Concatenate two (memory, mask) batches along B, padding the shorter memory (masked)."""
+    (m1, k1), (m2, k2) = a, b
+    L = max(m1.shape[1], m2.shape[1])
+
+    def pad(m, k):
+        extra = L - m.shape[1]
+        if extra:
+            m = torch.cat([m, m.new_zeros(m.shape[0], extra, m.shape[2])], 1)
+            k = torch.cat([k, k.new_zeros(k.shape[0], extra)], 1)
+        return m, k
+
+    (m1, k1), (m2, k2) = pad(m1, k1), pad(m2, k2)
+    return torch.cat([m1, m2]), torch.cat([k1, k2])
+
+
 def sequence_scores(ids: torch.Tensor, token_logp: torch.Tensor) -> list[float]:
     """Mean log-prob over the program's tokens and its end token."""
     scores = []
     for row, lp in zip(ids.tolist(), token_logp.tolist()):
-        n = next((i for i, t in enumerate(row) if t in (PAD_ID, EOS_ID)), len(row) - 1)
+        n = min(CodeTokenizer.content_length(row), len(row) - 1)  # include the end token
         span = lp[: n + 1]
         scores.append(sum(span) / len(span))
     return scores

@@ -26,11 +26,9 @@ from engine.api import EngineError
 from engine.config import ModelConfig, TrainConfig, load_config
 from engine.cpd import keyword_identifier_spans, masked_text, token_mask
 from engine.data import Example, language_weights, load_pairs, load_pretrain, log
+from engine.model import UNCOND_LEN
 from engine.schedule import SqrtSchedule
 from engine.tokenizer import CodeTokenizer
-
-UNCOND_LEN = 8  # length of the Gaussian "encoder output" for unconditional generation
-
 
 @dataclass
 class TrainArgs:

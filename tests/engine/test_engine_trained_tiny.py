@@ -60,3 +60,9 @@ def test_bad_arguments(gen):
         gen.generate("x", "bash", k=0)
     with pytest.raises(ValueError, match="steps"):
         gen.generate("x", "bash", steps=5000)
+
+
+def test_classifier_free_guidance_is_deterministic(gen):
+    a = gen.generate("find all python files", "bash", k=3, steps=4, seed=2, guidance=2.0)
+    b = gen.generate("find all python files", "bash", k=3, steps=4, seed=2, guidance=2.0)
+    assert len(a) == 3 and [(c.code, c.score) for c in a] == [(c.code, c.score) for c in b]
