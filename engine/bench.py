@@ -39,7 +39,6 @@ def build_untrained(name: str, device: str, encoder=None) -> Generator:
     mcfg.encoder_dim = enc.dim
     tok = CodeTokenizer.train(["ls -la", "echo hi"], 300)  # latency needs no real vocabulary
     model = checkpoint.build_model(mcfg)
-    mcfg.vocab_size = model.head.out_features
     return Generator(checkpoint.Loaded(mcfg, model.to(device).eval(), enc.to(device).eval(), tok, {}, None), device)
 
 
@@ -108,9 +107,8 @@ def main(argv=None) -> int:
     results = []
     print(f"device: {device} ({torch.cuda.get_device_name(0) if amp else f'{torch.get_num_threads()} CPU threads'}), "
           f"torch {torch.__version__}")
-    targets = [("checkpoint", None)] if a.checkpoint else [(n, None) for n in a.configs]
-    enc = None
-    for name, _ in targets:
+    enc = None  # one NL encoder serves every size
+    for name in ["checkpoint"] if a.checkpoint else a.configs:
         gen = Generator.load(a.checkpoint, device) if a.checkpoint else build_untrained(name, device, enc)
         enc = gen.encoder
         row = {"config": name, "device": device, **count_params(gen)}

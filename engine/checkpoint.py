@@ -15,7 +15,6 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import torch
 
@@ -202,14 +201,6 @@ def load_train_state(path: Path, optimizer: torch.optim.Optimizer, lr_sched) -> 
 def _jsonable_random_state() -> list:
     v, internal, gauss = random.getstate()
     return [v, list(internal), gauss]
-
-
-def card_metrics(path: Path) -> Optional[dict]:
-    """The dev metrics recorded in config.json, if any (for the CLI and the server)."""
-    try:
-        return read_config(path)[1].get("metrics")
-    except CheckpointError:
-        return None
 
 
 def export_half(src: Path, dst: Path) -> Path:

@@ -58,12 +58,8 @@ class CodeTokenizer:
 
     def decode(self, ids: Sequence[int]) -> str:
         """Decode up to the first PAD or EOS."""
-        out = []
-        for i in ids:
-            if i in (PAD_ID, EOS_ID):
-                break
-            out.append(int(i))
-        return self.tok.decode(out, skip_special_tokens=False)
+        ids = [int(i) for i in ids]
+        return self.tok.decode(ids[: self.content_length(ids)], skip_special_tokens=False)
 
     @staticmethod
     def content_length(ids: Sequence[int]) -> int:

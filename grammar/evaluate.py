@@ -236,39 +236,31 @@ def plot_steps(report: dict, out: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    written = []
-    langs = sorted({r["lang"] for r in report["runs"]})
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for lang in langs:
-        runs = [r for r in report["runs"] if r["lang"] == lang]
-        xs = [r["steps"] for r in runs]
+    def figure(title: str, ylabel: str, suffix: str, draw) -> str:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for lang in sorted({r["lang"] for r in report["runs"]}):
+            runs = [r for r in report["runs"] if r["lang"] == lang]
+            draw(ax, lang, [r["steps"] for r in runs], runs)
+        ax.set_xlabel("sampling steps")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        path = out.with_name(out.stem + suffix)
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return str(path)
+
+    def accuracy(ax, lang, xs, runs):
         for k in ("top1", "top3", "top5"):
             ax.plot(xs, [primary_topk(r)[k] for r in runs], marker="o", label=f"{lang} {k}")
-    ax.set_xlabel("sampling steps")
-    ax.set_ylabel("accuracy (primary metric, %)")
-    ax.set_title("top-k accuracy vs steps")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    path = out.with_name(out.stem + "_accuracy_vs_steps.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    written.append(str(path))
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for lang in langs:
-        runs = [r for r in report["runs"] if r["lang"] == lang]
-        xs = [r["steps"] for r in runs]
+
+    def latency(ax, lang, xs, runs):
         ax.plot(xs, [r["speed"]["latency_p50_s"] for r in runs], marker="o", label=f"{lang} p50")
         ax.plot(xs, [r["speed"]["latency_p95_s"] for r in runs], marker="s", label=f"{lang} p95")
-    ax.set_xlabel("sampling steps")
-    ax.set_ylabel("latency per query (s)")
-    ax.set_title("latency vs steps")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    path = out.with_name(out.stem + "_latency_vs_steps.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    written.append(str(path))
-    return written
+
+    return [figure("top-k accuracy vs steps", "accuracy (primary metric, %)", "_accuracy_vs_steps.png", accuracy),
+            figure("latency vs steps", "latency per query (s)", "_latency_vs_steps.png", latency)]
 
 
 # ---------------------------------------------------------------------------- entry point
