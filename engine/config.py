@@ -46,6 +46,9 @@ class ModelConfig:
     diffusion_steps: int = 1200  # T, training steps of the forward process (paper: 1,200)
     schedule: str = "sqrt"  # alpha_bar(t) = 1 - sqrt(t/T + s) (Diffusion-LM)
     self_condition: bool = True  # feed the previous x0 estimate back to N (Analog Bits)
+    x0_scale: float = 1.0  # RMS per dimension of x0 = L(y) against unit noise; < 1 moves more of 1..T into
+    #   the noisy regime where N must read the NL (in d dimensions a token stays legible at low SNR)
+    step_spacing: float = 1.0  # sampling timesteps t_i = T (1 - i/n)^p: 1 = even, < 1 = more steps at high noise
     default_steps: int = 10  # sampling steps when the caller gives none (chosen on dev)
     clamp: str = "decoder"  # between steps snap x0_hat to: "decoder" (tokens D+H read), "nearest" embedding, "none"
     # --- autoregressive baseline only ---

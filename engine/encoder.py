@@ -62,7 +62,7 @@ class NLEncoder(nn.Module):
             self.model.eval()
         return self
 
-    def _run(self, texts: list[str], device) -> tuple[torch.Tensor, torch.Tensor]:
+    def run(self, texts: list[str], device) -> tuple[torch.Tensor, torch.Tensor]:
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_len,
                                return_tensors="pt").to(device)
         out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
@@ -71,12 +71,12 @@ class NLEncoder(nn.Module):
     def forward(self, texts: list[str], device) -> tuple[torch.Tensor, torch.Tensor]:
         """texts -> hidden (B, Ln, de) float, mask (B, Ln) bool."""
         if not self.frozen:
-            return self._run(texts, device)
+            return self.run(texts, device)
         fresh: dict[str, torch.Tensor] = {}
         todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if todo:
             with torch.no_grad():
-                h, m = self._run(todo, device)
+                h, m = self.run(todo, device)
             for i, t in enumerate(todo):
                 fresh[t] = h[i, : int(m[i].sum())].detach()
         rows = [fresh[t] if t in fresh else self._cache[t] for t in texts]

@@ -93,7 +93,8 @@ class Generator:
             uncond = self.model.cond.unconditional(lang_id.expand(k), torch.Generator().manual_seed(seed))
         ids, lp = diffusion_sample(
             self.model, mem.expand(k, -1, -1), mem_mask.expand(k, -1), x_T, steps, self.schedule,
-            clamp=self.cfg.clamp if clamp is None else clamp, guidance=guidance, uncond=uncond, cancel=cancel)
+            clamp=self.cfg.clamp if clamp is None else clamp, guidance=guidance, uncond=uncond, cancel=cancel,
+            spacing=self.cfg.step_spacing)
         scores = sequence_scores(ids, lp)
         cands = [Candidate(self.tokenizer.decode(row), s, meta={"seed": seed + i, "steps": steps})
                  for i, (row, s) in enumerate(zip(ids.tolist(), scores))]

@@ -143,9 +143,9 @@ class CodeFusion(nn.Module):
 
     # --- the pieces -------------------------------------------------------------
     def embed_tokens(self, y: torch.Tensor) -> torch.Tensor:
-        """x0 = L(y), each token scaled to RMS 1 per dimension so that it is comparable
-        to the unit-variance noise.  y (B, Lc) -> (B, Lc, d)."""
-        return self.normalize(self.embed(y))
+        """x0 = L(y), each token scaled to RMS x0_scale per dimension (1 = as loud as the
+        unit-variance noise).  y (B, Lc) -> (B, Lc, d)."""
+        return self.normalize(self.embed(y)) * self.cfg.x0_scale
 
     @staticmethod
     def normalize(e: torch.Tensor) -> torch.Tensor:
@@ -197,8 +197,9 @@ class CodeFusion(nn.Module):
         d_s, logits = self.decode(x0_hat, mem, mem_mask)
         _, logits_clean = self.decode(x0, mem, mem_mask)  # anchors L and D (prevents collapse)
         denom = w.sum(1).clamp(min=1)
-        mse = (((x0_hat - x0.detach()) ** 2).mean(-1) * w).sum(1) / denom  # ~ ||eps_hat - eps|| (x0 form)
-        dec = (((d_s - x0.detach()) ** 2).mean(-1) * w).sum(1) / denom  # ||D_s - L(y)||
+        s2 = self.cfg.x0_scale ** 2  # the squared errors are measured at unit scale
+        mse = (((x0_hat - x0.detach()) ** 2).mean(-1) * w).sum(1) / denom / s2  # ~ ||eps_hat - eps|| (x0 form)
+        dec = (((d_s - x0.detach() / self.cfg.x0_scale) ** 2).mean(-1) * w).sum(1) / denom  # ||D_s - L(y)||
         ce = (F.cross_entropy(logits.transpose(1, 2), y, reduction="none") * w).sum(1) / denom
         ce_clean = F.cross_entropy(logits_clean.transpose(1, 2), y, reduction="none").mean(1)
         per_sample = mse + dec + ce + ce_clean  # (B,)

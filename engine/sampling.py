@@ -20,13 +20,14 @@ def initial_noise(k: int, length: int, dim: int, seed: int, device) -> torch.Ten
 
 @torch.inference_mode()
 def diffusion_sample(model, mem, mem_mask, x_T, steps: int, schedule: SqrtSchedule,
-                     clamp: str = "decoder", guidance: float = 1.0, uncond=None, cancel: CancelToken = None):
+                     clamp: str = "decoder", guidance: float = 1.0, uncond=None, cancel: CancelToken = None,
+                     spacing: float = 1.0):
     """mem (k, Lm, d) per candidate; x_T (k, Lc, d). Returns ids (k, Lc), token log-probs (k, Lc).
 
     guidance != 1 applies classifier-free guidance against `uncond` = (memory, mask) from
     Conditioning.unconditional (the mode the model learns from cfg_dropout / pre-training)."""
     sampler = DDIMSampler(schedule)
-    sampler.set_timesteps(steps)
+    sampler.set_timesteps(steps, spacing)
     x = x_T
     x0_prev = None
     k = x.shape[0]

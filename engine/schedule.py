@@ -56,12 +56,15 @@ class DDIMSampler:
         self.schedule = schedule
         self.timesteps: list[int] = []
 
-    def set_timesteps(self, num_steps: int) -> list[int]:
+    def set_timesteps(self, num_steps: int, spacing: float = 1.0) -> list[int]:
+        """t_i = T (1 - i/n)^spacing for i < n, then 0 (the clean end point): spacing 1 is
+        even; spacing < 1 puts more of the steps where the noise is high."""
         T = self.schedule.T
         if not 1 <= num_steps <= T:
             raise ValueError(f"steps must be in 1..{T}, got {num_steps}")
-        # evenly spaced from T down to 1, then 0 (the clean end point)
-        ts = [int(round(T - i * T / num_steps)) for i in range(num_steps)]
+        if not spacing > 0:
+            raise ValueError(f"spacing must be > 0, got {spacing}")
+        ts = [int(round(T * (1 - i / num_steps) ** spacing)) for i in range(num_steps)]
         self.timesteps = sorted(set(max(1, t) for t in ts), reverse=True)
         return self.timesteps
 

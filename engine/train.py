@@ -60,8 +60,9 @@ class _Objective(nn.Module):
         self.model, self.encoder, self.schedule = model, encoder, schedule
 
     def forward(self, y, nls, uncond, lang, t, noise_mask):
+        """nls: the NL strings, or (enc, mask) already computed by E (see _NLTable)."""
         dev = y.device
-        enc, mask = self.encoder(nls, dev)
+        enc, mask = nls if isinstance(nls, tuple) else self.encoder(nls, dev)
         if uncond.any():  # E's output replaced by Gaussian noise (unsupervised generation / CFG dropout)
             L = max(enc.shape[1], UNCOND_LEN)
             if enc.shape[1] < L:
@@ -148,6 +149,9 @@ def train(args: TrainArgs) -> Path:
     schedule = SqrtSchedule(mcfg.diffusion_steps)
     mask_token = getattr(encoder.tokenizer, "mask_token", None) or "<mask>"
     data = _tensorize(examples, tok, mcfg, tcfg.task, mask_token)
+    table = None
+    if tcfg.task == "finetune" and mcfg.freeze_encoder:
+        table = _NLTable(encoder, data["nl"], device)
 
     objective = _Objective(model, encoder, schedule)
     params = [p for p in objective.parameters() if p.requires_grad]
@@ -184,7 +188,7 @@ def train(args: TrainArgs) -> Path:
             break
         clock["elapsed"] = elapsed_before + time.time() - t0
         idx = torch.multinomial(weights, tcfg.batch_size, replacement=True)
-        batch = _batch(data, idx, tcfg, mcfg, device)
+        batch = _batch(data, idx, tcfg, mcfg, device, table)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
             loss, parts = ddp(*batch)
         opt.zero_grad(set_to_none=True)
@@ -280,7 +284,34 @@ def _tensorize(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfig, t
             "noise_mask": torch.tensor(masks, dtype=torch.bool) if masks else None}
 
 
-def _batch(data: dict, idx: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig, device):
+class _NLTable:
+    """E's outputs for every distinct training NL, computed once (E frozen, fine-tuning):
+    a step then indexes a tensor instead of running or caching E per string."""
+
+    def __init__(self, encoder, nls: list[str], device, batch: int = 256):
+        self.row: dict[str, int] = {}
+        for s in nls:
+            self.row.setdefault(s, len(self.row))
+        uniq = list(self.row)
+        dtype = torch.float16 if str(device).startswith("cuda") else torch.float32
+        self.enc = torch.zeros(len(uniq), encoder.max_len, encoder.dim, dtype=dtype, device=device)
+        self.len = torch.zeros(len(uniq), dtype=torch.long, device=device)
+        with torch.no_grad():
+            for i in range(0, len(uniq), batch):
+                h, m = encoder.run(uniq[i:i + batch], device)  # (b, Ln, de), (b, Ln)
+                self.enc[i:i + len(h), : h.shape[1]] = h.to(dtype)
+                self.len[i:i + len(h)] = m.sum(1)
+
+    def lookup(self, nls: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> enc (B, Lmax, de) float, mask (B, Lmax) bool, Lmax = the longest NL in the batch."""
+        rows = torch.tensor([self.row[s] for s in nls], device=self.enc.device)
+        lens = self.len[rows]
+        L = int(lens.max())
+        mask = torch.arange(L, device=lens.device)[None] < lens[:, None]
+        return self.enc[rows, :L].float(), mask
+
+
+def _batch(data: dict, idx: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig, device, table=None):
     B = idx.shape[0]
     y = data["ids"][idx].to(device)
     nls = [data["nl"][i] for i in idx.tolist()]
@@ -297,6 +328,8 @@ def _batch(data: dict, idx: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig, 
         nls = [s if s else "-" for s in nls]
     else:
         uncond = torch.rand(B) < tcfg.cfg_dropout
+        if table is not None:
+            nls = table.lookup(nls)
     return y, nls, uncond.to(device), lang, t, noise_mask
 
 

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# The shipped model's whole training run, as ONE script for a single GPU (or CPU smoke test):
-# pre-train (unsupervised generation + CPD) -> fine-tune on all train splits -> AR baseline
-# of the same size -> dev evaluation -> benchmark. Results land in $OUT (default: runs/gpu).
+# The shipped model's whole training run, as ONE script for a single GPU (or a CPU rehearsal).
+# Several variants train side by side (small models leave an H100 mostly idle), each as
+#   pre-train (unsupervised generation + CPD) -> fine-tune on all train splits
+# (the AR baseline: fine-tune only), then every variant is evaluated on the dev splits and
+# packed into $OUT (default: runs/gpu). Pick the shipped one on dev afterwards.
 #
-#   DATA=../shared/data OUT=runs/gpu bash scripts/gpu_train.sh            # full run (GPU)
-#   SMOKE=1 DEVICE=cpu bash scripts/gpu_train.sh                          # seconds-long CPU rehearsal
-# Budgets (seconds): PRE_S FT_S AR_S. Several GPUs: set LAUNCH="torchrun --nproc_per_node N".
+#   OUT=runs/gpu bash scripts/gpu_train.sh                       # full run (GPU)
+#   SMOKE=1 DEVICE=cpu bash scripts/gpu_train.sh                 # seconds-long CPU rehearsal
+# VARIANTS: "NAME=KIND:CONFIG:KEY=VAL,KEY=VAL ..." (model config overrides after the second colon).
+# Budgets (seconds per variant): PRE_S FT_S; AR_S for kind ar. Several GPUs: LAUNCH="torchrun --nproc_per_node N"
+# (then run one variant at a time: VARIANTS="d05=diffusion:small:x0_scale=0.5").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/gpu}; W=${WORK:-/tmp/cf-work}; DEVICE=${DEVICE:-cuda}
 PY=${PY:-python3}; LAUNCH=${LAUNCH:-$PY}
-mkdir -p "$OUT" "$W"
+mkdir -p "$OUT/logs" "$W"
+OUT=$(cd "$OUT" && pwd)
 if [ -d .gpu/whl ]; then  # the device machine has no tree-sitter/bashlex: bring wheels
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl \
     && export PYTHONPATH=/tmp/site:$PWD
@@ -20,62 +25,66 @@ export PYTHONPATH=${PYTHONPATH:-$PWD}
 if [ -z "${DATA:-}" ]; then
   if [ -f .gpu/data.tgz ]; then tar xzf .gpu/data.tgz -C "$W" && DATA=$W/data; else DATA=../shared/data; fi
 fi
-PRE_S=${PRE_S:-45}; FT_S=${FT_S:-140}; AR_S=${AR_S:-35}; BS=${BS:-256}; EVAL_STEPS=${EVAL_STEPS:-"3 10"}; EVAL_T=${EVAL_T:-75}
-EXTRA=""
-if [ -n "${SMOKE:-}" ]; then PRE_S=5; FT_S=8; AR_S=5; BS=8; EVAL_STEPS="2"; EXTRA="--config tiny"; LIMIT="--limit 4"; fi
-CFG=${EXTRA:---config small}
+VARIANTS=${VARIANTS:-"d10=diffusion:small:x0_scale=1.0 d05=diffusion:small:x0_scale=0.5 d03=diffusion:small:x0_scale=0.3 ar=ar:small:"}
+PRE_S=${PRE_S:-60}; FT_S=${FT_S:-360}; AR_S=${AR_S:-$((PRE_S + FT_S))}; BS=${BS:-256}
+EVAL_STEPS=${EVAL_STEPS:-"3 10"}; EVAL_T=${EVAL_T:-150}; LIMIT=""
+if [ -n "${SMOKE:-}" ]; then
+  PRE_S=4; FT_S=6; AR_S=6; BS=8; EVAL_STEPS="2"; LIMIT="--limit 3"
+  VARIANTS="d05=diffusion:tiny:x0_scale=0.5 ar=ar:tiny:"
+fi
 D=$DATA
 FT_DATA="$D/bash/codefusion-train.jsonl $D/bash/tldr-train.jsonl $D/python/codefusion-train.jsonl $D/cf/codefusion-train.jsonl"
 DEV="$D/bash/codefusion-dev.jsonl $D/python/codefusion-dev.jsonl $D/cf/codefusion-dev.jsonl"
 log() { echo "[$(date +%T)] $*" | tee -a "$OUT/run.log"; }
-pack_ckpt() {
-  for m in ft ar; do
-    if [ -f $W/$m/model.safetensors ] && [ ! -d $W/ship-$m ]; then
-      $PY -c "from engine.checkpoint import export_half; export_half('$W/$m', '$W/ship-$m')"
-      tar cf - -C $W ship-$m | split -b 15M - "$OUT/$m.tar.part-"
-    fi
-  done
+
+train_variant() {  # NAME KIND CONFIG SETS
+  local name=$1 kind=$2 cfg=$3 sets=${4//,/ } L="$OUT/logs/$1.log"
+  if [ "$kind" = ar ]; then
+    $LAUNCH -m engine.cli train --config $cfg --model ar --device $DEVICE --out $W/$name --data $FT_DATA \
+      --batch-size $BS --max-steps 1000000 --time-budget $AR_S --save-every 0 --no-progress >>"$L" 2>&1
+  else
+    $LAUNCH -m engine.cli pretrain --config $cfg ${sets:+--set $sets} --device $DEVICE --out $W/$name-pre \
+      --batch-size $BS --max-steps 1000000 --time-budget $PRE_S --save-every 0 --no-progress --tokenizer-data $FT_DATA \
+      --data bash=$D/bash/codefusion-pretrain.txt cf=$D/cf/codefusion-pretrain.txt python=stdlib >>"$L" 2>&1
+    $LAUNCH -m engine.cli train --config $cfg --init $W/$name-pre --device $DEVICE --out $W/$name --data $FT_DATA \
+      --dev $DEV --batch-size $BS --max-steps 1000000 --time-budget $FT_S --eval-every 1000 --save-every 2000 \
+      --no-progress >>"$L" 2>&1
+  fi
+  # pack at once: a later failure or timeout must not lose a trained model
+  $PY -c "from engine.checkpoint import export_half; export_half('$W/$name', '$W/ship-$name')" >>"$L" 2>&1 &&
+    cp $W/$name/metrics.jsonl $W/ship-$name/ && cp $W/$name/training_curve.png $W/ship-$name/ 2>/dev/null
+  [ -f $W/$name-pre/metrics.jsonl ] && cp $W/$name-pre/metrics.jsonl $W/ship-$name/pre-metrics.jsonl
+  tar cf - -C $W ship-$name | split -b 15M - "$OUT/$name.tar.part-"
+  log "trained $name: $(tail -1 $W/$name/metrics.jsonl 2>/dev/null | cut -c1-200)"
 }
-pack_logs() {
-  mkdir -p $W/eval
-  cp $W/pre/metrics.jsonl $W/eval/pre-metrics.jsonl 2>/dev/null
-  cp $W/ft/metrics.jsonl $W/eval/ft-metrics.jsonl 2>/dev/null; cp $W/ft/training_curve.png $W/eval/ 2>/dev/null
-  cp $W/ar/metrics.jsonl $W/eval/ar-metrics.jsonl 2>/dev/null; cp "$OUT/run.log" $W/eval/ 2>/dev/null
-  tar czf "$OUT/logs.tgz" -C $W eval
-}
-log "device=$DEVICE data=$D"
-$PY -c "import torch,transformers;print('torch',torch.__version__,'cuda',torch.cuda.is_available(),'transformers',transformers.__version__)" | tee -a "$OUT/run.log"
 
-log "pre-train ($PRE_S s)"
-$LAUNCH -m engine.cli pretrain $CFG --device $DEVICE --out $W/pre --batch-size $BS --max-steps 100000 \
-  --time-budget $PRE_S --save-every 0 --no-progress --tokenizer-data $FT_DATA \
-  --data bash=$D/bash/codefusion-pretrain.txt cf=$D/cf/codefusion-pretrain.txt python=stdlib 2>&1 | tail -5 | tee -a "$OUT/run.log"
-
-log "fine-tune ($FT_S s)"
-INIT="--init $W/pre"; [ -f $W/pre/model.safetensors ] || INIT=""
-$LAUNCH -m engine.cli train $CFG --device $DEVICE --out $W/ft $INIT --data $FT_DATA --dev $DEV \
-  --batch-size $BS --max-steps 100000 --time-budget $FT_S --eval-every 500 --save-every 2000 --no-progress 2>&1 | tail -5 | tee -a "$OUT/run.log"
-
-log "AR baseline ($AR_S s)"
-$LAUNCH -m engine.cli train $CFG --model ar --device $DEVICE --out $W/ar --data $FT_DATA \
-  --batch-size $BS --max-steps 100000 --time-budget $AR_S --save-every 0 --no-progress 2>&1 | tail -3 | tee -a "$OUT/run.log"
-
-pack_ckpt; pack_logs
-log "bench"
-$PY -m engine.bench --device $DEVICE --configs small paper --steps 10 20 --repeats 5 --json $W/eval/bench-$DEVICE.json ${SMOKE:+--configs tiny --steps 2 --repeats 2 --no-train} 2>&1 | grep -v Loading | tee -a "$OUT/run.log"
-
-mkdir -p $W/eval
-for m in ft ar; do
-  [ -f $W/$m/model.safetensors ] || continue
+eval_variant() {  # NAME KIND
+  local name=$1 kind=$2 steps="$EVAL_STEPS"
+  [ "$kind" = ar ] && steps=""
   for lang in bash python cf; do
-    steps="$EVAL_STEPS"; [ $m = ar ] && steps=""
-    log "eval $m $lang"
-    T=$EVAL_T; [ $lang = python ] && T=40; [ $lang = cf ] && T=30; [ $m = ar ] && [ $lang = bash ] && T=60
-    timeout $T $PY -m grammar.cli eval --checkpoint $W/$m --data $D/$lang/codefusion-dev.jsonl -k 5 ${steps:+--steps $steps} \
-      --device $DEVICE --out $W/eval/$m-$lang.json --no-progress ${LIMIT:-} 2>&1 | tail -2 | tee -a "$OUT/run.log"
-    pack_logs
+    timeout $EVAL_T $PY -m grammar.cli eval --checkpoint $W/ship-$name --data $D/$lang/codefusion-dev.jsonl -k 5 \
+      ${steps:+--steps $steps} --device $DEVICE --out $OUT/eval-$name-$lang.json --no-progress $LIMIT \
+      >>"$OUT/logs/eval-$name.log" 2>&1 &
   done
+  wait
+}
+
+log "device=$DEVICE data=$D variants=$VARIANTS"
+$PY -c "import torch,transformers;print('torch',torch.__version__,'cuda',torch.cuda.is_available(),'transformers',transformers.__version__)" | tee -a "$OUT/run.log"
+for v in $VARIANTS; do
+  IFS=: read -r kind cfg sets <<<"${v#*=}"
+  train_variant "${v%%=*}" "$kind" "$cfg" "$sets" &
 done
-log "pack"
-pack_logs
+wait
+log "training done"
+for v in $VARIANTS; do
+  IFS=: read -r kind cfg sets <<<"${v#*=}"
+  [ -f $W/ship-${v%%=*}/model.safetensors ] && eval_variant "${v%%=*}" "$kind" &
+done
+wait
+log "eval done"
+if [ -z "${SMOKE:-}" ] && [ -n "${BENCH:-}" ]; then
+  $PY -m engine.bench --device $DEVICE --configs small paper --steps 10 20 --repeats 5 --json $OUT/bench-$DEVICE.json 2>&1 \
+    | grep -v Loading | tee -a "$OUT/run.log"
+fi
 log "done"; ls -la "$OUT"
