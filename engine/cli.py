@@ -69,12 +69,24 @@ def _run_generate(a: argparse.Namespace) -> int:
 
     gen = load_generator(a.checkpoint, a.device)
     cands = gen.generate(a.nl, a.lang, k=a.k, steps=a.steps, seed=a.seed)
-    if a.json:
+    if a.json:  # the contract: the engine's k raw candidates, best first
         print(json.dumps([{"code": c.code, "score": round(c.score, 4)} for c in cands], ensure_ascii=False))
-    else:
-        for i, c in enumerate(cands, 1):
-            print(f"[{i}] score {c.score:.3f}")
-            print(c.code)
+        return 0
+    rows = [(c.code, c.score, "") for c in cands]
+    if not a.raw:  # what an editor shows: grammar/'s pipeline (normalised, de-duplicated, syntax-ranked)
+        try:
+            from grammar.pipeline import process
+        except ImportError:  # grammar/ not installed: raw candidates
+            process = None
+        if process is not None:
+            res = process(cands, a.lang, k=a.k)
+            rows = [(r.code, r.score, ("" if r.valid else "  (invalid syntax)")
+                     + "".join(f"  [warning: {w}]" for w in r.warnings)) for r in res.candidates]
+            if res.n_duplicates:
+                print(f"({res.n_duplicates} duplicate candidate(s) dropped; --raw shows all {len(cands)})")
+    for i, (code, score, note) in enumerate(rows, 1):
+        print(f"[{i}] score {score:.3f}{note}")
+        print(code)
     return 0
 
 
@@ -92,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the shipped model)")
     g.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
-    g.add_argument("--json", action="store_true", help='print [{"code": ..., "score": ...}, ...]')
+    g.add_argument("--json", action="store_true", help='print the k raw candidates as [{"code": ..., "score": ...}, ...]')
+    g.add_argument("--raw", action="store_true", help="print the engine's k candidates without grammar/'s pipeline")
     try:
         from grammar import cli as gcli
     except ImportError:  # grammar/ not present

@@ -25,8 +25,8 @@ export PYTHONPATH=${PYTHONPATH:-$PWD}
 if [ -z "${DATA:-}" ]; then
   if [ -f .gpu/data.tgz ]; then tar xzf .gpu/data.tgz -C "$W" && DATA=$W/data; else DATA=../shared/data; fi
 fi
-VARIANTS=${VARIANTS:-"d10=diffusion:small:x0_scale=1.0 d05=diffusion:small:x0_scale=0.5 d03=diffusion:small:x0_scale=0.3 ar=ar:small:"}
-PRE_S=${PRE_S:-60}; FT_S=${FT_S:-360}; AR_S=${AR_S:-$((PRE_S + FT_S))}; BS=${BS:-256}
+VARIANTS=${VARIANTS:-"s10=diffusion:small:x0_scale=0.1 s05=diffusion:small:x0_scale=0.05 m08=diffusion:small:x0_scale=0.08,d_model=384,n_heads=6,denoiser_layers=6,decoder_layers=3 ar=ar:small:"}
+PRE_S=${PRE_S:-60}; FT_S=${FT_S:-330}; AR_S=${AR_S:-$((PRE_S + FT_S))}; BS=${BS:-256}
 EVAL_STEPS=${EVAL_STEPS:-"3 10"}; EVAL_T=${EVAL_T:-150}; LIMIT=""
 if [ -n "${SMOKE:-}" ]; then
   PRE_S=4; FT_S=6; AR_S=6; BS=8; EVAL_STEPS="2"; LIMIT="--limit 3"

@@ -27,9 +27,19 @@ def test_generate_json_contract(tiny_ckpt):
 
 def test_generate_text_lists_k_candidates(tiny_ckpt):
     r = run("generate", "count lines in file.txt", "--lang", "bash", "-k", "2", "--steps", "4",
-            "--checkpoint", str(tiny_ckpt))
+            "--checkpoint", str(tiny_ckpt), "--raw")
     assert r.returncode == 0, r.stderr
     assert "[1] score" in r.stdout and "[2] score" in r.stdout
+
+
+def test_generate_text_goes_through_the_pipeline(tiny_ckpt):
+    """Default text output: no two candidates are the same program (k=8 from a tiny model repeats)."""
+    r = run("generate", "count lines in file.txt", "--lang", "bash", "-k", "8", "--steps", "4",
+            "--checkpoint", str(tiny_ckpt))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    codes = [lines[i + 1] for i, line in enumerate(lines) if line.startswith("[")]
+    assert codes and len(codes) == len(set(codes)) <= 8
 
 
 def test_unknown_language_and_missing_default_model(tmp_path):

@@ -75,3 +75,22 @@ def test_ar_kv_cache_matches_full_forward():
     caches = [{} for _ in m.blocks]
     steps = [m(seq[:, i:i + 1], mem, mask, caches, offset=i) for i in range(6)]
     assert torch.allclose(torch.cat(steps, 1), full, atol=1e-5)
+
+
+def test_x0_scale_sets_signal_level_and_keeps_losses_at_unit_scale():
+    """L(y) has RMS x0_scale per dimension; the MSE term is measured at unit scale: an x0
+    estimate off by 10 % of the signal costs 0.01 whatever the scale."""
+    torch.manual_seed(0)
+    for scale in (1.0, 0.1):
+        cfg = _cfg()
+        cfg.x0_scale = scale
+        m = CodeFusion(cfg).eval()
+        y = torch.randint(0, cfg.vocab_size, (2, cfg.code_max_len))
+        x0 = m.embed_tokens(y)
+        rms = x0.pow(2).mean(-1).sqrt()
+        assert torch.allclose(rms, torch.full_like(rms, scale), atol=1e-4)
+        m.denoise = lambda x_t, t, mem, mask, x0_prev=None: x0 * 1.1  # (B, Lc, d)
+        mem, mask = _mem(m, 2, cfg)
+        _, parts = m.loss(y, mem, mask, torch.tensor([600, 1100]), SqrtSchedule(cfg.diffusion_steps),
+                          self_cond_p=0.0)
+        assert torch.allclose(parts["mse"], torch.full((2,), 0.01), rtol=1e-3)

@@ -42,3 +42,14 @@ def test_ddim_respacing_and_exact_step():
     assert torch.equal(d.step(x0, 120, 0, x_t), x0)
     with pytest.raises(ValueError):
         d.set_timesteps(0)
+
+
+def test_step_spacing_puts_steps_at_high_noise():
+    s = SqrtSchedule(1200)
+    even = DDIMSampler(s).set_timesteps(4)
+    dense_high = DDIMSampler(s).set_timesteps(4, spacing=0.5)
+    assert even == [1200, 900, 600, 300]
+    assert dense_high[0] == 1200 and len(dense_high) == 4
+    assert all(a >= b for a, b in zip(dense_high, even))  # every step at least as noisy
+    with pytest.raises(ValueError):
+        DDIMSampler(s).set_timesteps(4, spacing=0)

@@ -3,6 +3,7 @@ from pure noise, depend on the NL, be deterministic, and stop when cancelled."""
 import threading
 
 import pytest
+import torch
 
 from engine.api import Cancelled, load_generator
 from engine.testing import TINY_PAIRS
@@ -66,3 +67,16 @@ def test_classifier_free_guidance_is_deterministic(gen):
     a = gen.generate("find all python files", "bash", k=3, steps=4, seed=2, guidance=2.0)
     b = gen.generate("find all python files", "bash", k=3, steps=4, seed=2, guidance=2.0)
     assert len(a) == 3 and [(c.code, c.score) for c in a] == [(c.code, c.score) for c in b]
+
+
+def test_precomputed_nl_table_matches_the_encoder(gen):
+    """Fine-tuning reads E's outputs from a table built once; it must equal running E."""
+    from engine.train import _NLTable
+
+    nls = ["list files", "count lines in file.txt", "list files", "show disk usage of /tmp sorted"]
+    table = _NLTable(gen.encoder, nls, "cpu", batch=2)
+    assert len(table.row) == 3
+    enc, mask = table.lookup(nls)
+    ref, ref_mask = gen.encoder(nls, "cpu")
+    assert torch.equal(mask, ref_mask)
+    assert torch.allclose(enc[mask], ref[ref_mask], atol=1e-4)
