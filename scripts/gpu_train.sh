@@ -3,7 +3,8 @@
 # Several variants train side by side (small models leave an H100 mostly idle), each as
 #   pre-train (unsupervised generation + CPD) -> fine-tune on all train splits
 # (the AR baseline: fine-tune only), then every variant is evaluated on the dev splits and
-# packed into $OUT (default: runs/gpu). Pick the shipped one on dev afterwards.
+# packed into $OUT (default: runs/gpu): NAME.tar.part-* per variant, eval.tgz, logs.tgz.
+# Pick the shipped one on dev afterwards.
 #
 #   OUT=runs/gpu bash scripts/gpu_train.sh                       # full run (GPU)
 #   SMOKE=1 DEVICE=cpu bash scripts/gpu_train.sh                 # seconds-long CPU rehearsal
@@ -14,7 +15,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/gpu}; W=${WORK:-/tmp/cf-work}; DEVICE=${DEVICE:-cuda}
 PY=${PY:-python3}; LAUNCH=${LAUNCH:-$PY}
-mkdir -p "$OUT/logs" "$W"
+mkdir -p "$OUT/logs" "$W/eval"
 OUT=$(cd "$OUT" && pwd)
 if [ -d .gpu/whl ]; then  # the device machine has no tree-sitter/bashlex: bring wheels
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl \
@@ -63,7 +64,7 @@ eval_variant() {  # NAME KIND
   [ "$kind" = ar ] && steps=""
   for lang in bash python cf; do
     timeout $EVAL_T $PY -m grammar.cli eval --checkpoint $W/ship-$name --data $D/$lang/codefusion-dev.jsonl -k 5 \
-      ${steps:+--steps $steps} --device $DEVICE --out $OUT/eval-$name-$lang.json --no-progress $LIMIT \
+      ${steps:+--steps $steps} --device $DEVICE --out $W/eval/$name-$lang.json --no-progress $LIMIT \
       >>"$OUT/logs/eval-$name.log" 2>&1 &
   done
   wait
@@ -83,6 +84,8 @@ for v in $VARIANTS; do
 done
 wait
 log "eval done"
+# few files: the device machine sends back a limited number of files (and ~64 MB) per call
+tar czf "$OUT/eval.tgz" -C $W eval && tar czf "$OUT/logs.tgz" -C "$OUT" logs && rm -rf "$OUT/logs"
 if [ -z "${SMOKE:-}" ] && [ -n "${BENCH:-}" ]; then
   $PY -m engine.bench --device $DEVICE --configs small paper --steps 10 20 --repeats 5 --json $OUT/bench-$DEVICE.json 2>&1 \
     | grep -v Loading | tee -a "$OUT/run.log"

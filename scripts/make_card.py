@@ -30,7 +30,7 @@ m_kind = "diffusion"
 
 def table(eval_dir: Path, prefix: str, baseline: str | None, name: str) -> tuple[str, dict]:
     lines = ["| language (dev) | system | sampling steps | metric | top-1 | top-3 | top-5 | valid top-1 (after pipeline) "
-             "| distinct / query | GPU latency p50 (k=5) |", "|" + "---|" * 10]
+             "| distinct / query | eval latency p50 (k=5)¹ |", "|" + "---|" * 10]
     metrics: dict = {}
     for lang, (key, mname) in PRIMARY.items():
         fl = FLOORS[lang]
