@@ -61,7 +61,9 @@ def test_neovim_completion_and_picker(tmp_path, tiny_ckpt):
     assert result["filetype"] == "sh"
     assert result["statuses"][:2] == ["loading", "ready"]
     items = result["items"]
-    assert 1 <= len(items) <= 4
+    # k = 4 model candidates, plus up to k labelled retrieved examples (retrieval is on by default)
+    model_items = [i for i in items if "[retrieved]" not in i["label"]]
+    assert 1 <= len(model_items) <= 4 and len(items) <= 8
     for item in items:
         assert item["detail"].startswith("score ")
         label = item["label"].lstrip("⚠ ").removeprefix("[retrieved] ")
