@@ -111,7 +111,7 @@ def train(args: TrainArgs) -> Path:
     for k, v in args.model_overrides.items():
         if not hasattr(mcfg, k):
             raise EngineError(f"unknown model option '{k}'")
-        setattr(mcfg, k, type(getattr(mcfg, k))(v))
+        setattr(mcfg, k, coerce_option(k, getattr(mcfg, k), v))
     torch.manual_seed(tcfg.seed + rank)
     random.seed(tcfg.seed + rank)
 
@@ -232,6 +232,19 @@ def train(args: TrainArgs) -> Path:
         dist.barrier()
         dist.destroy_process_group()
     return out
+
+
+def coerce_option(name: str, current, value):
+    """A `--set KEY=VALUE` string as the type of the field's current value."""
+    if isinstance(value, str) and isinstance(current, bool):
+        low = value.strip().lower()
+        if low not in ("true", "false", "1", "0", "yes", "no"):
+            raise EngineError(f"model option '{name}' takes true or false, not '{value}'")
+        return low in ("true", "1", "yes")
+    try:
+        return type(current)(value)
+    except (TypeError, ValueError):
+        raise EngineError(f"model option '{name}' takes a {type(current).__name__}, not '{value}'") from None
 
 
 def _lr_lambda(tcfg: TrainConfig, clock: dict):

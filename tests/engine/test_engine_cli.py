@@ -102,3 +102,17 @@ def test_torchrun_two_processes_gloo(tmp_path):
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["world_size"] == 2 and cfg["step"] == 6
     assert Path(out / "model.safetensors").exists()
+
+
+def test_set_options_are_coerced_to_the_field_type():
+    from engine.api import EngineError
+    from engine.train import coerce_option
+
+    assert coerce_option("self_condition", True, "false") is False
+    assert coerce_option("self_condition", False, "Yes") is True
+    assert coerce_option("x0_scale", 1.0, "0.1") == 0.1
+    assert coerce_option("d_model", 256, "384") == 384
+    with pytest.raises(EngineError, match="true or false"):
+        coerce_option("self_condition", True, "maybe")
+    with pytest.raises(EngineError, match="takes a int"):
+        coerce_option("d_model", 256, "wide")
