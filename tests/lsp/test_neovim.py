@@ -61,9 +61,10 @@ def test_neovim_completion_and_picker(tmp_path, tiny_ckpt):
     assert result["filetype"] == "sh"
     assert result["statuses"][:2] == ["loading", "ready"]
     items = result["items"]
-    # k = 4 model candidates, plus up to k labelled retrieved examples (retrieval is on by default)
-    model_items = [i for i in items if "[retrieved]" not in i["label"]]
-    assert 1 <= len(model_items) <= 4 and len(items) <= 8
+    # k = 4 model candidates plus up to k labelled retrieved examples (retrieval is on by default);
+    # a model candidate equal to a retrieved one is shown once, so either part may be empty
+    assert 1 <= len(items) <= 8
+    assert sum("[retrieved]" not in i["label"] for i in items) <= 4
     for item in items:
         assert item["detail"].startswith("score ")
         label = item["label"].lstrip("⚠ ").removeprefix("[retrieved] ")
