@@ -78,12 +78,20 @@ async def test_generates_caches_and_reports_status():
     service.shutdown()
 
 
+async def start_slow(service, nl, wait=0.1, request_id=None):
+    """A 1000-step generation for document "doc" (10 s if it ran to the end), running in the
+    background for `wait` seconds."""
+    opts = Options(steps=1000)
+    await service.ensure_model(opts)
+    task = asyncio.ensure_future(
+        service.generate(service.key_for(nl, "bash", opts), "doc", opts, request_id=request_id))
+    await asyncio.sleep(wait)
+    return task
+
+
 async def test_client_cancel_stops_the_sampler_early():
     service, gen, _ = make()
-    opts = Options(steps=1000)  # 10 s if it ran to the end
-    await service.ensure_model(opts)
-    task = asyncio.ensure_future(service.generate(service.key_for("slow", "bash", opts), "doc", opts, request_id=7))
-    await asyncio.sleep(0.2)
+    task = await start_slow(service, "slow", wait=0.2, request_id=7)
     start = time.perf_counter()
     assert service.cancel_request(7)
     with pytest.raises(asyncio.CancelledError):
@@ -98,10 +106,7 @@ async def test_client_cancel_stops_the_sampler_early():
 
 async def test_newer_request_for_the_same_document_supersedes():
     service, gen, _ = make()
-    opts = Options(steps=1000)
-    await service.ensure_model(opts)
-    old = asyncio.ensure_future(service.generate(service.key_for("old", "bash", opts), "doc", opts))
-    await asyncio.sleep(0.1)
+    old = await start_slow(service, "old")
     new_opts = Options(steps=2)
     new = await service.generate(service.key_for("new", "bash", new_opts), "doc", new_opts)
     with pytest.raises(Superseded):
@@ -195,10 +200,7 @@ async def test_fast_request_shares_a_running_wider_one_and_does_not_supersede_it
 
 async def test_closing_the_document_stops_its_generation():
     service, gen, _ = make()
-    opts = Options(steps=1000)
-    await service.ensure_model(opts)
-    task = asyncio.ensure_future(service.generate(service.key_for("slow", "bash", opts), "doc", opts))
-    await asyncio.sleep(0.1)
+    task = await start_slow(service, "slow")
     service.cancel_document("doc")
     with pytest.raises(Superseded):
         await asyncio.wait_for(task, 5)
