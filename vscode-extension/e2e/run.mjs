@@ -278,21 +278,41 @@ async function runCommand(page, label, ms = 60000) {
     }, ms, 1000);
 }
 
+/**
+ * Opens a workspace file with Quick Open (Ctrl+P). Enter is pressed only once the *focused* row
+ * is the file: the list filters asynchronously, and before it does the focused row is the top of
+ * "recently opened" (another file). If Quick Open still fails, an open tab of the file is clicked.
+ */
 async function openFile(page, name) {
+    const group = '.editor-group-container.active';
+    const active = page.locator(`${group} .tabs-container .tab.active`).filter({ hasText: name });
     await waitFor(`quick open of ${name}`, async () => {
         if (await quickInputVisible(page)) {
             await page.keyboard.press('Escape');
         }
+        if (await active.isVisible()) {
+            return true;
+        }
         await page.keyboard.press('Control+P');
         await page.waitForSelector(`${quickInput} input`, { state: 'visible', timeout: 5000 });
         await page.keyboard.type(name, { delay: 5 });
-        const row = page.locator(quickRows).filter({ hasText: name }).first();
-        await row.waitFor({ state: 'visible', timeout: 10000 });
-        await page.keyboard.press('Enter');
-        await page.locator('.tabs-container .tab.active').filter({ hasText: name }).waitFor({ timeout: 10000 });
+        const focused = page.locator(`${quickRows}.focused`).filter({ hasText: name }).first();
+        const listed = await focused.waitFor({ state: 'visible', timeout: 10000 }).then(() => true, () => false);
+        if (listed) {
+            await page.keyboard.press('Enter');
+        } else {
+            await page.keyboard.press('Escape');
+            const tab = page.locator(`${group} .tabs-container .tab`).filter({ hasText: name }).first();
+            if (!(await tab.isVisible())) {
+                return false;
+            }
+            log(`quick open did not list ${name}; clicking its tab`);
+            await tab.click();
+        }
+        await active.waitFor({ timeout: 10000 });
         return true;
     }, 60000, 1000);
-    await page.locator('.editor-group-container.active .monaco-editor textarea').first().focus();
+    await page.locator(`${group} .monaco-editor textarea`).first().focus();
 }
 
 /** Moves the cursor to the end of a 1-based line with "Go to Line". */
