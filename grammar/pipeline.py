@@ -3,7 +3,8 @@
     process(candidates, lang, k=5, invalid_mode="rank_last") -> PipelineResult
 
 Steps: normalise each candidate (grammar.normalize), drop empty ones, drop exact and
-normalised duplicates (the copy with the better score stays), check syntax, then either
+normalised duplicates (one copy stays, with the better score; a model candidate that equals a
+retrieved training example stays the model's, flagged `also_retrieved`), check syntax, then either
 rank invalid candidates after the valid ones ("rank_last") or hide them ("hide"), rank by
 (valid, score) with the engine's order breaking ties, cap at k, and attach danger warnings.
 "hide" never silently returns nothing: when every candidate is invalid they are returned,
@@ -29,6 +30,7 @@ class RankedCandidate:
     errors: list[SyntaxIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     source: str = "model"
+    also_retrieved: bool = False  # a model candidate that equals a retrieved training example
 
 
 @dataclass
@@ -49,7 +51,7 @@ def process(candidates: Sequence, lang: str, k: int = 5, invalid_mode: str = "ra
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
 
-    best: dict[str, tuple[int, float, str, str]] = {}  # normalised code -> (first position, score, code, source)
+    best: dict[str, tuple[int, float, set]] = {}  # normalised code -> (first position, best score, sources)
     n_empty = 0
     for position, cand in enumerate(candidates):
         code = normalize(cand.code, lang)
@@ -60,16 +62,19 @@ def process(candidates: Sequence, lang: str, k: int = 5, invalid_mode: str = "ra
         source = getattr(cand, "source", "model")
         kept = best.get(code)
         if kept is None:
-            best[code] = (position, score, code, source)
-        elif score > kept[1]:
-            best[code] = (kept[0], score, code, source)
+            best[code] = (position, score, {source})
+        else:
+            best[code] = (kept[0], max(kept[1], score), kept[2] | {source})
     n_duplicates = len(candidates) - n_empty - len(best)
 
     ranked: list[tuple[bool, float, int, RankedCandidate]] = []
-    for code, (position, score, _, source) in best.items():
+    for code, (position, score, sources) in best.items():
+        # the model's own output keeps its attribution even when a retrieved example equals it
+        source = "model" if "model" in sources else min(sources)
         verdict = check(code, lang)
         rc = RankedCandidate(code=code, score=score, valid=verdict.valid, errors=list(verdict.errors),
-                             warnings=dangers(code, lang), source=source)
+                             warnings=dangers(code, lang), source=source,
+                             also_retrieved=source == "model" and "retrieval" in sources)
         ranked.append((verdict.valid, score, position, rc))
     ranked.sort(key=lambda t: (not t[0], -t[1], t[2]))
     n_invalid = sum(1 for t in ranked if not t[0])

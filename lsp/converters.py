@@ -48,6 +48,8 @@ def detail(c: Any) -> str:
         parts[-1] += f" ({error_strings(c)[0]})"
     if c.source == "retrieval":
         parts.append("retrieved training example")
+    elif c.also_retrieved:
+        parts.append("model output, also a training example")
     parts += [f"{DANGER_MARK}{w}" for w in c.warnings]
     return " · ".join(parts)
 
@@ -165,6 +167,7 @@ def candidate_dict(c: Any) -> Dict[str, Any]:
         "errors": error_strings(c),
         "warnings": list(c.warnings),
         "source": c.source,
+        "also_retrieved": bool(c.also_retrieved),
     }
 
 

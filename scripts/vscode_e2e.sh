@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the VS Code extension in a real VS Code (code-server on 127.0.0.1, driven by
-# headless Chromium). Installs what is missing (Debian packages, npm packages, code-server, a tiny
-# model checkpoint), builds and packages the extension, runs vscode-extension/e2e/run.mjs.
+# headless Chromium), after the extension's lint and unit tests. Installs what is missing (Debian
+# packages, npm packages, code-server, a tiny model checkpoint), lints, unit-tests, builds and
+# packages the extension, runs vscode-extension/e2e/run.mjs.
 # Idempotent: a second run only rebuilds the .vsix and runs the test.
 #
 # Environment:
@@ -56,6 +57,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
     step "npm ci"
     npm ci --no-audit --no-fund || fail "npm ci failed"
 fi
+step "lint and unit-test the extension"
+npm run --silent lint || fail "npm run lint (eslint) failed"
+mkdir -p "$EXT/e2e/artifacts"
+npm test >"$EXT/e2e/artifacts/unit-tests.log" 2>&1 || { tail -n 40 "$EXT/e2e/artifacts/unit-tests.log"; fail "npm test (extension unit tests) failed"; }
+grep -E "^# (pass|fail) " "$EXT/e2e/artifacts/unit-tests.log" | tr '\n' ' '; echo
 step "compile and package the extension"
 rm -f codefusion.vsix
 npm run --silent package >/dev/null || fail "npm run package (tsc + vsce) failed"

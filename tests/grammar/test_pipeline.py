@@ -82,6 +82,15 @@ def test_source_is_kept_and_any_object_with_code_and_score_works():
     assert [(c.code, c.source) for c in result.candidates] == [("pwd", "model"), ("ls", "retrieval")]
 
 
+def test_model_candidate_equal_to_a_retrieved_example_stays_the_models():
+    result = process([Candidate("ls  -la", -0.3), Candidate("ls -la", 1.0, source="retrieval"),
+                      Candidate("pwd", 0.9, source="retrieval"), Candidate("pwd", 0.2, source="retrieval")], "bash")
+    got = [(c.code, c.score, c.source, c.also_retrieved) for c in result.candidates]
+    # one copy each, the better score; the model's output keeps its attribution
+    assert got == [("ls -la", 1.0, "model", True), ("pwd", 0.9, "retrieval", False)]
+    assert result.n_duplicates == 2
+
+
 def test_cf_candidates_are_normalised_and_checked():
     result = process([Candidate("Between(1, 2)", -1.0), Candidate("Between(1,2)", -0.5),
                       Candidate("Foo(1)", 0.0)], "cf")

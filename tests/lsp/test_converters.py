@@ -24,6 +24,7 @@ class Ranked:  # the shape of grammar.pipeline.RankedCandidate
     errors: List[Issue] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     source: str = "model"
+    also_retrieved: bool = False
 
 
 def pos(line, col):
@@ -43,6 +44,8 @@ RETR = Ranked("find . -name '*.py'", 0.8, source="retrieval")
         (RM, "⚠ rm -rf /", "score -0.50 · valid · ⚠ deletes / recursively"),
         (BAD, "if then", "score -1.00 · invalid (line 1, col 4: unexpected 'then')"),
         (RETR, "[retrieved] find . -name '*.py'", "score 0.80 · valid · retrieved training example"),
+        (Ranked("find . -name '*.py'", 0.8, also_retrieved=True), "find . -name '*.py'",
+         "score 0.80 · valid · model output, also a training example"),
         (Ranked("\n\n  x=1", 0.0), "x=1", "score 0.00 · valid"),
         (Ranked("", 0.0), "(empty)", "score 0.00 · valid"),
         (Ranked("y" * 200, 0.0), "y" * 79 + "…", "score 0.00 · valid"),
@@ -159,6 +162,7 @@ def test_generate_result_matches_the_contract():
         "errors": [],
         "warnings": ["deletes / recursively"],
         "source": "model",
+        "also_retrieved": False,
     }
     assert r["candidates"][1]["errors"] == ["line 1, col 4: unexpected 'then'"]
     assert cv.empty_result("no comment") == {"candidates": [], "message": "no comment"}

@@ -62,7 +62,7 @@ def test_neovim_completion_and_picker(tmp_path, tiny_ckpt):
     assert result["statuses"][:2] == ["loading", "ready"]
     items = result["items"]
     # k = 4 model candidates plus up to k labelled retrieved examples (retrieval is on by default);
-    # a model candidate equal to a retrieved one is shown once, so either part may be empty
+    # a model candidate equal to a retrieved one is shown once, as the model's (unmarked)
     assert 1 <= len(items) <= 8
     assert sum("[retrieved]" not in i["label"] for i in items) <= 4
     for item in items:

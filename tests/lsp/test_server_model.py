@@ -75,8 +75,9 @@ async def test_generate_command_follows_the_contract(client: LanguageClient):
     cands = result["candidates"]
     assert 1 <= len(cands) <= FAST["k"]
     for c in cands:
-        assert set(c) == {"code", "label", "score", "valid", "errors", "warnings", "source"}
+        assert set(c) == {"code", "label", "score", "valid", "errors", "warnings", "source", "also_retrieved"}
         assert c["source"] == "model" and isinstance(c["valid"], bool)
+        assert c["also_retrieved"] is False  # retrieval is off here
     # best first: valid ones before invalid ones (rank_last), by score within each group
     order = [(not c["valid"], -c["score"]) for c in cands]
     assert order == sorted(order)
@@ -240,8 +241,11 @@ async def test_retrieval_adds_labelled_training_examples(emacs: LanguageClient):
     uri = "file:///tmp/cf_e2e/retr.sh"
     open_doc(emacs, uri, "# find all python files\n\n")
     result = await generate(emacs, uri, 1)
-    retrieved = [c for c in result["candidates"] if c["source"] == "retrieval"]
+    cands = result["candidates"]
+    # a retrieved example the model also generated stays the model's, flagged also_retrieved
+    examples = [c for c in cands if c["source"] == "retrieval" or c["also_retrieved"]]
     # the training pairs hold exactly this request: it comes first among the examples
-    assert retrieved[0]["code"] == "find . -name '*.py'"
-    assert retrieved[0]["label"] == "[retrieved] find . -name '*.py'"
-    assert len(retrieved) <= 2  # k examples at most
+    assert examples[0]["code"] == "find . -name '*.py'"
+    for c in cands:  # only candidates that the model did not produce carry the mark
+        assert c["label"].startswith("[retrieved] ") == (c["source"] == "retrieval"), c
+    assert len(examples) <= 2  # k examples at most

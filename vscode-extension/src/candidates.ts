@@ -18,6 +18,8 @@ export interface Candidate {
     errors: string[];
     warnings: string[];
     source: 'model' | 'retrieval';
+    /** A model candidate that equals a retrieved training example (absent from older servers). */
+    also_retrieved?: boolean;
 }
 
 /** The answer of `codefusion.generate`. */
@@ -73,6 +75,7 @@ export function toItem(candidate: Candidate, index: number): CandidateItem {
         candidate.valid ? 'valid' : 'syntax error',
         lines > 1 ? `${lines} lines` : '1 line',
         ...(candidate.source === 'retrieval' ? ['retrieved example'] : []),
+        ...(candidate.source === 'model' && candidate.also_retrieved ? ['also a training example'] : []),
     ].join(' · ');
     const detail = [
         ...candidate.warnings.map((w) => `⚠ danger: ${w}`),

@@ -42,6 +42,11 @@ test('a dangerous candidate shows its warning; an invalid one its errors', () =>
     assert.equal(invalid.detail, '✗ 3:5 expected ":"');
 });
 
+test('a model candidate that equals a training example says so, and stays the model\'s', () => {
+    const item = toItem(candidate({ code: 'ls -la', score: 1, also_retrieved: true }), 0);
+    assert.equal(item.description, '#1 · score 1.00 · valid · 1 line · also a training example');
+});
+
 test('items keep the server order and carry the candidate', () => {
     const cs = [candidate({ code: 'a' }), candidate({ code: 'b' })];
     const items = toItems({ candidates: cs });

@@ -17,7 +17,7 @@ test('server settings are exactly the options of docs/contracts.md, with its def
         invalidMode: 'rank_last',
         maxCommentLength: 2000,
         languages: ['python', 'shellscript', 'bash', 'sh', 'cfrule'],
-        retrieval: false,
+        retrieval: true,
     });
 });
 
