@@ -130,11 +130,16 @@ def train(args: TrainArgs) -> Path:
 
     # ---- model, E, tokenizer
     start_step, state = 0, None
-    if args.resume and (out / checkpoint.CONFIG_FILE).exists():
-        loaded = checkpoint.load(out, device)
-        mcfg, model, encoder, tok = loaded.cfg, loaded.model, loaded.encoder, loaded.tokenizer
-    elif args.init:
-        loaded = checkpoint.load(Path(args.init), device)
+    loaded_from = out if args.resume and (out / checkpoint.CONFIG_FILE).exists() else args.init
+    if loaded_from:
+        loaded = checkpoint.load(Path(loaded_from), device)
+        # the checkpoint keeps its own config: a --set / --model that differs would silently not apply
+        asked = list(args.model_overrides) + (["kind"] if args.kind else [])
+        differ = [f"{k}={getattr(mcfg, k)!r} (checkpoint: {getattr(loaded.cfg, k)!r})" for k in asked
+                  if getattr(mcfg, k) != getattr(loaded.cfg, k)]
+        if differ:
+            raise EngineError(f"{loaded_from} keeps its own model config; these options differ from it: "
+                              f"{', '.join(differ)} (drop them, or train from scratch)")
         mcfg, model, encoder, tok = loaded.cfg, loaded.model, loaded.encoder, loaded.tokenizer
     else:
         from engine.encoder import NLEncoder

@@ -9,6 +9,11 @@
 #   OUT=runs/gpu bash scripts/gpu_train.sh                       # full run (GPU)
 #   SMOKE=1 DEVICE=cpu bash scripts/gpu_train.sh                 # seconds-long CPU rehearsal
 # VARIANTS: "NAME=KIND:CONFIG:KEY=VAL,KEY=VAL ..." (model config overrides after the second colon).
+#   KIND diffusion | ar: from scratch with the named config; KIND cont: CONFIG is a checkpoint that
+#   is fine-tuned further for FT_S seconds (no pre-training, no overrides), so that training adds up
+#   over GPU sessions: VARIANTS="s10=cont:models/default:" FT_S=480 (carry .gpu; of models/ only
+#   default travels, or the tree is over 64 MiB).
+# Device files: bash scripts/gpu_pack.sh writes .gpu/ (data, NL encoder, wheels); carry=[".gpu"].
 # Budgets (seconds per variant): PRE_S FT_S; AR_S for kind ar. Several GPUs: LAUNCH="torchrun --nproc_per_node N"
 # (then run one variant at a time: VARIANTS="d05=diffusion:small:x0_scale=0.5").
 set -uo pipefail
@@ -22,25 +27,40 @@ if [ -d .gpu/whl ]; then  # the device machine has no tree-sitter/bashlex: bring
     && export PYTHONPATH=/tmp/site:$PWD
 fi
 export PYTHONPATH=${PYTHONPATH:-$PWD}
-[ -d .gpu/minilm ] && export CODEFUSION_MINILM_DIR=$PWD/.gpu/minilm
+if [ -f .gpu/minilm.tar.xz ]; then  # scripts/gpu_pack.sh: the NL encoder, xz to fit the 64 MiB transfer
+  $PY -c "import tarfile, sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" .gpu/minilm.tar.xz "$W" \
+    && export CODEFUSION_MINILM_DIR=$W/minilm
+elif [ -d .gpu/minilm ]; then
+  export CODEFUSION_MINILM_DIR=$PWD/.gpu/minilm
+fi
 if [ -z "${DATA:-}" ]; then
   if [ -f .gpu/data.tgz ]; then tar xzf .gpu/data.tgz -C "$W" && DATA=$W/data; else DATA=../shared/data; fi
 fi
+ASKED_VARIANTS=${VARIANTS:-}
 VARIANTS=${VARIANTS:-"s10=diffusion:small:x0_scale=0.1 s05=diffusion:small:x0_scale=0.05 m08=diffusion:small:x0_scale=0.08,d_model=384,n_heads=6,denoiser_layers=6,decoder_layers=3 ar=ar:small:"}
 PRE_S=${PRE_S:-60}; FT_S=${FT_S:-330}; AR_S=${AR_S:-$((PRE_S + FT_S))}; BS=${BS:-256}
 EVAL_STEPS=${EVAL_STEPS:-"3 10"}; EVAL_T=${EVAL_T:-150}; LIMIT=""
 if [ -n "${SMOKE:-}" ]; then
   PRE_S=4; FT_S=6; AR_S=6; BS=8; EVAL_STEPS="2"; LIMIT="--limit 3"
-  VARIANTS="d05=diffusion:tiny:x0_scale=0.5 ar=ar:tiny:"
+  VARIANTS=${ASKED_VARIANTS:-"d05=diffusion:tiny:x0_scale=0.5 ar=ar:tiny:"}
 fi
 D=$DATA
 FT_DATA="$D/bash/codefusion-train.jsonl $D/bash/tldr-train.jsonl $D/python/codefusion-train.jsonl $D/cf/codefusion-train.jsonl"
 DEV="$D/bash/codefusion-dev.jsonl $D/python/codefusion-dev.jsonl $D/cf/codefusion-dev.jsonl"
 log() { echo "[$(date +%T)] $*" | tee -a "$OUT/run.log"; }
 
+ckpt_kind() {  # CHECKPOINT -> diffusion | ar
+  $PY -c "import json, sys; print(json.load(open(sys.argv[1] + '/config.json'))['model']['kind'])" "$1"
+}
+
 train_variant() {  # NAME KIND CONFIG SETS
   local name=$1 kind=$2 cfg=$3 sets=${4//,/ } L="$OUT/logs/$1.log"
-  if [ "$kind" = ar ]; then
+  if [ "$kind" = cont ]; then  # CONFIG is a checkpoint: fine-tune it further, FT_S seconds
+    local dev=""
+    [ "$(ckpt_kind "$cfg")" = diffusion ] && dev="--dev $DEV --eval-every 1000"
+    $LAUNCH -m engine.cli train --init "$cfg" --device $DEVICE --out $W/$name --data $FT_DATA \
+      $dev --batch-size $BS --max-steps 1000000 --time-budget $FT_S --save-every 2000 --no-progress >>"$L" 2>&1
+  elif [ "$kind" = ar ]; then
     $LAUNCH -m engine.cli train --config $cfg --model ar --device $DEVICE --out $W/$name --data $FT_DATA \
       --batch-size $BS --max-steps 1000000 --time-budget $AR_S --save-every 0 --no-progress >>"$L" 2>&1
   else
@@ -80,6 +100,7 @@ wait
 log "training done"
 for v in $VARIANTS; do
   IFS=: read -r kind cfg sets <<<"${v#*=}"
+  [ "$kind" = cont ] && kind=$(ckpt_kind "$cfg")
   [ -f $W/ship-${v%%=*}/model.safetensors ] && eval_variant "${v%%=*}" "$kind" &
 done
 wait

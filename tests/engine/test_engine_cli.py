@@ -69,6 +69,22 @@ def test_train_tiny_and_resume(tmp_path):
     assert steps == sorted(steps) and steps[-1] <= 16
 
 
+def test_init_keeps_the_checkpoints_config_and_refuses_a_different_one(tmp_path, tiny_ckpt):
+    data = write_pairs(tmp_path / "p.jsonl")
+    cfg = json.loads((Path(tiny_ckpt) / "config.json").read_text())["model"]
+    common = ("train", "--config", "tiny", "--data", str(data), "--init", str(tiny_ckpt), "--max-steps", "2",
+              "--save-every", "0", "--device", "cpu", "--no-progress")
+    r = run(*common, "--out", str(tmp_path / "bad"), "--set", f"d_model={cfg['d_model'] * 2}")
+    assert r.returncode == 1 and "options differ" in r.stderr and "d_model" in r.stderr, r.stderr
+    assert not (tmp_path / "bad" / "model.safetensors").exists()
+    r = run(*common, "--out", str(tmp_path / "bad2"), "--model", "ar")
+    assert r.returncode == 1 and "kind='ar'" in r.stderr, r.stderr
+    # the same values (e.g. repeating a command with --resume) are fine
+    r = run(*common, "--out", str(tmp_path / "ok"), "--set", f"d_model={cfg['d_model']}", "--model", cfg["kind"])
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "ok" / "config.json").read_text())["model"] == cfg
+
+
 def test_train_errors_are_one_line(tmp_path):
     r = run("train", "--config", "nosuch", "--data", "x.jsonl", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "unknown config" in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,52 @@
+"""scripts/gpu_train.sh rehearsed on the CPU (SMOKE=1): the `cont` kind fine-tunes an existing
+checkpoint further, evaluates it and packs it into $OUT the way a device call returns it."""
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from engine.testing import TINY_PAIRS, write_pairs
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def fixture_data(root: Path) -> Path:
+    """The shared data's layout, with the tiny pairs as every split."""
+    for lang in ("bash", "python", "cf"):
+        pairs = [p for p in TINY_PAIRS if p[2] == lang]
+        for split in ("train", "dev"):
+            write_pairs(root / lang / f"codefusion-{split}.jsonl", pairs)
+    write_pairs(root / "bash" / "tldr-train.jsonl", [p for p in TINY_PAIRS if p[2] == "bash"])
+    return root
+
+
+@pytest.mark.slow
+def test_cont_variant_continues_a_checkpoint_and_packs_it(tmp_path, tiny_ckpt):
+    out, work = tmp_path / "out", tmp_path / "work"
+    env = {**os.environ, "SMOKE": "1", "DEVICE": "cpu", "PY": sys.executable, "DATA": str(fixture_data(tmp_path / "data")),
+           "OUT": str(out), "WORK": str(work), "VARIANTS": f"c=cont:{tiny_ckpt}:"}
+    r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "variants=c=cont:" in (out / "run.log").read_text()
+
+    # the packed checkpoint: the tiny model's config, trained further from it
+    parts = sorted(out.glob("c.tar.part-*"))
+    assert parts, sorted(p.name for p in out.iterdir())
+    packed = tarfile.open(fileobj=io.BytesIO(b"".join(p.read_bytes() for p in parts)))
+    config = json.load(packed.extractfile("ship-c/config.json"))
+    assert config["model"] == json.loads((Path(tiny_ckpt) / "config.json").read_text())["model"]
+    assert config["init"] == str(tiny_ckpt) and config["step"] > 0
+    assert "ship-c/model.safetensors" in packed.getnames()
+
+    # one dev report per language, evaluated as the checkpoint's kind (diffusion: with steps)
+    with tarfile.open(out / "eval.tgz") as t:
+        for lang in ("bash", "python", "cf"):
+            report = json.load(t.extractfile(f"eval/c-{lang}.json"))
+            assert report["source"]["kind"] == "diffusion" and report["runs"][0]["steps"] == 2
+    assert (out / "logs.tgz").exists() and not (out / "logs").exists()
