@@ -49,6 +49,8 @@ class ModelConfig:
     x0_scale: float = 1.0  # RMS per dimension of x0 = L(y) against unit noise; < 1 moves more of 1..T into
     #   the noisy regime where N must read the NL (in d dimensions a token stays legible at low SNR)
     step_spacing: float = 1.0  # sampling timesteps t_i = T (1 - i/n)^p: 1 = even, < 1 = more steps at high noise
+    pad_weight: float = 1.0  # loss weight of PAD positions (program tokens and EOS weigh 1); programs fill
+    #   ~15 of 64 positions, so at 1 the padding dominates the loss
     default_steps: int = 10  # sampling steps when the caller gives none (chosen on dev)
     clamp: str = "decoder"  # between steps snap x0_hat to: "decoder" (tokens D+H read), "nearest" embedding, "none"
     # --- autoregressive baseline only ---

@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from engine.config import ModelConfig
+from engine.tokenizer import PAD_ID
 
 
 class Attention(nn.Module):
@@ -187,8 +188,8 @@ class CodeFusion(nn.Module):
         if noise_mask is not None:
             x_t = torch.where(noise_mask[..., None], x_t, x0)
             w = noise_mask.float()
-        else:
-            w = torch.ones_like(y, dtype=torch.float)
+        else:  # every position, PAD down-weighted by pad_weight
+            w = torch.where(y == PAD_ID, self.cfg.pad_weight, 1.0)  # (B, Lc)
         x0_prev = None
         if self.cfg.self_condition and torch.rand(()) < self_cond_p:
             with torch.no_grad():

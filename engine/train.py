@@ -30,6 +30,11 @@ from engine.model import UNCOND_LEN
 from engine.schedule import SqrtSchedule
 from engine.tokenizer import CodeTokenizer
 
+# model config fields that --set may change when training goes on from --init / --resume: the loss
+# weighting and sampling defaults (everything else describes the weights)
+CHANGEABLE_AT_INIT = ("pad_weight", "default_steps", "clamp", "step_spacing")
+
+
 @dataclass
 class TrainArgs:
     config: str = "small"
@@ -133,13 +138,16 @@ def train(args: TrainArgs) -> Path:
     loaded_from = out if args.resume and (out / checkpoint.CONFIG_FILE).exists() else args.init
     if loaded_from:
         loaded = checkpoint.load(Path(loaded_from), device)
-        # the checkpoint keeps its own config: a --set / --model that differs would silently not apply
+        # the checkpoint keeps its own config; only fields that leave the weights' meaning alone may change
         asked = list(args.model_overrides) + (["kind"] if args.kind else [])
+        for k in set(asked) & set(CHANGEABLE_AT_INIT):
+            setattr(loaded.cfg, k, getattr(mcfg, k))  # model.cfg is this object: the loss reads it
         differ = [f"{k}={getattr(mcfg, k)!r} (checkpoint: {getattr(loaded.cfg, k)!r})" for k in asked
                   if getattr(mcfg, k) != getattr(loaded.cfg, k)]
         if differ:
             raise EngineError(f"{loaded_from} keeps its own model config; these options differ from it: "
-                              f"{', '.join(differ)} (drop them, or train from scratch)")
+                              f"{', '.join(differ)} (drop them, or train from scratch; only "
+                              f"{', '.join(CHANGEABLE_AT_INIT)} can change)")
         mcfg, model, encoder, tok = loaded.cfg, loaded.model, loaded.encoder, loaded.tokenizer
     else:
         from engine.encoder import NLEncoder

@@ -9,10 +9,10 @@
 #   OUT=runs/gpu bash scripts/gpu_train.sh                       # full run (GPU)
 #   SMOKE=1 DEVICE=cpu bash scripts/gpu_train.sh                 # seconds-long CPU rehearsal
 # VARIANTS: "NAME=KIND:CONFIG:KEY=VAL,KEY=VAL ..." (model config overrides after the second colon).
-#   KIND diffusion | ar: from scratch with the named config; KIND cont: CONFIG is a checkpoint that
-#   is fine-tuned further for FT_S seconds (no pre-training, no overrides), so that training adds up
-#   over GPU sessions: VARIANTS="s10=cont:models/default:" FT_S=480 (carry .gpu; of models/ only
-#   default travels, or the tree is over 64 MiB).
+#   KIND diffusion | ar: from scratch with the named config. KIND cont: CONFIG is a checkpoint,
+#   fine-tuned further for FT_S seconds (no pre-training; overrides: engine.train.CHANGEABLE_AT_INIT),
+#   so that training adds up over GPU sessions: VARIANTS="s10=cont:models/default:" FT_S=330
+#   (carry .gpu; of models/ only default travels, or the tree is over 64 MiB).
 # Device files: bash scripts/gpu_pack.sh writes .gpu/ (data, NL encoder, wheels); carry=[".gpu"].
 # Budgets (seconds per variant): PRE_S FT_S; AR_S for kind ar. Several GPUs: LAUNCH="torchrun --nproc_per_node N"
 # (then run one variant at a time: VARIANTS="d05=diffusion:small:x0_scale=0.5").
@@ -58,7 +58,7 @@ train_variant() {  # NAME KIND CONFIG SETS
   if [ "$kind" = cont ]; then  # CONFIG is a checkpoint: fine-tune it further, FT_S seconds
     local dev=""
     [ "$(ckpt_kind "$cfg")" = diffusion ] && dev="--dev $DEV --eval-every 1000"
-    $LAUNCH -m engine.cli train --init "$cfg" --device $DEVICE --out $W/$name --data $FT_DATA \
+    $LAUNCH -m engine.cli train --init "$cfg" ${sets:+--set $sets} --device $DEVICE --out $W/$name --data $FT_DATA \
       $dev --batch-size $BS --max-steps 1000000 --time-budget $FT_S --save-every 2000 --no-progress >>"$L" 2>&1
   elif [ "$kind" = ar ]; then
     $LAUNCH -m engine.cli train --config $cfg --model ar --device $DEVICE --out $W/$name --data $FT_DATA \

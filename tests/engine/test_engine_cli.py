@@ -79,10 +79,12 @@ def test_init_keeps_the_checkpoints_config_and_refuses_a_different_one(tmp_path,
     assert not (tmp_path / "bad" / "model.safetensors").exists()
     r = run(*common, "--out", str(tmp_path / "bad2"), "--model", "ar")
     assert r.returncode == 1 and "kind='ar'" in r.stderr, r.stderr
-    # the same values (e.g. repeating a command with --resume) are fine
-    r = run(*common, "--out", str(tmp_path / "ok"), "--set", f"d_model={cfg['d_model']}", "--model", cfg["kind"])
+    # the same values (e.g. repeating a command with --resume) are fine; loss weights and sampling
+    # defaults may change
+    r = run(*common, "--out", str(tmp_path / "ok"), "--set", f"d_model={cfg['d_model']}", "pad_weight=0.25",
+            "--model", cfg["kind"])
     assert r.returncode == 0, r.stderr
-    assert json.loads((tmp_path / "ok" / "config.json").read_text())["model"] == cfg
+    assert json.loads((tmp_path / "ok" / "config.json").read_text())["model"] == {**cfg, "pad_weight": 0.25}
 
 
 def test_train_errors_are_one_line(tmp_path):

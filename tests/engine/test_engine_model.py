@@ -94,3 +94,29 @@ def test_x0_scale_sets_signal_level_and_keeps_losses_at_unit_scale():
         _, parts = m.loss(y, mem, mask, torch.tensor([600, 1100]), SqrtSchedule(cfg.diffusion_steps),
                           self_cond_p=0.0)
         assert torch.allclose(parts["mse"], torch.full((2,), 0.01), rtol=1e-3)
+
+
+def test_pad_weight_scales_the_padding_positions_of_the_loss():
+    """Programs fill a few of code_max_len positions; pad_weight sets what the PAD rest counts for.
+    An x0 estimate that is wrong at PAD positions only costs nothing at pad_weight 0."""
+    from engine.tokenizer import PAD_ID
+
+    cfg = _cfg()
+    y = torch.randint(2, cfg.vocab_size, (2, cfg.code_max_len))
+    y[:, 5:] = PAD_ID  # 5 program tokens, then padding
+    mse = {}
+    for pad_weight in (1.0, 0.5, 0.0):
+        cfg.pad_weight = pad_weight
+        torch.manual_seed(0)
+        m = CodeFusion(cfg).eval()
+        x0 = m.embed_tokens(y)
+        wrong_at_pad = torch.where((y == PAD_ID)[..., None], x0 * 1.1, x0)  # (B, Lc, d)
+        m.denoise = lambda x_t, t, mem, mask, x0_prev=None: wrong_at_pad
+        mem, mask = _mem(m, 2, cfg)
+        _, parts = m.loss(y, mem, mask, torch.tensor([600, 1100]), SqrtSchedule(cfg.diffusion_steps),
+                          self_cond_p=0.0)
+        mse[pad_weight] = parts["mse"]
+    n_pad, n = cfg.code_max_len - 5, cfg.code_max_len
+    assert torch.allclose(mse[1.0], torch.full((2,), 0.01 * n_pad / n), rtol=1e-3)  # every position counts
+    assert torch.allclose(mse[0.5], torch.full((2,), 0.01 * 0.5 * n_pad / (5 + 0.5 * n_pad)), rtol=1e-3)
+    assert torch.allclose(mse[0.0], torch.zeros(2), atol=1e-7)  # PAD positions do not count
