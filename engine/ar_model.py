@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from engine.api import CancelToken, Cancelled, is_cancelled
 from engine.config import ModelConfig
-from engine.model import Block, Conditioning
+from engine.model import Block, CodeFusion, Conditioning, trim_exemplars
 from engine.tokenizer import EOS_ID, PAD_ID
 
 BOS_ID = EOS_ID  # the sequence starts with EOS, which also ends it
@@ -28,6 +28,13 @@ class ARModel(nn.Module):
         self.blocks = nn.ModuleList([Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.ar_layers)])
         self.ln = nn.LayerNorm(d)
         self.head = nn.Linear(d, cfg.vocab_size)
+
+    def memory(self, enc, enc_mask, lang, ex_ids=None):
+        """The memory the decoder cross-attends to; ex_ids (B, m, Lc) exemplar programs or None."""
+        if ex_ids is None or not self.cfg.exemplars:
+            return self.cond(enc, enc_mask, lang)
+        ex_ids = trim_exemplars(ex_ids)
+        return self.cond(enc, enc_mask, lang, CodeFusion.normalize(self.embed(ex_ids)), ex_ids)
 
     def forward(self, inp, mem, mem_mask, caches=None, offset: int = 0):
         """inp (B, L) token ids at positions offset..offset+L-1 -> logits (B, L, V)."""

@@ -18,7 +18,7 @@ import torch
 from engine import checkpoint
 from engine.config import load_config
 from engine.generator import Generator, configure_threads, pick_device
-from engine.schedule import SqrtSchedule
+from engine.schedule import make_schedule
 from engine.tokenizer import CodeTokenizer
 
 QUERIES = ["find all python files modified today", "count the lines of every log file",
@@ -68,7 +68,7 @@ def train_throughput(gen: Generator, batch: int, iters: int = 5) -> float:
 
     model, cfg = gen.model, gen.cfg
     model.train()
-    obj = _Objective(model, gen.encoder, SqrtSchedule(cfg.diffusion_steps))
+    obj = _Objective(model, gen.encoder, make_schedule(cfg))
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     amp = gen.device.startswith("cuda")
     y = torch.randint(2, cfg.vocab_size, (batch, cfg.code_max_len), device=gen.device)

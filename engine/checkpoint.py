@@ -65,6 +65,11 @@ def save(out: Path, cfg: ModelConfig, model: torch.nn.Module, encoder: torch.nn.
     (out / CARD_FILE).write_text(card)
 
 
+# Model config fields added after checkpoints were shipped: what their absence means (the behaviour
+# of the code that wrote those checkpoints), so old checkpoints load and train as they did.
+LEGACY_DEFAULTS = {"input_scaling": False, "skip": False, "dec_weight": 1.0, "clean_weight": 1.0}
+
+
 def read_config(path: Path) -> tuple[ModelConfig, dict]:
     f = path / CONFIG_FILE
     if not path.is_dir():
@@ -73,7 +78,7 @@ def read_config(path: Path) -> tuple[ModelConfig, dict]:
         raise CheckpointError(f"{f}: missing (not a CodeFusion checkpoint directory?)")
     try:
         raw = json.loads(f.read_text(encoding="utf-8"))
-        cfg = ModelConfig.from_dict(raw.pop("model"))
+        cfg = ModelConfig.from_dict({**LEGACY_DEFAULTS, **raw.pop("model")})
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{f}: corrupt JSON ({e.__class__.__name__}: {e})") from None
     except (KeyError, TypeError, ValueError) as e:
@@ -116,10 +121,25 @@ def load(path: Path, device: str = "cpu") -> Loaded:
     if enc_state:
         _load_state(encoder.model, enc_state, wfile, "encoder.")
     model = build_model(cfg)
-    _load_state(model, state, wfile, "")
+    _load_state(model, _upgrade(state, cfg), wfile, "")
     model.to(device).eval()
     encoder.to(device).eval()
     return Loaded(cfg, model, encoder, tokenizer, meta, path)
+
+
+def _upgrade(state: dict, cfg: ModelConfig) -> dict:
+    """Weights written by earlier code, in today's layout, computing the same function.
+
+    2026-11: self-conditioning went through in_proj on [x_t, x0_prev] (d -> 2d input); today it has
+    its own sc_proj fed x0_prev / x0_scale, so sc_proj = W[:, d:] * x0_scale gives the same output."""
+    w = state.get("in_proj.weight")
+    if cfg.kind == "diffusion" and w is not None and w.shape[1] == 2 * cfg.d_model:
+        state = dict(state)
+        d = cfg.d_model
+        state["in_proj.weight"] = w[:, :d].contiguous()
+        if cfg.self_condition:
+            state["sc_proj.weight"] = (w[:, d:].float() * cfg.x0_scale).to(w.dtype).contiguous()
+    return state
 
 
 def _load_state(module: torch.nn.Module, state: dict, wfile: Path, prefix: str) -> None:

@@ -90,6 +90,22 @@ def _run_generate(a: argparse.Namespace) -> int:
     return 0
 
 
+def _run_diagnose(a: argparse.Namespace) -> int:
+    from engine.api import default_checkpoint_dir
+    from engine.diagnose import format_table, run
+
+    ckpt = a.checkpoint or default_checkpoint_dir()
+    if ckpt is None:
+        raise EngineError("no --checkpoint given and no default model is installed")
+    if a.n < 1:
+        raise EngineError(f"-n must be at least 1, got {a.n}")
+    res = run(str(ckpt), a.data, n=a.n, out=a.out, device=a.device, seed=a.seed, progress=sys.stderr.isatty())
+    print(format_table(res))
+    if a.out:
+        print(f"written: {a.out} and {a.out.rsplit('.', 1)[0]}.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="codefusion", description="CodeFusion: natural language to code with diffusion")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -106,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
     g.add_argument("--json", action="store_true", help='print the k raw candidates as [{"code": ..., "score": ...}, ...]')
     g.add_argument("--raw", action="store_true", help="print the engine's k candidates without grammar/'s pipeline")
+    d = sub.add_parser("diagnose", help="does the denoiser use x_t? readout per noise level, accuracy vs steps")
+    d.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the shipped model)")
+    d.add_argument("--data", required=True, metavar="FILE.jsonl", help="items whose programs are the references")
+    d.add_argument("-n", type=int, default=128, help="the first N items (default 128)")
+    d.add_argument("--out", default=None, metavar="FILE.json", help="write JSON here and the plot beside it (.png)")
+    d.add_argument("--device", default=None)
+    d.add_argument("--seed", type=int, default=0)
     try:
         from grammar import cli as gcli
     except ImportError:  # grammar/ not present
@@ -124,6 +147,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _run_train(a, "finetune" if a.cmd == "train" else "pretrain")
         if a.cmd == "generate":
             return _run_generate(a)
+        if a.cmd == "diagnose":
+            return _run_diagnose(a)
         from grammar import cli as gcli
         if a.cmd == "check":
             return gcli.run_check(a)

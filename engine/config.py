@@ -35,7 +35,7 @@ class ModelConfig:
     nl_max_len: int = 48  # NL tokens (E's wordpieces), longer input is truncated
     # --- code side ---
     vocab_size: int = 4096  # byte-level BPE vocabulary of the code tokenizer
-    code_max_len: int = 64  # code tokens per program (padded); the paper uses 128
+    code_max_len: int = 48  # code tokens per program (padded; 48 fits 97 % of Bash dev, all Python); paper 128
     d_model: int = 256  # width of embedding L, denoiser N and decoder D
     n_heads: int = 4
     denoiser_layers: int = 4  # N: self-attention + cross-attention to E + time conditioning
@@ -44,15 +44,30 @@ class ModelConfig:
     dropout: float = 0.1
     # --- diffusion ---
     diffusion_steps: int = 1200  # T, training steps of the forward process (paper: 1,200)
-    schedule: str = "sqrt"  # alpha_bar(t) = 1 - sqrt(t/T + s) (Diffusion-LM)
-    self_condition: bool = True  # feed the previous x0 estimate back to N (Analog Bits)
-    x0_scale: float = 1.0  # RMS per dimension of x0 = L(y) against unit noise; < 1 moves more of 1..T into
-    #   the noisy regime where N must read the NL (in d dimensions a token stays legible at low SNR)
-    step_spacing: float = 1.0  # sampling timesteps t_i = T (1 - i/n)^p: 1 = even, < 1 = more steps at high noise
-    pad_weight: float = 1.0  # loss weight of PAD positions (program tokens and EOS weigh 1); programs fill
-    #   ~15 of 64 positions, so at 1 the padding dominates the loss
-    default_steps: int = 10  # sampling steps when the caller gives none (chosen on dev)
+    schedule: str = "logsnr"  # "logsnr": token SNR log-linear in t over [snr_min, snr_max] (trains every
+    #   noise band equally); "sqrt": alpha_bar(t) = 1 - sqrt(t/T + s), the paper's (see schedule.py)
+    snr_min: float = 0.05  # logsnr: token SNR at t = T (nothing readable; sampling starts from pure noise)
+    snr_max: float = 100.0  # logsnr: token SNR at t -> 0 (every token readable off x_t)
+    sample_end_snr: float = 20.0  # logsnr: the last sampling step queries N at this token SNR (tokens readable)
+    input_scaling: bool = True  # feed N x_t / sqrt(ab s^2 + 1 - ab) (unit RMS at every noise level, EDM's c_in);
+    #   without it the clean end of a logsnr schedule reaches N at RMS ~ s and N learns to ignore it
+    skip: bool = True  # x0_hat = c_skip x_t + c_out N(...) (EDM preconditioning): reading x_t is free,
+    #   N learns the residual; c_skip = sqrt(ab) s^2 / (ab s^2 + 1 - ab), the linear posterior mean
+    self_condition: bool = True  # feed the previous x0 estimate back to N (Analog Bits), own zero-init projection
+    x0_scale: float = 0.1  # RMS per dimension of x0 = L(y) against unit noise (token SNR = d x0_scale^2 ab/(1-ab))
+    step_spacing: float = 1.0  # sqrt schedule: sampling timesteps t_i = T (1 - i/n)^p: 1 = even, < 1 = more at high noise
+    pad_weight: float = 0.1  # loss weight of PAD positions (program tokens and EOS weigh 1); programs fill
+    #   ~15 of 48-64 positions, so at 1 the padding dominates the loss
+    dec_weight: float = 0.0  # weight of ||D_s - L(y)|| (the paper's decoder term; the CE asks the same)
+    clean_weight: float = 1.0  # weight of CE(H(D(L(y)))), an extra decoder pass on clean embeddings (it shapes L:
+    #   without it N read 60-79 % of tokens at token SNR 100 in a tiny A/B, with it 99-100 %)
+    output_prior: bool = False  # add log N(x_t; sqrt(ab) L(v), 1-ab) over tokens v to H's logits (Plaid)
+    default_steps: int = 3  # sampling steps when the caller gives none (chosen on dev)
     clamp: str = "decoder"  # between steps snap x0_hat to: "decoder" (tokens D+H read), "nearest" embedding, "none"
+    # --- exemplars (the nearest training programs, by NL) ---
+    exemplars: int = 0  # m: exemplar programs N and D (or the AR decoder) cross-attend to; 0 = none
+    exemplar_start_snr: float = 0.0  # > 0: sampling starts from an exemplar noised to this token SNR
+    #   (SDEdit) instead of pure noise; candidates cycle through the exemplars
     # --- autoregressive baseline only ---
     ar_layers: int = 6  # decoder layers of the AR baseline (kind == "ar")
 
@@ -81,7 +96,9 @@ class TrainConfig:
     time_budget_s: float = 0.0  # stop (and save) after this many seconds; 0 = no limit
     grad_clip: float = 1.0
     cfg_dropout: float = 0.1  # drop the NL (replace E's output by noise) this often
-    t_power: float = 0.5  # t = ceil(T * u^t_power): 1 = uniform, < 1 favours high noise
+    t_power: float = 1.0  # t = ceil(T * u^t_power): 1 = uniform (logsnr: uniform in log-SNR), < 1 favours high noise
+    exemplar_pool: int = 4  # exemplars: the m given are drawn from this many nearest (leave-one-out)
+    exemplar_dropout: float = 0.15  # exemplars: train this often with none, so the model works without
     pretrain_mix: float = 0.5  # pretrain: share of CPD batches (rest: unsupervised generation)
     log_every: int = 20
     eval_every: int = 500  # sample a dev slice and log exact match; 0 = never
@@ -104,13 +121,13 @@ NAMED_CONFIGS: dict[str, dict[str, Any]] = {
         train=dict(batch_size=16, lr=2e-3, warmup_steps=20, max_steps=300, eval_every=0,
                    save_every=0, log_every=10, cfg_dropout=0.0),
     ),
-    # the shipped default: usable on a 2-core CPU. x0_scale chosen on dev (GPU sweep 0.05 / 0.1;
-    # 1.0 left the model unable to generate even its training programs from noise)
-    "small": dict(model=dict(x0_scale=0.1, default_steps=3), train=dict()),
+    # the shipped default (the dataclass defaults): usable on a 2-core CPU. x0_scale chosen on dev
+    # (GPU sweep 0.05 / 0.1; 1.0 left the model unable to generate even its training programs from noise)
+    "small": dict(model=dict(), train=dict()),
     # the paper's ~75M: denoiser 10 layers, decoder 6 layers, d=512, 128 code tokens
     "paper": dict(
         model=dict(vocab_size=16384, code_max_len=128, nl_max_len=64, d_model=512, n_heads=8,
-                   denoiser_layers=10, decoder_layers=6, ar_layers=16, x0_scale=0.1),
+                   denoiser_layers=10, decoder_layers=6, ar_layers=16),
         train=dict(batch_size=128, lr=3e-4),
     ),
 }

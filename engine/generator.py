@@ -10,7 +10,7 @@ import torch
 from engine import checkpoint
 from engine.api import CancelToken, Candidate
 from engine.sampling import diffusion_sample, initial_noise, sequence_scores
-from engine.schedule import SqrtSchedule
+from engine.schedule import make_schedule
 
 MAX_K = 64
 
@@ -32,21 +32,43 @@ def pick_device(device: Optional[str]) -> str:
     return device
 
 
+def training_bank(meta: dict):
+    """A Retriever over the training files a checkpoint's config.json lists under "data" (those
+    found on this machine, relative to the data directory), or None when there are none."""
+    from engine.data import resolve_data_path
+    from engine.retrieval import Retriever
+
+    listed = meta.get("data") or []
+    found = [resolve_data_path(p) for p in listed if isinstance(p, str) and p.endswith(".jsonl")]
+    paths = [str(p) for p in found if p is not None]
+    return Retriever.from_jsonl(paths) if paths else None
+
+
 class Generator:
-    def __init__(self, loaded: checkpoint.Loaded, device: str):
+    def __init__(self, loaded: checkpoint.Loaded, device: str, bank=None):
+        """bank: a Retriever whose nearest programs condition an exemplar model (cfg.exemplars > 0);
+        None: such a model runs without exemplars."""
         self.loaded = loaded
+        self.bank = bank
         self.cfg = loaded.cfg
         self.model = loaded.model
         self.encoder = loaded.encoder
         self.tokenizer = loaded.tokenizer
         self.device = device
-        self.schedule = SqrtSchedule(self.cfg.diffusion_steps)
+        self.schedule = make_schedule(self.cfg) if self.cfg.kind == "diffusion" else None
+        # logsnr: the last sampling step sits where tokens are readable, however many steps there are
+        self.t_end = self.schedule.t_at_snr(self.cfg.sample_end_snr) if self.cfg.schedule == "logsnr" else None
 
     @classmethod
-    def load(cls, path: Path, device: Optional[str] = None) -> "Generator":
+    def load(cls, path: Path, device: Optional[str] = None, bank="auto") -> "Generator":
+        """bank "auto": for an exemplar model, the training files its config.json lists (those found
+        on this machine), else none; or a Retriever; or None."""
         configure_threads()
         dev = pick_device(device)
-        return cls(checkpoint.load(path, dev), dev)
+        loaded = checkpoint.load(path, dev)
+        if bank == "auto":
+            bank = training_bank(loaded.meta) if loaded.cfg.exemplars else None
+        return cls(loaded, dev, bank)
 
     @property
     def languages(self) -> tuple:
@@ -64,17 +86,35 @@ class Generator:
     def path(self) -> Path:
         return self.loaded.path
 
-    def _memory(self, nls: list[str], langs: list[str]):
+    def exemplars_for(self, nl: str, lang: str) -> list[str]:
+        """The m programs of the bank nearest to the request ([] without a bank or for m = 0)."""
+        if not self.cfg.exemplars or self.bank is None:
+            return []
+        return [c.code for c in self.bank.search(nl, lang, self.cfg.exemplars)]
+
+    def _exemplar_ids(self, exemplars: list[str]) -> Optional[torch.Tensor]:
+        if not exemplars or not self.cfg.exemplars:
+            return None
+        rows = [self.tokenizer.encode_padded(c, self.cfg.code_max_len) for c in exemplars[: self.cfg.exemplars]]
+        rows += [[0] * self.cfg.code_max_len] * (self.cfg.exemplars - len(rows))  # PAD rows: no exemplar
+        return torch.tensor([rows], device=self.device)  # (1, m, Lc)
+
+    def _memory(self, nls: list[str], langs: list[str], ex_ids=None):
         """(memory, mask, lang ids) for the requests."""
         enc, mask = self.encoder(nls, self.device)
         lang = torch.tensor([self.cfg.languages.index(lg) for lg in langs], device=self.device)
-        return (*self.model.cond(enc, mask, lang), lang)
+        return (*self.model.memory(enc, mask, lang, ex_ids), lang)
 
     @torch.inference_mode()
     def generate(self, nl: str, lang: str, k: int = 5, steps: Optional[int] = None, seed: int = 0,
                  cancel: CancelToken = None, guidance: float = 1.0, clamp: Optional[str] = None,
-                 ar_mode: str = "beam") -> list[Candidate]:
-        """k candidates from k noise seeds (seed, seed+1, ...) in one batched pass, best first."""
+                 ar_mode: str = "beam", exemplars: Optional[list[str]] = None,
+                 start_snr: Optional[float] = None) -> list[Candidate]:
+        """k candidates from k noise seeds (seed, seed+1, ...) in one batched pass, best first.
+
+        exemplars: programs to condition on (default: the bank's nearest, for an exemplar model).
+        start_snr > 0 (default cfg.exemplar_start_snr): candidate i starts from exemplar i mod m noised
+        to that token SNR (SDEdit) rather than from pure noise."""
         if lang not in self.cfg.languages:
             raise ValueError(f"language '{lang}' is not served by this model ({', '.join(self.cfg.languages)})")
         if not isinstance(nl, str) or not nl.strip():
@@ -82,20 +122,31 @@ class Generator:
         if not 1 <= k <= MAX_K:
             raise ValueError(f"k must be in 1..{MAX_K}, got {k}")
         steps = self.cfg.default_steps if steps is None else int(steps)
-        mem, mem_mask, lang_id = self._memory([nl.strip()], [lang])  # (1, Lm, d)
+        if exemplars is None:
+            exemplars = self.exemplars_for(nl.strip(), lang)
+        ex_ids = self._exemplar_ids(exemplars)
+        mem, mem_mask, lang_id = self._memory([nl.strip()], [lang], ex_ids)  # (1, Lm, d)
         if self.cfg.kind == "ar":
             from engine.ar_model import ar_generate
             res = ar_generate(self.model, mem, mem_mask, k, mode=ar_mode, seed=seed, cancel=cancel)
             return [Candidate(self.tokenizer.decode(ids), score, meta={"kind": "ar"}) for ids, score in res]
         x_T = initial_noise(k, self.cfg.code_max_len, self.cfg.d_model, seed, self.device)
+        start_snr = self.cfg.exemplar_start_snr if start_snr is None else start_snr
+        t_start = None
+        if start_snr and ex_ids is not None:  # SDEdit: noise the exemplars to start_snr and denoise from there
+            t_start = self.schedule.t_at_snr(start_snr)
+            n_ex = len(exemplars[: self.cfg.exemplars])
+            x0_ex = self.model.embed_tokens(ex_ids[0, [i % n_ex for i in range(k)]])  # (k, Lc, d)
+            x_T = self.schedule.add_noise(x0_ex, x_T, torch.full((k,), t_start, device=self.device))
         uncond = None
         if guidance != 1.0:  # seeded: the result still depends only on (seed, i)
             uncond = self.model.cond.unconditional(lang_id.expand(k), torch.Generator().manual_seed(seed))
         ids, lp = diffusion_sample(
             self.model, mem.expand(k, -1, -1), mem_mask.expand(k, -1), x_T, steps, self.schedule,
             clamp=self.cfg.clamp if clamp is None else clamp, guidance=guidance, uncond=uncond, cancel=cancel,
-            spacing=self.cfg.step_spacing)
+            spacing=self.cfg.step_spacing, t_end=self.t_end, t_start=t_start)
         scores = sequence_scores(ids, lp)
-        cands = [Candidate(self.tokenizer.decode(row), s, meta={"seed": seed + i, "steps": steps})
+        cands = [Candidate(self.tokenizer.decode(row), s, meta={"seed": seed + i, "steps": steps,
+                                                               **({"exemplar": i % len(exemplars)} if t_start else {})})
                  for i, (row, s) in enumerate(zip(ids.tolist(), scores))]
         return sorted(cands, key=lambda c: -c.score)

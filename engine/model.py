@@ -95,18 +95,41 @@ UNCOND_LEN = 8  # positions of the Gaussian "encoder output" that stands for "no
 
 
 class Conditioning(nn.Module):
-    """memory = [language token, proj(E(nl))]: what N and D cross-attend to."""
+    """memory = [language token, proj(E(nl)), exemplar programs]: what N and D cross-attend to.
+
+    Exemplars (cfg.exemplars = m > 0): the code of the m training programs whose NL is nearest to
+    the request, each token as its normalised embedding L(v) / s plus a position and a rank
+    embedding, appended after the NL (PAD positions masked; an all-PAD row is "no exemplar")."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.encoder_dim = cfg.encoder_dim
         self.lang_emb = nn.Embedding(len(cfg.languages), cfg.d_model)
         self.proj = nn.Sequential(nn.LayerNorm(cfg.encoder_dim), nn.Linear(cfg.encoder_dim, cfg.d_model))
+        self.n_exemplars = 0
+        if cfg.exemplars:
+            self.enable_exemplars(cfg.exemplars, cfg.code_max_len, cfg.d_model)
 
-    def forward(self, enc: torch.Tensor, enc_mask: torch.Tensor, lang: torch.Tensor):
-        """enc (B, Ln, de), enc_mask (B, Ln) bool, lang (B,) long -> (B, 1+Ln, d), (B, 1+Ln)."""
+    def enable_exemplars(self, m: int, length: int, d: int) -> None:
+        """Add the exemplar embeddings (also to a trained model that had none: --init --set exemplars=m)."""
+        self.n_exemplars = m
+        self.ex_rank = nn.Embedding(m, d)
+        self.ex_pos = nn.Parameter(torch.zeros(1, length, d))
+        nn.init.normal_(self.ex_pos, std=0.02)
+        self.ex_ln = nn.LayerNorm(d)
+
+    def forward(self, enc: torch.Tensor, enc_mask: torch.Tensor, lang: torch.Tensor, ex_emb=None, ex_ids=None):
+        """enc (B, Ln, de), enc_mask (B, Ln) bool, lang (B,) long -> (B, 1+Ln, d), (B, 1+Ln).
+        With ex_ids (B, m, Le) and ex_emb (B, m, Le, d) their unit-scale token embeddings:
+        -> (B, 1+Ln+m*Le, d), (B, 1+Ln+m*Le)."""
         mem = torch.cat([self.lang_emb(lang)[:, None], self.proj(enc)], dim=1)  # (B, 1+Ln, d)
         mask = torch.cat([torch.ones_like(enc_mask[:, :1]), enc_mask], dim=1)  # (B, 1+Ln)
+        if ex_ids is not None and self.n_exemplars:
+            B, m, Le = ex_ids.shape
+            rank = self.ex_rank(torch.arange(m, device=ex_ids.device))  # (m, d)
+            ex = self.ex_ln(ex_emb + self.ex_pos[:, None, :Le] + rank[None, :, None])  # (B, m, Le, d)
+            mem = torch.cat([mem, ex.reshape(B, m * Le, -1)], dim=1)
+            mask = torch.cat([mask, (ex_ids != PAD_ID).reshape(B, m * Le)], dim=1)
         return mem, mask
 
     def unconditional(self, lang: torch.Tensor, generator: Optional[torch.Generator] = None):
@@ -115,6 +138,13 @@ class Conditioning(nn.Module):
         B = lang.shape[0]
         noise = torch.randn(B, UNCOND_LEN, self.encoder_dim, generator=generator).to(lang.device)
         return self(noise, torch.ones(B, UNCOND_LEN, dtype=torch.bool, device=lang.device), lang)
+
+
+def trim_exemplars(ex_ids: torch.Tensor) -> torch.Tensor:
+    """Drop the PAD columns every exemplar of the batch has: (B, m, Lc) -> (B, m, Le), Le >= 1."""
+    used = (ex_ids != PAD_ID).flatten(0, 1).any(0)  # (Lc,)
+    n = int(used.nonzero().max()) + 1 if used.any() else 1
+    return ex_ids[..., :n]
 
 
 class CodeFusion(nn.Module):
@@ -129,7 +159,10 @@ class CodeFusion(nn.Module):
         self.pos = nn.Parameter(torch.zeros(1, cfg.code_max_len, d))
         nn.init.normal_(self.pos, std=0.02)
         self.time_mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d))
-        self.in_proj = nn.Linear(2 * d if cfg.self_condition else d, d)
+        self.in_proj = nn.Linear(d, d)
+        if cfg.self_condition:  # x0_prev at unit scale through its own projection, zero at init (Plaid):
+            self.sc_proj = nn.Linear(d, d, bias=False)  # concatenated with x_t it was drowned by the noise
+            nn.init.zeros_(self.sc_proj.weight)
         self.denoiser = nn.ModuleList(
             [Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.denoiser_layers)])
         self.den_ln = nn.LayerNorm(d)
@@ -141,8 +174,17 @@ class CodeFusion(nn.Module):
             [Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.decoder_layers)])
         self.dec_ln = nn.LayerNorm(d)
         self.head = nn.Linear(d, cfg.vocab_size)  # H
+        from engine.schedule import make_schedule
+        self.set_schedule(make_schedule(cfg))
 
     # --- the pieces -------------------------------------------------------------
+    def memory(self, enc, enc_mask, lang, ex_ids=None):
+        """The memory N and D cross-attend to; ex_ids (B, m, Lc) exemplar programs or None."""
+        if ex_ids is None or not self.cfg.exemplars:
+            return self.cond(enc, enc_mask, lang)
+        ex_ids = trim_exemplars(ex_ids)
+        return self.cond(enc, enc_mask, lang, self.normalize(self.embed(ex_ids)), ex_ids)
+
     def embed_tokens(self, y: torch.Tensor) -> torch.Tensor:
         """x0 = L(y), each token scaled to RMS x0_scale per dimension (1 = as loud as the
         unit-variance noise).  y (B, Lc) -> (B, Lc, d)."""
@@ -153,24 +195,66 @@ class CodeFusion(nn.Module):
         return F.normalize(e, dim=-1) * math.sqrt(e.shape[-1])
 
     def denoise(self, x_t, t, mem, mem_mask, x0_prev=None):
-        """N: x_t (B, Lc, d), t (B,) -> x0_hat (B, Lc, d)."""
-        if self.cfg.self_condition:
-            if x0_prev is None:
-                x0_prev = torch.zeros_like(x_t)
-            x_t = torch.cat([x_t, x0_prev], dim=-1)  # (B, Lc, 2d)
+        """N: x_t (B, Lc, d), t (B,), x0_prev (B, Lc, d) the previous estimate or None -> x0_hat (B, Lc, d)."""
         temb = self.time_mlp(timestep_embedding(t, self.cfg.d_model, self.cfg.diffusion_steps))  # (B, d)
-        h = self.in_proj(x_t) + self.pos + temb[:, None]
+        x_in = x_t
+        if self.cfg.input_scaling:  # c_in: x_t at unit RMS per dimension whatever the noise level
+            x_in = x_t * self.input_scale(t)[:, None, None]
+        h = self.in_proj(x_in) + self.pos + temb[:, None]
+        if self.cfg.self_condition and x0_prev is not None:
+            h = h + self.sc_proj(x0_prev / self.cfg.x0_scale)
         for blk in self.denoiser:
             h = blk(h, mem, mem_mask)
-        return self.den_out(self.den_ln(h))
+        out = self.den_out(self.den_ln(h))
+        if not self.cfg.skip:
+            return out
+        ab = self.alpha_bar.to(t.device)[t].view(-1, 1, 1)  # (B, 1, 1)
+        s2 = self.cfg.x0_scale ** 2
+        var = ab * s2 + 1 - ab  # Var(x_t) per dimension
+        return (ab.sqrt() * s2 / var) * x_t + (self.cfg.x0_scale * (1 - ab).sqrt() / var.sqrt()) * out
 
-    def decode(self, x0_hat, mem, mem_mask):
-        """D then H: x0_hat (B, Lc, d) -> D_s (B, Lc, d), logits (B, Lc, V)."""
+    def input_scale(self, t: torch.Tensor) -> torch.Tensor:
+        """1 / sqrt(ab_t s^2 + 1 - ab_t), the RMS of x_t, for t (B,) -> (B,). Uses the buffer of
+        alpha_bar the schedule registered (set_schedule)."""
+        ab = self.alpha_bar.to(t.device)[t]
+        return (ab * self.cfg.x0_scale ** 2 + 1 - ab).rsqrt()
+
+    def set_schedule(self, schedule) -> None:
+        """Keep the schedule's alpha_bar (T+1,) for input scaling (not saved: it follows the config)."""
+        self.register_buffer("alpha_bar", schedule.alpha_bar.clone(), persistent=False)
+
+    def decode(self, x0_hat, mem, mem_mask, prior=None):
+        """D then H: x0_hat (B, Lc, d) -> D_s (B, Lc, d), logits (B, Lc, V); prior (B, Lc, V) is
+        added to the logits (the output prior, see prior_logits)."""
         h = x0_hat + self.dec_pos
         for blk in self.decoder:
             h = blk(h, mem, mem_mask)
         d_s = self.dec_ln(h)
-        return d_s, self.head(d_s)
+        logits = self.head(d_s)
+        return d_s, (logits if prior is None else logits + prior)
+
+    def prior_logits(self, x_t, t, schedule):
+        """log N(x_t; sqrt(ab_t) L(v), (1-ab_t) I) for every token v, up to a constant (all L(v) have
+        one norm): sqrt(ab_t)/(1-ab_t) x_t . L(v).  x_t (B, Lc, d), t (B,) -> (B, Lc, V)."""
+        table = self.normalize(self.embed.weight) * self.cfg.x0_scale  # L(v) (V, d)
+        return schedule.prior_scale(t).view(-1, 1, 1) * (x_t @ table.t())
+
+    def enable_skip(self) -> None:
+        """Turn on the skip parameterisation for weights trained without it, keeping the function at
+        pure noise (there c_skip = 0 and c_out = x0_scale, so N's last layer is rescaled by 1/x0_scale)."""
+        if not self.cfg.skip:
+            with torch.no_grad():
+                self.den_out.weight.div_(self.cfg.x0_scale)
+                self.den_out.bias.div_(self.cfg.x0_scale)
+            self.cfg.skip = True
+
+    def set_code_length(self, n: int) -> None:
+        """Keep the first n positions (a shorter code_max_len when training goes on from a checkpoint)."""
+        if n > self.pos.shape[1]:
+            raise ValueError(f"code_max_len can only shrink from {self.pos.shape[1]}, not grow to {n}")
+        self.pos = nn.Parameter(self.pos.data[:, :n].clone())
+        self.dec_pos = nn.Parameter(self.dec_pos.data[:, :n].clone())
+        self.cfg.code_max_len = n
 
     def nearest_tokens(self, x: torch.Tensor) -> torch.Tensor:
         """Clamping trick: the token whose (normalised) embedding is closest. (B,Lc,d) -> (B,Lc)."""
@@ -181,28 +265,49 @@ class CodeFusion(nn.Module):
     def loss(self, y, mem, mem_mask, t, schedule, noise_mask=None, self_cond_p=0.5):
         """The paper's L_t for a batch.  y (B, Lc) token ids; t (B,) in 1..T;
         noise_mask (B, Lc) bool: positions to noise (CPD); None = all.
-        Returns the total loss and per-sample components (for per-t-bucket logging)."""
+        Returns the total loss and per-sample components (for per-noise-level logging), among them
+        the content-token (non-PAD, noised) accuracy of N's own estimate (nearest embedding) and of D+H."""
+        cfg = self.cfg
         x0 = self.embed_tokens(y)  # L(y) (B, Lc, d)
         noise = torch.randn_like(x0)  # eps
         x_t = schedule.add_noise(x0, noise, t)
+        content = y != PAD_ID  # (B, Lc)
         if noise_mask is not None:
             x_t = torch.where(noise_mask[..., None], x_t, x0)
             w = noise_mask.float()
+            content = content & noise_mask
         else:  # every position, PAD down-weighted by pad_weight
-            w = torch.where(y == PAD_ID, self.cfg.pad_weight, 1.0)  # (B, Lc)
+            w = torch.where(y == PAD_ID, cfg.pad_weight, 1.0)  # (B, Lc)
         x0_prev = None
-        if self.cfg.self_condition and torch.rand(()) < self_cond_p:
-            with torch.no_grad():
-                x0_prev = self.denoise(x_t, t, mem, mem_mask).detach()
+        if cfg.self_condition:  # a coin per sample: half the batch sees its own first estimate
+            sel = torch.rand(y.shape[0], device=y.device) < self_cond_p
+            if sel.any():
+                with torch.no_grad():
+                    x0_prev = torch.zeros_like(x0)
+                    x0_prev[sel] = self.denoise(x_t[sel], t[sel], mem[sel], mem_mask[sel]).to(x0_prev.dtype)
         x0_hat = self.denoise(x_t, t, mem, mem_mask, x0_prev)
-        d_s, logits = self.decode(x0_hat, mem, mem_mask)
-        _, logits_clean = self.decode(x0, mem, mem_mask)  # anchors L and D (prevents collapse)
+        prior = self.prior_logits(x_t, t, schedule) if cfg.output_prior else None
+        d_s, logits = self.decode(x0_hat, mem, mem_mask, prior)
         denom = w.sum(1).clamp(min=1)
-        s2 = self.cfg.x0_scale ** 2  # the squared errors are measured at unit scale
+        s2 = cfg.x0_scale ** 2  # the squared errors are measured at unit scale
         mse = (((x0_hat - x0.detach()) ** 2).mean(-1) * w).sum(1) / denom / s2  # ~ ||eps_hat - eps|| (x0 form)
-        dec = (((d_s - x0.detach() / self.cfg.x0_scale) ** 2).mean(-1) * w).sum(1) / denom  # ||D_s - L(y)||
-        ce = (F.cross_entropy(logits.transpose(1, 2), y, reduction="none") * w).sum(1) / denom
-        ce_clean = F.cross_entropy(logits_clean.transpose(1, 2), y, reduction="none").mean(1)
-        per_sample = mse + dec + ce + ce_clean  # (B,)
-        return per_sample.mean(), {"mse": mse.detach(), "dec": dec.detach(), "ce": ce.detach(),
-                                   "ce_clean": ce_clean.detach(), "total": per_sample.detach()}
+        ce_tok = F.cross_entropy(logits.float().transpose(1, 2), y, reduction="none")  # (B, Lc)
+        ce = (ce_tok * w).sum(1) / denom
+        per_sample = mse + ce  # (B,)
+        parts = {"mse": mse.detach(), "ce": ce.detach()}
+        if cfg.dec_weight:  # ||D_s - L(y)||
+            dec = (((d_s - x0.detach() / cfg.x0_scale) ** 2).mean(-1) * w).sum(1) / denom
+            per_sample = per_sample + cfg.dec_weight * dec
+            parts["dec"] = dec.detach()
+        if cfg.clean_weight:  # anchors L and D on clean embeddings (one more decoder pass)
+            _, logits_clean = self.decode(x0, mem, mem_mask)
+            ce_clean = F.cross_entropy(logits_clean.float().transpose(1, 2), y, reduction="none").mean(1)
+            per_sample = per_sample + cfg.clean_weight * ce_clean
+            parts["ce_clean"] = ce_clean.detach()
+        with torch.no_grad():
+            n_content = content.sum(1).clamp(min=1)
+            parts["ce_content"] = (ce_tok * content).sum(1) / n_content
+            parts["acc_dh"] = ((logits.argmax(-1) == y) & content).sum(1) / n_content
+            parts["acc_n"] = ((self.nearest_tokens(x0_hat) == y) & content).sum(1) / n_content
+        parts["total"] = per_sample.detach()
+        return per_sample.mean(), parts

@@ -48,6 +48,25 @@ class _LangIndex:
         return [(int(i), float(sims[i])) for i in order]
 
 
+    def search_many(self, nls: list[str], k: int, chunk: int = 512) -> list[list[tuple[int, float]]]:
+        """search() for many queries at once: (index, score) lists, best first."""
+        query = self._normalize(self._hstack([self.word.transform(nls), self.char.transform(nls)]).tocsr())
+        out: list[list[tuple[int, float]]] = []
+        k = min(k, self.matrix.shape[0])
+        for i in range(0, len(nls), chunk):
+            sims = (query[i:i + chunk] @ self.matrix.T).toarray()  # (chunk, n)
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            for row, cand in zip(sims, top):
+                order = sorted(cand, key=lambda j: (-row[j], j))
+                out.append([(int(j), float(row[j])) for j in order])
+        return out
+
+
+def normalise_nl(nl: str) -> str:
+    """Case, spacing and end punctuation folded: two requests that differ only there are duplicates."""
+    return " ".join(nl.lower().split()).strip(" .?!")
+
+
 class Retriever:
     """`Retriever.from_jsonl([...])` or `Retriever(records)`; `search(nl, lang, k)` -> Candidates."""
 
@@ -73,6 +92,24 @@ class Retriever:
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(self._index)
+
+    def exemplars_loo(self, nls: list[str], lang: str, k: int) -> list[list[str]]:
+        """For each query (a training NL), the codes of its k nearest neighbours leaving itself out:
+        never an entry whose NL equals the query's once normalised (normalise_nl), no code twice.
+        This is what training conditions on, so that it resembles what a new request gets."""
+        index = self._index.get(lang)
+        if index is None:
+            return [[] for _ in nls]
+        out = []
+        for nl, hits in zip(nls, index.search_many(nls, k + 8)):
+            own, codes = normalise_nl(nl), []
+            for i, _ in hits:
+                if normalise_nl(index.nls[i]) != own and index.codes[i] not in codes:
+                    codes.append(index.codes[i])
+                if len(codes) == k:
+                    break
+            out.append(codes)
+        return out
 
     def search(self, nl: str, lang: str, k: int = 5) -> list[Candidate]:
         if lang not in LANGUAGES:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.api import CancelToken, Cancelled, is_cancelled
-from engine.schedule import DDIMSampler, SqrtSchedule
+from engine.schedule import DDIMSampler
 from engine.tokenizer import CodeTokenizer
 
 
@@ -19,18 +19,21 @@ def initial_noise(k: int, length: int, dim: int, seed: int, device) -> torch.Ten
 
 
 @torch.inference_mode()
-def diffusion_sample(model, mem, mem_mask, x_T, steps: int, schedule: SqrtSchedule,
+def diffusion_sample(model, mem, mem_mask, x_T, steps: int, schedule,
                      clamp: str = "decoder", guidance: float = 1.0, uncond=None, cancel: CancelToken = None,
-                     spacing: float = 1.0):
-    """mem (k, Lm, d) per candidate; x_T (k, Lc, d). Returns ids (k, Lc), token log-probs (k, Lc).
+                     spacing: float = 1.0, t_end=None, t_start=None):
+    """mem (k, Lm, d) per candidate; x_T (k, Lc, d) the sample at t_start (default T: pure noise).
+    Returns ids (k, Lc), token log-probs (k, Lc).
 
+    t_end: the last step at which N is queried (see DDIMSampler.set_timesteps).
     guidance != 1 applies classifier-free guidance against `uncond` = (memory, mask) from
     Conditioning.unconditional (the mode the model learns from cfg_dropout / pre-training)."""
     sampler = DDIMSampler(schedule)
-    sampler.set_timesteps(steps, spacing)
+    sampler.set_timesteps(steps, spacing, t_end=t_end, t_start=t_start)
     x = x_T
     x0_prev = None
     k = x.shape[0]
+    prior = model.cfg.output_prior
     if guidance != 1.0:
         if uncond is None:
             raise ValueError("classifier-free guidance needs the unconditional memory")
@@ -48,11 +51,17 @@ def diffusion_sample(model, mem, mem_mask, x_T, steps: int, schedule: SqrtSchedu
             x0_hat = model.denoise(x, tt, mem, mem_mask, x0_prev)  # (k, Lc, d)
         x0_prev = x0_hat
         if clamp == "decoder" and t_prev > 0:  # snap to the embeddings of the tokens D+H read
-            x0_hat = model.embed_tokens(model.decode(x0_hat, mem, mem_mask)[1].argmax(-1))
+            pl = model.prior_logits(x, tt, schedule) if prior else None
+            x0_hat = model.embed_tokens(model.decode(x0_hat, mem, mem_mask, pl)[1].argmax(-1))
         elif clamp == "nearest" and t_prev > 0:  # Diffusion-LM's clamping trick
             x0_hat = model.embed_tokens(model.nearest_tokens(x0_hat))
-        x = sampler.step(x0_hat, t, t_prev, x)
-    _, logits = model.decode(x, mem, mem_mask)  # (k, Lc, V)
+        x_prev = sampler.step(x0_hat, t, t_prev, x)
+        if t_prev == 0:
+            break
+        x = x_prev
+    # the final read: D+H of N's last estimate (x0 = x0_hat at t_prev = 0), with the prior of the last x_t
+    pl = model.prior_logits(x, tt, schedule) if prior else None
+    _, logits = model.decode(x0_hat, mem, mem_mask, pl)  # (k, Lc, V)
     logp = F.log_softmax(logits.float(), dim=-1)
     ids = logp.argmax(-1)  # (k, Lc)
     return ids, logp.gather(-1, ids[..., None]).squeeze(-1)

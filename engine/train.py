@@ -27,12 +27,13 @@ from engine.config import ModelConfig, TrainConfig, load_config
 from engine.cpd import keyword_identifier_spans, masked_text, token_mask
 from engine.data import Example, language_weights, load_pairs, load_pretrain, log
 from engine.model import UNCOND_LEN
-from engine.schedule import SqrtSchedule
+from engine.schedule import make_schedule
 from engine.tokenizer import CodeTokenizer
 
 # model config fields that --set may change when training goes on from --init / --resume: the loss
 # weighting and sampling defaults (everything else describes the weights)
-CHANGEABLE_AT_INIT = ("pad_weight", "default_steps", "clamp", "step_spacing")
+CHANGEABLE_AT_INIT = ("pad_weight", "default_steps", "clamp", "step_spacing", "dec_weight", "clean_weight",
+                      "output_prior", "input_scaling", "skip", "exemplars", "exemplar_start_snr", "schedule", "snr_min", "snr_max", "sample_end_snr", "code_max_len")
 
 
 @dataclass
@@ -64,8 +65,9 @@ class _Objective(nn.Module):
         super().__init__()
         self.model, self.encoder, self.schedule = model, encoder, schedule
 
-    def forward(self, y, nls, uncond, lang, t, noise_mask):
-        """nls: the NL strings, or (enc, mask) already computed by E (see _NLTable)."""
+    def forward(self, y, nls, uncond, lang, t, noise_mask, ex=None):
+        """nls: the NL strings, or (enc, mask) already computed by E (see _NLTable);
+        ex (B, m, Lc) exemplar programs (PAD rows: none) or None."""
         dev = y.device
         enc, mask = nls if isinstance(nls, tuple) else self.encoder(nls, dev)
         if uncond.any():  # E's output replaced by Gaussian noise (unsupervised generation / CFG dropout)
@@ -79,7 +81,7 @@ class _Objective(nn.Module):
             umask[:, :UNCOND_LEN] = True
             enc = torch.where(uncond[:, None, None], noise, enc)
             mask = torch.where(uncond[:, None], umask, mask)
-        mem, mem_mask = self.model.cond(enc.float(), mask, lang)
+        mem, mem_mask = self.model.memory(enc.float(), mask, lang, ex)
         return self.model.loss(y, mem, mem_mask, t, self.schedule, noise_mask=noise_mask)
 
 
@@ -141,6 +143,15 @@ def train(args: TrainArgs) -> Path:
         # the checkpoint keeps its own config; only fields that leave the weights' meaning alone may change
         asked = list(args.model_overrides) + (["kind"] if args.kind else [])
         for k in set(asked) & set(CHANGEABLE_AT_INIT):
+            if k == "code_max_len":  # fewer positions: keep the first ones
+                loaded.model.set_code_length(mcfg.code_max_len)
+            if k == "skip" and mcfg.skip and not loaded.cfg.skip:  # same function at pure noise
+                loaded.model.enable_skip()
+            if k == "exemplars" and mcfg.exemplars != loaded.cfg.exemplars:
+                if loaded.cfg.exemplars:
+                    raise EngineError(f"{loaded_from} already conditions on {loaded.cfg.exemplars} exemplars")
+                length = mcfg.code_max_len if "code_max_len" in asked else loaded.cfg.code_max_len
+                loaded.model.cond.enable_exemplars(mcfg.exemplars, length, loaded.cfg.d_model)
             setattr(loaded.cfg, k, getattr(mcfg, k))  # model.cfg is this object: the loss reads it
         differ = [f"{k}={getattr(mcfg, k)!r} (checkpoint: {getattr(loaded.cfg, k)!r})" for k in asked
                   if getattr(mcfg, k) != getattr(loaded.cfg, k)]
@@ -159,9 +170,15 @@ def train(args: TrainArgs) -> Path:
         model = checkpoint.build_model(mcfg)
     model.to(device).train()
     encoder.to(device).train()
-    schedule = SqrtSchedule(mcfg.diffusion_steps)
+    schedule = make_schedule(mcfg)
+    if mcfg.kind == "diffusion":
+        model.set_schedule(schedule)  # the config may have changed it (--init --set schedule=...)
+        model.to(device)
     mask_token = getattr(encoder.tokenizer, "mask_token", None) or "<mask>"
     data = _tensorize(examples, tok, mcfg, tcfg.task, mask_token)
+    bank = None
+    if mcfg.exemplars and tcfg.task == "finetune":
+        bank, data["ex"] = _exemplar_pool(examples, tok, mcfg, tcfg.exemplar_pool)
     table = None
     if tcfg.task == "finetune" and mcfg.freeze_encoder:
         table = _NLTable(encoder, data["nl"], device)
@@ -191,7 +208,7 @@ def train(args: TrainArgs) -> Path:
         from tqdm import tqdm
         pbar = tqdm(total=tcfg.max_steps, initial=start_step, desc=f"{tcfg.task} {mcfg.kind}", unit="step",
                     dynamic_ncols=True)
-    acc = _Accumulator()
+    acc = _Accumulator(schedule)
     step = start_step
     last_eval: dict = {}
     while step < tcfg.max_steps:
@@ -210,7 +227,7 @@ def train(args: TrainArgs) -> Path:
         opt.step()
         sched.step()
         step += 1
-        acc.add(parts, batch[4], mcfg.diffusion_steps)
+        acc.add(parts, batch[4])
         if pbar is not None:
             pbar.update(1)
         if is_main and step % tcfg.log_every == 0:
@@ -220,7 +237,7 @@ def train(args: TrainArgs) -> Path:
             if pbar is not None:
                 pbar.set_postfix(loss=f"{row['loss']:.3f}", sps=f"{row['samples_per_s']:.0f}")
         if is_main and dev and tcfg.eval_every and step % tcfg.eval_every == 0:
-            last_eval = evaluate_slice(model, encoder, tok, mcfg, dev, device)
+            last_eval = evaluate_slice(model, encoder, tok, mcfg, dev, device, bank)
             metrics_f.write(json.dumps({"step": step, **last_eval}) + "\n")
             metrics_f.flush()
             model.train()
@@ -230,7 +247,7 @@ def train(args: TrainArgs) -> Path:
     if pbar is not None:
         pbar.close()
     if is_main and dev:
-        last_eval = evaluate_slice(model, encoder, tok, mcfg, dev, device)
+        last_eval = evaluate_slice(model, encoder, tok, mcfg, dev, device, bank)
         metrics_f.write(json.dumps({"step": step, **last_eval}) + "\n")
     _save(out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args, elapsed_before + time.time() - t0,
           last_eval, is_main, world)
@@ -337,6 +354,37 @@ class _NLTable:
         return self.enc[rows, :L].float(), mask
 
 
+def _exemplar_pool(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfig, pool: int):
+    """A retrieval bank over the training pairs and, per example, the token ids of its `pool`
+    nearest neighbours by NL, leaving itself out (Retriever.exemplars_loo): (N, pool, Lc), PAD rows
+    where fewer exist."""
+    from engine.retrieval import Retriever
+
+    bank = Retriever({"nl": e.nl, "code": e.code, "lang": e.lang} for e in examples)
+    L = mcfg.code_max_len
+    ex = torch.zeros(len(examples), pool, L, dtype=torch.long)
+    by_lang: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        by_lang.setdefault(e.lang, []).append(i)
+    for lang, rows in by_lang.items():
+        for i, codes in zip(rows, bank.exemplars_loo([examples[i].nl for i in rows], lang, pool)):
+            for j, code in enumerate(codes):
+                ex[i, j] = torch.tensor(tok.encode_padded(code, L))
+    return bank, ex
+
+
+def _pick_exemplars(pool: torch.Tensor, m: int, dropout: float, drop: torch.Tensor) -> torch.Tensor:
+    """m of each row's pool (B, P, Lc), drawn without replacement and kept in rank order; rows in
+    `drop` (B,) bool, and a further `dropout` share, get none (all PAD)."""
+    B, P, _ = pool.shape
+    m = min(m, P)
+    choice = torch.rand(B, P).argsort(1)[:, :m].sort(1).values  # (B, m)
+    ex = pool.gather(1, choice[..., None].expand(-1, -1, pool.shape[2])).clone()
+    none = drop | (torch.rand(B) < dropout)
+    ex[none] = 0  # PAD_ID
+    return ex
+
+
 def _batch(data: dict, idx: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig, device, table=None):
     B = idx.shape[0]
     y = data["ids"][idx].to(device)
@@ -356,7 +404,10 @@ def _batch(data: dict, idx: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig, 
         uncond = torch.rand(B) < tcfg.cfg_dropout
         if table is not None:
             nls = table.lookup(nls)
-    return y, nls, uncond.to(device), lang, t, noise_mask
+    ex = None
+    if "ex" in data:  # no exemplars where the NL is dropped: they come from the NL
+        ex = _pick_exemplars(data["ex"][idx], mcfg.exemplars, tcfg.exemplar_dropout, uncond).to(device)
+    return y, nls, uncond.to(device), lang, t, noise_mask, ex
 
 
 def sample_t(B: int, T: int, power: float, device) -> torch.Tensor:
@@ -368,41 +419,45 @@ def sample_t(B: int, T: int, power: float, device) -> torch.Tensor:
 
 
 class _Accumulator:
-    """Averages loss parts over a logging interval, also per noise-level bucket of t."""
+    """Averages loss parts over a logging interval, and per token-SNR band (schedule.SNR_BANDS):
+    the loss and the content-token accuracy of N's own estimate (acc_n) and of D+H (acc_dh)."""
 
-    def __init__(self):
+    def __init__(self, schedule):
+        self.schedule = schedule
         self.rows: list = []
         self.t0 = time.time()
         self.n = 0
 
-    def add(self, parts: dict, t: torch.Tensor, T: int):
+    def add(self, parts: dict, t: torch.Tensor):
         self.rows.append(({k: v.float().cpu() for k, v in parts.items()}, t.cpu()))
         self.n += t.shape[0]
-        self.T = T
 
     def flush(self, step: int, lr: float, world: int, elapsed: float) -> dict:
+        from engine.schedule import SNR_BANDS
+
         keys = self.rows[0][0].keys()
         cat = {k: torch.cat([r[0][k] for r in self.rows]) for k in keys}
-        t = torch.cat([r[1] for r in self.rows]).float()
+        snr = self.schedule.token_snr(torch.cat([r[1] for r in self.rows]))
         row = {"step": step, "loss": float(cat["total"].mean()), "lr": lr, "elapsed_s": round(elapsed, 1)}
         for k in keys:
             row[k] = float(cat[k].mean())
-        tn = t / self.T
-        for name, lo, hi in (("low", 0, 1 / 3), ("mid", 1 / 3, 2 / 3), ("high", 2 / 3, 1.01)):
-            sel = (tn > lo) & (tn <= hi)
-            row[f"loss_{name}"] = float(cat["total"][sel].mean()) if sel.any() else None
+        for name, lo, hi in SNR_BANDS if "acc_n" in cat else ():  # diffusion only
+            sel = (snr >= lo) & (snr < hi)
+            for k in ("total", "acc_n", "acc_dh"):
+                if k in cat:
+                    row[f"{'loss' if k == 'total' else k}_snr{name}"] = float(cat[k][sel].mean()) if sel.any() else None
         dt = time.time() - self.t0
         row["samples_per_s"] = self.n * world / max(dt, 1e-9)
         self.rows, self.n, self.t0 = [], 0, time.time()
         return row
 
 
-def evaluate_slice(model, encoder, tok, mcfg, dev: list[Example], device) -> dict:
+def evaluate_slice(model, encoder, tok, mcfg, dev: list[Example], device, bank=None) -> dict:
     """Sample the dev slice (k=1, default steps): exact match, template match (bash),
     and how many distinct programs come out for distinct NLs under the same seed."""
     from engine.generator import Generator
 
-    gen = Generator(checkpoint.Loaded(mcfg, model, encoder, tok, {}, Path(".")), str(device))
+    gen = Generator(checkpoint.Loaded(mcfg, model, encoder, tok, {}, Path(".")), str(device), bank=bank)
     model.eval()
     outs, exact, tmpl, n_bash = [], 0, 0, 0
     try:

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -112,20 +110,15 @@ def default_pipeline(candidates: Sequence[Any], lang: str, k: int, invalid_mode:
 
 def default_retriever(generator: Any) -> Any:
     """A TF-IDF retriever over the training files that the checkpoint's config.json lists
-    under "data" (those that exist on this machine), or None when there are none."""
-    from engine.retrieval import Retriever
+    under "data" (those that exist on this machine), or None when there are none. An exemplar
+    model's bank is that same index: it is shared, not built twice."""
+    bank = getattr(generator, "bank", None)
+    if bank is not None:
+        return bank
+    from engine.generator import training_bank
 
-    config = os.path.join(str(getattr(generator, "path", "")), "config.json")
-    try:
-        with open(config, encoding="utf-8") as f:
-            listed = json.load(f).get("data") or []
-    except (OSError, ValueError):
-        return None
-    from engine.data import resolve_data_path
-
-    found = [resolve_data_path(p) for p in listed if isinstance(p, str) and p.endswith(".jsonl")]
-    paths = [str(p) for p in found if p is not None]
-    return Retriever.from_jsonl(paths) if paths else None
+    loaded = getattr(generator, "loaded", None)
+    return training_bank(getattr(loaded, "meta", {}) or {})
 
 
 class GenerationService:

@@ -1,0 +1,95 @@
+"""Exemplar conditioning: leave-one-out neighbours, the memory layout, the draw of exemplars in
+training, and sampling that starts from a noised exemplar."""
+import torch
+
+from engine.ar_model import ARModel
+from engine.config import load_config
+from engine.model import CodeFusion, trim_exemplars
+from engine.retrieval import Retriever, normalise_nl
+from engine.tokenizer import PAD_ID
+from engine.train import _pick_exemplars
+
+RECORDS = [
+    {"nl": "list all files", "code": "ls -la", "lang": "bash"},
+    {"nl": "List all files.", "code": "ls -a", "lang": "bash"},  # the same request, normalised
+    {"nl": "list all files sorted by size", "code": "ls -lS", "lang": "bash"},
+    {"nl": "list files by date", "code": "ls -lt", "lang": "bash"},
+    {"nl": "count lines in a file", "code": "wc -l f", "lang": "bash"},
+    {"nl": "count words in a file", "code": "wc -w f", "lang": "bash"},
+    {"nl": "reverse a list", "code": "x[::-1]", "lang": "python"},
+]
+
+
+def _cfg(m=2):
+    c, _ = load_config("tiny")
+    c.vocab_size, c.encoder_dim, c.exemplars = 100, 24, m
+    return c
+
+
+def test_leave_one_out_never_returns_the_item_or_a_duplicate_of_its_nl():
+    bank = Retriever(RECORDS)
+    assert normalise_nl(" List  all files.") == "list all files"
+    nls = ["list all files", "count lines in a file"]
+    got = bank.exemplars_loo(nls, "bash", 3)
+    assert "ls -la" not in got[0] and "ls -a" not in got[0]  # itself and its normalised duplicate
+    assert got[0][0] == "ls -lS" and len(got[0]) == 3 and len(set(got[0])) == 3
+    assert got[1][0] == "wc -w f" and "wc -l f" not in got[1]
+    assert bank.exemplars_loo(["x"], "cf", 2) == [[]]  # no index for the language
+
+
+def test_search_many_equals_search():
+    bank = Retriever(RECORDS)
+    idx = bank._index["bash"]
+    for q, hits in zip(["list files", "count words"], idx.search_many(["list files", "count words"], 3)):
+        ref = idx.search(q, 3)
+        assert [i for i, _ in hits] == [i for i, _ in ref]
+        assert all(abs(a - b) < 1e-9 for (_, a), (_, b) in zip(hits, ref))
+
+
+def test_memory_appends_exemplar_tokens_after_the_nl_and_masks_padding():
+    torch.manual_seed(0)
+    cfg = _cfg(m=2)
+    for model in (CodeFusion(cfg).eval(), ARModel(cfg).eval()):
+        enc, mask = torch.randn(2, 5, cfg.encoder_dim), torch.ones(2, 5, dtype=torch.bool)
+        lang = torch.zeros(2, dtype=torch.long)
+        ex = torch.zeros(2, 2, cfg.code_max_len, dtype=torch.long)
+        ex[0, 0, :3] = torch.tensor([7, 8, 1])
+        ex[0, 1, :4] = torch.tensor([9, 9, 9, 1])
+        ex[1, 0, :2] = torch.tensor([5, 1])  # second row: one exemplar, one absent
+        mem, mm = model.memory(enc, mask, lang, ex)
+        assert mem.shape == (2, 1 + 5 + 2 * 4, cfg.d_model)  # trimmed to the longest exemplar (4)
+        assert mm[0].sum() == 1 + 5 + 3 + 4 and mm[1].sum() == 1 + 5 + 2
+        base, bm = model.memory(enc, mask, lang, None)
+        assert torch.equal(mem[:, :6], base) and base.shape[1] == 6
+    assert trim_exemplars(torch.zeros(1, 2, 9, dtype=torch.long)).shape == (1, 2, 1)
+
+
+def test_exemplars_change_what_the_denoiser_sees():
+    torch.manual_seed(0)
+    cfg = _cfg(m=1)
+    model = CodeFusion(cfg).eval()
+    enc, mask = torch.randn(1, 5, cfg.encoder_dim), torch.ones(1, 5, dtype=torch.bool)
+    lang = torch.zeros(1, dtype=torch.long)
+    x_t, t = torch.randn(1, cfg.code_max_len, cfg.d_model), torch.tensor([600])
+    outs = []
+    for code in ([7, 8, 1], [30, 31, 32, 1]):
+        ex = torch.zeros(1, 1, cfg.code_max_len, dtype=torch.long)
+        ex[0, 0, :len(code)] = torch.tensor(code)
+        outs.append(model.denoise(x_t, t, *model.memory(enc, mask, lang, ex)))
+    assert not torch.allclose(outs[0], outs[1])
+
+
+def test_pick_exemplars_draws_m_in_rank_order_and_drops_rows():
+    torch.manual_seed(0)
+    P, L = 4, 6
+    pool = torch.arange(1, P + 1)[None, :, None].expand(8, P, L).clone() + 10  # row j holds 11+j
+    drop = torch.zeros(8, dtype=torch.bool)
+    drop[0] = True
+    ex = _pick_exemplars(pool, 2, 0.0, drop)
+    assert ex.shape == (8, 2, L)
+    assert torch.all(ex[0] == PAD_ID)  # NL dropped: no exemplars
+    firsts = ex[1:, :, 0]
+    assert torch.all(firsts[:, 0] < firsts[:, 1])  # rank order kept, no repeats
+    assert len({tuple(r) for r in firsts.tolist()}) > 1  # a draw, not always the top 2
+    all_dropped = _pick_exemplars(pool, 2, 1.0, torch.zeros(8, dtype=torch.bool))
+    assert torch.all(all_dropped == PAD_ID)
