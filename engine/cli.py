@@ -35,6 +35,8 @@ def _add_train_args(p: argparse.ArgumentParser, pretrain: bool) -> None:
     p.add_argument("--save-every", type=int, default=None)
     p.add_argument("--tokenizer-data", nargs="*", default=[], metavar="FILE",
                    help="extra code (JSONL or one snippet a line) to train the BPE on")
+    p.add_argument("--exemplars", type=int, default=None, metavar="M",
+                   help="condition on the M nearest training programs (diffusion or --model ar); same as --set exemplars=M")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override model config fields")
     p.add_argument("--no-progress", action="store_true")
 
@@ -55,6 +57,10 @@ def _run_train(a: argparse.Namespace, task: str) -> int:
             raise EngineError(f"--set expects KEY=VALUE, got '{kv}'")
         k, v = kv.split("=", 1)
         overrides[k] = v
+    if a.exemplars is not None:
+        if a.exemplars < 0:
+            raise EngineError(f"--exemplars must be >= 0, got {a.exemplars}")
+        overrides["exemplars"] = str(a.exemplars)
     out = train(TrainArgs(config=a.config, data=data, out=a.out, task=task, dev=a.dev, init=a.init,
                           resume=a.resume, device=a.device, kind=a.kind, max_steps=a.max_steps,
                           time_budget_s=a.time_budget, batch_size=a.batch_size, lr=a.lr,

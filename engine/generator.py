@@ -146,7 +146,14 @@ class Generator:
             clamp=self.cfg.clamp if clamp is None else clamp, guidance=guidance, uncond=uncond, cancel=cancel,
             spacing=self.cfg.step_spacing, t_end=self.t_end, t_start=t_start)
         scores = sequence_scores(ids, lp)
-        cands = [Candidate(self.tokenizer.decode(row), s, meta={"seed": seed + i, "steps": steps,
-                                                               **({"exemplar": i % len(exemplars)} if t_start else {})})
-                 for i, (row, s) in enumerate(zip(ids.tolist(), scores))]
+        ex_norm = {" ".join(c.split()) for c in exemplars[: self.cfg.exemplars]} if ex_ids is not None else None
+        cands = []
+        for i, (row, s) in enumerate(zip(ids.tolist(), scores)):
+            code = self.tokenizer.decode(row)
+            meta = {"seed": seed + i, "steps": steps}
+            if t_start:
+                meta["exemplar"] = i % len(exemplars)
+            if ex_norm is not None:
+                meta["copy"] = " ".join(code.split()) in ex_norm
+            cands.append(Candidate(code, s, meta=meta))
         return sorted(cands, key=lambda c: -c.score)

@@ -67,6 +67,12 @@ def add_eval_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--invalid-mode", choices=INVALID_MODES, default=DEFAULT_INVALID_MODE,
                         help=f"what the pipeline does with invalid candidates (default {DEFAULT_INVALID_MODE})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--start-snr", type=float, default=None,
+                        help="exemplar models: start sampling from the nearest exemplar noised to this token SNR "
+                             "(0: pure noise; default: the checkpoint's)")
+    parser.add_argument("--bank", type=Path, nargs="*", default=None,
+                        help="exemplar models: JSONL files to draw exemplars from (default: the training files; "
+                             "with no file: none)")
 
 
 def options_from_args(args: argparse.Namespace):
@@ -75,7 +81,8 @@ def options_from_args(args: argparse.Namespace):
     return EvalOptions(data=args.data, out=args.out, checkpoint=args.checkpoint, lang=args.lang, k=args.k,
                        steps=list(args.steps) if args.steps else [None], limit=args.limit, seed=args.seed,
                        device=args.device, baseline=args.baseline, train=list(args.train), codebert=args.codebert,
-                       invalid_mode=args.invalid_mode, progress=not args.no_progress)
+                       invalid_mode=args.invalid_mode, progress=not args.no_progress,
+                       start_snr=args.start_snr, bank=args.bank)
 
 
 def run_eval(args: argparse.Namespace) -> int:

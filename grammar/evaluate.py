@@ -69,8 +69,19 @@ def make_source(opts: EvalOptions) -> tuple[GenerateFn, dict[str, Any]]:
     from engine.api import load_generator
 
     gen = load_generator(opts.checkpoint, device=opts.device)
-    return (lambda nl, lang, k, steps, seed: gen.generate(nl, lang, k=k, steps=steps, seed=seed)), {
+    if opts.bank is not None:  # exemplar models: another bank, or none
+        missing = [str(p) for p in opts.bank if not Path(p).is_file()]
+        if missing:
+            raise EvalError(f"bank file(s) not found: {', '.join(missing)}")
+        from engine.retrieval import Retriever
+
+        gen.bank = Retriever.from_jsonl(opts.bank) if opts.bank else None
+    extra = {} if opts.start_snr is None else {"start_snr": opts.start_snr}
+    return (lambda nl, lang, k, steps, seed: gen.generate(nl, lang, k=k, steps=steps, seed=seed, **extra)), {
         "kind": getattr(gen, "kind", "model"), "checkpoint": opts.checkpoint,
+        "exemplars": getattr(getattr(gen, "cfg", None), "exemplars", 0),
+        "bank": None if getattr(gen, "bank", None) is None else
+        ([str(p) for p in opts.bank] if opts.bank else "training files"), "start_snr": opts.start_snr,
         "default_steps": getattr(gen, "default_steps", None), "languages": list(getattr(gen, "languages", ()))}
 
 
@@ -118,7 +129,8 @@ def run_one(records: Sequence[dict], generate: GenerateFn, steps: Optional[int],
                  "warnings": c.warnings, "source": c.source, "hits": h}
                 for c, h in zip(result.candidates, shown_hits)],
             "raw_candidates": [
-                {"code": c.code, "score": float(c.score), "valid": v, "hits": h}
+                {"code": c.code, "score": float(c.score), "valid": v, "hits": h,
+                 **({"copy": bool(c.meta["copy"])} if "copy" in (getattr(c, "meta", None) or {}) else {})}
                 for c, v, h in zip(raw, raw_valid, raw_hits)],
         }
         items_out.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -157,10 +169,13 @@ def summarize(items: Sequence[dict], lang: str, steps: Optional[int], scorer=Non
     gen_seconds = sum(it["generation_s"] for it in items)
     n_cands = sum(len(it["raw_candidates"]) for it in items)
     spd = M.speed([it["latency_s"] for it in items], n_cands, gen_seconds)
+    copies = [c["copy"] for it in items for c in it["raw_candidates"] if "copy" in c]
     return {
         "lang": lang,
         "steps": steps,
         "n_items": len(items),
+        # exemplar models: share of raw candidates that equal one of their exemplars (whitespace aside)
+        "copy_rate": round(sum(copies) / len(copies), 4) if copies else None,
         "primary_metric": M.PRIMARY[lang],
         "accuracy": {"pipeline": _accuracy(items, lang, "candidates", scorer),
                      "raw": _accuracy(items, lang, "raw_candidates", None)},

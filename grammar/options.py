@@ -26,3 +26,5 @@ class EvalOptions:
     codebert: Optional[str] = None  # local CodeBERT directory for CodeBERTScore
     invalid_mode: str = DEFAULT_INVALID_MODE
     progress: bool = True
+    start_snr: Optional[float] = None  # exemplar models: SDEdit start level (None: the checkpoint's; 0: noise)
+    bank: Optional[list[Path]] = None  # exemplar models: JSONL bank (None: the training files; []: none)
