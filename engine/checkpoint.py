@@ -223,14 +223,22 @@ def _jsonable_random_state() -> list:
     return [v, list(internal), gauss]
 
 
-def export_half(src: Path, dst: Path) -> Path:
-    """Copy a checkpoint with fp16 weights (what ships in models/): half the size."""
+# model config fields that only choose how to sample: a shipped copy may set them (chosen on dev)
+SAMPLING_FIELDS = ("default_steps", "exemplar_start_snr", "sample_end_snr", "clamp", "step_spacing")
+
+
+def export_half(src: Path, dst: Path, **sampling) -> Path:
+    """Copy a checkpoint with fp16 weights (what ships in models/): half the size. `sampling` sets
+    SAMPLING_FIELDS of the copy's model config (e.g. default_steps=3)."""
     import shutil
 
     from safetensors.torch import load_file, save_file
 
     src, dst = Path(src), Path(dst)
     read_config(src)  # validates
+    bad = sorted(set(sampling) - set(SAMPLING_FIELDS))
+    if bad:
+        raise ValueError(f"export_half can only set sampling fields ({', '.join(SAMPLING_FIELDS)}), not {', '.join(bad)}")
     dst.mkdir(parents=True, exist_ok=True)
     state = load_file(str(src / MODEL_FILE))
     save_file({k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}, str(dst / MODEL_FILE),
@@ -238,4 +246,12 @@ def export_half(src: Path, dst: Path) -> Path:
     for f in (CONFIG_FILE, TOKENIZER_FILE, CARD_FILE, "metrics.jsonl", "training_curve.png"):
         if (src / f).exists():
             shutil.copy(src / f, dst / f)
+    from engine.data import data_name
+
+    raw = json.loads((dst / CONFIG_FILE).read_text())
+    raw["model"].update(sampling)
+    ModelConfig.from_dict(raw["model"])  # still valid
+    # data files named relative to the data directory, so the copy finds them on another machine
+    raw["data"] = [data_name(d) if isinstance(d, str) and "=" not in d else d for d in raw.get("data", [])]
+    (dst / CONFIG_FILE).write_text(json.dumps(raw, indent=2, default=str))
     return dst

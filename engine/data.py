@@ -44,6 +44,21 @@ def read_jsonl(path) -> Iterator[tuple[int, dict]]:
             yield n, rec
 
 
+def data_name(p) -> str:
+    """How a checkpoint names a data file: relative to $CODEFUSION_DATA or the default data
+    directory when it lies under one (so the name resolves on another machine), else as given."""
+    import os
+
+    path = Path(p).resolve()
+    for root in (os.environ.get("CODEFUSION_DATA"), default_data_dir()):
+        if root:
+            try:
+                return str(path.relative_to(Path(root).resolve()))
+            except ValueError:
+                pass
+    return str(p)
+
+
 def resolve_data_path(p: str) -> Optional[Path]:
     """A data file named in a checkpoint: an existing absolute path, or a path relative to
     $CODEFUSION_DATA or the default data directory (checkpoints store relative names)."""

@@ -484,7 +484,10 @@ def _save(out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args, elapsed,
         return
     import dataclasses
 
-    meta = {"train": dataclasses.asdict(tcfg), "data": [str(d) for d in args.data], "init": args.init,
+    from engine.data import data_name
+
+    data = [data_name(d) if "=" not in str(d) else str(d) for d in args.data]  # pretrain specs stay LANG=PATH
+    meta = {"train": dataclasses.asdict(tcfg), "data": data, "init": args.init,
             "step": step, "elapsed_s": round(elapsed, 1), "hardware": hardware_string(),
             "world_size": world, "dev_slice": last_eval}
     prev = out / checkpoint.CONFIG_FILE
@@ -493,6 +496,8 @@ def _save(out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args, elapsed,
             old = json.loads(prev.read_text())
             if "metrics" in old:
                 meta["metrics"] = old["metrics"]
+            if args.resume and old.get("init"):  # a resumed run still started from that checkpoint
+                meta["init"] = old["init"]
         except json.JSONDecodeError:
             pass
     checkpoint.save(out, mcfg, model, encoder, tok, meta, render_card(mcfg, meta))
