@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 LANGUAGES = ("bash", "python", "cf")
+MAX_K = 64  # the most candidates one request may ask for
+MAX_REQUEST_CHARS = 1000  # longer requests are cut (the NL encoder reads 48 word pieces anyway)
 
 # A cancellation token: a threading.Event, or any zero-argument callable that
 # returns True once the caller wants the sampler to stop.

@@ -72,12 +72,26 @@ def _run_train(a: argparse.Namespace, task: str) -> int:
 
 def _run_generate(a: argparse.Namespace) -> int:
     from engine.api import load_generator
+    from engine.api import MAX_K, MAX_REQUEST_CHARS
 
+    # checked before the model loads (seconds): a bad request fails at once
+    if not a.nl.strip():
+        raise EngineError("the request is empty: say what the code should do")
+    if not 1 <= a.k <= MAX_K:
+        raise EngineError(f"-k must be in 1..{MAX_K}, got {a.k}")
+    if a.steps is not None and a.steps < 1:
+        raise EngineError(f"--steps must be at least 1, got {a.steps}")
+    cut_note = None
+    if len(a.nl) > MAX_REQUEST_CHARS:
+        cut_note = f"(note: the request was cut from {len(a.nl)} to its first {MAX_REQUEST_CHARS} characters)"
+        a.nl = a.nl[:MAX_REQUEST_CHARS]
     gen = load_generator(a.checkpoint, a.device)
     cands = gen.generate(a.nl, a.lang, k=a.k, steps=a.steps, seed=a.seed)
     if a.json:  # the contract: the engine's k raw candidates, best first
         print(json.dumps([{"code": c.code, "score": round(c.score, 4)} for c in cands], ensure_ascii=False))
         return 0
+    if cut_note:
+        print(cut_note)
     rows = [(c.code, c.score, "") for c in cands]
     if not a.raw:  # what an editor shows: grammar/'s pipeline (normalised, de-duplicated, syntax-ranked)
         try:
@@ -113,7 +127,10 @@ def _run_diagnose(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from engine import version
+
     p = argparse.ArgumentParser(prog="codefusion", description="CodeFusion: natural language to code with diffusion")
+    p.add_argument("--version", action="version", version=f"codefusion {version()}")
     sub = p.add_subparsers(dest="cmd", required=True)
     _add_train_args(sub.add_parser("train", help="fine-tune on NL->code pairs"), pretrain=False)
     _add_train_args(sub.add_parser("pretrain", help="pre-train on unannotated code (unsupervised generation + CPD)"),

@@ -8,11 +8,10 @@ from typing import Optional
 import torch
 
 from engine import checkpoint
-from engine.api import CancelToken, Candidate
+from engine.api import MAX_K, CancelToken, Candidate
 from engine.sampling import diffusion_sample, initial_noise, sequence_scores
 from engine.schedule import make_schedule
 
-MAX_K = 64
 
 
 def configure_threads() -> None:

@@ -34,6 +34,10 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     for issue in verdict.errors:
         print(str(issue))
+    from grammar.danger import dangers
+
+    for reason in dangers(code, args.lang):  # the same flags `generate` shows; the exit code stays syntax's
+        print(f"warning: {reason}")
     return 0 if verdict.valid else 1
 
 

@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
 # Set up a fresh machine: a virtual environment in .venv with the project and its test tools.
-# On a machine without CUDA the CPU build of torch is installed first (a bare `torch`
-# requirement would pull a multi-GB CUDA build); with an NVIDIA driver, pip picks a CUDA build.
+#
+# torch: on a machine without an NVIDIA driver this installs torch==2.13.0 from the index pip is
+# configured with. Whether that wheel is the CPU build depends on the index: PyPI's Linux wheel
+# of torch is the CUDA build (several GB with its nvidia-* wheels); PyTorch's CPU index serves the
+# CPU build. Choose with:
+#   CODEFUSION_TORCH_INDEX=URL   pip's --index-url for torch (e.g. PyTorch's CPU wheel index)
+#   CODEFUSION_TORCH="torch==X"  another requirement; "skip" keeps the torch already installed
+# With an NVIDIA driver, pip picks torch (a CUDA build) from the project's requirements.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-if ! command -v nvidia-smi >/dev/null 2>&1; then
-  .venv/bin/python -m pip install -q "torch==2.13.0"
+TORCH=${CODEFUSION_TORCH:-"torch==2.13.0"}
+if [ "$TORCH" != skip ] && ! command -v nvidia-smi >/dev/null 2>&1; then
+  if [ -n "${CODEFUSION_TORCH_INDEX:-}" ]; then
+    .venv/bin/python -m pip install -q --index-url "$CODEFUSION_TORCH_INDEX" "$TORCH"
+  else
+    .venv/bin/python -m pip install -q "$TORCH"
+  fi
 fi
 .venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python - <<'PY'
+import torch
+build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU"
+print(f"torch {torch.__version__} ({build} build)")
+PY
 echo "ready: .venv/bin/codefusion, .venv/bin/codefusion-lsp"

@@ -134,3 +134,33 @@ def test_set_options_are_coerced_to_the_field_type():
         coerce_option("self_condition", True, "maybe")
     with pytest.raises(EngineError, match="takes a int"):
         coerce_option("d_model", 256, "wide")
+
+
+def test_version_and_validation_before_the_model_loads():
+    import subprocess
+    import sys
+    import time
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, timeout=120)
+
+    r = cli("--version")
+    assert r.returncode == 0 and r.stdout.startswith("codefusion ")
+    for args, msg in ((["   ", "--lang", "bash"], "empty"), (["x", "--lang", "bash", "-k", "0"], "-k must"),
+                      (["x", "--lang", "bash", "--steps", "0"], "--steps")):
+        t0 = time.perf_counter()
+        r = cli("generate", *args, "--checkpoint", "/nonexistent")
+        assert r.returncode != 0 and msg in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        assert time.perf_counter() - t0 < 30  # no model was loaded (the checkpoint does not even exist)
+
+
+def test_check_reports_danger_flags():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "check", "--lang", "bash", "rm -rf /"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "warning:" in r.stdout and "/" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "check", "--lang", "bash", "ls -la"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "warning" not in r.stdout
