@@ -30,6 +30,7 @@ def test_generate_text_lists_k_candidates(tiny_ckpt):
             "--checkpoint", str(tiny_ckpt), "--raw")
     assert r.returncode == 0, r.stderr
     assert "[1] score" in r.stdout and "[2] score" in r.stdout
+    assert r.stderr == ""  # quiet on success: no third-party bars or warnings
 
 
 def test_generate_text_goes_through_the_pipeline(tiny_ckpt):
