@@ -143,7 +143,9 @@ class Generator:
         ids, lp = diffusion_sample(
             self.model, mem.expand(k, -1, -1), mem_mask.expand(k, -1), x_T, steps, self.schedule,
             clamp=self.cfg.clamp if clamp is None else clamp, guidance=guidance, uncond=uncond, cancel=cancel,
-            spacing=self.cfg.step_spacing, t_end=self.t_end, t_start=t_start)
+            spacing=self.cfg.step_spacing, t_start=t_start,
+            # a start above the usual end level walks on towards the clean end instead
+            t_end=1 if t_start is not None and self.t_end is not None and t_start <= self.t_end else self.t_end)
         scores = sequence_scores(ids, lp)
         ex_norm = {" ".join(c.split()) for c in exemplars[: self.cfg.exemplars]} if ex_ids is not None else None
         cands = []

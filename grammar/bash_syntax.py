@@ -59,6 +59,28 @@ def _unsupported_constructs(tree) -> list[str]:
     return found
 
 
+def _guard_bashlex() -> None:
+    """bashlex 0.18 loops forever, allocating until the machine runs out of memory, on a word with
+    `${` and no `}` after it (subst._paramexpand takes find()'s -1 as the end and restarts at 0);
+    a model produced `echo $ln'# -d=" -+ test "${find /; -'s \\;}"`. Raise its ParsingError instead."""
+    from bashlex import subst
+
+    original = subst._paramexpand
+    if getattr(original, "_codefusion_guard", False):
+        return
+
+    def paramexpand(parserobj, string, sindex):
+        if string.startswith("${", sindex) and string.find("}", sindex + 2) < 0:
+            raise bashlex.errors.ParsingError("bad substitution: no closing '}'", string, sindex)
+        return original(parserobj, string, sindex)
+
+    paramexpand._codefusion_guard = True
+    subst._paramexpand = paramexpand
+
+
+_guard_bashlex()
+
+
 def check_bash(code: str) -> Verdict:
     tree, source = parse(code, "bash")
     ts_errors = syntax_issues(tree, source)

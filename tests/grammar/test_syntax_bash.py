@@ -103,3 +103,19 @@ def test_error_line_on_multiline_script():
     verdict = check("echo ok\necho ok\nls )", "bash")
     assert not verdict.valid
     assert verdict.errors[0].line == 3
+
+
+def test_unclosed_parameter_expansion_does_not_exhaust_memory():
+    """bashlex 0.18 loops forever (allocating) on `${` with no `}` after it; a model produced this.
+    Run in a child process under a 2 GiB address-space limit so a regression fails, not the machine."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, json; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from grammar.syntax import check\n"
+        "v = check(json.loads(%r), 'bash'); print(v.valid)\n"
+    ) % '"echo $ln\'# -d=\\" -+     test \\"${find /; -\'s \\\\;}"'
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-500:]
+    assert r.stdout.strip() == "False"
