@@ -53,6 +53,8 @@ class ModelConfig:
     #   without it the clean end of a logsnr schedule reaches N at RMS ~ s and N learns to ignore it
     skip: bool = True  # x0_hat = c_skip x_t + c_out N(...) (EDM preconditioning): reading x_t is free,
     #   N learns the residual; c_skip = sqrt(ab) s^2 / (ab s^2 + 1 - ab), the linear posterior mean
+    skip_posterior: bool = False  # skip = the token posterior mean E[L(y) | x_t] under a uniform token prior
+    #   (softmax of the output prior over L) instead of c_skip x_t: reads x_t as well as its nearest embedding
     self_condition: bool = True  # feed the previous x0 estimate back to N (Analog Bits), own zero-init projection
     x0_scale: float = 0.1  # RMS per dimension of x0 = L(y) against unit noise (token SNR = d x0_scale^2 ab/(1-ab))
     step_spacing: float = 1.0  # sqrt schedule: sampling timesteps t_i = T (1 - i/n)^p: 1 = even, < 1 = more at high noise

@@ -211,7 +211,12 @@ class CodeFusion(nn.Module):
         ab = self.alpha_bar.to(t.device)[t].view(-1, 1, 1)  # (B, 1, 1)
         s2 = self.cfg.x0_scale ** 2
         var = ab * s2 + 1 - ab  # Var(x_t) per dimension
-        return (ab.sqrt() * s2 / var) * x_t + (self.cfg.x0_scale * (1 - ab).sqrt() / var.sqrt()) * out
+        c_out = self.cfg.x0_scale * (1 - ab).sqrt() / var.sqrt()
+        if self.cfg.skip_posterior:  # E[L(y) | x_t] with every token equally likely a priori
+            table = (self.normalize(self.embed.weight) * self.cfg.x0_scale).detach()  # (V, d)
+            post = torch.softmax((ab.sqrt() / (1 - ab)) * (x_t @ table.t()), dim=-1)  # (B, Lc, V)
+            return post @ table + c_out * out
+        return (ab.sqrt() * s2 / var) * x_t + c_out * out
 
     def input_scale(self, t: torch.Tensor) -> torch.Tensor:
         """1 / sqrt(ab_t s^2 + 1 - ab_t), the RMS of x_t, for t (B,) -> (B,). Uses the buffer of
