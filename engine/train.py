@@ -33,7 +33,7 @@ from engine.tokenizer import CodeTokenizer
 # model config fields that --set may change when training goes on from --init / --resume: the loss
 # weighting and sampling defaults (everything else describes the weights)
 CHANGEABLE_AT_INIT = ("pad_weight", "default_steps", "clamp", "step_spacing", "dec_weight", "clean_weight",
-                      "output_prior", "input_scaling", "skip", "exemplars", "exemplar_start_snr", "schedule", "snr_min", "snr_max", "sample_end_snr", "code_max_len")
+                      "output_prior", "input_scaling", "skip", "skip_posterior", "exemplars", "exemplar_start_snr", "schedule", "snr_min", "snr_max", "sample_end_snr", "code_max_len")
 
 
 @dataclass
