@@ -224,7 +224,7 @@ def _jsonable_random_state() -> list:
 
 
 # model config fields that only choose how to sample: a shipped copy may set them (chosen on dev)
-SAMPLING_FIELDS = ("default_steps", "exemplar_start_snr", "sample_end_snr", "clamp", "step_spacing")
+SAMPLING_FIELDS = ("default_steps", "exemplar_start_snr", "exemplar_start_snr_lang", "sample_end_snr", "clamp", "step_spacing")
 
 
 def export_half(src: Path, dst: Path, **sampling) -> Path:

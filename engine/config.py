@@ -70,6 +70,7 @@ class ModelConfig:
     exemplars: int = 0  # m: exemplar programs N and D (or the AR decoder) cross-attend to; 0 = none
     exemplar_start_snr: float = 0.0  # > 0: sampling starts from an exemplar noised to this token SNR
     #   (SDEdit) instead of pure noise; candidates cycle through the exemplars
+    exemplar_start_snr_lang: dict = field(default_factory=dict)  # per-language start SNR ({"cf": 10.0}), else the above
     # --- autoregressive baseline only ---
     ar_layers: int = 6  # decoder layers of the AR baseline (kind == "ar")
 

@@ -130,7 +130,8 @@ class Generator:
             res = ar_generate(self.model, mem, mem_mask, k, mode=ar_mode, seed=seed, cancel=cancel)
             return [Candidate(self.tokenizer.decode(ids), score, meta={"kind": "ar"}) for ids, score in res]
         x_T = initial_noise(k, self.cfg.code_max_len, self.cfg.d_model, seed, self.device)
-        start_snr = self.cfg.exemplar_start_snr if start_snr is None else start_snr
+        if start_snr is None:
+            start_snr = (self.cfg.exemplar_start_snr_lang or {}).get(lang, self.cfg.exemplar_start_snr)
         t_start = None
         if start_snr and ex_ids is not None:  # SDEdit: noise the exemplars to start_snr and denoise from there
             t_start = self.schedule.t_at_snr(start_snr)
