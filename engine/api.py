@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 LANGUAGES = ("bash", "python", "cf")
+DEFAULT_K = 5  # candidates per request: the one Python home of this default (package.json repeats it; a test ties them)
 MAX_K = 64  # the most candidates one request may ask for
 MAX_REQUEST_CHARS = 1000  # longer requests are cut (the NL encoder reads 48 word pieces anyway)
 
@@ -60,6 +61,26 @@ def default_checkpoint_dir() -> Optional[Path]:
         return Path(env)
     here = Path(__file__).resolve().parent.parent / "models" / "default"
     return here if (here / "config.json").exists() else None
+
+
+def training_retriever(generator):
+    """A TF-IDF retriever over the training files that the generator's checkpoint lists under "data"
+    (those that exist on this machine), or None when there are none. An exemplar model's bank is
+    that same index: it is shared, not built twice."""
+    bank = getattr(generator, "bank", None)
+    if bank is not None:
+        return bank
+    from engine.generator import training_bank
+
+    loaded = getattr(generator, "loaded", None)
+    return training_bank(getattr(loaded, "meta", {}) or {})
+
+
+def version() -> str:
+    """The installed package's version."""
+    from engine import version as _version
+
+    return _version()
 
 
 def load_generator(checkpoint: Union[str, Path, None] = None, device: Optional[str] = None):

@@ -1,4 +1,4 @@
-"""Benchmark: parameter counts, training samples/s, k=5 generation latency.
+"""Benchmark: parameter counts, training samples/s, generation latency for the default k.
 
     python -m engine.bench [--configs small paper] [--steps 10 20 50] [--device cpu|cuda] [--checkpoint DIR]
 
@@ -16,6 +16,7 @@ import time
 import torch
 
 from engine import checkpoint
+from engine.api import DEFAULT_K
 from engine.config import load_config
 from engine.generator import Generator, configure_threads, pick_device
 from engine.schedule import make_schedule
@@ -48,7 +49,7 @@ def count_params(gen: Generator) -> dict:
     return {"network_M": round(net / 1e6, 2), "encoder_M": round(enc / 1e6, 2)}
 
 
-def time_generate(gen: Generator, steps: int, k: int = 5, repeats: int = 10, amp: bool = False) -> dict:
+def time_generate(gen: Generator, steps: int, k: int, repeats: int = 10, amp: bool = False) -> dict:
     times = []
     for i in range(repeats + 2):
         q = QUERIES[i % len(QUERIES)] + f" {i}"  # a fresh NL each time: no encoder cache hit
@@ -115,12 +116,12 @@ def main(argv=None) -> int:
         if not a.no_train and not a.checkpoint:
             row["train_samples_per_s"] = round(train_throughput(gen, a.train_batch or (256 if amp else 32)), 1)
         for s in a.steps:
-            row[f"k5_steps{s}"] = time_generate(gen, s, repeats=a.repeats, amp=amp)
+            row[f"k{DEFAULT_K}_steps{s}"] = time_generate(gen, s, DEFAULT_K, repeats=a.repeats, amp=amp)
         results.append(row)
-        lat = "  ".join(f"{s} steps p50 {row[f'k5_steps{s}']['p50_ms']} ms (p95 {row[f'k5_steps{s}']['p95_ms']})"
-                        for s in a.steps)
+        lat = "  ".join(f"{s} steps p50 {row[f'k{DEFAULT_K}_steps{s}']['p50_ms']} ms "
+                        f"(p95 {row[f'k{DEFAULT_K}_steps{s}']['p95_ms']})" for s in a.steps)
         tr = f", train {row['train_samples_per_s']} samples/s" if "train_samples_per_s" in row else ""
-        print(f"{name}: network {row['network_M']} M + encoder {row['encoder_M']} M params{tr}; k=5: {lat}",
+        print(f"{name}: network {row['network_M']} M + encoder {row['encoder_M']} M params{tr}; k={DEFAULT_K}: {lat}",
               flush=True)
     if a.json:
         with open(a.json, "w") as f:

@@ -54,6 +54,7 @@ class Generator:
         self.encoder = loaded.encoder
         self.tokenizer = loaded.tokenizer
         self.device = device
+        self.start_snr: Optional[float] = None  # overrides the config's exemplar start level (eval --start-snr)
         self.schedule = make_schedule(self.cfg) if self.cfg.kind == "diffusion" else None
         # logsnr: the last sampling step sits where tokens are readable, however many steps there are
         self.t_end = self.schedule.t_at_snr(self.cfg.sample_end_snr) if self.cfg.schedule == "logsnr" else None
@@ -85,35 +86,51 @@ class Generator:
     def path(self) -> Path:
         return self.loaded.path
 
-    def exemplars_for(self, nl: str, lang: str) -> list[str]:
-        """The m programs of the bank nearest to the request ([] without a bank or for m = 0)."""
+    def exemplars_for(self, nl: str, lang: str, n: Optional[int] = None) -> list[str]:
+        """The n (default m) programs of the bank nearest to the request, best first ([] without a
+        bank or for m = 0)."""
         if not self.cfg.exemplars or self.bank is None:
             return []
-        return [c.code for c in self.bank.search(nl, lang, self.cfg.exemplars)]
+        return [c.code for c in self.bank.search(nl, lang, n or self.cfg.exemplars)]
 
-    def _exemplar_ids(self, exemplars: list[str]) -> Optional[torch.Tensor]:
-        if not exemplars or not self.cfg.exemplars:
+    def _ids(self, codes: list[str]) -> list[list[int]]:
+        return [self.tokenizer.encode_padded(c, self.cfg.code_max_len) for c in codes]
+
+    def _exemplar_ids(self, exemplars: list[str], starts: Optional[list[int]] = None) -> Optional[torch.Tensor]:
+        """The m exemplar programs N and D attend to: the first m (1, m, Lc); or with `starts`, per
+        candidate the one it starts from and the best others, in rank order (k, m, Lc). PAD rows: none."""
+        m = self.cfg.exemplars
+        if not exemplars or not m:
             return None
-        rows = [self.tokenizer.encode_padded(c, self.cfg.code_max_len) for c in exemplars[: self.cfg.exemplars]]
-        rows += [[0] * self.cfg.code_max_len] * (self.cfg.exemplars - len(rows))  # PAD rows: no exemplar
-        return torch.tensor([rows], device=self.device)  # (1, m, Lc)
+        if starts is None:
+            picks = [list(range(min(m, len(exemplars))))]
+        else:
+            picks = [sorted([s] + [j for j in range(len(exemplars)) if j != s][: m - 1]) for s in starts]
+        ids = self._ids(exemplars)
+        pad = [0] * self.cfg.code_max_len
+        rows = [[ids[j] for j in pick] + [pad] * (m - len(pick)) for pick in picks]
+        return torch.tensor(rows, device=self.device)  # (1 or k, m, Lc)
 
     def _memory(self, nls: list[str], langs: list[str], ex_ids=None):
-        """(memory, mask, lang ids) for the requests."""
+        """(memory, mask, lang ids) for the requests (one request and k rows of exemplars: k rows)."""
         enc, mask = self.encoder(nls, self.device)
         lang = torch.tensor([self.cfg.languages.index(lg) for lg in langs], device=self.device)
+        if ex_ids is not None and ex_ids.shape[0] > enc.shape[0]:
+            n = ex_ids.shape[0]
+            enc, mask, lang = enc.expand(n, -1, -1), mask.expand(n, -1), lang.expand(n)
         return (*self.model.memory(enc, mask, lang, ex_ids), lang)
 
     @torch.inference_mode()
-    def generate(self, nl: str, lang: str, k: int = 5, steps: Optional[int] = None, seed: int = 0,
+    def generate(self, nl: str, lang: str, k: int, steps: Optional[int] = None, seed: int = 0,
                  cancel: CancelToken = None, guidance: float = 1.0, clamp: Optional[str] = None,
                  ar_mode: str = "beam", exemplars: Optional[list[str]] = None,
                  start_snr: Optional[float] = None) -> list[Candidate]:
         """k candidates from k noise seeds (seed, seed+1, ...) in one batched pass, best first.
 
         exemplars: programs to condition on (default: the bank's nearest, for an exemplar model).
-        start_snr > 0 (default cfg.exemplar_start_snr): candidate i starts from exemplar i mod m noised
-        to that token SNR (SDEdit) rather than from pure noise."""
+        start_snr > 0 (default cfg.exemplar_start_snr, per language): candidate i starts from the i-th
+        nearest program noised to that token SNR (SDEdit) rather than from pure noise, and attends to it
+        and the best others (m in all); the k candidates thus edit k different exemplars."""
         if lang not in self.cfg.languages:
             raise ValueError(f"language '{lang}' is not served by this model ({', '.join(self.cfg.languages)})")
         if not isinstance(nl, str) or not nl.strip():
@@ -121,40 +138,48 @@ class Generator:
         if not 1 <= k <= MAX_K:
             raise ValueError(f"k must be in 1..{MAX_K}, got {k}")
         steps = self.cfg.default_steps if steps is None else int(steps)
-        if exemplars is None:
-            exemplars = self.exemplars_for(nl.strip(), lang)
-        ex_ids = self._exemplar_ids(exemplars)
-        mem, mem_mask, lang_id = self._memory([nl.strip()], [lang], ex_ids)  # (1, Lm, d)
+        if start_snr is None:
+            start_snr = self.start_snr
+        if start_snr is None:
+            start_snr = (self.cfg.exemplar_start_snr_lang or {}).get(lang, self.cfg.exemplar_start_snr)
+        sdedit = bool(start_snr) and self.cfg.kind == "diffusion" and bool(self.cfg.exemplars)
+        if exemplars is None:  # SDEdit: k candidates start from the k nearest programs, one each
+            exemplars = self.exemplars_for(nl.strip(), lang, max(k, self.cfg.exemplars) if sdedit else None)
+        sdedit = sdedit and bool(exemplars)
+        n_ex = len(exemplars)
+        starts = [i % n_ex for i in range(k)] if sdedit else None
+        ex_ids = self._exemplar_ids(exemplars, starts)
+        mem, mem_mask, lang_id = self._memory([nl.strip()], [lang], ex_ids)  # (1 or k, Lm, d)
         if self.cfg.kind == "ar":
             from engine.ar_model import ar_generate
             res = ar_generate(self.model, mem, mem_mask, k, mode=ar_mode, seed=seed, cancel=cancel)
             return [Candidate(self.tokenizer.decode(ids), score, meta={"kind": "ar"}) for ids, score in res]
         x_T = initial_noise(k, self.cfg.code_max_len, self.cfg.d_model, seed, self.device)
-        if start_snr is None:
-            start_snr = (self.cfg.exemplar_start_snr_lang or {}).get(lang, self.cfg.exemplar_start_snr)
-        t_start = None
-        if start_snr and ex_ids is not None:  # SDEdit: noise the exemplars to start_snr and denoise from there
+        t_start = edit = None
+        if sdedit:  # noise candidate i's exemplar to start_snr and denoise from there
             t_start = self.schedule.t_at_snr(start_snr)
-            n_ex = len(exemplars[: self.cfg.exemplars])
-            x0_ex = self.model.embed_tokens(ex_ids[0, [i % n_ex for i in range(k)]])  # (k, Lc, d)
+            x0_ex = self.model.embed_tokens(torch.tensor(self._ids([exemplars[j] for j in starts]), device=self.device))
             x_T = self.schedule.add_noise(x0_ex, x_T, torch.full((k,), t_start, device=self.device))
+            edit = torch.ones(k, dtype=torch.bool, device=self.device)
+        mem, mem_mask = mem.expand(k, -1, -1), mem_mask.expand(k, -1)
         uncond = None
         if guidance != 1.0:  # seeded: the result still depends only on (seed, i)
             uncond = self.model.cond.unconditional(lang_id.expand(k), torch.Generator().manual_seed(seed))
         ids, lp = diffusion_sample(
-            self.model, mem.expand(k, -1, -1), mem_mask.expand(k, -1), x_T, steps, self.schedule,
+            self.model, mem, mem_mask, x_T, steps, self.schedule,
             clamp=self.cfg.clamp if clamp is None else clamp, guidance=guidance, uncond=uncond, cancel=cancel,
-            spacing=self.cfg.step_spacing, t_start=t_start,
+            spacing=self.cfg.step_spacing, t_start=t_start, edit=edit,
             # a start above the usual end level walks on towards the clean end instead
             t_end=1 if t_start is not None and self.t_end is not None and t_start <= self.t_end else self.t_end)
         scores = sequence_scores(ids, lp)
-        ex_norm = {" ".join(c.split()) for c in exemplars[: self.cfg.exemplars]} if ex_ids is not None else None
+        ex_norm = {" ".join(c.split()) for c in (exemplars if sdedit else exemplars[: self.cfg.exemplars])} \
+            if ex_ids is not None else None
         cands = []
         for i, (row, s) in enumerate(zip(ids.tolist(), scores)):
             code = self.tokenizer.decode(row)
             meta = {"seed": seed + i, "steps": steps}
-            if t_start:
-                meta["exemplar"] = i % len(exemplars)
+            if sdedit:
+                meta["exemplar"] = starts[i]
             if ex_norm is not None:
                 meta["copy"] = " ".join(code.split()) in ex_norm
             cands.append(Candidate(code, s, meta=meta))

@@ -163,6 +163,8 @@ class CodeFusion(nn.Module):
         if cfg.self_condition:  # x0_prev at unit scale through its own projection, zero at init (Plaid):
             self.sc_proj = nn.Linear(d, d, bias=False)  # concatenated with x_t it was drowned by the noise
             nn.init.zeros_(self.sc_proj.weight)
+        if cfg.exemplar_edit:
+            self.enable_edit()
         self.denoiser = nn.ModuleList(
             [Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.denoiser_layers)])
         self.den_ln = nn.LayerNorm(d)
@@ -194,8 +196,14 @@ class CodeFusion(nn.Module):
     def normalize(e: torch.Tensor) -> torch.Tensor:
         return F.normalize(e, dim=-1) * math.sqrt(e.shape[-1])
 
-    def denoise(self, x_t, t, mem, mem_mask, x0_prev=None):
-        """N: x_t (B, Lc, d), t (B,), x0_prev (B, Lc, d) the previous estimate or None -> x0_hat (B, Lc, d)."""
+    def enable_edit(self) -> None:
+        """The edit embedding (zero at first, so a trained model is unchanged): added to N's input where x_t
+        is a noised exemplar (the SDEdit start) rather than a noised target."""
+        self.edit_emb = nn.Parameter(torch.zeros(1, 1, self.cfg.d_model))
+
+    def denoise(self, x_t, t, mem, mem_mask, x0_prev=None, edit=None):
+        """N: x_t (B, Lc, d), t (B,), x0_prev (B, Lc, d) the previous estimate or None -> x0_hat (B, Lc, d).
+        edit (B,) bool: rows whose x_t noises an exemplar (exemplar_edit models; ignored otherwise)."""
         temb = self.time_mlp(timestep_embedding(t, self.cfg.d_model, self.cfg.diffusion_steps))  # (B, d)
         x_in = x_t
         if self.cfg.input_scaling:  # c_in: x_t at unit RMS per dimension whatever the noise level
@@ -203,6 +211,8 @@ class CodeFusion(nn.Module):
         h = self.in_proj(x_in) + self.pos + temb[:, None]
         if self.cfg.self_condition and x0_prev is not None:
             h = h + self.sc_proj(x0_prev / self.cfg.x0_scale)
+        if edit is not None and self.cfg.exemplar_edit:
+            h = h + self.edit_emb * edit[:, None, None].to(h.dtype)
         for blk in self.denoiser:
             h = blk(h, mem, mem_mask)
         out = self.den_out(self.den_ln(h))
@@ -267,15 +277,19 @@ class CodeFusion(nn.Module):
         return (x @ table.t()).argmax(-1)
 
     # --- training objective -------------------------------------------------------
-    def loss(self, y, mem, mem_mask, t, schedule, noise_mask=None, self_cond_p=0.5):
+    def loss(self, y, mem, mem_mask, t, schedule, noise_mask=None, self_cond_p=0.5, start=None, edit=None):
         """The paper's L_t for a batch.  y (B, Lc) token ids; t (B,) in 1..T;
         noise_mask (B, Lc) bool: positions to noise (CPD); None = all.
+        start (B, Lc) ids and edit (B,) bool: edit rows noise the program `start` (an exemplar) instead
+        of y, and N learns to denoise it into y (exemplar_edit).
         Returns the total loss and per-sample components (for per-noise-level logging), among them
         the content-token (non-PAD, noised) accuracy of N's own estimate (nearest embedding) and of D+H."""
         cfg = self.cfg
         x0 = self.embed_tokens(y)  # L(y) (B, Lc, d)
         noise = torch.randn_like(x0)  # eps
         x_t = schedule.add_noise(x0, noise, t)
+        if edit is not None and edit.any():
+            x_t = torch.where(edit[:, None, None], schedule.add_noise(self.embed_tokens(start), noise, t), x_t)
         content = y != PAD_ID  # (B, Lc)
         if noise_mask is not None:
             x_t = torch.where(noise_mask[..., None], x_t, x0)
@@ -289,8 +303,9 @@ class CodeFusion(nn.Module):
             if sel.any():
                 with torch.no_grad():
                     x0_prev = torch.zeros_like(x0)
-                    x0_prev[sel] = self.denoise(x_t[sel], t[sel], mem[sel], mem_mask[sel]).to(x0_prev.dtype)
-        x0_hat = self.denoise(x_t, t, mem, mem_mask, x0_prev)
+                    x0_prev[sel] = self.denoise(x_t[sel], t[sel], mem[sel], mem_mask[sel], None,
+                                                None if edit is None else edit[sel]).to(x0_prev.dtype)
+        x0_hat = self.denoise(x_t, t, mem, mem_mask, x0_prev, edit)
         prior = self.prior_logits(x_t, t, schedule) if cfg.output_prior else None
         d_s, logits = self.decode(x0_hat, mem, mem_mask, prior)
         denom = w.sum(1).clamp(min=1)
@@ -314,5 +329,8 @@ class CodeFusion(nn.Module):
             parts["ce_content"] = (ce_tok * content).sum(1) / n_content
             parts["acc_dh"] = ((logits.argmax(-1) == y) & content).sum(1) / n_content
             parts["acc_n"] = ((self.nearest_tokens(x0_hat) == y) & content).sum(1) / n_content
+            if edit is not None:  # edit rows: how much of y the exemplar itself already had
+                parts["edit"] = edit.float()
+                parts["acc_start"] = ((start == y) & content).sum(1) / n_content
         parts["total"] = per_sample.detach()
         return per_sample.mean(), parts

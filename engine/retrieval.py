@@ -111,7 +111,7 @@ class Retriever:
             out.append(codes)
         return out
 
-    def search(self, nl: str, lang: str, k: int = 5) -> list[Candidate]:
+    def search(self, nl: str, lang: str, k: int) -> list[Candidate]:
         if lang not in LANGUAGES:
             raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
         index = self._index.get(lang)

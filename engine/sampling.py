@@ -21,13 +21,14 @@ def initial_noise(k: int, length: int, dim: int, seed: int, device) -> torch.Ten
 @torch.inference_mode()
 def diffusion_sample(model, mem, mem_mask, x_T, steps: int, schedule,
                      clamp: str = "decoder", guidance: float = 1.0, uncond=None, cancel: CancelToken = None,
-                     spacing: float = 1.0, t_end=None, t_start=None):
+                     spacing: float = 1.0, t_end=None, t_start=None, edit=None):
     """mem (k, Lm, d) per candidate; x_T (k, Lc, d) the sample at t_start (default T: pure noise).
     Returns ids (k, Lc), token log-probs (k, Lc).
 
     t_end: the last step at which N is queried (see DDIMSampler.set_timesteps).
     guidance != 1 applies classifier-free guidance against `uncond` = (memory, mask) from
-    Conditioning.unconditional (the mode the model learns from cfg_dropout / pre-training)."""
+    Conditioning.unconditional (the mode the model learns from cfg_dropout / pre-training).
+    edit (k,) bool: x_T is a noised exemplar (SDEdit start); N's first query is told so (exemplar_edit)."""
     sampler = DDIMSampler(schedule)
     sampler.set_timesteps(steps, spacing, t_end=t_end, t_start=t_start)
     x = x_T
@@ -44,12 +45,13 @@ def diffusion_sample(model, mem, mem_mask, x_T, steps: int, schedule,
         tt = torch.full((k,), t, device=x.device, dtype=torch.long)
         if guidance != 1.0:
             sc = None if x0_prev is None else torch.cat([x0_prev, x0_prev])
-            both = model.denoise(torch.cat([x, x]), torch.cat([tt, tt]), mem2, mask2, sc)
+            ed = None if edit is None else torch.cat([edit, edit])
+            both = model.denoise(torch.cat([x, x]), torch.cat([tt, tt]), mem2, mask2, sc, ed)
             cond, uncond = both[:k], both[k:]
             x0_hat = uncond + guidance * (cond - uncond)
         else:
-            x0_hat = model.denoise(x, tt, mem, mem_mask, x0_prev)  # (k, Lc, d)
-        x0_prev = x0_hat
+            x0_hat = model.denoise(x, tt, mem, mem_mask, x0_prev, edit)  # (k, Lc, d)
+        x0_prev, edit = x0_hat, None  # later steps denoise the model's own estimate
         if clamp == "decoder" and t_prev > 0:  # snap to the embeddings of the tokens D+H read
             pl = model.prior_logits(x, tt, schedule) if prior else None
             x0_hat = model.embed_tokens(model.decode(x0_hat, mem, mem_mask, pl)[1].argmax(-1))

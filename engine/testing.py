@@ -64,6 +64,11 @@ def tiny_checkpoint(out_dir, steps: int = 400, pairs=TINY_PAIRS, **overrides) ->
 def cached_tiny_checkpoint() -> Path:
     """tiny_checkpoint() in a cache directory keyed by the engine's source code, so test
     modules, server tests and editor tests share one checkpoint per code version."""
+    return tiny_checkpoint(_cache_dir("tiny"))
+
+
+def _cache_dir(kind: str) -> Path:
+    """CODEFUSION_TEST_CACHE (default: the temp dir) / kind-<hash of the engine's source and the pairs>."""
     import hashlib
     import os
     import tempfile
@@ -72,4 +77,39 @@ def cached_tiny_checkpoint() -> Path:
     for f in sorted(Path(__file__).resolve().parent.glob("*.py")):
         h.update(f.read_bytes())
     root = Path(os.environ.get("CODEFUSION_TEST_CACHE", Path(tempfile.gettempdir()) / "codefusion-test-cache"))
-    return tiny_checkpoint(root / f"tiny-{h.hexdigest()[:12]}")
+    return root / f"{kind}-{h.hexdigest()[:12]}"
+
+
+def untrained_checkpoint(out_dir, pairs=TINY_PAIRS, **model_overrides) -> Path:
+    """A complete `tiny` checkpoint with random weights (no training: built in about a second), for
+    tests of loading, sampling plumbing, the CLI, the pipeline and the server that need a real
+    model but not a good one. Its config lists the pairs as training data (retrieval works)."""
+    import torch
+
+    from engine import checkpoint
+    from engine.config import load_config
+    from engine.encoder import NLEncoder
+    from engine.tokenizer import CodeTokenizer
+
+    out_dir = Path(out_dir)
+    ckpt = out_dir / "untrained"
+    if (ckpt / "model.safetensors").exists() and (ckpt / "config.json").exists():
+        return ckpt
+    data = write_pairs(out_dir / "pairs.jsonl", pairs)
+    mcfg, tcfg = load_config("tiny")
+    for k, v in model_overrides.items():
+        setattr(mcfg, k, v)
+    torch.manual_seed(0)
+    enc = NLEncoder(mcfg.encoder, mcfg.nl_max_len)
+    mcfg.encoder_dim = enc.dim
+    tok = CodeTokenizer.train([code for _, code, _ in pairs], mcfg.vocab_size)
+    mcfg.vocab_size = tok.vocab_size
+    model = checkpoint.build_model(mcfg)
+    meta = {"train": tcfg.__dict__, "data": [str(data)], "step": 0, "init": "random (untrained test checkpoint)"}
+    checkpoint.save(ckpt, mcfg, model, enc, tok, meta, "# untrained test checkpoint\n")
+    return ckpt
+
+
+def cached_untrained_checkpoint() -> Path:
+    """untrained_checkpoint() in the test cache, keyed like cached_tiny_checkpoint."""
+    return untrained_checkpoint(_cache_dir("untrained"))

@@ -33,7 +33,7 @@ from engine.tokenizer import CodeTokenizer
 # model config fields that --set may change when training goes on from --init / --resume: the loss
 # weighting and sampling defaults (everything else describes the weights)
 CHANGEABLE_AT_INIT = ("pad_weight", "default_steps", "clamp", "step_spacing", "dec_weight", "clean_weight",
-                      "output_prior", "input_scaling", "skip", "skip_posterior", "exemplars", "exemplar_start_snr", "schedule", "snr_min", "snr_max", "sample_end_snr", "code_max_len")
+                      "output_prior", "input_scaling", "skip", "skip_posterior", "exemplars", "exemplar_start_snr", "exemplar_edit", "schedule", "snr_min", "snr_max", "sample_end_snr", "code_max_len")
 
 
 @dataclass
@@ -56,6 +56,7 @@ class TrainArgs:
     tokenizer_data: list = field(default_factory=list)  # extra code files for the BPE
     progress: bool = True
     model_overrides: dict = field(default_factory=dict)
+    dev_matchers: dict = field(default_factory=dict)  # {"template_bash": fn(code, gold) -> bool}: extra dev figures
 
 
 class _Objective(nn.Module):
@@ -65,9 +66,10 @@ class _Objective(nn.Module):
         super().__init__()
         self.model, self.encoder, self.schedule = model, encoder, schedule
 
-    def forward(self, y, nls, uncond, lang, t, noise_mask, ex=None):
+    def forward(self, y, nls, uncond, lang, t, noise_mask, ex=None, start=None, edit=None):
         """nls: the NL strings, or (enc, mask) already computed by E (see _NLTable);
-        ex (B, m, Lc) exemplar programs (PAD rows: none) or None."""
+        ex (B, m, Lc) exemplar programs (PAD rows: none) or None; start (B, Lc) / edit (B,): the
+        exemplar edit rows (see CodeFusion.loss)."""
         dev = y.device
         enc, mask = nls if isinstance(nls, tuple) else self.encoder(nls, dev)
         if uncond.any():  # E's output replaced by Gaussian noise (unsupervised generation / CFG dropout)
@@ -82,7 +84,9 @@ class _Objective(nn.Module):
             enc = torch.where(uncond[:, None, None], noise, enc)
             mask = torch.where(uncond[:, None], umask, mask)
         mem, mem_mask = self.model.memory(enc.float(), mask, lang, ex)
-        return self.model.loss(y, mem, mem_mask, t, self.schedule, noise_mask=noise_mask)
+        if edit is None:
+            return self.model.loss(y, mem, mem_mask, t, self.schedule, noise_mask=noise_mask)
+        return self.model.loss(y, mem, mem_mask, t, self.schedule, noise_mask=noise_mask, start=start, edit=edit)
 
 
 def _dist_info():
@@ -147,6 +151,8 @@ def train(args: TrainArgs) -> Path:
                 loaded.model.set_code_length(mcfg.code_max_len)
             if k == "skip" and mcfg.skip and not loaded.cfg.skip:  # same function at pure noise
                 loaded.model.enable_skip()
+            if k == "exemplar_edit" and mcfg.exemplar_edit and not loaded.cfg.exemplar_edit:
+                loaded.model.enable_edit()
             if k == "exemplars" and mcfg.exemplars != loaded.cfg.exemplars:
                 if loaded.cfg.exemplars:
                     raise EngineError(f"{loaded_from} already conditions on {loaded.cfg.exemplars} exemplars")
@@ -237,7 +243,7 @@ def train(args: TrainArgs) -> Path:
             if pbar is not None:
                 pbar.set_postfix(loss=f"{row['loss']:.3f}", sps=f"{row['samples_per_s']:.0f}")
         if is_main and dev and tcfg.eval_every and step % tcfg.eval_every == 0:
-            last_eval = evaluate_slice(model, encoder, tok, mcfg, dev, device, bank)
+            last_eval = evaluate_slice(model, encoder, tok, mcfg, dev, device, bank, args.dev_matchers)
             metrics_f.write(json.dumps({"step": step, **last_eval}) + "\n")
             metrics_f.flush()
             model.train()
@@ -247,7 +253,7 @@ def train(args: TrainArgs) -> Path:
     if pbar is not None:
         pbar.close()
     if is_main and dev:
-        last_eval = evaluate_slice(model, encoder, tok, mcfg, dev, device, bank)
+        last_eval = evaluate_slice(model, encoder, tok, mcfg, dev, device, bank, args.dev_matchers)
         metrics_f.write(json.dumps({"step": step, **last_eval}) + "\n")
     _save(out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args, elapsed_before + time.time() - t0,
           last_eval, is_main, world)
@@ -404,10 +410,33 @@ def _batch(data: dict, idx: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig, 
         uncond = torch.rand(B) < tcfg.cfg_dropout
         if table is not None:
             nls = table.lookup(nls)
-    ex = None
+    ex = start = edit = None
     if "ex" in data:  # no exemplars where the NL is dropped: they come from the NL
-        ex = _pick_exemplars(data["ex"][idx], mcfg.exemplars, tcfg.exemplar_dropout, uncond).to(device)
-    return y, nls, uncond.to(device), lang, t, noise_mask, ex
+        ex = _pick_exemplars(data["ex"][idx], mcfg.exemplars, tcfg.exemplar_dropout, uncond)
+        if mcfg.exemplar_edit and mcfg.kind == "diffusion":
+            start, edit, t_edit = _edit_rows(ex, tcfg, mcfg)
+            t = torch.where(edit.to(device), t_edit.to(device), t)
+            start, edit = start.to(device), edit.to(device)
+        ex = ex.to(device)
+    return y, nls, uncond.to(device), lang, t, noise_mask, ex, start, edit
+
+
+def _edit_rows(ex: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig):
+    """For exemplar_edit: which rows (B,) start from one of their exemplars (a share edit_p of those
+    that have one), that exemplar (B, Lc) (a random non-empty slot), and their t (B,), log-uniform in
+    token SNR over edit_snr."""
+    from engine.schedule import make_schedule
+
+    B, m, L = ex.shape
+    has = ex.ne(0).any(-1)  # (B, m) non-empty slots
+    slot = (torch.rand(B, m) * has).argmax(1)  # a random non-empty slot (0 where none)
+    start = ex[torch.arange(B), slot]  # (B, Lc)
+    edit = has.any(1) & (torch.rand(B) < tcfg.edit_p)
+    lo, hi = (math.log(v) for v in tcfg.edit_snr)
+    snr = torch.exp(lo + torch.rand(B) * (hi - lo))
+    table = make_schedule(mcfg).token_snr(torch.arange(1, mcfg.diffusion_steps + 1)).double().log()  # (T,)
+    t = (table[None] - snr.double().log()[:, None]).abs().argmin(1) + 1  # the nearest step, as t_at_snr
+    return start, edit, t
 
 
 def sample_t(B: int, T: int, power: float, device) -> torch.Tensor:
@@ -440,9 +469,16 @@ class _Accumulator:
         snr = self.schedule.token_snr(torch.cat([r[1] for r in self.rows]))
         row = {"step": step, "loss": float(cat["total"].mean()), "lr": lr, "elapsed_s": round(elapsed, 1)}
         for k in keys:
-            row[k] = float(cat[k].mean())
+            if k not in ("edit", "acc_start"):
+                row[k] = float(cat[k].mean())
+        plain = torch.ones_like(snr, dtype=torch.bool)
+        if "edit" in cat:  # exemplar edit rows: D+H's accuracy beside the exemplar's own; bands without them
+            e = cat["edit"] > 0
+            plain = ~e
+            for k in ("acc_dh", "acc_start"):
+                row[f"{k}_edit"] = float(cat[k][e].mean()) if e.any() else None
         for name, lo, hi in SNR_BANDS if "acc_n" in cat else ():  # diffusion only
-            sel = (snr >= lo) & (snr < hi)
+            sel = (snr >= lo) & (snr < hi) & plain
             for k in ("total", "acc_n", "acc_dh"):
                 if k in cat:
                     row[f"{'loss' if k == 'total' else k}_snr{name}"] = float(cat[k][sel].mean()) if sel.any() else None
@@ -452,28 +488,27 @@ class _Accumulator:
         return row
 
 
-def evaluate_slice(model, encoder, tok, mcfg, dev: list[Example], device, bank=None) -> dict:
-    """Sample the dev slice (k=1, default steps): exact match, template match (bash),
-    and how many distinct programs come out for distinct NLs under the same seed."""
+def evaluate_slice(model, encoder, tok, mcfg, dev: list[Example], device, bank=None, matchers=None) -> dict:
+    """Sample the dev slice (k=1, default steps): exact match, each of `matchers` {name: fn(code,
+    gold) -> bool} (the CLI passes Bash template match), and how many distinct programs come out for
+    distinct NLs under the same seed."""
     from engine.generator import Generator
 
     gen = Generator(checkpoint.Loaded(mcfg, model, encoder, tok, {}, Path(".")), str(device), bank=bank)
     model.eval()
-    outs, exact, tmpl, n_bash = [], 0, 0, 0
-    try:
-        from grammar.metrics import template_match
-    except Exception:  # grammar/ not installed: exact match only
-        template_match = None
+    outs, exact = [], 0
+    hits: dict[str, list[bool]] = {}
     for e in dev:
         c = gen.generate(e.nl, e.lang, k=1, seed=0)[0].code
         outs.append(c)
         exact += " ".join(c.split()) == " ".join(e.code.split())
-        if e.lang == "bash" and template_match is not None:
-            n_bash += 1
-            tmpl += bool(template_match(c, e.code))
+        for name, fn in (matchers or {}).items():
+            lang = name.rsplit("_", 1)[-1]  # "template_bash": Bash items only
+            if lang == e.lang:
+                hits.setdefault(name, []).append(bool(fn(c, e.code)))
     res = {"dev_exact": exact / len(dev), "dev_nl_distinct": len(set(outs)) / len(dev), "dev_n": len(dev)}
-    if n_bash:
-        res["dev_template_bash"] = tmpl / n_bash
+    for name, h in hits.items():
+        res[f"dev_{name}"] = sum(h) / len(h)
     return res
 
 

@@ -1,6 +1,6 @@
 """From the engine's raw candidates to what an editor shows.
 
-    process(candidates, lang, k=5, invalid_mode="rank_last") -> PipelineResult
+    process(candidates, lang, k, invalid_mode="rank_last") -> PipelineResult
 
 Steps: normalise each candidate (grammar.normalize), drop empty ones, drop exact and
 normalised duplicates (one copy stays, with the better score; a model candidate that equals a
@@ -42,7 +42,7 @@ class PipelineResult:
     message: str | None = None
 
 
-def process(candidates: Sequence, lang: str, k: int = 5, invalid_mode: str = "rank_last") -> PipelineResult:
+def process(candidates: Sequence, lang: str, k: int, invalid_mode: str = INVALID_MODES[0]) -> PipelineResult:
     """Normalise, deduplicate, check, rank and cap `candidates` (objects with code/score/source)."""
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGS)}")

@@ -203,8 +203,10 @@ async def run(args: argparse.Namespace) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lsp.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint (default: the shipped model)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--k", type=int, default=5, help="candidates per request (default 5)")
+    from lsp.options import DEVICES, Options
+
+    parser.add_argument("--device", default=Options().device, choices=DEVICES)
+    parser.add_argument("--k", type=int, default=Options().k, help=f"candidates per request (default {Options().k})")
     parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the checkpoint's)")
     parser.add_argument("--n", type=int, default=200, help="requests per kind for the overhead (default 200)")
     parser.add_argument("--e2e", type=int, default=10, help="end-to-end requests (default 10)")

@@ -467,7 +467,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint when the codefusion.checkpoint setting is null")
     parser.add_argument("--log-file", metavar="FILE", help="write the server's debug log here")
-    from engine import version
+    from engine.api import version
 
     parser.add_argument("--version", action="version", version=f"codefusion-lsp {version()}")
     args = parser.parse_args(argv)

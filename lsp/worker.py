@@ -109,16 +109,10 @@ def default_pipeline(candidates: Sequence[Any], lang: str, k: int, invalid_mode:
 
 
 def default_retriever(generator: Any) -> Any:
-    """A TF-IDF retriever over the training files that the checkpoint's config.json lists
-    under "data" (those that exist on this machine), or None when there are none. An exemplar
-    model's bank is that same index: it is shared, not built twice."""
-    bank = getattr(generator, "bank", None)
-    if bank is not None:
-        return bank
-    from engine.generator import training_bank
+    """The retriever of the checkpoint's training files (engine.api.training_retriever)."""
+    from engine.api import training_retriever
 
-    loaded = getattr(generator, "loaded", None)
-    return training_bank(getattr(loaded, "meta", {}) or {})
+    return training_retriever(generator)
 
 
 class GenerationService:
@@ -316,21 +310,15 @@ class GenerationService:
         start = time.perf_counter()
         if cancel.is_set():  # cancelled while queued
             raise Stopped(0, 0.0)
+        from codefusion.suggest import suggest
         from engine.api import Cancelled
 
+        settings = Options(k=key.k, steps=key.steps, invalid_mode=key.invalid_mode, retrieval=key.retrieval)
         try:
-            candidates = list(generator.generate(key.nl, key.lang, k=key.k, steps=key.steps, seed=0, cancel=should_stop))
+            res = suggest(key.nl, key.lang, settings, generator, retriever, cancel=should_stop, pipeline=self._pipeline)
         except Cancelled:
             raise Stopped(steps_run, time.perf_counter() - start) from None
-        k = key.k
-        if retriever is not None:  # labelled training examples next to the model's candidates
-            candidates += retriever.search(key.nl, key.lang, k=key.k)
-            k *= 2
-        model_done = time.perf_counter()
-        result = self._pipeline(candidates, key.lang, k=k, invalid_mode=key.invalid_mode)
-        return GenerationResult(
-            list(result.candidates), result.message, model_done - start, time.perf_counter() - model_done, steps_run
-        )
+        return GenerationResult(list(res.candidates), res.message, res.model_seconds, res.pipeline_seconds, steps_run)
 
     # ------------------------------------------------------------ cancellation
 

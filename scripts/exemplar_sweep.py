@@ -24,11 +24,13 @@ def main(argv=None) -> int:
     p.add_argument("--start-snr", nargs="+", type=float, default=[0.0, 2.0, 5.0])
     p.add_argument("--steps", nargs="+", type=int, default=[1, 3, 5])
     p.add_argument("--limit", type=int, default=None, help="the first N items of each file")
-    p.add_argument("-k", type=int, default=5)
+    from engine.api import DEFAULT_K
+
+    p.add_argument("-k", type=int, default=DEFAULT_K)
     a = p.parse_args(argv)
 
-    from grammar.evaluate import primary_topk, run
-    from grammar.options import EvalOptions
+    from codefusion.evaluation.evaluate import primary_topk, run
+    from codefusion.evaluation.options import EvalOptions
 
     a.out.mkdir(parents=True, exist_ok=True)
     rows, failed = [], []

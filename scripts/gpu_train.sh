@@ -58,16 +58,16 @@ train_variant() {  # NAME KIND CONFIG SETS
   if [ "$kind" = cont ]; then  # CONFIG is a checkpoint: fine-tune it further, FT_S seconds
     local dev=""
     [ "$(ckpt_kind "$cfg")" = diffusion ] && dev="--dev $DEV --eval-every 1000"
-    $LAUNCH -m engine.cli train --init "$cfg" ${sets:+--set $sets} --device $DEVICE --out $W/$name --data $FT_DATA \
+    $LAUNCH -m codefusion.cli train --init "$cfg" ${sets:+--set $sets} --device $DEVICE --out $W/$name --data $FT_DATA \
       $dev --batch-size $BS --max-steps 1000000 --time-budget $FT_S --save-every 2000 --no-progress >>"$L" 2>&1
   elif [ "$kind" = ar ]; then
-    $LAUNCH -m engine.cli train --config $cfg --model ar --device $DEVICE --out $W/$name --data $FT_DATA \
+    $LAUNCH -m codefusion.cli train --config $cfg --model ar --device $DEVICE --out $W/$name --data $FT_DATA \
       --batch-size $BS --max-steps 1000000 --time-budget $AR_S --save-every 0 --no-progress >>"$L" 2>&1
   else
-    $LAUNCH -m engine.cli pretrain --config $cfg ${sets:+--set $sets} --device $DEVICE --out $W/$name-pre \
+    $LAUNCH -m codefusion.cli pretrain --config $cfg ${sets:+--set $sets} --device $DEVICE --out $W/$name-pre \
       --batch-size $BS --max-steps 1000000 --time-budget $PRE_S --save-every 0 --no-progress --tokenizer-data $FT_DATA \
       --data bash=$D/bash/codefusion-pretrain.txt cf=$D/cf/codefusion-pretrain.txt python=stdlib >>"$L" 2>&1
-    $LAUNCH -m engine.cli train --config $cfg --init $W/$name-pre --device $DEVICE --out $W/$name --data $FT_DATA \
+    $LAUNCH -m codefusion.cli train --config $cfg --init $W/$name-pre --device $DEVICE --out $W/$name --data $FT_DATA \
       --dev $DEV --batch-size $BS --max-steps 1000000 --time-budget $FT_S --eval-every 1000 --save-every 2000 \
       --no-progress >>"$L" 2>&1
   fi
@@ -83,7 +83,7 @@ eval_variant() {  # NAME KIND
   local name=$1 kind=$2 steps="$EVAL_STEPS"
   [ "$kind" = ar ] && steps=""
   for lang in bash python cf; do
-    timeout $EVAL_T $PY -m grammar.cli eval --checkpoint $W/ship-$name --data $D/$lang/codefusion-dev.jsonl -k 5 \
+    timeout $EVAL_T $PY -m codefusion eval --checkpoint $W/ship-$name --data $D/$lang/codefusion-dev.jsonl -k 5 \
       ${steps:+--steps $steps} --device $DEVICE --out $W/eval/$name-$lang.json --no-progress $LIMIT \
       >>"$OUT/logs/eval-$name.log" 2>&1 &
   done

@@ -20,3 +20,26 @@ def tiny_ckpt():
     from engine.testing import cached_tiny_checkpoint
 
     return cached_tiny_checkpoint()
+
+
+@pytest.fixture
+def train_file(tmp_path):
+    """A small hand-written training JSONL (tests/grammar/grammar_fixtures.py)."""
+    from tests.grammar.grammar_fixtures import TRAIN, write_jsonl
+
+    return write_jsonl(tmp_path / "train.jsonl", TRAIN)
+
+
+@pytest.fixture
+def dev_file(tmp_path):
+    from tests.grammar.grammar_fixtures import DEV, write_jsonl
+
+    return write_jsonl(tmp_path / "dev.jsonl", DEV)
+
+
+@pytest.fixture(scope="session")
+def untrained_ckpt():
+    """A real `tiny` checkpoint with random weights: no training (fast tests)."""
+    from engine.testing import cached_untrained_checkpoint
+
+    return cached_untrained_checkpoint()

@@ -10,16 +10,16 @@ from engine.api import CheckpointError, load_generator
 
 
 @pytest.fixture
-def ckpt_copy(tiny_ckpt, tmp_path):
+def ckpt_copy(untrained_ckpt, tmp_path):
     dst = tmp_path / "ck"
-    shutil.copytree(tiny_ckpt, dst)
+    shutil.copytree(untrained_ckpt, dst)
     return dst
 
 
-def test_round_trip_gives_identical_generations(tiny_ckpt, tmp_path):
+def test_round_trip_gives_identical_generations(untrained_ckpt, tmp_path):
     from engine import checkpoint
 
-    g = load_generator(tiny_ckpt, "cpu")
+    g = load_generator(untrained_ckpt, "cpu")
     out = tmp_path / "resaved"
     checkpoint.save(out, g.cfg, g.model, g.encoder, g.tokenizer, {"note": "x"}, "card\n")
     g2 = load_generator(out, "cpu")
@@ -81,7 +81,7 @@ def test_bad_checkpoint_raises_one_line_error_naming_the_file(ckpt_copy, kind):
 @pytest.mark.parametrize("kind", ["truncated weights", "corrupt config"])
 def test_cli_prints_one_line_without_traceback(ckpt_copy, kind):
     _corrupt(kind, ckpt_copy)
-    r = subprocess.run([sys.executable, "-m", "engine.cli", "generate", "list files", "--lang", "bash",
+    r = subprocess.run([sys.executable, "-m", "codefusion.cli", "generate", "list files", "--lang", "bash",
                         "--checkpoint", str(ckpt_copy)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1
     lines = [ln for ln in r.stderr.splitlines() if ln.strip() and "Loading weights" not in ln]

@@ -11,32 +11,39 @@ from engine.testing import write_pairs
 
 
 def run(*args, timeout=300, env=None):
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "codefusion.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
 
 
-def test_generate_json_contract(tiny_ckpt):
-    r = run("generate", "find all python files", "--lang", "bash", "-k", "3", "--checkpoint", str(tiny_ckpt),
-            "--json", "--device", "cpu")
+def test_generate_json_contract(untrained_ckpt):
+    r = run("generate", "find all python files", "--lang", "bash", "-k", "3", "--checkpoint", str(untrained_ckpt),
+            "--json", "--raw", "--device", "cpu")
     assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
+    out = json.loads(r.stdout)  # --raw: the engine's k candidates
     assert isinstance(out, list) and len(out) == 3
     assert all(set(c) == {"code", "score"} and isinstance(c["code"], str) for c in out)
     assert [c["score"] for c in out] == sorted([c["score"] for c in out], reverse=True)
+    r = run("generate", "find all python files", "--lang", "bash", "-k", "3", "--checkpoint", str(untrained_ckpt),
+            "--json", "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(r.stdout)  # what an editor shows: the model's and the retrieved, de-duplicated, ranked
+    assert 1 <= len(shown) <= 6 and len({c["code"] for c in shown}) == len(shown)
+    assert all(set(c) == {"code", "score", "source", "valid", "warnings"} for c in shown)
+    assert {c["source"] for c in shown} <= {"model", "retrieval"} and "retrieval" in {c["source"] for c in shown}
 
 
-def test_generate_text_lists_k_candidates(tiny_ckpt):
+def test_generate_text_lists_k_candidates(untrained_ckpt):
     r = run("generate", "count lines in file.txt", "--lang", "bash", "-k", "2", "--steps", "4",
-            "--checkpoint", str(tiny_ckpt), "--raw")
+            "--checkpoint", str(untrained_ckpt), "--raw")
     assert r.returncode == 0, r.stderr
     assert "[1] score" in r.stdout and "[2] score" in r.stdout
     assert r.stderr == ""  # quiet on success: no third-party bars or warnings
 
 
-def test_generate_text_goes_through_the_pipeline(tiny_ckpt):
+def test_generate_text_goes_through_the_pipeline(untrained_ckpt):
     """Default text output: no two candidates are the same program (k=8 from a tiny model repeats)."""
     r = run("generate", "count lines in file.txt", "--lang", "bash", "-k", "8", "--steps", "4",
-            "--checkpoint", str(tiny_ckpt))
+            "--checkpoint", str(untrained_ckpt), "--no-retrieval")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     codes = [lines[i + 1] for i, line in enumerate(lines) if line.startswith("[")]
@@ -51,6 +58,7 @@ def test_unknown_language_and_missing_default_model(tmp_path):
     assert r.returncode == 1 and "checkpoint directory not found" in r.stderr
 
 
+@pytest.mark.slow
 def test_train_tiny_and_resume(tmp_path):
     data = write_pairs(tmp_path / "p.jsonl")
     out = tmp_path / "ck"
@@ -70,6 +78,7 @@ def test_train_tiny_and_resume(tmp_path):
     assert steps == sorted(steps) and steps[-1] <= 16
 
 
+@pytest.mark.slow
 def test_init_keeps_the_checkpoints_config_and_refuses_a_different_one(tmp_path, tiny_ckpt):
     data = write_pairs(tmp_path / "p.jsonl")
     cfg = json.loads((Path(tiny_ckpt) / "config.json").read_text())["model"]
@@ -114,7 +123,7 @@ def test_torchrun_two_processes_gloo(tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "CODEFUSION_THREADS": "1", "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                        "-m", "engine.cli", "train", "--config", "tiny", "--data", str(data), "--out", str(out),
+                        "-m", "codefusion.cli", "train", "--config", "tiny", "--data", str(data), "--out", str(out),
                         "--max-steps", "6", "--device", "cpu", "--no-progress"],
                        capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -143,7 +152,7 @@ def test_version_and_validation_before_the_model_loads():
     import time
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, timeout=120)
+        return subprocess.run([sys.executable, "-m", "codefusion.cli", *args], capture_output=True, text=True, timeout=120)
 
     r = cli("--version")
     assert r.returncode == 0 and r.stdout.startswith("codefusion ")
@@ -159,9 +168,9 @@ def test_check_reports_danger_flags():
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "engine.cli", "check", "--lang", "bash", "rm -rf /"],
+    r = subprocess.run([sys.executable, "-m", "codefusion.cli", "check", "--lang", "bash", "rm -rf /"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "warning:" in r.stdout and "/" in r.stdout
-    r = subprocess.run([sys.executable, "-m", "engine.cli", "check", "--lang", "bash", "ls -la"],
+    r = subprocess.run([sys.executable, "-m", "codefusion.cli", "check", "--lang", "bash", "ls -la"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "warning" not in r.stdout

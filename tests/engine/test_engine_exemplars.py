@@ -99,7 +99,7 @@ def test_pick_exemplars_draws_m_in_rank_order_and_drops_rows():
 @pytest.mark.slow
 def test_exemplar_model_trains_and_starts_from_a_noised_exemplar(tmp_path):
     """A tiny exemplar model end to end: trained with a leave-one-out pool, it loads its bank from
-    the training file its config names; candidates cycle through the exemplars, and those started
+    the training file its config names; candidates start from the nearest programs, one each, and those started
     from the request's own program noised only slightly come back as that program."""
     from engine.api import load_generator
     from engine.testing import TINY_PAIRS, tiny_checkpoint
@@ -109,8 +109,11 @@ def test_exemplar_model_trains_and_starts_from_a_noised_exemplar(tmp_path):
     assert gen.cfg.exemplars == 2 and gen.bank is not None
     ex = gen.exemplars_for("find all python files", "bash")
     assert len(ex) == 2 and ex[0] == "find . -name '*.py'"
+    n = len(gen.exemplars_for("find all python files", "bash", 4))
+    assert n >= 3
     near = gen.generate("find all python files", "bash", k=4, steps=2, seed=0, start_snr=1000.0)
-    assert [c.meta["exemplar"] for c in sorted(near, key=lambda c: c.meta["seed"])] == [0, 1, 0, 1]
+    # k candidates start from the k nearest programs, one each
+    assert [c.meta["exemplar"] for c in sorted(near, key=lambda c: c.meta["seed"])] == [i % n for i in range(4)]
     from_first = [c for c in near if c.meta["exemplar"] == 0]
     assert all(c.meta["copy"] and c.code == ex[0] for c in from_first), [c.code for c in near]
     again = gen.generate("find all python files", "bash", k=4, steps=2, seed=0, start_snr=1000.0)

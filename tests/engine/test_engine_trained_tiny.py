@@ -8,6 +8,8 @@ import torch
 from engine.api import Cancelled, load_generator
 from engine.testing import TINY_PAIRS
 
+pytestmark = pytest.mark.slow  # trains the tiny model (once per code version)
+
 
 @pytest.fixture(scope="module")
 def gen(tiny_ckpt):
@@ -54,13 +56,13 @@ def test_cancellation_flag_stops_sampler(gen):
 
 def test_bad_arguments(gen):
     with pytest.raises(ValueError, match="language"):
-        gen.generate("x", "cobol")
+        gen.generate("x", "cobol", k=5)
     with pytest.raises(ValueError, match="empty"):
-        gen.generate("   ", "bash")
+        gen.generate("   ", "bash", k=5)
     with pytest.raises(ValueError, match="k must"):
         gen.generate("x", "bash", k=0)
     with pytest.raises(ValueError, match="steps"):
-        gen.generate("x", "bash", steps=5000)
+        gen.generate("x", "bash", k=5, steps=5000)
 
 
 def test_classifier_free_guidance_is_deterministic(gen):

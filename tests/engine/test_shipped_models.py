@@ -33,8 +33,8 @@ def test_models_stay_under_60_mb():
 
 def test_generate_with_no_checkpoint_argument_uses_the_shipped_default():
     env = {k: v for k, v in os.environ.items() if k != "CODEFUSION_CHECKPOINT"}
-    r = subprocess.run([sys.executable, "-m", "engine.cli", "generate", "find all python files modified today",
-                        "--lang", "bash", "--json", "--device", "cpu"],
+    r = subprocess.run([sys.executable, "-m", "codefusion.cli", "generate", "find all python files modified today",
+                        "--lang", "bash", "--json", "--raw", "--device", "cpu"],
                        capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
     assert r.returncode == 0, r.stderr
     cands = json.loads(r.stdout)

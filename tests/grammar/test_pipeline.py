@@ -42,32 +42,32 @@ def test_rank_by_validity_then_score_and_cap():
 
 
 def test_ties_keep_engine_order():
-    result = process([Candidate("b", 0.0), Candidate("a", 0.0)], "bash")
+    result = process([Candidate("b", 0.0), Candidate("a", 0.0)], "bash", k=5)
     assert [c.code for c in result.candidates] == ["b", "a"]
 
 
 def test_hide_mode_drops_invalid():
     cands = [Candidate("x = (", -0.1), Candidate("x = 1", -1.0)]
-    result = process(cands, "python", invalid_mode="hide")
+    result = process(cands, "python", k=5, invalid_mode="hide")
     assert [c.code for c in result.candidates] == ["x = 1"]
     assert result.message is None
 
 
 def test_hide_mode_never_silently_returns_nothing():
     cands = [Candidate("x = (", -0.1), Candidate("def (", -1.0)]
-    result = process(cands, "python", invalid_mode="hide")
+    result = process(cands, "python", k=5, invalid_mode="hide")
     assert len(result.candidates) == 2 and not any(c.valid for c in result.candidates)
     assert "syntax errors" in result.message
 
 
 def test_empty_inputs_have_a_message():
-    assert process([], "bash").message == "the model returned no candidates"
-    result = process([Candidate("   ", 0.0)], "bash")
+    assert process([], "bash", k=5).message == "the model returned no candidates"
+    result = process([Candidate("   ", 0.0)], "bash", k=5)
     assert result.candidates == [] and result.message == "every candidate was empty"
 
 
 def test_dangerous_candidates_carry_warnings():
-    result = process([Candidate("rm -rf /", -0.1), Candidate("ls", -0.2)], "bash")
+    result = process([Candidate("rm -rf /", -0.1), Candidate("ls", -0.2)], "bash", k=5)
     assert result.candidates[0].warnings == ["deletes / recursively"]
     assert result.candidates[1].warnings == []
 
@@ -78,13 +78,13 @@ def test_source_is_kept_and_any_object_with_code_and_score_works():
         code: str
         score: float
 
-    result = process([Raw("pwd", 1.0), Candidate("ls", 0.5, source="retrieval")], "bash")
+    result = process([Raw("pwd", 1.0), Candidate("ls", 0.5, source="retrieval")], "bash", k=5)
     assert [(c.code, c.source) for c in result.candidates] == [("pwd", "model"), ("ls", "retrieval")]
 
 
 def test_model_candidate_equal_to_a_retrieved_example_stays_the_models():
     result = process([Candidate("ls  -la", -0.3), Candidate("ls -la", 1.0, source="retrieval"),
-                      Candidate("pwd", 0.9, source="retrieval"), Candidate("pwd", 0.2, source="retrieval")], "bash")
+                      Candidate("pwd", 0.9, source="retrieval"), Candidate("pwd", 0.2, source="retrieval")], "bash", k=5)
     got = [(c.code, c.score, c.source, c.also_retrieved) for c in result.candidates]
     # one copy each, the better score; the model's output keeps its attribution
     assert got == [("ls -la", 1.0, "model", True), ("pwd", 0.9, "retrieval", False)]
@@ -93,14 +93,14 @@ def test_model_candidate_equal_to_a_retrieved_example_stays_the_models():
 
 def test_cf_candidates_are_normalised_and_checked():
     result = process([Candidate("Between(1, 2)", -1.0), Candidate("Between(1,2)", -0.5),
-                      Candidate("Foo(1)", 0.0)], "cf")
+                      Candidate("Foo(1)", 0.0)], "cf", k=5)
     assert [c.code for c in result.candidates] == ["Between(1,2)", "Foo(1)"]
     assert result.candidates[1].errors[0].message.startswith("unknown function")
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"lang": "ruby"}, "unknown language"),
-    ({"lang": "bash", "invalid_mode": "drop"}, "invalid_mode"),
+    ({"lang": "ruby", "k": 5}, "unknown language"),
+    ({"lang": "bash", "k": 5, "invalid_mode": "drop"}, "invalid_mode"),
     ({"lang": "bash", "k": 0}, "k must be"),
 ])
 def test_bad_arguments(kwargs, message):

@@ -32,9 +32,9 @@ def test_from_jsonl_and_errors(tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r in TRAIN[:3]), encoding="utf-8")
     r = Retriever.from_jsonl([path])
     assert r.languages == ("bash",)
-    assert r.search("anything", "python") == []  # no python training data
+    assert r.search("anything", "python", k=5) == []  # no python training data
     with pytest.raises(ValueError, match="unknown language"):
-        r.search("x", "perl")
+        r.search("x", "perl", k=5)
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{not json\n", encoding="utf-8")
     with pytest.raises(ValueError, match="bad.jsonl:1"):

@@ -1,7 +1,7 @@
 """Bash template match (NL2Bash/Tellina style) on hand-written pairs."""
 import pytest
 
-from grammar.template import bash_template, template_match
+from codefusion.evaluation.template import bash_template, template_match
 
 
 @pytest.mark.parametrize("code, template", [

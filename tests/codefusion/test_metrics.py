@@ -1,7 +1,7 @@
 """Metric functions: execution match (with fallback), exact match, top-k, diversity, speed, validity."""
 import pytest
 
-from grammar import metrics as M
+from codefusion.evaluation import metrics as M
 
 DATA = [["Index", "Value"], [0, "5"], [1, "50"], [2, "500"]]
 

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from grammar.bleu import compute_bleu, corpus_bleu, sentence_bleu, tokenize_for_bleu_eval
+from codefusion.evaluation.bleu import compute_bleu, corpus_bleu, sentence_bleu, tokenize_for_bleu_eval
 
 
 def test_tokenizer_follows_conala():

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
-from grammar import metrics as M
-from grammar.options import EvalOptions
-from grammar.pipeline import process
+from codefusion.evaluation import metrics as M
+from codefusion.evaluation.options import EvalOptions
+from codefusion.settings import Settings
+from codefusion.suggest import suggest
 from grammar.syntax import LANGS, check
 
-__all__ = ["EvalError", "EvalOptions", "run", "markdown", "plot_steps", "primary_topk"]
+__all__ = ["EvalError", "EvalOptions", "Source", "run", "markdown", "plot_steps", "primary_topk"]
 
 
 class EvalError(Exception):
@@ -48,10 +50,15 @@ def load_records(path: Path, lang: Optional[str], limit: Optional[int]) -> list[
     return records
 
 
-GenerateFn = Callable[[str, str, int, Optional[int], int], list]
+@dataclass
+class Source:
+    """What suggest() draws on: the engine's generator, or only a retriever (the retrieval baseline)."""
+
+    generator: Any = None
+    retriever: Any = None
 
 
-def make_source(opts: EvalOptions) -> tuple[GenerateFn, dict[str, Any]]:
+def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
     """The candidate source (the engine's generator or the retrieval baseline) and its description."""
     if opts.baseline == "retrieval":
         if not opts.train:
@@ -62,7 +69,7 @@ def make_source(opts: EvalOptions) -> tuple[GenerateFn, dict[str, Any]]:
         if missing:
             raise EvalError(f"training file(s) not found: {', '.join(missing)}")
         retriever = Retriever.from_jsonl(opts.train)
-        return (lambda nl, lang, k, steps, seed: retriever.search(nl, lang, k)), {
+        return Source(retriever=retriever), {
             "kind": "retrieval", "train": [str(p) for p in opts.train], "default_steps": None}
     if opts.baseline is not None:
         raise EvalError(f"unknown baseline {opts.baseline!r}; the only baseline is 'retrieval'")
@@ -76,8 +83,9 @@ def make_source(opts: EvalOptions) -> tuple[GenerateFn, dict[str, Any]]:
         from engine.retrieval import Retriever
 
         gen.bank = Retriever.from_jsonl(opts.bank) if opts.bank else None
-    extra = {} if opts.start_snr is None else {"start_snr": opts.start_snr}
-    return (lambda nl, lang, k, steps, seed: gen.generate(nl, lang, k=k, steps=steps, seed=seed, **extra)), {
+    if opts.start_snr is not None:
+        gen.start_snr = opts.start_snr
+    return Source(generator=gen), {
         "kind": getattr(gen, "kind", "model"), "checkpoint": opts.checkpoint,
         "exemplars": getattr(getattr(gen, "cfg", None), "exemplars", 0),
         "bank": None if getattr(gen, "bank", None) is None else
@@ -95,9 +103,10 @@ def _hits_for(codes: Sequence[str], rec: dict, lang: str, cache: dict, gold_cf) 
     return out
 
 
-def run_one(records: Sequence[dict], generate: GenerateFn, steps: Optional[int], opts: EvalOptions,
+def run_one(records: Sequence[dict], source: Source, steps: Optional[int], opts: EvalOptions,
             items_out, progress_desc: str) -> list[dict]:
-    """Generate and score every record for one steps value; returns per-item results."""
+    """Suggest for and score every record for one steps value (the model alone, or the retrieval
+    baseline alone: settings.retrieval is off); returns per-item results."""
     iterator: Any = records
     if opts.progress:
         from tqdm import tqdm
@@ -106,11 +115,9 @@ def run_one(records: Sequence[dict], generate: GenerateFn, steps: Optional[int],
     results = []
     for idx, rec in enumerate(iterator):
         lang = rec["lang"]
-        t0 = time.perf_counter()
-        raw = list(generate(rec["nl"], lang, opts.k, steps, opts.seed))
-        t1 = time.perf_counter()
-        result = process(raw, lang, k=opts.k, invalid_mode=opts.invalid_mode)
-        t2 = time.perf_counter()
+        settings = Settings(k=opts.k, steps=steps, invalid_mode=opts.invalid_mode, retrieval=False)
+        result = suggest(rec["nl"], lang, settings, source.generator, source.retriever, seed=opts.seed)
+        raw = result.raw
         gold_cf = M.cf_gold(rec) if lang == "cf" else None
         cache: dict = {}
         raw_codes = [c.code for c in raw]
@@ -119,8 +126,9 @@ def run_one(records: Sequence[dict], generate: GenerateFn, steps: Optional[int],
         shown_hits = _hits_for([c.code for c in result.candidates], rec, lang, cache, gold_cf)
         item = {
             "index": idx, "line": rec["line"], "lang": lang, "steps": steps, "nl": rec["nl"], "gold": rec["code"],
-            "latency_s": t2 - t0, "generation_s": t1 - t0, "message": result.message,
-            "n_raw": result.n_raw, "n_duplicates": result.n_duplicates, "n_invalid": result.n_invalid,
+            "latency_s": result.model_seconds + result.pipeline_seconds, "generation_s": result.model_seconds,
+            "message": result.message, "n_raw": len(raw), "n_duplicates": result.n_duplicates,
+            "n_invalid": result.n_invalid,
             "gold_mask_mixed": gold_cf.mixed if gold_cf else None,
             "cf_fallback": (gold_cf.mask is None) if gold_cf else None,
             "cf_fallback_reason": gold_cf.reason if gold_cf else None,
@@ -279,10 +287,10 @@ def plot_steps(report: dict, out: Path) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- entry point
-def run(opts: EvalOptions, generate: Optional[GenerateFn] = None, source_info: Optional[dict] = None) -> dict:
+def run(opts: EvalOptions, source: Optional[Source] = None, source_info: Optional[dict] = None) -> dict:
     """Run the whole evaluation and write the report files; returns the report dict.
 
-    `generate` replaces the configured source (tests pass a fake generator here).
+    `source` replaces the configured one (tests pass a fake generator here).
     """
     if opts.k < 1:
         raise EvalError("-k must be at least 1")
@@ -291,8 +299,8 @@ def run(opts: EvalOptions, generate: Optional[GenerateFn] = None, source_info: O
     if any(s is not None and s < 1 for s in opts.steps):
         raise EvalError("--steps values must be at least 1")
     records = load_records(Path(opts.data), opts.lang, opts.limit)
-    if generate is None:
-        generate, source_info = make_source(opts)
+    if source is None:
+        source, source_info = make_source(opts)
     source_info = source_info or {"kind": "custom"}
     served = source_info.get("languages")
     unserved = sorted({r["lang"] for r in records} - set(served)) if served else []
@@ -305,7 +313,7 @@ def run(opts: EvalOptions, generate: Optional[GenerateFn] = None, source_info: O
         source_info["note"] = "--steps ignored: retrieval has no sampling steps"
     scorer = None
     if opts.codebert and any(r["lang"] == "python" for r in records):
-        from grammar.codebertscore import CodeBERTScorer
+        from codefusion.evaluation.codebertscore import CodeBERTScorer
 
         scorer = CodeBERTScorer(opts.codebert, device=opts.device)
 
@@ -318,7 +326,7 @@ def run(opts: EvalOptions, generate: Optional[GenerateFn] = None, source_info: O
     with open(items_path, "w", encoding="utf-8") as items_out:
         for steps in steps_values:
             label = steps if steps is not None else source_info.get("default_steps")
-            items = run_one(records, generate, steps, opts, items_out, f"eval steps={label}")
+            items = run_one(records, source, steps, opts, items_out, f"eval steps={label}")
             for lang in langs:
                 lang_items = [it for it in items if it["lang"] == lang]
                 report["runs"].append(summarize(lang_items, lang, label, scorer))

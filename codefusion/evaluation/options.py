@@ -1,13 +1,13 @@
-"""Options and defaults of `codefusion eval` (light: imported when the CLI parser is built)."""
+"""Options of `codefusion eval` (light: imported when the CLI parser is built); defaults from codefusion.settings."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-DEFAULT_K = 5
-DEFAULT_SEED = 0
-DEFAULT_INVALID_MODE = "rank_last"
+from codefusion.settings import DEFAULT_K, DEFAULT_SEED, Settings
+
+DEFAULT_INVALID_MODE = Settings().invalid_mode
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The evaluation metrics: the paper's accuracy metrics plus what an editor user feels.
 
 Per candidate (`candidate_hits`):
-* bash: `template` (grammar.template: NL2Bash/Tellina-style template match) and `exact`
+* bash: `template` (codefusion.evaluation.template: NL2Bash/Tellina-style template match) and `exact`
   (equal after grammar.normalize).
 * cf: `execution` - the predicted and the gold rule give the same mask on the item's `data`
   (grammar.cf.execute; the reference is the gold rule's own mask, not `labels`, which are
@@ -15,7 +15,7 @@ Per candidate (`candidate_hits`):
 
 Top-k (k = 1, 3, 5): an item counts when any of its first k candidates hits; for BLEU the
 first k candidate with the best sentence BLEU is chosen and corpus BLEU-4 (CoNaLa,
-grammar.bleu) is computed over those choices.
+codefusion.evaluation.bleu) is computed over those choices.
 
 Validity: the share of syntactically valid top-1 candidates and of all candidates.
 Diversity (over an item's raw candidates): distinct normalised candidates per query; mean
@@ -30,9 +30,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from grammar.bleu import corpus_bleu, sentence_bleu, tokenize_for_bleu_eval
+from codefusion.evaluation.bleu import corpus_bleu, sentence_bleu, tokenize_for_bleu_eval
 from grammar.normalize import normalize
-from grammar.template import template_match
+from codefusion.evaluation.template import template_match
 
 TOP_KS = (1, 3, 5)
 

@@ -1,4 +1,4 @@
-"""`check` and `eval` through the CLI (subprocesses) and through grammar.evaluate with a fake generator."""
+"""`check` and `eval` through the CLI (subprocesses) and through codefusion.evaluation.evaluate with a fake generator."""
 import json
 import subprocess
 import sys
@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from engine.api import Candidate
-from grammar.evaluate import EvalError, EvalOptions, run
+from codefusion.evaluation.evaluate import EvalError, EvalOptions, Source, run
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "grammar.cli", *args], capture_output=True, text=True, input=stdin,
+    return subprocess.run([sys.executable, "-m", "codefusion", *args], capture_output=True, text=True, input=stdin,
                           cwd=REPO, timeout=120)
 
 
@@ -118,7 +118,7 @@ class FakeGenerator:
     def __init__(self):
         self.calls = []
 
-    def generate(self, nl, lang, k=5, steps=None, seed=0):
+    def generate(self, nl, lang, k=5, steps=None, seed=0, cancel=None):
         self.calls.append((nl, lang, k, steps, seed))
         good = "wc -l a.txt" if "count" in nl else "pwd"
         pool = ["ls  -la", "ls -la", "if then", good, "rm -rf /"] if steps and steps > 5 else ["ls -la", "ls -la"]
@@ -132,7 +132,7 @@ def test_eval_with_fake_generator_several_steps_and_plots(tmp_path, dev_file):
     bash_only = tmp_path / "bash.jsonl"
     bash_only.write_text("".join(json.dumps(r) + "\n" for r in records if r["lang"] == "bash"), encoding="utf-8")
     opts.data = bash_only
-    report = run(opts, generate=lambda nl, lang, k, steps, seed: gen.generate(nl, lang, k, steps, seed),
+    report = run(opts, Source(generator=gen),
                  source_info={"kind": "fake", "languages": ["bash"], "default_steps": 10})
     assert [c[3] for c in gen.calls] == [2, 2, 2, 10, 10, 10]
     few, many = report["runs"]
@@ -153,4 +153,4 @@ def test_eval_with_fake_generator_several_steps_and_plots(tmp_path, dev_file):
 def test_eval_rejects_languages_the_model_does_not_serve(tmp_path, dev_file):
     opts = EvalOptions(data=dev_file, out=tmp_path / "r.json", progress=False)
     with pytest.raises(EvalError, match="does not serve cf, python"):
-        run(opts, generate=lambda *a: [], source_info={"kind": "fake", "languages": ["bash"]})
+        run(opts, Source(generator=FakeGenerator()), source_info={"kind": "fake", "languages": ["bash"]})

@@ -1,7 +1,7 @@
 """CodeBERTScore machinery with a local BERT model (all-MiniLM-L6-v2 stands in for CodeBERT)."""
 import pytest
 
-from grammar.codebertscore import CodeBERTScorer
+from codefusion.evaluation.codebertscore import CodeBERTScorer
 
 
 def test_missing_path_is_a_clear_error(tmp_path):

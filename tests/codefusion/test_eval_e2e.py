@@ -22,7 +22,7 @@ def checkpoint(request, tmp_path_factory):
 
 def check_eval_report(ckpt: Path, dev_file: Path, out: Path) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-m", "grammar.cli", "eval", "--checkpoint", str(ckpt), "--data", str(dev_file),
+        [sys.executable, "-m", "codefusion", "eval", "--checkpoint", str(ckpt), "--data", str(dev_file),
          "-k", "3", "--steps", "2", "4", "--device", "cpu", "--seed", "1", "--out", str(out), "--no-progress"],
         capture_output=True, text=True, cwd=REPO, timeout=600)
     assert proc.returncode == 0, proc.stderr

@@ -1,0 +1,5 @@
+import sys
+
+from codefusion.cli import main
+
+sys.exit(main())

@@ -1,0 +1,297 @@
+"""`codefusion`: train, pretrain, generate, diagnose, check, eval (also `python -m codefusion`).
+
+check: exit 0 when valid; exit 1 with one `line:col: message` line per error; exit 2 on
+usage errors. eval: exit 0 on success, 1 with a one-line message on bad input or a failing
+model. Other errors (a bad checkpoint, a missing data file, a bad option) print one line and exit
+non-zero; no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+from engine.api import LANGUAGES, EngineError
+from codefusion.settings import DEFAULT_K, DEFAULT_SEED, INVALID_MODES, Settings
+from grammar.syntax import LANGS
+
+
+def _add_train_args(p: argparse.ArgumentParser, pretrain: bool) -> None:
+    p.add_argument("--config", default="small", help="tiny | small | paper | a JSON file (default: small)")
+    if pretrain:
+        p.add_argument("--data", nargs="+", default=None, metavar="LANG=PATH",
+                       help="corpora: bash=FILE.txt cf=FILE.txt python=stdlib (default: all from the shared data dir)")
+    else:
+        p.add_argument("--data", nargs="+", required=True, metavar="FILE.jsonl", help="NL->code JSONL files")
+    p.add_argument("--out", required=True, help="checkpoint directory to write")
+    p.add_argument("--dev", nargs="*", default=[], metavar="FILE.jsonl", help="dev JSONL to sample during training")
+    p.add_argument("--init", default=None, help="start from this checkpoint (e.g. a pre-trained one)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out (model, optimizer, step, RNG)")
+    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
+    p.add_argument("--model", dest="kind", choices=["diffusion", "ar"], default=None,
+                   help="diffusion (CodeFusion, default) or ar (the autoregressive baseline)")
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--time-budget", type=float, default=None, help="seconds; save and stop when reached")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--eval-every", type=int, default=None)
+    p.add_argument("--save-every", type=int, default=None)
+    p.add_argument("--tokenizer-data", nargs="*", default=[], metavar="FILE",
+                   help="extra code (JSONL or one snippet a line) to train the BPE on")
+    p.add_argument("--exemplars", type=int, default=None, metavar="M",
+                   help="condition on the M nearest training programs (diffusion or --model ar); same as --set exemplars=M")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override model config fields")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _run_train(a: argparse.Namespace, task: str) -> int:
+    from codefusion.evaluation.template import template_match
+    from engine.train import TrainArgs, train
+
+    data = a.data
+    if task == "pretrain" and not data:
+        from engine.data import default_data_dir
+        d = default_data_dir()
+        if d is None:
+            raise EngineError("no --data given and no ../shared/data directory found")
+        data = [f"bash={d / 'bash/codefusion-pretrain.txt'}", f"cf={d / 'cf/codefusion-pretrain.txt'}", "python=stdlib"]
+    overrides = {}
+    for kv in a.set:
+        if "=" not in kv:
+            raise EngineError(f"--set expects KEY=VALUE, got '{kv}'")
+        k, v = kv.split("=", 1)
+        overrides[k] = v
+    if a.exemplars is not None:
+        if a.exemplars < 0:
+            raise EngineError(f"--exemplars must be >= 0, got {a.exemplars}")
+        overrides["exemplars"] = str(a.exemplars)
+    out = train(TrainArgs(config=a.config, data=data, out=a.out, task=task, dev=a.dev, init=a.init,
+                          resume=a.resume, device=a.device, kind=a.kind, max_steps=a.max_steps,
+                          time_budget_s=a.time_budget, batch_size=a.batch_size, lr=a.lr,
+                          eval_every=a.eval_every, save_every=a.save_every, tokenizer_data=a.tokenizer_data, progress=not a.no_progress,
+                          model_overrides=overrides, dev_matchers={"template_bash": template_match}))
+    print(f"checkpoint written to {out}")
+    return 0
+
+
+def _run_generate(a: argparse.Namespace) -> int:
+    from codefusion.settings import Settings
+    from codefusion.suggest import suggest
+    from engine.api import MAX_K, MAX_REQUEST_CHARS, load_generator, training_retriever
+
+    # checked before the model loads (seconds): a bad request fails at once
+    if not a.nl.strip():
+        raise EngineError("the request is empty: say what the code should do")
+    if not 1 <= a.k <= MAX_K:
+        raise EngineError(f"-k must be in 1..{MAX_K}, got {a.k}")
+    if a.steps is not None and a.steps < 1:
+        raise EngineError(f"--steps must be at least 1, got {a.steps}")
+    cut_note = None
+    if len(a.nl) > MAX_REQUEST_CHARS:
+        cut_note = f"(note: the request was cut from {len(a.nl)} to its first {MAX_REQUEST_CHARS} characters)"
+        a.nl = a.nl[:MAX_REQUEST_CHARS]
+    gen = load_generator(a.checkpoint, a.device)
+    if a.raw:  # the engine's k candidates as they come, best first
+        cands = gen.generate(a.nl, a.lang, k=a.k, steps=a.steps, seed=a.seed)
+        if a.json:
+            print(json.dumps([{"code": c.code, "score": round(c.score, 4)} for c in cands], ensure_ascii=False))
+            return 0
+        rows = [(c.code, c.score, "") for c in cands]
+    else:  # what an editor shows: suggest() (model + retrieval + grammar's pipeline), as the server does
+        settings = Settings(k=a.k, steps=a.steps, invalid_mode=a.invalid_mode, retrieval=not a.no_retrieval)
+        res = suggest(a.nl, a.lang, settings, gen, training_retriever(gen) if settings.retrieval else None, seed=a.seed)
+        if a.json:
+            print(json.dumps([suggestion_json(r) for r in res.candidates], ensure_ascii=False))
+            return 0
+        rows = [(r.code, r.score, ("" if r.valid else "  (invalid syntax)")
+                 + ("  (retrieved training example)" if r.source == "retrieval" else "")
+                 + "".join(f"  [warning: {w}]" for w in r.warnings)) for r in res.candidates]
+        if res.n_duplicates:
+            print(f"({res.n_duplicates} duplicate candidate(s) dropped; --raw shows the model's own)")
+        if res.message:
+            print(f"({res.message})")
+    if cut_note:
+        print(cut_note)
+    for i, (code, score, note) in enumerate(rows, 1):
+        print(f"[{i}] score {score:.3f}{note}")
+        print(code)
+    return 0
+
+
+def suggestion_json(r) -> dict:
+    """One ranked candidate as `generate --json` prints it."""
+    return {"code": r.code, "score": round(r.score, 4), "source": r.source, "valid": r.valid, "warnings": r.warnings}
+
+
+def _run_diagnose(a: argparse.Namespace) -> int:
+    from engine.api import default_checkpoint_dir
+    from engine.diagnose import format_table, run
+
+    ckpt = a.checkpoint or default_checkpoint_dir()
+    if ckpt is None:
+        raise EngineError("no --checkpoint given and no default model is installed")
+    if a.n < 1:
+        raise EngineError(f"-n must be at least 1, got {a.n}")
+    res = run(str(ckpt), a.data, n=a.n, out=a.out, device=a.device, seed=a.seed, progress=sys.stderr.isatty())
+    print(format_table(res))
+    if a.out:
+        print(f"written: {a.out} and {a.out.rsplit('.', 1)[0]}.png")
+    return 0
+
+
+def add_check_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", required=True, choices=LANGS, help="language of the code")
+    parser.add_argument("code", help="the code to check, or - to read it from stdin")
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from grammar.syntax import check
+
+    code = sys.stdin.read() if args.code == "-" else args.code
+    if not code.strip():
+        print("error: no code to check", file=sys.stderr)
+        return 2
+    verdict = check(code, args.lang)
+    for note in verdict.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for issue in verdict.errors:
+        print(str(issue))
+    from grammar.danger import dangers
+
+    for reason in dangers(code, args.lang):  # the same flags `generate` shows; the exit code stays syntax's
+        print(f"warning: {reason}")
+    return 0 if verdict.valid else 1
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def add_eval_args(parser: argparse.ArgumentParser) -> None:
+    from codefusion.evaluation.options import DEFAULT_INVALID_MODE
+    from grammar.pipeline import INVALID_MODES
+
+    parser.add_argument("--checkpoint", help="checkpoint directory (default: the shipped model)")
+    parser.add_argument("--data", required=True, type=Path, help="JSONL file with nl/code/lang records")
+    parser.add_argument("--lang", choices=LANGS, help="language of every record (default: each record's lang)")
+    parser.add_argument("-k", type=_positive_int, default=DEFAULT_K, help=f"candidates per query (default {DEFAULT_K})")
+    parser.add_argument("--steps", type=_positive_int, nargs="+",
+                        help="sampling steps; several values give one run each and plots (default: the checkpoint's)")
+    parser.add_argument("--limit", type=_positive_int, help="evaluate only the first N records")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"sampling seed (default {DEFAULT_SEED})")
+    parser.add_argument("--device", help="cpu, cuda, ... (default: CUDA when available)")
+    parser.add_argument("--out", required=True, type=Path, help="REPORT.json; .md, .items.jsonl and plots go beside it")
+    parser.add_argument("--baseline", choices=("retrieval",), help="evaluate the TF-IDF retrieval baseline instead")
+    parser.add_argument("--train", type=Path, nargs="+", default=[], help="training JSONL file(s) for --baseline retrieval")
+    parser.add_argument("--codebert", help="local CodeBERT model directory for CodeBERTScore (Python)")
+    parser.add_argument("--invalid-mode", choices=INVALID_MODES, default=DEFAULT_INVALID_MODE,
+                        help=f"what the pipeline does with invalid candidates (default {DEFAULT_INVALID_MODE})")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--start-snr", type=float, default=None,
+                        help="exemplar models: start sampling from the nearest exemplar noised to this token SNR "
+                             "(0: pure noise; default: the checkpoint's)")
+    parser.add_argument("--bank", type=Path, nargs="*", default=None,
+                        help="exemplar models: JSONL files to draw exemplars from (default: the training files; "
+                             "with no file: none)")
+
+
+def options_from_args(args: argparse.Namespace):
+    from codefusion.evaluation.options import EvalOptions
+
+    return EvalOptions(data=args.data, out=args.out, checkpoint=args.checkpoint, lang=args.lang, k=args.k,
+                       steps=list(args.steps) if args.steps else [None], limit=args.limit, seed=args.seed,
+                       device=args.device, baseline=args.baseline, train=list(args.train), codebert=args.codebert,
+                       invalid_mode=args.invalid_mode, progress=not args.no_progress,
+                       start_snr=args.start_snr, bank=args.bank)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from codefusion.evaluation.evaluate import EvalError, primary_topk, run
+
+    try:
+        from engine.api import EngineError
+    except ImportError:  # pragma: no cover - engine is part of the same project
+        EngineError = RuntimeError  # type: ignore[misc,assignment]
+    try:
+        report = run(options_from_args(args))
+    except (EvalError, EngineError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for r in report["runs"]:
+        top = primary_topk(r)
+        print(f"{r['lang']} steps={r['steps']} n={r['n_items']} {r['primary_metric']}: "
+              f"top-1 {top['top1']:.1f}  top-3 {top['top3']:.1f}  top-5 {top['top5']:.1f}  "
+              f"latency p50 {r['speed']['latency_p50_s']:.3f}s")
+    print(f"wrote {report['files']['json']}, {report['files']['markdown']}, {report['files']['items']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine import version
+
+    p = argparse.ArgumentParser(prog="codefusion", description="CodeFusion: natural language to code with diffusion")
+    p.add_argument("--version", action="version", version=f"codefusion {version()}")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    _add_train_args(sub.add_parser("train", help="fine-tune on NL->code pairs"), pretrain=False)
+    _add_train_args(sub.add_parser("pretrain", help="pre-train on unannotated code (unsupervised generation + CPD)"),
+                    pretrain=True)
+    g = sub.add_parser("generate", help="generate k candidates for an NL request")
+    g.add_argument("nl")
+    g.add_argument("--lang", required=True, choices=LANGUAGES)
+    g.add_argument("-k", type=int, default=DEFAULT_K, help=f"candidates (default {DEFAULT_K})")
+    g.add_argument("--steps", type=int, default=None, help="sampling steps (default: the checkpoint's)")
+    g.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    g.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the shipped model)")
+    g.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
+    g.add_argument("--json", action="store_true",
+                   help='print JSON: [{"code", "score", "source", "valid", "warnings"}, ...] (with --raw: [{"code", "score"}])')
+    g.add_argument("--raw", action="store_true", help="the engine's k candidates, without retrieval and grammar/'s pipeline")
+    g.add_argument("--no-retrieval", action="store_true", help="no retrieved training examples beside the model's")
+    g.add_argument("--invalid-mode", choices=INVALID_MODES, default=Settings().invalid_mode,
+                   help="rank_last: invalid candidates last; hide: drop them unless all are invalid")
+    d = sub.add_parser("diagnose", help="does the denoiser use x_t? readout per noise level, accuracy vs steps")
+    d.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the shipped model)")
+    d.add_argument("--data", required=True, metavar="FILE.jsonl", help="items whose programs are the references")
+    d.add_argument("-n", type=int, default=128, help="the first N items (default 128)")
+    d.add_argument("--out", default=None, metavar="FILE.json", help="write JSON here and the plot beside it (.png)")
+    d.add_argument("--device", default=None)
+    d.add_argument("--seed", type=int, default=0)
+    add_check_args(sub.add_parser("check", help="syntax-check code (exit 0 valid, 1 invalid, 2 usage)"))
+    add_eval_args(sub.add_parser("eval", help="evaluate a checkpoint or the retrieval baseline on a JSONL file"))
+    return p
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    p = build_parser()
+    a = p.parse_args(argv)
+    try:
+        if a.cmd in ("train", "pretrain"):
+            return _run_train(a, "finetune" if a.cmd == "train" else "pretrain")
+        if a.cmd == "generate":
+            return _run_generate(a)
+        if a.cmd == "diagnose":
+            return _run_diagnose(a)
+        if a.cmd == "check":
+            return run_check(a)
+        return run_eval(a)
+    except EngineError as e:
+        print(f"codefusion: error: {e}", file=sys.stderr)
+        return 1
+    except ValueError as e:
+        print(f"codefusion: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("codefusion: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

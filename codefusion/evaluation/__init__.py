@@ -1,0 +1,1 @@
+"""`codefusion eval`: metrics (BLEU, template match, CF execution), the harness, the model card."""

@@ -1,0 +1,182 @@
+"""The user-facing settings: the one definition of their names, defaults, ranges and docs.
+
+The language server reads them (`parse_settings`, from `initializationOptions` or
+`workspace/didChangeConfiguration`), the CLI takes its defaults from them, docs/contracts.md holds
+`settings_markdown()`, and a test checks vscode-extension/package.json's `codefusion.*`
+configuration against `SETTINGS`.
+
+Every payload is read as a whole: a missing key means its default. A bad value falls back to its
+default and adds a warning that the server shows to the user; unknown keys are only logged.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, List, Optional, Tuple
+
+from engine.api import DEFAULT_K
+from grammar.pipeline import INVALID_MODES
+
+# Editor language id -> engine language.
+LANGUAGE_IDS = {
+    "python": "python",
+    "shellscript": "bash",
+    "bash": "bash",
+    "sh": "bash",
+    "cfrule": "cf",
+}
+DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_SEED = 0
+K_RANGE = (1, 20)
+STEPS_RANGE = (1, 1200)
+COMMENT_LENGTH_RANGE = (1, 100_000)
+
+
+def _setting(key: str, default: Any, kind: str, doc: str, lo: Optional[int] = None, hi: Optional[int] = None,
+             choices: Tuple[str, ...] = (), nullable: bool = False):
+    """A dataclass field that carries its client key (camelCase), kind, range and description."""
+    meta = dict(key=key, kind=kind, doc=doc, lo=lo, hi=hi, choices=choices, nullable=nullable)
+    if isinstance(default, (list, tuple)):
+        return field(default=tuple(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The `codefusion` settings section, with its defaults."""
+
+    checkpoint: Optional[str] = _setting("checkpoint", None, "path", "Model checkpoint directory. `null`: the shipped default model.", nullable=True)
+    k: int = _setting("k", DEFAULT_K, "int", "Number of candidates to generate.", *K_RANGE)
+    steps: Optional[int] = _setting("steps", None, "int", "Diffusion sampling steps. `null`: the checkpoint's default.",
+                                    *STEPS_RANGE, nullable=True)
+    device: str = _setting("device", "auto", "enum", "Device that runs the model.", choices=DEVICES)
+    invalid_mode: str = _setting("invalidMode", INVALID_MODES[0], "enum", "What to do with candidates that do not parse.",
+                                 choices=INVALID_MODES)
+    max_comment_length: int = _setting("maxCommentLength", 2000, "int",
+                                       "Longest comment (in characters) sent to the model.", *COMMENT_LENGTH_RANGE)
+    languages: Tuple[str, ...] = _setting("languages", ("python", "shellscript", "bash", "sh", "cfrule"), "languages",
+                                          "Language ids the server serves (changing this restarts the server).")
+    retrieval: bool = _setting("retrieval", True, "bool", "Also offer labelled examples retrieved from the training data.")
+
+    def engine_language(self, language_id: str) -> Optional[str]:
+        """The engine language for an editor language id, None when unknown or disabled."""
+        if language_id not in self.languages:
+            return None
+        return LANGUAGE_IDS.get(language_id)
+
+    @property
+    def model_key(self) -> Tuple[Optional[str], str]:
+        """What identifies the loaded model: a change reloads it."""
+        return (self.checkpoint, self.device)
+
+    @property
+    def load_device(self) -> Optional[str]:
+        """The `device` argument of engine.api.load_generator."""
+        return None if self.device == "auto" else self.device
+
+
+SETTINGS = {f.metadata["key"]: f for f in dataclasses.fields(Settings)}  # client key -> dataclass field
+_DEFAULTS = Settings()
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check(key: str, value: Any) -> Tuple[Any, Optional[str]]:
+    """(parsed value, None) or (the default, a warning), by the setting's kind and range."""
+    f = SETTINGS[key]
+    m = f.metadata
+    default = getattr(_DEFAULTS, f.name)
+
+    def bad(expected: str) -> Tuple[Any, str]:
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        return default, f"codefusion.{key}: {shown} is not {expected}; using the default {default!r}"
+
+    if value is None and m["nullable"]:
+        return None, None
+    kind = m["kind"]
+    if kind == "path":
+        if value == "":
+            return None, None
+        return (os.path.expanduser(value), None) if isinstance(value, str) else bad("a path (string) or null")
+    if kind == "int":
+        ok = _is_int(value) and m["lo"] <= value <= m["hi"]
+        return (value, None) if ok else bad(f"an integer {m['lo']}..{m['hi']}" + (" or null" if m["nullable"] else ""))
+    if kind == "enum":
+        return (value, None) if value in m["choices"] else bad("one of " + ", ".join(m["choices"]))
+    if kind == "bool":
+        return (value, None) if isinstance(value, bool) else bad("true or false")
+    if kind == "languages":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return bad("a list of language ids")
+        unknown = [v for v in value if v not in LANGUAGE_IDS]
+        known = tuple(v for v in value if v in LANGUAGE_IDS)
+        if unknown:
+            return known, (f"codefusion.languages: unknown language id(s) {', '.join(map(repr, unknown))} ignored "
+                           f"(known: {', '.join(LANGUAGE_IDS)})")
+        return known, None
+    raise KeyError(key)
+
+
+def parse_settings(raw: Any) -> Tuple[Settings, List[str], List[str]]:
+    """Read settings. Returns (settings, warnings to show, notes to log).
+
+    `raw` is the `codefusion` section itself or an object holding it under "codefusion"; None
+    means all defaults."""
+    warnings: List[str] = []
+    notes: List[str] = []
+    if raw is None:
+        return Settings(), warnings, notes
+    if isinstance(raw, dict) and isinstance(raw.get("codefusion"), dict):
+        raw = raw["codefusion"]
+    if not isinstance(raw, dict):
+        warnings.append(f"CodeFusion settings must be an object, got {type(raw).__name__}; using defaults")
+        return Settings(), warnings, notes
+    values = {}
+    for key, value in raw.items():
+        if key not in SETTINGS:
+            notes.append(f"unknown setting codefusion.{key} ignored")
+            continue
+        parsed, warning = _check(key, value)
+        values[SETTINGS[key].name] = parsed
+        if warning:
+            warnings.append(warning)
+    return Settings(**values), warnings, notes
+
+
+def json_schema(key: str) -> dict:
+    """What package.json's `codefusion.<key>` property must say (type, default, range, enum)."""
+    f = SETTINGS[key]
+    m = f.metadata
+    types = {"path": "string", "int": "integer", "enum": "string", "bool": "boolean", "languages": "array"}
+    t = types[m["kind"]]
+    out: dict = {"type": [t, "null"] if m["nullable"] else t,
+                 "default": list(f.default) if isinstance(f.default, tuple) else f.default}
+    if m["lo"] is not None:
+        out["minimum"] = m["lo"]
+    if m["hi"] is not None:
+        out["maximum"] = m["hi"]
+    if m["choices"]:
+        out["enum"] = list(m["choices"])
+    return out
+
+
+def settings_markdown() -> str:
+    """The settings table of docs/contracts.md."""
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for key, f in SETTINGS.items():
+        m = f.metadata
+        kind = {"path": "string", "int": "int", "enum": "one of " + ", ".join(m["choices"]) if m["choices"] else "",
+                "bool": "bool", "languages": "list of language ids"}[m["kind"]]
+        if m["kind"] == "int":
+            kind = f"int {m['lo']}..{m['hi']}"
+        if m["nullable"]:
+            kind += " or null"
+        default = list(f.default) if isinstance(f.default, tuple) else f.default
+        rows.append(f"| `{key}` | {kind} | `{json.dumps(default)}` | {m['doc']} |")
+    return "\n".join(rows)

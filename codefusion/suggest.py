@@ -1,0 +1,52 @@
+"""suggest(): the one composition of a suggestion, used by the CLI, the language server and `codefusion eval`.
+
+    model's k candidates (generator.generate: seed, steps, cancellation)
+  + the retriever's k labelled training examples beside them (settings.retrieval and a retriever)
+  -> grammar.pipeline.process: normalise, de-duplicate, syntax-check, rank, cap, danger flags
+
+The same request and settings give the same candidates wherever they are asked (a test shows it).
+Nothing is executed.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional
+
+from codefusion.settings import DEFAULT_SEED, Settings
+from grammar.pipeline import process
+
+
+@dataclass
+class Suggestions:
+    """What a request gets: the ranked candidates (grammar.pipeline.RankedCandidate) and what fed them."""
+
+    candidates: List[Any]  # best first, at most k (2k with retrieval: k of each source at most)
+    raw: List[Any]  # the engine's candidates then the retrieved ones (engine.api.Candidate), before the pipeline
+    message: Optional[str]  # for the user, e.g. "all 5 candidates have syntax errors; showing them anyway"
+    n_duplicates: int
+    n_invalid: int
+    model_seconds: float  # generation and retrieval
+    pipeline_seconds: float  # grammar's pipeline
+
+
+def suggest(nl: str, lang: str, settings: Settings, generator: Any = None, retriever: Any = None, *,
+            seed: int = DEFAULT_SEED, cancel: Any = None, pipeline: Callable[..., Any] = process) -> Suggestions:
+    """Candidates for the request `nl` in engine language `lang`.
+
+    generator: an engine Generator (engine.api.load_generator) or None (retrieval only: the baseline).
+    retriever: an engine Retriever, used when settings.retrieval (or when there is no generator).
+    Raises what generate raises (engine.api.Cancelled through `cancel`, ValueError on a bad request)."""
+    start = time.perf_counter()
+    raw: List[Any] = []
+    k = settings.k
+    if generator is not None:
+        raw += list(generator.generate(nl, lang, k=settings.k, steps=settings.steps, seed=seed, cancel=cancel))
+    if retriever is not None and (settings.retrieval or generator is None):
+        raw += list(retriever.search(nl, lang, k=settings.k))
+        if generator is not None:  # labelled examples beside the model's own
+            k *= 2
+    model_done = time.perf_counter()
+    result = pipeline(raw, lang, k=k, invalid_mode=settings.invalid_mode)
+    return Suggestions(list(result.candidates), raw, result.message, getattr(result, "n_duplicates", 0),
+                       getattr(result, "n_invalid", 0), model_done - start, time.perf_counter() - model_done)

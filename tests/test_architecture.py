@@ -1,0 +1,96 @@
+"""How the parts join: layers that import one way, one settings definition, one home per default."""
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("engine", "grammar", "codefusion", "lsp")
+CLIENT_ONLY = {"interpreter", "inlineSuggestions", "trace.server"}  # settings the VS Code client reads itself
+
+
+def test_import_contracts_hold():
+    """lint-imports (import-linter) with the contracts in pyproject.toml."""
+    exe = Path(sys.executable).parent / "lint-imports"
+    r = subprocess.run([str(exe)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "0 broken" in r.stdout
+
+
+def test_import_contracts_catch_a_violation(tmp_path):
+    """The contracts can fail: a copy of the tree where grammar/ imports engine/ is refused."""
+    import shutil
+
+    for name in PACKAGES:
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    with open(tmp_path / "grammar" / "normalize.py", "a") as f:
+        f.write("\nfrom engine.api import LANGUAGES  # a layer violation\n")
+    exe = Path(sys.executable).parent / "lint-imports"
+    r = subprocess.run([str(exe)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                       env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert r.returncode != 0 and "BROKEN" in r.stdout
+
+
+def _package_json_settings() -> dict:
+    pkg = json.loads((REPO / "vscode-extension" / "package.json").read_text())
+    props = pkg["contributes"]["configuration"]["properties"]
+    return {k.split(".", 1)[1]: v for k, v in props.items()}
+
+
+def test_package_json_configuration_matches_the_settings_definition():
+    from codefusion.settings import SETTINGS, json_schema
+
+    props = _package_json_settings()
+    assert set(props) - CLIENT_ONLY == set(SETTINGS)
+    for key in SETTINGS:
+        want = json_schema(key)
+        got = {k: props[key][k] for k in want if k in props[key]}
+        assert got == want, f"package.json codefusion.{key}: {got} != the settings definition {want}"
+
+
+def test_the_default_k_lives_in_one_python_place_and_package_json_agrees():
+    """engine.api.DEFAULT_K is the only Python literal default of a `k`; package.json repeats it."""
+    from engine.api import DEFAULT_K
+
+    assert _package_json_settings()["k"]["default"] == DEFAULT_K
+    offenders = []
+    for pkg in PACKAGES + ("scripts",):
+        for path in (REPO / pkg).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    a = node.args
+                    pos = a.posonlyargs + a.args
+                    pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults))
+                    pairs += [(x, d) for x, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+                    offenders += [f"{path.relative_to(REPO)}:{node.lineno} {node.name}(k={ast.unparse(d)})"
+                                  for x, d in pairs if x.arg == "k" and isinstance(d, ast.Constant) and d.value is not None]
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "k" \
+                        and isinstance(node.value, ast.Constant):
+                    offenders.append(f"{path.relative_to(REPO)}:{node.lineno} k = {ast.unparse(node.value)}")
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument" \
+                        and any(isinstance(x, ast.Constant) and x.value in ("-k", "--k") for x in node.args):
+                    offenders += [f"{path.relative_to(REPO)}:{node.lineno} add_argument(-k, default=...)"
+                                  for kw in node.keywords if kw.arg == "default" and isinstance(kw.value, ast.Constant)
+                                  and kw.value.value is not None]
+    assert not offenders, offenders
+
+
+def test_docs_hold_the_generated_settings_table():
+    from codefusion.settings import settings_markdown
+
+    assert settings_markdown() in (REPO / "docs" / "contracts.md").read_text(encoding="utf-8"), \
+        "docs/contracts.md: paste codefusion.settings.settings_markdown() into the settings section"
+
+
+@pytest.mark.parametrize("raw, field, value", [({"k": 3}, "k", 3), ({"k": 0}, "k", 5), ({"steps": None}, "steps", None)])
+def test_server_options_are_the_settings(raw, field, value):
+    from codefusion.settings import Settings, parse_settings
+    from lsp.options import Options, parse_options
+
+    assert Options is Settings and parse_options is parse_settings
+    assert getattr(parse_options(raw)[0], field) == value
