@@ -265,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--device", default=None)
     d.add_argument("--seed", type=int, default=0)
     add_check_args(sub.add_parser("check", help="syntax-check code (exit 0 valid, 1 invalid, 2 usage)"))
+    from codefusion.evaluation import card
+
+    card.add_args(sub.add_parser("card", help="write a checkpoint's card.md from `codefusion eval` reports"))
     add_eval_args(sub.add_parser("eval", help="evaluate a checkpoint or the retrieval baseline on a JSONL file"))
     return p
 
@@ -281,6 +284,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _run_diagnose(a)
         if a.cmd == "check":
             return run_check(a)
+        if a.cmd == "card":
+            from codefusion.evaluation import card
+            return card.run(a)
         return run_eval(a)
     except EngineError as e:
         print(f"codefusion: error: {e}", file=sys.stderr)

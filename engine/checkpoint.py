@@ -15,6 +15,7 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import torch
 
@@ -67,7 +68,64 @@ def save(out: Path, cfg: ModelConfig, model: torch.nn.Module, encoder: torch.nn.
 
 # Model config fields added after checkpoints were shipped: what their absence means (the behaviour
 # of the code that wrote those checkpoints), so old checkpoints load and train as they did.
-LEGACY_DEFAULTS = {"input_scaling": False, "skip": False, "dec_weight": 1.0, "clean_weight": 1.0}
+LEGACY_DEFAULTS = {"input_scaling": False, "skip": False, "dec_weight": 1.0, "clean_weight": 1.0, "skip_posterior": False,
+                   "exemplars": 0, "exemplar_start_snr": 0.0, "exemplar_start_snr_lang": {}, "exemplar_edit": False}
+
+
+def is_complete(path: Path) -> bool:
+    """A checkpoint directory with its weights and config written (not checked further)."""
+    return (Path(path) / MODEL_FILE).exists() and (Path(path) / CONFIG_FILE).exists()
+
+
+def read_meta(path: Path) -> dict:
+    """config.json as a dict ("model", "train", "data", "metrics", ...), for readers that build no model."""
+    f = Path(path) / CONFIG_FILE
+    if not f.exists():
+        raise CheckpointError(f"{f}: missing (not a CodeFusion checkpoint directory?)")
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{f}: corrupt JSON ({e.__class__.__name__}: {e})") from None
+
+
+def write_card(path: Path, card: str, metrics: Optional[dict] = None) -> None:
+    """Replace card.md (and, given, config.json's "metrics": the dev figures the card shows)."""
+    path = Path(path)
+    if metrics is not None:
+        raw = read_meta(path)
+        raw["metrics"] = metrics
+        (path / CONFIG_FILE).write_text(json.dumps(raw, indent=2, default=str))
+    (path / CARD_FILE).write_text(card)
+
+
+def card_header(cfg: ModelConfig, meta: dict) -> list[str]:
+    """The card's description of the checkpoint (train writes it alone; the evaluation card adds results)."""
+    m = cfg
+    lines = [
+        f"- kind: {m.kind}; languages: {', '.join(m.languages)} (one model; a language token conditions it)",
+        f"- sizes: d={m.d_model}, denoiser {m.denoiser_layers} layers, decoder {m.decoder_layers} layers"
+        f"{', AR decoder %d layers' % m.ar_layers if m.kind == 'ar' else ''}, vocab {m.vocab_size} (byte-level BPE), "
+        f"{m.code_max_len} code tokens, {m.nl_max_len} NL tokens",
+        f"- NL encoder: {m.encoder} ({'frozen' if m.freeze_encoder else 'fine-tuned'}, not stored here)",
+        f"- training data: {', '.join(map(str, meta.get('data', [])))} (relative to the data directory)",
+        f"- initialised from: {meta.get('init') or 'scratch'}",
+        f"- training: {meta.get('step')} steps of batch {meta.get('train', {}).get('batch_size')} x "
+        f"{meta.get('world_size', 1)} processes in {meta.get('elapsed_s')} s on {meta.get('hardware')}",
+    ]
+    if m.kind == "diffusion":
+        lines.append(f"- default sampling steps: {m.default_steps}; noise: {m.schedule} schedule"
+                     + (f", token SNR {m.snr_max} to {m.snr_min}, last step at SNR {m.sample_end_snr}"
+                        if m.schedule == "logsnr" else "")
+                     + f"; x0_scale {m.x0_scale}; skip/input scaling: {m.skip}/{m.input_scaling}")
+    else:
+        lines.append("- decoding: beam search, k beams")
+    if m.exemplars:
+        lines.append(f"- exemplars: the {m.exemplars} nearest training programs by NL (TF-IDF) in the memory"
+                     + (f"; candidate i starts from the i-th nearest noised to token SNR {m.exemplar_start_snr}"
+                        f"{' (per language: ' + str(m.exemplar_start_snr_lang) + ')' if m.exemplar_start_snr_lang else ''}"
+                        if m.exemplar_start_snr else "")
+                     + ("; N trained to edit a noised exemplar (exemplar_edit)" if m.exemplar_edit else ""))
+    return lines
 
 
 def read_config(path: Path) -> tuple[ModelConfig, dict]:

@@ -104,8 +104,8 @@ class TrainConfig:
     t_power: float = 1.0  # t = ceil(T * u^t_power): 1 = uniform (logsnr: uniform in log-SNR), < 1 favours high noise
     exemplar_pool: int = 4  # exemplars: the m given are drawn from this many nearest (leave-one-out)
     exemplar_dropout: float = 0.15  # exemplars: train this often with none, so the model works without
-    edit_p: float = 0.5  # exemplar_edit: share of rows with exemplars whose x_t noises one of them, not the target
-    edit_snr: tuple = (5.0, 50.0)  # exemplar_edit: token-SNR range of those rows (log-uniform; sampling starts ~10-20)
+    edit_p: float = 0.5  # exemplar_edit: share of rows with an in-place-edit exemplar whose x_t noises it, not the target
+    edit_snr: tuple = (10.0, 50.0)  # exemplar_edit: token-SNR range of those rows (log-uniform; sampling starts ~10-20)
     pretrain_mix: float = 0.5  # pretrain: share of CPD batches (rest: unsupervised generation)
     log_every: int = 20
     eval_every: int = 500  # sample a dev slice and log exact match; 0 = never

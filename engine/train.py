@@ -22,7 +22,7 @@ import torch.distributed as dist
 import torch.nn as nn
 
 from engine import checkpoint
-from engine.api import EngineError
+from engine.api import CheckpointError, EngineError
 from engine.config import ModelConfig, TrainConfig, load_config
 from engine.cpd import keyword_identifier_spans, masked_text, token_mask
 from engine.data import Example, language_weights, load_pairs, load_pretrain, log
@@ -94,7 +94,50 @@ def _dist_info():
     return ws, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
 
 
+@dataclass
+class _Session:
+    """Where a run happens: processes, device, output folder."""
+    world: int
+    rank: int
+    device: str
+    out: Path
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
 def train(args: TrainArgs) -> Path:
+    """Train (or pre-train) a model as `args` says; returns the checkpoint directory."""
+    ses = _start_session(args)
+    mcfg, tcfg = _configs(args, ses.rank)
+    examples, dev = _examples(args, tcfg)
+    mcfg, model, encoder, tok, loaded_from = _model(args, mcfg, tcfg, examples, dev, ses)
+    schedule = make_schedule(mcfg)
+    if mcfg.kind == "diffusion":
+        model.set_schedule(schedule)  # the config may have changed it (--init --set schedule=...)
+    model.to(ses.device).train()
+    encoder.to(ses.device).train()
+    data, bank, table = _training_data(examples, encoder, tok, mcfg, tcfg, ses.device)
+    objective = _Objective(model, encoder, schedule)
+    params = [p for p in objective.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=tcfg.lr, weight_decay=tcfg.weight_decay, betas=(0.9, 0.98))
+    clock = {"elapsed": 0.0}  # the LR schedule follows max_steps or the time budget, whichever ends first
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(tcfg, clock))
+    start_step, elapsed_before = _resume_state(args, ses, opt, sched)
+    ddp = objective
+    if ses.world > 1:
+        ddp = nn.parallel.DistributedDataParallel(
+            objective, device_ids=[int(ses.device.split(":")[1])] if ses.device.startswith("cuda") else None)
+    step = _loop(args, ses, mcfg, tcfg, data, table, ddp, params, opt, sched, clock, start_step, elapsed_before,
+                 lambda: evaluate_slice(model, encoder, tok, mcfg, dev, ses.device, bank, args.dev_matchers) if dev else {},
+                 lambda step, elapsed, last_eval: _save(ses.out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args,
+                                                        elapsed, last_eval, ses.is_main, ses.world))
+    _finish(ses)
+    return ses.out
+
+
+def _start_session(args: TrainArgs) -> _Session:
     world, rank, local_rank = _dist_info()
     from engine.generator import configure_threads, pick_device
 
@@ -105,10 +148,14 @@ def train(args: TrainArgs) -> Path:
             device = f"cuda:{local_rank}"
             torch.cuda.set_device(local_rank)
         dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-    is_main = rank == 0
     out = Path(args.out)
-    if is_main:
+    if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
+    return _Session(world, rank, device, out)
+
+
+def _configs(args: TrainArgs, rank: int) -> tuple[ModelConfig, TrainConfig]:
+    """The named config or file, then the command line's options on top."""
     mcfg, tcfg = load_config(args.config)
     for k, v in [("task", args.task), ("max_steps", args.max_steps), ("time_budget_s", args.time_budget_s),
                  ("batch_size", args.batch_size), ("lr", args.lr), ("eval_every", args.eval_every),
@@ -125,8 +172,11 @@ def train(args: TrainArgs) -> Path:
         setattr(mcfg, k, coerce_option(k, getattr(mcfg, k), v))
     torch.manual_seed(tcfg.seed + rank)
     random.seed(tcfg.seed + rank)
+    return mcfg, tcfg
 
-    # ---- data
+
+def _examples(args: TrainArgs, tcfg: TrainConfig) -> tuple[list[Example], list[Example]]:
+    """The training examples and a mixed-language dev slice."""
     if tcfg.task == "finetune":
         examples = load_pairs(args.data)
     elif tcfg.task == "pretrain":
@@ -137,94 +187,93 @@ def train(args: TrainArgs) -> Path:
         raise EngineError("no training examples in " + ", ".join(map(str, args.data)))
     dev = load_pairs(args.dev) if args.dev else []
     random.Random(0).shuffle(dev)  # a mixed-language slice
-    dev = dev[: tcfg.eval_items]
+    return examples, dev[: tcfg.eval_items]
 
-    # ---- model, E, tokenizer
-    start_step, state = 0, None
-    loaded_from = out if args.resume and (out / checkpoint.CONFIG_FILE).exists() else args.init
-    if loaded_from:
-        loaded = checkpoint.load(Path(loaded_from), device)
-        # the checkpoint keeps its own config; only fields that leave the weights' meaning alone may change
-        asked = list(args.model_overrides) + (["kind"] if args.kind else [])
-        for k in set(asked) & set(CHANGEABLE_AT_INIT):
-            if k == "code_max_len":  # fewer positions: keep the first ones
-                loaded.model.set_code_length(mcfg.code_max_len)
-            if k == "skip" and mcfg.skip and not loaded.cfg.skip:  # same function at pure noise
-                loaded.model.enable_skip()
-            if k == "exemplar_edit" and mcfg.exemplar_edit and not loaded.cfg.exemplar_edit:
-                loaded.model.enable_edit()
-            if k == "exemplars" and mcfg.exemplars != loaded.cfg.exemplars:
-                if loaded.cfg.exemplars:
-                    raise EngineError(f"{loaded_from} already conditions on {loaded.cfg.exemplars} exemplars")
-                length = mcfg.code_max_len if "code_max_len" in asked else loaded.cfg.code_max_len
-                loaded.model.cond.enable_exemplars(mcfg.exemplars, length, loaded.cfg.d_model)
-            setattr(loaded.cfg, k, getattr(mcfg, k))  # model.cfg is this object: the loss reads it
-        differ = [f"{k}={getattr(mcfg, k)!r} (checkpoint: {getattr(loaded.cfg, k)!r})" for k in asked
-                  if getattr(mcfg, k) != getattr(loaded.cfg, k)]
-        if differ:
-            raise EngineError(f"{loaded_from} keeps its own model config; these options differ from it: "
-                              f"{', '.join(differ)} (drop them, or train from scratch; only "
-                              f"{', '.join(CHANGEABLE_AT_INIT)} can change)")
-        mcfg, model, encoder, tok = loaded.cfg, loaded.model, loaded.encoder, loaded.tokenizer
-    else:
+
+def _model(args: TrainArgs, mcfg: ModelConfig, tcfg: TrainConfig, examples, dev, ses: _Session):
+    """From the checkpoint being resumed or --init (its own config, only CHANGEABLE_AT_INIT fields
+    may change), else a new model with a new tokenizer. -> (config, network, E, tokenizer, source)."""
+    loaded_from = ses.out if args.resume and (ses.out / checkpoint.CONFIG_FILE).exists() else args.init
+    if not loaded_from:
         from engine.encoder import NLEncoder
 
         encoder = NLEncoder(mcfg.encoder, mcfg.nl_max_len, frozen=mcfg.freeze_encoder)
         mcfg.encoder_dim = encoder.dim
-        tok = _shared_tokenizer(examples, dev, mcfg, tcfg, out, is_main, world)
+        tok = _shared_tokenizer(examples, dev, mcfg, tcfg, ses.out, ses.is_main, ses.world)
         mcfg.vocab_size = tok.vocab_size
-        model = checkpoint.build_model(mcfg)
-    model.to(device).train()
-    encoder.to(device).train()
-    schedule = make_schedule(mcfg)
-    if mcfg.kind == "diffusion":
-        model.set_schedule(schedule)  # the config may have changed it (--init --set schedule=...)
-        model.to(device)
+        return mcfg, checkpoint.build_model(mcfg), encoder, tok, None
+    loaded = checkpoint.load(Path(loaded_from), ses.device)
+    asked = list(args.model_overrides) + (["kind"] if args.kind else [])
+    for k in set(asked) & set(CHANGEABLE_AT_INIT):
+        _change_at_init(loaded, mcfg, k, asked, loaded_from)
+    differ = [f"{k}={getattr(mcfg, k)!r} (checkpoint: {getattr(loaded.cfg, k)!r})" for k in asked
+              if getattr(mcfg, k) != getattr(loaded.cfg, k)]
+    if differ:
+        raise EngineError(f"{loaded_from} keeps its own model config; these options differ from it: "
+                          f"{', '.join(differ)} (drop them, or train from scratch; only "
+                          f"{', '.join(CHANGEABLE_AT_INIT)} can change)")
+    return loaded.cfg, loaded.model, loaded.encoder, loaded.tokenizer, loaded_from
+
+
+def _change_at_init(loaded, mcfg: ModelConfig, k: str, asked: list, loaded_from) -> None:
+    """Set field k of a loaded model's config to the asked value, with the surgery it needs."""
+    if k == "code_max_len":  # fewer positions: keep the first ones
+        loaded.model.set_code_length(mcfg.code_max_len)
+    if k == "skip" and mcfg.skip and not loaded.cfg.skip:  # same function at pure noise
+        loaded.model.enable_skip()
+    if k == "exemplar_edit" and mcfg.exemplar_edit and not loaded.cfg.exemplar_edit:
+        loaded.model.enable_edit()
+    if k == "exemplars" and mcfg.exemplars != loaded.cfg.exemplars:
+        if loaded.cfg.exemplars:
+            raise EngineError(f"{loaded_from} already conditions on {loaded.cfg.exemplars} exemplars")
+        length = mcfg.code_max_len if "code_max_len" in asked else loaded.cfg.code_max_len
+        loaded.model.cond.enable_exemplars(mcfg.exemplars, length, loaded.cfg.d_model)
+    setattr(loaded.cfg, k, getattr(mcfg, k))  # model.cfg is this object: the loss reads it
+
+
+def _training_data(examples, encoder, tok, mcfg: ModelConfig, tcfg: TrainConfig, device):
+    """Token tensors, the exemplar bank (exemplar models) and the NL table (a frozen E)."""
     mask_token = getattr(encoder.tokenizer, "mask_token", None) or "<mask>"
     data = _tensorize(examples, tok, mcfg, tcfg.task, mask_token)
     bank = None
     if mcfg.exemplars and tcfg.task == "finetune":
         bank, data["ex"] = _exemplar_pool(examples, tok, mcfg, tcfg.exemplar_pool)
-    table = None
-    if tcfg.task == "finetune" and mcfg.freeze_encoder:
-        table = _NLTable(encoder, data["nl"], device)
+    table = _NLTable(encoder, data["nl"], device) if tcfg.task == "finetune" and mcfg.freeze_encoder else None
+    data["weights"] = torch.tensor(language_weights(examples), dtype=torch.float)
+    return data, bank, table
 
-    objective = _Objective(model, encoder, schedule)
-    params = [p for p in objective.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=tcfg.lr, weight_decay=tcfg.weight_decay, betas=(0.9, 0.98))
-    clock = {"elapsed": 0.0}  # the LR schedule follows max_steps or the time budget, whichever ends first
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(tcfg, clock))
-    if args.resume and (out / checkpoint.STATE_JSON).exists():
-        state = checkpoint.load_train_state(out, opt, sched)
-        start_step = int(state["step"])
-        if is_main:
-            log(f"resumed from {out} at step {start_step}")
-    ddp = objective
-    if world > 1:
-        ddp = nn.parallel.DistributedDataParallel(
-            objective, device_ids=[local_rank] if device.startswith("cuda") else None)
 
-    weights = torch.tensor(language_weights(examples), dtype=torch.float)
-    use_amp = device.startswith("cuda")
-    metrics_f = (out / "metrics.jsonl").open("a") if is_main else None
+def _resume_state(args: TrainArgs, ses: _Session, opt, sched) -> tuple[int, float]:
+    """(step, seconds trained) of the run being resumed, else (0, 0)."""
+    if not (args.resume and (ses.out / checkpoint.STATE_JSON).exists()):
+        return 0, 0.0
+    state = checkpoint.load_train_state(ses.out, opt, sched)
+    if ses.is_main:
+        log(f"resumed from {ses.out} at step {state['step']}")
+    return int(state["step"]), float(state.get("elapsed_s", 0.0))
+
+
+def _loop(args, ses: _Session, mcfg, tcfg, data, table, ddp, params, opt, sched, clock, step: int,
+          elapsed_before: float, evaluate, save) -> int:
+    """The training loop: batches, steps, logging, dev samples, checkpoints; returns the last step."""
+    use_amp = ses.device.startswith("cuda")
+    metrics_f = (ses.out / "metrics.jsonl").open("a") if ses.is_main else None
     t0 = time.time()
-    elapsed_before = float(state.get("elapsed_s", 0.0)) if state else 0.0
+    elapsed = lambda: elapsed_before + time.time() - t0
     pbar = None
-    if is_main and args.progress:
+    if ses.is_main and args.progress:
         from tqdm import tqdm
-        pbar = tqdm(total=tcfg.max_steps, initial=start_step, desc=f"{tcfg.task} {mcfg.kind}", unit="step",
-                    dynamic_ncols=True)
-    acc = _Accumulator(schedule)
-    step = start_step
+        pbar = tqdm(total=tcfg.max_steps, initial=step, desc=f"{tcfg.task} {mcfg.kind}", unit="step", dynamic_ncols=True)
+    acc = _Accumulator(ddp.module.schedule if hasattr(ddp, "module") else ddp.schedule)
     last_eval: dict = {}
     while step < tcfg.max_steps:
-        if tcfg.time_budget_s and elapsed_before + time.time() - t0 > tcfg.time_budget_s:
-            if is_main:
+        if tcfg.time_budget_s and elapsed() > tcfg.time_budget_s:
+            if ses.is_main:
                 log(f"time budget of {tcfg.time_budget_s:.0f}s reached at step {step}")
             break
-        clock["elapsed"] = elapsed_before + time.time() - t0
-        idx = torch.multinomial(weights, tcfg.batch_size, replacement=True)
-        batch = _batch(data, idx, tcfg, mcfg, device, table)
+        clock["elapsed"] = elapsed()
+        batch = _batch(data, torch.multinomial(data["weights"], tcfg.batch_size, replacement=True), tcfg, mcfg,
+                       ses.device, table)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
             loss, parts = ddp(*batch)
         opt.zero_grad(set_to_none=True)
@@ -236,38 +285,38 @@ def train(args: TrainArgs) -> Path:
         acc.add(parts, batch[4])
         if pbar is not None:
             pbar.update(1)
-        if is_main and step % tcfg.log_every == 0:
-            row = acc.flush(step, sched.get_last_lr()[0], world, elapsed_before + time.time() - t0)
+        if ses.is_main and step % tcfg.log_every == 0:
+            row = acc.flush(step, sched.get_last_lr()[0], ses.world, elapsed())
             metrics_f.write(json.dumps(row) + "\n")
             metrics_f.flush()
             if pbar is not None:
                 pbar.set_postfix(loss=f"{row['loss']:.3f}", sps=f"{row['samples_per_s']:.0f}")
-        if is_main and dev and tcfg.eval_every and step % tcfg.eval_every == 0:
-            last_eval = evaluate_slice(model, encoder, tok, mcfg, dev, device, bank, args.dev_matchers)
+        if ses.is_main and tcfg.eval_every and step % tcfg.eval_every == 0 and (last_eval := evaluate()):
             metrics_f.write(json.dumps({"step": step, **last_eval}) + "\n")
             metrics_f.flush()
-            model.train()
+            ddp.train()
         if tcfg.save_every and step % tcfg.save_every == 0:
-            _save(out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args, elapsed_before + time.time() - t0,
-                  last_eval, is_main, world)
+            save(step, elapsed(), last_eval)
     if pbar is not None:
         pbar.close()
-    if is_main and dev:
-        last_eval = evaluate_slice(model, encoder, tok, mcfg, dev, device, bank, args.dev_matchers)
+    if ses.is_main and (final := evaluate()):
+        last_eval = final
         metrics_f.write(json.dumps({"step": step, **last_eval}) + "\n")
-    _save(out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args, elapsed_before + time.time() - t0,
-          last_eval, is_main, world)
-    if is_main:
+    save(step, elapsed(), last_eval)
+    if ses.is_main:
         metrics_f.close()
         try:
             from engine.plots import plot_training
-            plot_training(out / "metrics.jsonl", out / "training_curve.png")
+            plot_training(ses.out / "metrics.jsonl", ses.out / "training_curve.png")
         except Exception as e:  # a plot must never lose a trained model
             log(f"training-curve plot failed: {e}")
-    if world > 1:
+    return step
+
+
+def _finish(ses: _Session) -> None:
+    if ses.world > 1:
         dist.barrier()
         dist.destroy_process_group()
-    return out
 
 
 def coerce_option(name: str, current, value):
@@ -414,24 +463,29 @@ def _batch(data: dict, idx: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig, 
     if "ex" in data:  # no exemplars where the NL is dropped: they come from the NL
         ex = _pick_exemplars(data["ex"][idx], mcfg.exemplars, tcfg.exemplar_dropout, uncond)
         if mcfg.exemplar_edit and mcfg.kind == "diffusion":
-            start, edit, t_edit = _edit_rows(ex, tcfg, mcfg)
+            start, edit, t_edit = _edit_rows(ex, y.cpu(), tcfg, mcfg)
             t = torch.where(edit.to(device), t_edit.to(device), t)
             start, edit = start.to(device), edit.to(device)
         ex = ex.to(device)
     return y, nls, uncond.to(device), lang, t, noise_mask, ex, start, edit
 
 
-def _edit_rows(ex: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig):
-    """For exemplar_edit: which rows (B,) start from one of their exemplars (a share edit_p of those
-    that have one), that exemplar (B, Lc) (a random non-empty slot), and their t (B,), log-uniform in
-    token SNR over edit_snr."""
+def _edit_rows(ex: torch.Tensor, y: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig):
+    """For exemplar_edit: which rows (B,) start from one of their exemplars, that exemplar (B, Lc), and
+    their t (B,), log-uniform in token SNR over edit_snr. A row qualifies when one of its exemplars is
+    an in-place edit of its program: as many tokens, at least half of them equal position by position
+    (the denoiser edits positions; it cannot shift them, so a shifted exemplar only teaches it to
+    distrust x_t). A share edit_p of those rows is drawn."""
     from engine.schedule import make_schedule
 
     B, m, L = ex.shape
-    has = ex.ne(0).any(-1)  # (B, m) non-empty slots
-    slot = (torch.rand(B, m) * has).argmax(1)  # a random non-empty slot (0 where none)
+    length = lambda ids: ids.ne(0).sum(-1)  # content tokens + EOS
+    same = ex.ne(0).any(-1) & (length(ex) == length(y)[:, None])  # (B, m)
+    agree = ((ex == y[:, None]) & y.ne(0)[:, None]).sum(-1) / length(y).clamp(min=1)[:, None]
+    ok = same & (agree >= 0.5)
+    slot = (torch.rand(B, m) * ok).argmax(1)  # a random qualifying slot
     start = ex[torch.arange(B), slot]  # (B, Lc)
-    edit = has.any(1) & (torch.rand(B) < tcfg.edit_p)
+    edit = ok.any(1) & (torch.rand(B) < tcfg.edit_p)
     lo, hi = (math.log(v) for v in tcfg.edit_snr)
     snr = torch.exp(lo + torch.rand(B) * (hi - lo))
     table = make_schedule(mcfg).token_snr(torch.arange(1, mcfg.diffusion_steps + 1)).double().log()  # (T,)
@@ -525,17 +579,17 @@ def _save(out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args, elapsed,
     meta = {"train": dataclasses.asdict(tcfg), "data": data, "init": args.init,
             "step": step, "elapsed_s": round(elapsed, 1), "hardware": hardware_string(),
             "world_size": world, "dev_slice": last_eval}
-    prev = out / checkpoint.CONFIG_FILE
-    if prev.exists():  # keep metrics a later evaluation added
+    if (out / checkpoint.CONFIG_FILE).exists():  # keep metrics a later evaluation added
         try:
-            old = json.loads(prev.read_text())
+            old = checkpoint.read_meta(out)
             if "metrics" in old:
                 meta["metrics"] = old["metrics"]
             if args.resume and old.get("init"):  # a resumed run still started from that checkpoint
                 meta["init"] = old["init"]
-        except json.JSONDecodeError:
+        except CheckpointError:
             pass
-    checkpoint.save(out, mcfg, model, encoder, tok, meta, render_card(mcfg, meta))
+    card = "\n".join(["# CodeFusion checkpoint", "", *checkpoint.card_header(mcfg, meta), ""])
+    checkpoint.save(out, mcfg, model, encoder, tok, meta, card)
     checkpoint.save_train_state(out, opt, sched, step, {"elapsed_s": elapsed})
 
 
@@ -545,21 +599,3 @@ def hardware_string() -> str:
     return f"CPU ({os.cpu_count()} cores, {platform.machine()}), torch {torch.__version__}"
 
 
-def render_card(mcfg: ModelConfig, meta: dict) -> str:
-    lines = [
-        "# CodeFusion checkpoint", "",
-        f"- kind: {mcfg.kind}; languages: {', '.join(mcfg.languages)}",
-        f"- sizes: d={mcfg.d_model}, denoiser {mcfg.denoiser_layers} layers, decoder {mcfg.decoder_layers} layers, "
-        f"vocab {mcfg.vocab_size}, code length {mcfg.code_max_len}, NL length {mcfg.nl_max_len}",
-        f"- encoder: {mcfg.encoder} ({'frozen' if mcfg.freeze_encoder else 'fine-tuned'})",
-        f"- task: {meta['train']['task']}; data: {', '.join(meta['data'])}",
-        f"- initialised from: {meta.get('init') or 'scratch'}",
-        f"- steps: {meta['step']} (batch {meta['train']['batch_size']} x {meta['world_size']} processes); "
-        f"training time {meta['elapsed_s']} s on {meta['hardware']}",
-        f"- default sampling steps: {mcfg.default_steps}",
-    ]
-    if meta.get("dev_slice"):
-        lines.append(f"- dev slice during training: {json.dumps(meta['dev_slice'])}")
-    if meta.get("metrics"):
-        lines += ["", "## Dev metrics", "", "```json", json.dumps(meta["metrics"], indent=2), "```"]
-    return "\n".join(lines) + "\n"

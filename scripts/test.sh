@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export CODEFUSION_THREADS=${CODEFUSION_THREADS:-1}
 export PATH="$PWD/.venv/bin:$PATH"  # nvim (dev extra) and the console scripts
+.venv/bin/lint-imports  # layers import one way (pyproject.toml [tool.importlinter])
 .venv/bin/python -m pytest -q -rs tests
 CODEFUSION_PYTHON="$PWD/.venv/bin/python" bash scripts/vscode_e2e.sh

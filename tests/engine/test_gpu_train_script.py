@@ -50,3 +50,31 @@ def test_cont_variant_continues_a_checkpoint_and_packs_it(tmp_path, tiny_ckpt):
             report = json.load(t.extractfile(f"eval/c-{lang}.json"))
             assert report["source"]["kind"] == "diffusion" and report["runs"][0]["steps"] == 2
     assert (out / "logs.tgz").exists() and not (out / "logs").exists()
+
+
+def test_a_failing_variant_fails_the_run_and_a_malformed_one_is_refused(tmp_path):
+    """The exit status reports failed variants (the others still finish); a bad spec exits 2 at once."""
+    out, work = tmp_path / "out", tmp_path / "work"
+    env = {**os.environ, "SMOKE": "1", "DEVICE": "cpu", "PY": sys.executable, "DATA": str(fixture_data(tmp_path / "data")),
+           "OUT": str(out), "WORK": str(work), "VARIANTS": "bad=diffusion:tiny:no_such_field=1 gone=cont:/no/such/dir:"}
+    r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    log = (out / "run.log").read_text()
+    assert "FAILED bad: training exited" in log and "FAILED gone: cont: /no/such/dir is not a checkpoint" in log
+    assert "done: 0/2 variants ok" in log and (out / "logs.tgz").exists()
+    r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], env={**env, "VARIANTS": "x=gan:tiny:"},
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "kind 'gan' is not one of" in r.stderr
+
+
+def test_variant_specs_parse_into_typed_variants():
+    sys.path.insert(0, str(REPO / "scripts"))
+    from gpu_train import Variant
+
+    v = Variant.parse("m08=diffusion:small:x0_scale=0.08,d_model=384")
+    assert (v.name, v.kind, v.config, v.sets) == ("m08", "diffusion", "small", {"x0_scale": "0.08", "d_model": "384"})
+    assert Variant.parse("ar=ar:small:").sets == {} and Variant.parse("c=cont:models/default").kind == "cont"
+    for bad in ("nokind", "x=gan:small:", "x=diffusion::", "x=diffusion:small:oops"):
+        with pytest.raises(ValueError):
+            Variant.parse(bad)

@@ -83,6 +83,30 @@ async def test_generate_command_follows_the_contract(client: LanguageClient):
     assert order == sorted(order)
 
 
+async def test_cli_server_and_eval_give_the_same_candidates(client: LanguageClient, tiny_ckpt, tmp_path):
+    """One composition of a suggestion (codefusion.suggest): the same request and settings give the
+    same candidates from the server, `codefusion generate --json` and `codefusion eval`."""
+    import subprocess
+    import sys
+
+    from codefusion.evaluation.evaluate import EvalOptions, run
+
+    nl = "list all files in the current directory"
+    served = [(c["code"], round(c["score"], 4)) for c in (await generate(client, SH, 3, 4))["candidates"]]
+    r = subprocess.run([sys.executable, "-m", "codefusion", "generate", nl, "--lang", "bash", "-k", str(FAST["k"]),
+                        "--steps", str(FAST["steps"]), "--no-retrieval", "--json", "--checkpoint", str(tiny_ckpt),
+                        "--device", "cpu"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    cli = [(c["code"], c["score"]) for c in json.loads(r.stdout)]
+    data = tmp_path / "one.jsonl"
+    data.write_text(json.dumps({"nl": nl, "code": "ls -la", "lang": "bash"}) + "\n")
+    run(EvalOptions(data=data, out=tmp_path / "r.json", checkpoint=str(tiny_ckpt), k=FAST["k"], steps=[FAST["steps"]],
+                    device="cpu", progress=False))
+    item = json.loads((tmp_path / "r.items.jsonl").read_text().splitlines()[0])
+    evaluated = [(c["code"], round(c["score"], 4)) for c in item["candidates"]]
+    assert served and served == cli == evaluated
+
+
 async def test_completion_on_the_line_after_the_comment(client: LanguageClient):
     expected = (await generate(client, SH, 3, 4))["candidates"]
     result = await client.text_document_completion_async(types.CompletionParams(text_document=doc(SH), position=pos(3, 4)))
