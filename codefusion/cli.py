@@ -79,7 +79,7 @@ def _run_train(a: argparse.Namespace, task: str) -> int:
 def _run_generate(a: argparse.Namespace) -> int:
     from codefusion.settings import Settings
     from codefusion.suggest import suggest
-    from engine.api import MAX_K, MAX_REQUEST_CHARS, load_generator, training_retriever
+    from engine.api import MAX_K, MAX_REQUEST_CHARS, exemplar_bank, load_generator, training_retriever
 
     # checked before the model loads (seconds): a bad request fails at once
     if not a.nl.strip():
@@ -93,6 +93,8 @@ def _run_generate(a: argparse.Namespace) -> int:
         cut_note = f"(note: the request was cut from {len(a.nl)} to its first {MAX_REQUEST_CHARS} characters)"
         a.nl = a.nl[:MAX_REQUEST_CHARS]
     gen = load_generator(a.checkpoint, a.device)
+    if a.exemplars:  # the user's own examples beside the training files (as codefusion.exemplarFiles)
+        gen.bank = exemplar_bank(gen, a.exemplars)
     if a.raw:  # the engine's k candidates as they come, best first
         cands = gen.generate(a.nl, a.lang, k=a.k, steps=a.steps, seed=a.seed)
         if a.json:
@@ -255,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='print JSON: [{"code", "score", "source", "valid", "warnings"}, ...] (with --raw: [{"code", "score"}])')
     g.add_argument("--raw", action="store_true", help="the engine's k candidates, without retrieval and grammar/'s pipeline")
     g.add_argument("--no-retrieval", action="store_true", help="no retrieved training examples beside the model's")
+    g.add_argument("--exemplars", nargs="+", default=[], metavar="FILE.jsonl",
+                   help="your own examples (nl, code, lang per line): exemplars and retrieved examples too")
     g.add_argument("--invalid-mode", choices=INVALID_MODES, default=Settings().invalid_mode,
                    help="rank_last: invalid candidates last; hide: drop them unless all are invalid")
     d = sub.add_parser("diagnose", help="does the denoiser use x_t? readout per noise level, accuracy vs steps")

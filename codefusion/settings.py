@@ -59,6 +59,10 @@ class Settings:
     languages: Tuple[str, ...] = _setting("languages", ("python", "shellscript", "bash", "sh", "cfrule"), "languages",
                                           "Language ids the server serves (changing this restarts the server).")
     retrieval: bool = _setting("retrieval", True, "bool", "Also offer labelled examples retrieved from the training data.")
+    exemplar_files: Tuple[str, ...] = _setting("exemplarFiles", (), "paths",
+                                               "JSONL files of your own examples (`nl`, `code`, `lang` per line): exemplars "
+                                               "and retrieved examples beside the training data. Comment -> code pairs in "
+                                               "open documents are used too.")
 
     def engine_language(self, language_id: str) -> Optional[str]:
         """The engine language for an editor language id, None when unknown or disabled."""
@@ -67,9 +71,9 @@ class Settings:
         return LANGUAGE_IDS.get(language_id)
 
     @property
-    def model_key(self) -> Tuple[Optional[str], str]:
+    def model_key(self) -> Tuple[Optional[str], str, Tuple[str, ...]]:
         """What identifies the loaded model: a change reloads it."""
-        return (self.checkpoint, self.device)
+        return (self.checkpoint, self.device, self.exemplar_files)
 
     @property
     def load_device(self) -> Optional[str]:
@@ -111,6 +115,10 @@ def _check(key: str, value: Any) -> Tuple[Any, Optional[str]]:
         return (value, None) if value in m["choices"] else bad("one of " + ", ".join(m["choices"]))
     if kind == "bool":
         return (value, None) if isinstance(value, bool) else bad("true or false")
+    if kind == "paths":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            return bad("a list of file paths")
+        return tuple(os.path.expanduser(v) for v in value), None
     if kind == "languages":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return bad("a list of language ids")
@@ -153,7 +161,8 @@ def json_schema(key: str) -> dict:
     """What package.json's `codefusion.<key>` property must say (type, default, range, enum)."""
     f = SETTINGS[key]
     m = f.metadata
-    types = {"path": "string", "int": "integer", "enum": "string", "bool": "boolean", "languages": "array"}
+    types = {"path": "string", "int": "integer", "enum": "string", "bool": "boolean", "languages": "array",
+             "paths": "array"}
     t = types[m["kind"]]
     out: dict = {"type": [t, "null"] if m["nullable"] else t,
                  "default": list(f.default) if isinstance(f.default, tuple) else f.default}
@@ -172,7 +181,7 @@ def settings_markdown() -> str:
     for key, f in SETTINGS.items():
         m = f.metadata
         kind = {"path": "string", "int": "int", "enum": "one of " + ", ".join(m["choices"]) if m["choices"] else "",
-                "bool": "bool", "languages": "list of language ids"}[m["kind"]]
+                "bool": "bool", "languages": "list of language ids", "paths": "list of file paths"}[m["kind"]]
         if m["kind"] == "int":
             kind = f"int {m['lo']}..{m['hi']}"
         if m["nullable"]:

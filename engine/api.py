@@ -76,6 +76,37 @@ def training_retriever(generator):
     return training_bank(getattr(loaded, "meta", {}) or {})
 
 
+def exemplar_bank(generator, files=(), records=()):
+    """The programs an exemplar model draws on (and retrieval shows): its training files found here,
+    with JSONL `files` (nl, code, lang per line) and `records` (dicts alike, e.g. workspace pairs)
+    in front, scored on the training index's vocabulary so that similarities compare. A ValueError
+    names a missing or unreadable file. None when there is nothing."""
+    from pathlib import Path as _Path
+
+    from engine.data import read_jsonl
+    from engine.retrieval import Retriever
+
+    missing = [str(f) for f in files if not _Path(f).is_file()]
+    if missing:
+        raise ValueError(f"exemplar file(s) not found: {', '.join(missing)}")
+    extra = [rec for f in files for _, rec in read_jsonl(f)] + list(records)
+    base = getattr(generator, "base_bank", None)
+    if base is None:  # a model without exemplars: its training files, once
+        from engine.generator import training_bank
+
+        base = training_bank(getattr(getattr(generator, "loaded", None), "meta", {}) or {})
+        if hasattr(generator, "base_bank"):
+            generator.base_bank = base
+    if not extra:
+        return base
+    if base is None:
+        try:
+            return Retriever(extra)
+        except ValueError:  # nothing usable
+            return None
+    return base.with_records(extra)
+
+
 def version() -> str:
     """The installed package's version."""
     from engine import version as _version

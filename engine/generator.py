@@ -48,7 +48,8 @@ class Generator:
         """bank: a Retriever whose nearest programs condition an exemplar model (cfg.exemplars > 0);
         None: such a model runs without exemplars."""
         self.loaded = loaded
-        self.bank = bank
+        self.bank = bank  # what exemplars and retrieval draw on (engine.api.exemplar_bank may widen it)
+        self.base_bank = bank  # the checkpoint's training files
         self.cfg = loaded.cfg
         self.model = loaded.model
         self.encoder = loaded.encoder
@@ -180,6 +181,7 @@ class Generator:
             meta = {"seed": seed + i, "steps": steps}
             if sdedit:
                 meta["exemplar"] = starts[i]
+                meta["exemplar_code"] = exemplars[starts[i]]
             if ex_norm is not None:
                 meta["copy"] = " ".join(code.split()) in ex_norm
             cands.append(Candidate(code, s, meta=meta))

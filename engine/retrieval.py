@@ -39,6 +39,18 @@ class _LangIndex:
         self._hstack, self._normalize = hstack, normalize
         self.matrix = normalize(hstack([self.word.fit_transform(nls), self.char.fit_transform(nls)]).tocsr())
 
+    def extended(self, nls: list[str], codes: list[str]) -> "_LangIndex":
+        """This index with more entries in front, vectorised with the same fitted vocabulary and IDF:
+        their similarities compare with the others' (a separate small index would inflate them)."""
+        from scipy.sparse import vstack
+
+        new = object.__new__(_LangIndex)
+        new.word, new.char, new._hstack, new._normalize = self.word, self.char, self._hstack, self._normalize
+        rows = self._normalize(self._hstack([self.word.transform(nls), self.char.transform(nls)]).tocsr())
+        new.nls, new.codes = list(nls) + self.nls, list(codes) + self.codes
+        new.matrix = vstack([rows, self.matrix]).tocsr()
+        return new
+
     def search(self, nl: str, k: int) -> list[tuple[int, float]]:
         query = self._normalize(self._hstack([self.word.transform([nl]), self.char.transform([nl])]).tocsr())
         sims = (self.matrix @ query.T).toarray().ravel()
@@ -93,6 +105,22 @@ class Retriever:
     def languages(self) -> tuple[str, ...]:
         return tuple(self._index)
 
+    def with_records(self, records: Iterable[dict]) -> "Retriever":
+        """A retriever over these records (first: they win ties) and this one's, scored on this one's
+        vocabulary; a language this one lacks gets an index of its own."""
+        grouped: dict[str, dict[str, str]] = {}
+        for rec in records:
+            lang, nl, code = rec.get("lang"), rec.get("nl"), rec.get("code")
+            if lang in LANGUAGES and isinstance(nl, str) and isinstance(code, str) and nl.strip() and code.strip():
+                grouped.setdefault(lang, {}).setdefault(nl, code)
+        new = object.__new__(Retriever)
+        new.options, new._index = self.options, dict(self._index)
+        for lang, m in grouped.items():
+            base = self._index.get(lang)
+            new._index[lang] = (base.extended(list(m), list(m.values())) if base is not None
+                                else _LangIndex(list(m), list(m.values()), self.options))
+        return new
+
     def exemplars_loo(self, nls: list[str], lang: str, k: int) -> list[list[str]]:
         """For each query (a training NL), the codes of its k nearest neighbours leaving itself out:
         never an entry whose NL equals the query's once normalised (normalise_nl), no code twice.
@@ -121,3 +149,4 @@ class Retriever:
             Candidate(code=index.codes[i], score=score, source="retrieval", meta={"nl": index.nls[i]})
             for i, score in index.search(nl, k)
         ]
+

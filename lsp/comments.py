@@ -195,3 +195,31 @@ def _docstring_request(lines: Sequence[str], line: int) -> Optional[NLRequest]:
         indent=m.group(1),
         insert_line=doc_end + 1,
     )
+
+
+MAX_PAIR_CODE_LINES = 8  # a comment's code: the lines under it up to a blank line or comment, at most this many
+MAX_PAIRS_PER_DOCUMENT = 500
+
+
+def comment_code_pairs(lines: Sequence[str]) -> list[tuple[str, str]]:
+    """(request, code) pairs a document already holds: each comment block (as find_request reads
+    it) directly followed by code, the code being the lines up to the next blank line, comment or
+    dedent, with the block's indentation removed. The user's own examples, for the exemplar bank."""
+    pairs: list[tuple[str, str]] = []
+    i, n = 0, len(lines)
+    while i < n and len(pairs) < MAX_PAIRS_PER_DOCUMENT:
+        if not is_comment_line(lines[i]):
+            i += 1
+            continue
+        block = _comment_block(lines, i)
+        j = block.end_line + 1
+        indent = len(block.indent)
+        code = []
+        while j < n and len(code) < MAX_PAIR_CODE_LINES and not _is_blank(lines[j]) \
+                and not lines[j].lstrip().startswith("#") and len(indentation(lines[j])) >= indent:
+            code.append(lines[j][indent:].rstrip())
+            j += 1
+        if block.text and code:
+            pairs.append((block.text, "\n".join(code)))
+        i = max(j, block.end_line + 1)
+    return pairs

@@ -25,6 +25,7 @@ from pygls.protocol import LanguageServerProtocol
 
 from lsp import converters
 from lsp.comments import NLRequest, find_request
+from lsp.exemplars import WorkspaceExemplars
 from lsp.options import Options, parse_options
 from lsp.text import sanitize, split_lines, to_codepoints, units
 from lsp.worker import GenerationResult, GenerationService, ModelUnavailable, Superseded
@@ -101,6 +102,7 @@ class CodeFusionServer(LanguageServer):
         self.default_checkpoint = checkpoint  # --checkpoint: used when the setting is null
         self.options = self._with_default_checkpoint(Options())
         self.service = GenerationService(on_status=self.send_status, on_log=self.log)
+        self.exemplars = WorkspaceExemplars()  # the open documents' comment -> code pairs
         self._shown: set = set()
         self._progress_token: Optional[str] = None  # the load progress bar, while one is shown
         self._loading = False
@@ -242,6 +244,8 @@ class CodeFusionServer(LanguageServer):
 
     async def generate_for(self, located: Located, k: Optional[int] = None) -> GenerationResult:
         """Candidates for a located request (raises ModelUnavailable, Superseded, ValueError, CancelledError)."""
+        if self.exemplars.refresh(self.workspace.text_documents.values(), self.options.engine_language):
+            self.service.set_workspace_exemplars(self.exemplars.records(), self.exemplars.version)
         key = self.service.key_for(located.request.text, located.lang, self.options, k)
         return await self.service.generate(key, located.uri, self.options, request_id=self.protocol.msg_id)
 

@@ -62,6 +62,7 @@ class GenerationKey:
     invalid_mode: str
     retrieval: bool
     model: Hashable
+    exemplars: int = 0  # the version of the workspace's comment -> code pairs (a new pair: a new result)
 
 
 @dataclass
@@ -73,6 +74,7 @@ class GenerationResult:
     model_seconds: float  # time in generator.generate (and retrieval)
     pipeline_seconds: float  # time in grammar.pipeline.process (dedupe, syntax checks, ranking)
     steps_run: int  # sampling steps the model ran (cancellation checks seen)
+    exemplars: List[str] = dataclasses.field(default_factory=list)  # programs the model's candidates started from
 
 
 @dataclass
@@ -136,6 +138,30 @@ class GenerationService:
         self._cache: "OrderedDict[GenerationKey, GenerationResult]" = OrderedDict()
         self._jobs: Dict[GenerationKey, _Job] = {}
         self._tasks: Dict[Any, "asyncio.Task[Any]"] = {}  # request id -> handler task
+        self._workspace: List[dict] = []  # the open documents' comment -> code pairs (lsp.exemplars)
+        self.workspace_version = 0
+        self._files: tuple = ()  # codefusion.exemplarFiles of the loaded model
+
+    def set_workspace_exemplars(self, records: List[dict], version: int) -> None:
+        """The user's comment -> code pairs; the next generation draws on them."""
+        self._workspace, self.workspace_version = list(records), version
+
+    def _sync_bank(self, generator: Any, retriever: Any) -> Any:
+        """In the worker thread: widen the generator's bank by the exemplar files and workspace pairs
+        when they changed; returns the retriever for labelled examples (the same bank)."""
+        want = (self._files, self.workspace_version)
+        if getattr(generator, "_codefusion_bank", ((), 0)) == want:
+            return getattr(generator, "bank", None) or retriever if want != ((), 0) else retriever
+        from engine.api import exemplar_bank
+
+        try:
+            bank = exemplar_bank(generator, self._files, self._workspace)
+        except (ValueError, OSError) as exc:
+            self._on_log(f"codefusion.exemplarFiles: {exc}; using the training files and open documents only")
+            bank = exemplar_bank(generator, (), self._workspace)
+        generator.bank = bank
+        generator._codefusion_bank = want
+        return bank or retriever
 
     # ------------------------------------------------------------ model
 
@@ -188,6 +214,7 @@ class GenerationService:
                 self._on_status("error", model.error)
             return
         model.generator = generator
+        self._files = tuple(options.exemplar_files)
         if self._model is model:
             langs = ", ".join(getattr(generator, "languages", ()))
             self._on_status(
@@ -205,6 +232,7 @@ class GenerationService:
             invalid_mode=options.invalid_mode,
             retrieval=options.retrieval,
             model=options.model_key,
+            exemplars=self.workspace_version,
         )
 
     def cached(self, key: GenerationKey) -> Optional[GenerationResult]:
@@ -288,6 +316,7 @@ class GenerationService:
                 self._on_log(
                     f"generated {len(r.candidates)} candidate(s) for {key.nl[:60]!r} ({key.lang}): "
                     f"model {r.model_seconds * 1000:.1f} ms, pipeline {r.pipeline_seconds * 1000:.1f} ms, {r.steps_run} steps"
+                    + (f"; exemplars: {', '.join(repr(e[:80]) for e in r.exemplars)}" if r.exemplars else "")
                 )
                 self._cache[key] = r
                 while len(self._cache) > CACHE_SIZE:
@@ -314,11 +343,18 @@ class GenerationService:
         from engine.api import Cancelled
 
         settings = Options(k=key.k, steps=key.steps, invalid_mode=key.invalid_mode, retrieval=key.retrieval)
+        bank = self._sync_bank(generator, retriever)
+        if retriever is not None:
+            retriever = bank
         try:
             res = suggest(key.nl, key.lang, settings, generator, retriever, cancel=should_stop, pipeline=self._pipeline)
         except Cancelled:
             raise Stopped(steps_run, time.perf_counter() - start) from None
-        return GenerationResult(list(res.candidates), res.message, res.model_seconds, res.pipeline_seconds, steps_run)
+        used = sorted((c.meta["exemplar"], c.meta["exemplar_code"]) for c in res.raw
+                      if "exemplar_code" in (getattr(c, "meta", None) or {}))  # nearest first
+        used = [code for _, code in used]
+        return GenerationResult(list(res.candidates), res.message, res.model_seconds, res.pipeline_seconds, steps_run,
+                                list(dict.fromkeys(used)))
 
     # ------------------------------------------------------------ cancellation
 

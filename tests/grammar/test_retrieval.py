@@ -41,3 +41,17 @@ def test_from_jsonl_and_errors(tmp_path):
         Retriever.from_jsonl([bad])
     with pytest.raises(ValueError, match="no usable training records"):
         Retriever([{"nl": "x"}])
+
+
+def test_with_records_puts_user_examples_on_the_same_scale():
+    """Extra records are scored with the base index's vocabulary (so their cosine similarities compare
+    with the training entries'): an exact NL match comes first at ~1; the base is left as it was."""
+    base = Retriever(TRAIN)
+    mine = base.with_records([{"nl": "zap the quux records", "code": "quux --zap", "lang": "bash"},
+                              {"nl": "blorp the flange", "code": "flange --blorp", "lang": "bash"},
+                              {"nl": "double x", "code": "x * 2", "lang": "python"}])
+    hits = mine.search("zap the quux records", "bash", k=3)
+    assert hits[0].code == "quux --zap" and hits[0].score > 0.99
+    assert hits[1].score < hits[0].score
+    assert mine.search("double x", "python", k=1)[0].code == "x * 2"
+    assert [c.code for c in base.search("zap the quux records", "bash", k=3)] != [h.code for h in hits]  # base unchanged
