@@ -53,7 +53,7 @@ class ModelConfig:
     #   without it the clean end of a logsnr schedule reaches N at RMS ~ s and N learns to ignore it
     skip: bool = True  # x0_hat = c_skip x_t + c_out N(...) (EDM preconditioning): reading x_t is free,
     #   N learns the residual; c_skip = sqrt(ab) s^2 / (ab s^2 + 1 - ab), the linear posterior mean
-    skip_posterior: bool = False  # skip = the token posterior mean E[L(y) | x_t] under a uniform token prior
+    skip_posterior: bool = True  # skip = the token posterior mean E[L(y) | x_t] under a uniform token prior
     #   (softmax of the output prior over L) instead of c_skip x_t: reads x_t as well as its nearest embedding
     self_condition: bool = True  # feed the previous x0 estimate back to N (Analog Bits), own zero-init projection
     x0_scale: float = 0.1  # RMS per dimension of x0 = L(y) against unit noise (token SNR = d x0_scale^2 ab/(1-ab))
@@ -64,13 +64,16 @@ class ModelConfig:
     clean_weight: float = 1.0  # weight of CE(H(D(L(y)))), an extra decoder pass on clean embeddings (it shapes L:
     #   without it N read 60-79 % of tokens at token SNR 100 in a tiny A/B, with it 99-100 %)
     output_prior: bool = False  # add log N(x_t; sqrt(ab) L(v), 1-ab) over tokens v to H's logits (Plaid)
-    default_steps: int = 3  # sampling steps when the caller gives none (chosen on dev)
+    default_steps: int = 1  # sampling steps when the caller gives none (chosen on dev: from a noised exemplar, 1)
     clamp: str = "decoder"  # between steps snap x0_hat to: "decoder" (tokens D+H read), "nearest" embedding, "none"
     # --- exemplars (the nearest training programs, by NL) ---
-    exemplars: int = 0  # m: exemplar programs N and D (or the AR decoder) cross-attend to; 0 = none
-    exemplar_start_snr: float = 0.0  # > 0: sampling starts from an exemplar noised to this token SNR
+    exemplars: int = 2  # m: exemplar programs N and D (or the AR decoder) cross-attend to; 0 = none
+    exemplar_start_snr: float = 20.0  # > 0: sampling starts from an exemplar noised to this token SNR
     #   (SDEdit) instead of pure noise; candidates cycle through the exemplars
-    exemplar_start_snr_lang: dict = field(default_factory=dict)  # per-language start SNR ({"cf": 10.0}), else the above
+    exemplar_start_snr_lang: dict = field(default_factory=lambda: {"cf": 10.0})  # per-language start SNR ({"cf": 10.0}), else the above
+    exemplar_rank_weight: float = 0.0  # a candidate's score = mean token log-prob + this x the cosine similarity of
+    #   the request to the exemplar it started from (TF-IDF), so a near-copy of the nearest program can rank first
+    exemplar_rank_weight_lang: dict = field(default_factory=dict)  # per language ({"cf": 0.0}), else the above
     exemplar_edit: bool = False  # N has an "edit" embedding that marks x_t as a noised exemplar (the SDEdit start),
     #   not a noised target; trained on such starts (TrainConfig.edit_p), so the first step edits the exemplar
     # --- autoregressive baseline only ---
@@ -104,6 +107,8 @@ class TrainConfig:
     t_power: float = 1.0  # t = ceil(T * u^t_power): 1 = uniform (logsnr: uniform in log-SNR), < 1 favours high noise
     exemplar_pool: int = 4  # exemplars: the m given are drawn from this many nearest (leave-one-out)
     exemplar_dropout: float = 0.15  # exemplars: train this often with none, so the model works without
+    exemplar_snr: tuple = ()  # (lo, hi): rows with exemplars train at token SNRs log-uniform in this range (where
+    #   sampling from a noised exemplar queries N); rows without keep t_power's spread. () = every row alike
     edit_p: float = 0.5  # exemplar_edit: share of rows with an in-place-edit exemplar whose x_t noises it, not the target
     edit_snr: tuple = (10.0, 50.0)  # exemplar_edit: token-SNR range of those rows (log-uniform; sampling starts ~10-20)
     pretrain_mix: float = 0.5  # pretrain: share of CPD batches (rest: unsupervised generation)
@@ -124,11 +129,12 @@ NAMED_CONFIGS: dict[str, dict[str, Any]] = {
     # trains in seconds on a CPU; for tests
     "tiny": dict(
         model=dict(vocab_size=512, code_max_len=32, nl_max_len=24, d_model=64, n_heads=2,
-                   denoiser_layers=2, decoder_layers=1, dropout=0.0, default_steps=10, ar_layers=2),
+                   denoiser_layers=2, decoder_layers=1, dropout=0.0, default_steps=10, ar_layers=2,
+                   exemplars=0, exemplar_start_snr=0.0, exemplar_start_snr_lang={}),  # a plain denoiser
         train=dict(batch_size=16, lr=2e-3, warmup_steps=20, max_steps=300, eval_every=0,
                    save_every=0, log_every=10, cfg_dropout=0.0),
     ),
-    # the shipped default (the dataclass defaults): usable on a 2-core CPU. x0_scale chosen on dev
+    # the shipped default (the dataclass defaults; a test ties them to models/default): usable on a 2-core CPU. x0_scale chosen on dev
     # (GPU sweep 0.05 / 0.1; 1.0 left the model unable to generate even its training programs from noise)
     "small": dict(model=dict(), train=dict()),
     # the paper's ~75M: denoiser 10 layers, decoder 6 layers, d=512, 128 code tokens

@@ -90,9 +90,13 @@ class Generator:
     def exemplars_for(self, nl: str, lang: str, n: Optional[int] = None) -> list[str]:
         """The n (default m) programs of the bank nearest to the request, best first ([] without a
         bank or for m = 0)."""
+        return [code for code, _ in self._nearest(nl, lang, n)]
+
+    def _nearest(self, nl: str, lang: str, n: Optional[int] = None) -> list[tuple[str, float]]:
+        """(program, cosine similarity of its NL to the request) for the n nearest, best first."""
         if not self.cfg.exemplars or self.bank is None:
             return []
-        return [c.code for c in self.bank.search(nl, lang, n or self.cfg.exemplars)]
+        return [(c.code, c.score) for c in self.bank.search(nl, lang, n or self.cfg.exemplars)]
 
     def _ids(self, codes: list[str]) -> list[list[int]]:
         return [self.tokenizer.encode_padded(c, self.cfg.code_max_len) for c in codes]
@@ -144,8 +148,10 @@ class Generator:
         if start_snr is None:
             start_snr = (self.cfg.exemplar_start_snr_lang or {}).get(lang, self.cfg.exemplar_start_snr)
         sdedit = bool(start_snr) and self.cfg.kind == "diffusion" and bool(self.cfg.exemplars)
+        sims: list[float] = []
         if exemplars is None:  # SDEdit: k candidates start from the k nearest programs, one each
-            exemplars = self.exemplars_for(nl.strip(), lang, max(k, self.cfg.exemplars) if sdedit else None)
+            nearest = self._nearest(nl.strip(), lang, max(k, self.cfg.exemplars) if sdedit else None)
+            exemplars, sims = [c for c, _ in nearest], [s for _, s in nearest]
         sdedit = sdedit and bool(exemplars)
         n_ex = len(exemplars)
         starts = [i % n_ex for i in range(k)] if sdedit else None
@@ -173,6 +179,9 @@ class Generator:
             # a start above the usual end level walks on towards the clean end instead
             t_end=1 if t_start is not None and self.t_end is not None and t_start <= self.t_end else self.t_end)
         scores = sequence_scores(ids, lp)
+        weight = (self.cfg.exemplar_rank_weight_lang or {}).get(lang, self.cfg.exemplar_rank_weight)
+        if sdedit and sims and weight:  # one comparable score: the model's confidence and how near its start is
+            scores = [sc + weight * sims[j] for sc, j in zip(scores, starts)]
         ex_norm = {" ".join(c.split()) for c in (exemplars if sdedit else exemplars[: self.cfg.exemplars])} \
             if ex_ids is not None else None
         cands = []

@@ -462,6 +462,9 @@ def _batch(data: dict, idx: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig, 
     ex = start = edit = None
     if "ex" in data:  # no exemplars where the NL is dropped: they come from the NL
         ex = _pick_exemplars(data["ex"][idx], mcfg.exemplars, tcfg.exemplar_dropout, uncond)
+        if tcfg.exemplar_snr and mcfg.kind == "diffusion":  # rows with exemplars: the band sampling uses
+            has = ex.ne(0).any(-1).any(-1).to(device)
+            t = torch.where(has, _t_in_snr_band(B, tcfg.exemplar_snr, mcfg).to(device), t)
         if mcfg.exemplar_edit and mcfg.kind == "diffusion":
             start, edit, t_edit = _edit_rows(ex, y.cpu(), tcfg, mcfg)
             t = torch.where(edit.to(device), t_edit.to(device), t)
@@ -476,8 +479,6 @@ def _edit_rows(ex: torch.Tensor, y: torch.Tensor, tcfg: TrainConfig, mcfg: Model
     an in-place edit of its program: as many tokens, at least half of them equal position by position
     (the denoiser edits positions; it cannot shift them, so a shifted exemplar only teaches it to
     distrust x_t). A share edit_p of those rows is drawn."""
-    from engine.schedule import make_schedule
-
     B, m, L = ex.shape
     length = lambda ids: ids.ne(0).sum(-1)  # content tokens + EOS
     same = ex.ne(0).any(-1) & (length(ex) == length(y)[:, None])  # (B, m)
@@ -486,11 +487,17 @@ def _edit_rows(ex: torch.Tensor, y: torch.Tensor, tcfg: TrainConfig, mcfg: Model
     slot = (torch.rand(B, m) * ok).argmax(1)  # a random qualifying slot
     start = ex[torch.arange(B), slot]  # (B, Lc)
     edit = ok.any(1) & (torch.rand(B) < tcfg.edit_p)
-    lo, hi = (math.log(v) for v in tcfg.edit_snr)
+    return start, edit, _t_in_snr_band(B, tcfg.edit_snr, mcfg)
+
+
+def _t_in_snr_band(B: int, band, mcfg: ModelConfig) -> torch.Tensor:
+    """B steps t whose token SNRs are log-uniform over band = (lo, hi) (the nearest step, as t_at_snr)."""
+    from engine.schedule import make_schedule
+
+    lo, hi = (math.log(v) for v in band)
     snr = torch.exp(lo + torch.rand(B) * (hi - lo))
     table = make_schedule(mcfg).token_snr(torch.arange(1, mcfg.diffusion_steps + 1)).double().log()  # (T,)
-    t = (table[None] - snr.double().log()[:, None]).abs().argmin(1) + 1  # the nearest step, as t_at_snr
-    return start, edit, t
+    return (table[None] - snr.double().log()[:, None]).abs().argmin(1) + 1
 
 
 def sample_t(B: int, T: int, power: float, device) -> torch.Tensor:

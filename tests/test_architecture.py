@@ -94,3 +94,14 @@ def test_server_options_are_the_settings(raw, field, value):
 
     assert Options is Settings and parse_options is parse_settings
     assert getattr(parse_options(raw)[0], field) == value
+
+
+def test_config_defaults_are_the_shipped_models():
+    """ModelConfig's defaults are models/default's config (sizes and recipe; the vocabulary and the
+    encoder width are read from the data and the encoder)."""
+    from engine.config import ModelConfig
+
+    shipped = json.loads((REPO / "models" / "default" / "config.json").read_text())["model"]
+    defaults = ModelConfig().to_dict()
+    differ = {k: (defaults[k], v) for k, v in shipped.items() if k in defaults and defaults[k] != v}
+    assert not differ, f"ModelConfig default != models/default: {differ}"

@@ -118,5 +118,10 @@ def test_exemplar_model_trains_and_starts_from_a_noised_exemplar(tmp_path):
     assert all(c.meta["copy"] and c.code == ex[0] for c in from_first), [c.code for c in near]
     again = gen.generate("find all python files", "bash", k=4, steps=2, seed=0, start_snr=1000.0)
     assert [(c.code, c.score) for c in near] == [(c.code, c.score) for c in again]
+    gen.cfg.exemplar_rank_weight = 1000.0  # the score is dominated by the nearness of the start: retrieval order
+    ranked = gen.generate("find all python files", "bash", k=4, steps=2, seed=0, start_snr=1000.0)
+    firsts = [c.meta["exemplar"] for c in ranked]
+    assert firsts[0] == 0 and firsts[: n] == sorted(firsts[: n])
+    gen.cfg.exemplar_rank_weight = 0.0
     plain = gen.generate("find all python files", "bash", k=2, steps=2, seed=0, exemplars=[])
     assert all("copy" not in c.meta for c in plain)  # no exemplars given: none used
