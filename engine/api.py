@@ -55,12 +55,22 @@ def is_cancelled(cancel: CancelToken) -> bool:
 
 
 def default_checkpoint_dir() -> Optional[Path]:
-    """The shipped default model: $CODEFUSION_CHECKPOINT, else models/default in the repo."""
+    """The shipped default model: $CODEFUSION_CHECKPOINT, else models/default in the repository, else
+    the copy a wheel installs (the package `codefusion_model`)."""
     env = os.environ.get("CODEFUSION_CHECKPOINT")
     if env:
         return Path(env)
     here = Path(__file__).resolve().parent.parent / "models" / "default"
-    return here if (here / "config.json").exists() else None
+    if (here / "config.json").exists():
+        return here
+    import importlib.util
+
+    spec = importlib.util.find_spec("codefusion_model")
+    if spec is not None and spec.submodule_search_locations:
+        installed = Path(list(spec.submodule_search_locations)[0])
+        if (installed / "config.json").exists():
+            return installed
+    return None
 
 
 def training_retriever(generator):

@@ -105,3 +105,12 @@ def test_config_defaults_are_the_shipped_models():
     defaults = ModelConfig().to_dict()
     differ = {k: (defaults[k], v) for k, v in shipped.items() if k in defaults and defaults[k] != v}
     assert not differ, f"ModelConfig default != models/default: {differ}"
+
+
+def test_every_package_is_in_the_wheel_list():
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {str(p.parent.relative_to(REPO)).replace("/", ".") for pkg in PACKAGES for p in (REPO / pkg).rglob("__init__.py")}
+    assert found <= listed, f"packages missing from pyproject.toml [tool.setuptools] packages: {sorted(found - listed)}"
+    assert "codefusion_model" in listed
