@@ -44,7 +44,9 @@ def tiny_checkpoint(out_dir, steps: int = 400, pairs=TINY_PAIRS, **overrides) ->
 
     out_dir = Path(out_dir)
     ckpt = out_dir / "ckpt"
-    if (ckpt / "model.safetensors").exists() and (ckpt / "config.json").exists():
+    from engine.checkpoint import is_complete
+
+    if is_complete(ckpt):
         return ckpt
     import os
     import shutil
@@ -87,13 +89,14 @@ def untrained_checkpoint(out_dir, pairs=TINY_PAIRS, **model_overrides) -> Path:
     import torch
 
     from engine import checkpoint
+    from engine.checkpoint import is_complete
     from engine.config import load_config
     from engine.encoder import NLEncoder
     from engine.tokenizer import CodeTokenizer
 
     out_dir = Path(out_dir)
     ckpt = out_dir / "untrained"
-    if (ckpt / "model.safetensors").exists() and (ckpt / "config.json").exists():
+    if is_complete(ckpt):
         return ckpt
     data = write_pairs(out_dir / "pairs.jsonl", pairs)
     mcfg, tcfg = load_config("tiny")

@@ -119,9 +119,9 @@ class Run:
 
 
 def checkpoint_kind(path: str) -> str:
-    import json
+    from engine.checkpoint import read_meta
 
-    return json.loads((Path(path) / "config.json").read_text())["model"]["kind"]
+    return read_meta(Path(path))["model"]["kind"]
 
 
 def train_variant(run: Run, v: Variant) -> str | None:
@@ -130,7 +130,9 @@ def train_variant(run: Run, v: Variant) -> str | None:
     common = ["--device", run.device, "--out", str(w / v.name), "--data", *run.files("train"), "--batch-size", str(run.bs),
               "--max-steps", "1000000", "--no-progress"]
     if v.kind == "cont":
-        if not (Path(v.config) / "config.json").exists():
+        from engine.checkpoint import is_complete
+
+        if not is_complete(Path(v.config)):
             return f"cont: {v.config} is not a checkpoint"
         dev = ["--dev", *run.files("dev"), "--eval-every", "1000"] if checkpoint_kind(v.config) == "diffusion" else []
         rc = run.cli(["train", "--init", v.config, *v.set_args(), *common, *dev, "--time-budget", str(run.ft_s),
