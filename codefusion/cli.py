@@ -78,7 +78,7 @@ def _run_train(a: argparse.Namespace, task: str) -> int:
 
 def _run_generate(a: argparse.Namespace) -> int:
     from codefusion.settings import Settings
-    from codefusion.suggest import suggest
+    from codefusion.suggest import candidate_json, suggest
     from engine.api import MAX_K, MAX_REQUEST_CHARS, exemplar_bank, load_generator, training_retriever
 
     # checked before the model loads (seconds): a bad request fails at once
@@ -92,39 +92,51 @@ def _run_generate(a: argparse.Namespace) -> int:
     if len(a.nl) > MAX_REQUEST_CHARS:
         cut_note = f"(note: the request was cut from {len(a.nl)} to its first {MAX_REQUEST_CHARS} characters)"
         a.nl = a.nl[:MAX_REQUEST_CHARS]
-    gen = load_generator(a.checkpoint, a.device)
-    if a.exemplars:  # the user's own examples beside the training files (as codefusion.exemplarFiles)
-        gen.bank = exemplar_bank(gen, a.exemplars)
-    if a.raw:  # the engine's k candidates as they come, best first
-        cands = gen.generate(a.nl, a.lang, k=a.k, steps=a.steps, seed=a.seed)
+    if a.daemon:  # a warm background process answers (codefusion/daemon.py)
+        from codefusion import daemon
+
+        reply = daemon.ask({"nl": a.nl, "lang": a.lang, "k": a.k, "steps": a.steps, "seed": a.seed, "raw": a.raw,
+                            "retrieval": not a.no_retrieval, "invalid_mode": a.invalid_mode},
+                           a.checkpoint, a.device, a.exemplars)
+        if "error" in reply:
+            raise EngineError(f"daemon: {reply['error']}")
+        raw, shown = reply.get("raw"), reply.get("candidates")
+        message, n_dup = reply.get("message"), reply.get("n_duplicates", 0)
+    else:
+        gen = load_generator(a.checkpoint, a.device)
+        if a.exemplars:  # the user's own examples beside the training files (as codefusion.exemplarFiles)
+            gen.bank = exemplar_bank(gen, a.exemplars)
+        raw = shown = None
+        if a.raw:  # the engine's k candidates as they come, best first
+            raw = [{"code": c.code, "score": c.score} for c in gen.generate(a.nl, a.lang, k=a.k, steps=a.steps, seed=a.seed)]
+        else:  # what an editor shows: suggest() (model + retrieval + grammar's pipeline), as the server does
+            settings = Settings(k=a.k, steps=a.steps, invalid_mode=a.invalid_mode, retrieval=not a.no_retrieval)
+            res = suggest(a.nl, a.lang, settings, gen, training_retriever(gen) if settings.retrieval else None,
+                          seed=a.seed)
+            shown = [candidate_json(r) for r in res.candidates]
+            message, n_dup = res.message, res.n_duplicates
+    if raw is not None:
         if a.json:
-            print(json.dumps([{"code": c.code, "score": round(c.score, 4)} for c in cands], ensure_ascii=False))
+            print(json.dumps([{"code": c["code"], "score": round(c["score"], 4)} for c in raw], ensure_ascii=False))
             return 0
-        rows = [(c.code, c.score, "") for c in cands]
-    else:  # what an editor shows: suggest() (model + retrieval + grammar's pipeline), as the server does
-        settings = Settings(k=a.k, steps=a.steps, invalid_mode=a.invalid_mode, retrieval=not a.no_retrieval)
-        res = suggest(a.nl, a.lang, settings, gen, training_retriever(gen) if settings.retrieval else None, seed=a.seed)
+        rows = [(c["code"], c["score"], "") for c in raw]
+    else:
         if a.json:
-            print(json.dumps([suggestion_json(r) for r in res.candidates], ensure_ascii=False))
+            print(json.dumps([dict(c, score=round(c["score"], 4)) for c in shown], ensure_ascii=False))
             return 0
-        rows = [(r.code, r.score, ("" if r.valid else "  (invalid syntax)")
-                 + ("  (retrieved training example)" if r.source == "retrieval" else "")
-                 + "".join(f"  [warning: {w}]" for w in r.warnings)) for r in res.candidates]
-        if res.n_duplicates:
-            print(f"({res.n_duplicates} duplicate candidate(s) dropped; --raw shows the model's own)")
-        if res.message:
-            print(f"({res.message})")
+        rows = [(c["code"], c["score"], ("" if c["valid"] else "  (invalid syntax)")
+                 + ("  (retrieved training example)" if c["source"] == "retrieval" else "")
+                 + "".join(f"  [warning: {w}]" for w in c["warnings"])) for c in shown]
+        if n_dup:
+            print(f"({n_dup} duplicate candidate(s) dropped; --raw shows the model's own)")
+        if message:
+            print(f"({message})")
     if cut_note:
         print(cut_note)
     for i, (code, score, note) in enumerate(rows, 1):
         print(f"[{i}] score {score:.3f}{note}")
         print(code)
     return 0
-
-
-def suggestion_json(r) -> dict:
-    """One ranked candidate as `generate --json` prints it."""
-    return {"code": r.code, "score": round(r.score, 4), "source": r.source, "valid": r.valid, "warnings": r.warnings}
 
 
 def _run_diagnose(a: argparse.Namespace) -> int:
@@ -257,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='print JSON: [{"code", "score", "source", "valid", "warnings"}, ...] (with --raw: [{"code", "score"}])')
     g.add_argument("--raw", action="store_true", help="the engine's k candidates, without retrieval and grammar/'s pipeline")
     g.add_argument("--no-retrieval", action="store_true", help="no retrieved training examples beside the model's")
+    g.add_argument("--daemon", action="store_true",
+                   help="answer from a background process that keeps the model loaded (started on first use)")
     g.add_argument("--exemplars", nargs="+", default=[], metavar="FILE.jsonl",
                    help="your own examples (nl, code, lang per line): exemplars and retrieved examples too")
     g.add_argument("--invalid-mode", choices=INVALID_MODES, default=Settings().invalid_mode,
@@ -269,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--device", default=None)
     d.add_argument("--seed", type=int, default=0)
     add_check_args(sub.add_parser("check", help="syntax-check code (exit 0 valid, 1 invalid, 2 usage)"))
+    sv = sub.add_parser("serve", help="the daemon behind `generate --daemon` (a Unix socket, in the foreground)")
+    sv.add_argument("--socket", default=None, help="socket path (default: the one `generate --daemon` uses)")
+    sv.add_argument("--checkpoint", default=None)
+    sv.add_argument("--device", default=None)
+    sv.add_argument("--exemplars", nargs="+", default=[], metavar="FILE.jsonl")
+    sv.add_argument("--idle", type=float, default=None, help="seconds without a request before it exits (default 1800)")
     from codefusion.evaluation import card
 
     card.add_args(sub.add_parser("card", help="write a checkpoint's card.md from `codefusion eval` reports"))
@@ -288,6 +308,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _run_diagnose(a)
         if a.cmd == "check":
             return run_check(a)
+        if a.cmd == "serve":
+            from codefusion import daemon
+
+            path = Path(a.socket) if a.socket else daemon.socket_path(a.checkpoint, a.device, a.exemplars)
+            return daemon.serve(path, a.checkpoint, a.device, a.exemplars, a.idle or daemon.IDLE_S)
         if a.cmd == "card":
             from codefusion.evaluation import card
             return card.run(a)

@@ -50,3 +50,8 @@ def suggest(nl: str, lang: str, settings: Settings, generator: Any = None, retri
     result = pipeline(raw, lang, k=k, invalid_mode=settings.invalid_mode)
     return Suggestions(list(result.candidates), raw, result.message, getattr(result, "n_duplicates", 0),
                        getattr(result, "n_invalid", 0), model_done - start, time.perf_counter() - model_done)
+
+
+def candidate_json(r: Any) -> dict:
+    """A ranked candidate as the CLI's --json and the daemon send it."""
+    return {"code": r.code, "score": float(r.score), "source": r.source, "valid": r.valid, "warnings": list(r.warnings)}

@@ -174,3 +174,25 @@ def test_check_reports_danger_flags():
     r = subprocess.run([sys.executable, "-m", "codefusion.cli", "check", "--lang", "bash", "ls -la"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "warning" not in r.stdout
+
+
+def test_generate_daemon_answers_like_the_cli_and_stays_warm(untrained_ckpt, tmp_path):
+    """`generate --daemon` starts a background process on first use; later calls reuse it and give
+    what the plain command gives."""
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)}
+    args = ("generate", "find all python files", "--lang", "bash", "-k", "3", "--steps", "2", "--checkpoint",
+            str(untrained_ckpt), "--device", "cpu", "--json")
+    plain = run(*args, env=env)
+    first = run(*args, "--daemon", env=env)
+    second = run(*args, "--daemon", env=env)
+    assert plain.returncode == first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert json.loads(plain.stdout) == json.loads(first.stdout) == json.loads(second.stdout)
+    assert first.stderr == second.stderr == ""
+    (sock,) = (tmp_path / "codefusion").glob("*.sock")
+    assert oct(sock.stat().st_mode & 0o777) == "0o600"
+    from codefusion import daemon
+
+    assert "error" in daemon.request(sock, {"nl": 3})  # a bad request is answered, the daemon goes on
+    assert run(*args, "--daemon", env=env).returncode == 0
+    assert len(daemon.request(sock, {"nl": "x", "lang": "bash", "k": 1, "raw": True})["raw"]) == 1
+    assert daemon.request(sock, {"shutdown": True}) == {"stopped": True}
