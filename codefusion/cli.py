@@ -289,8 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--device", default=None)
     sv.add_argument("--exemplars", nargs="+", default=[], metavar="FILE.jsonl")
     sv.add_argument("--idle", type=float, default=None, help="seconds without a request before it exits (default 1800)")
-    from codefusion.evaluation import card
+    from codefusion.evaluation import calibrate, card
 
+    calibrate.add_args(sub.add_parser("calibrate", help="store a checkpoint's dev hit rates by rank and source (one score)"))
     card.add_args(sub.add_parser("card", help="write a checkpoint's card.md from `codefusion eval` reports"))
     add_eval_args(sub.add_parser("eval", help="evaluate a checkpoint or the retrieval baseline on a JSONL file"))
     return p
@@ -313,6 +314,9 @@ def main(argv: Optional[list[str]] = None) -> int:
 
             path = Path(a.socket) if a.socket else daemon.socket_path(a.checkpoint, a.device, a.exemplars)
             return daemon.serve(path, a.checkpoint, a.device, a.exemplars, a.idle or daemon.IDLE_S)
+        if a.cmd == "calibrate":
+            from codefusion.evaluation import calibrate
+            return calibrate.run(a)
         if a.cmd == "card":
             from codefusion.evaluation import card
             return card.run(a)

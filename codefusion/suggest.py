@@ -2,6 +2,8 @@
 
     model's k candidates (generator.generate: seed, steps, cancellation)
   + the retriever's k labelled training examples beside them (settings.retrieval and a retriever)
+  -> one scale: with the checkpoint's dev calibration each candidate's score becomes how often a
+     candidate at its rank of its source is right on dev, and k of them are shown in all
   -> grammar.pipeline.process: normalise, de-duplicate, syntax-check, rank, cap, danger flags
 
 The same request and settings give the same candidates wherever they are asked (a test shows it).
@@ -10,7 +12,7 @@ Nothing is executed.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, List, Optional
 
 from codefusion.settings import DEFAULT_SEED, Settings
@@ -21,7 +23,7 @@ from grammar.pipeline import process
 class Suggestions:
     """What a request gets: the ranked candidates (grammar.pipeline.RankedCandidate) and what fed them."""
 
-    candidates: List[Any]  # best first, at most k (2k with retrieval: k of each source at most)
+    candidates: List[Any]  # best first, at most k (2k when an uncalibrated checkpoint adds retrieval)
     raw: List[Any]  # the engine's candidates then the retrieved ones (engine.api.Candidate), before the pipeline
     message: Optional[str]  # for the user, e.g. "all 5 candidates have syntax errors; showing them anyway"
     n_duplicates: int
@@ -40,16 +42,34 @@ def suggest(nl: str, lang: str, settings: Settings, generator: Any = None, retri
     start = time.perf_counter()
     raw: List[Any] = []
     k = settings.k
+    model: List[Any] = []
+    retrieved: List[Any] = []
     if generator is not None:
-        raw += list(generator.generate(nl, lang, k=settings.k, steps=settings.steps, seed=seed, cancel=cancel))
+        model = list(generator.generate(nl, lang, k=settings.k, steps=settings.steps, seed=seed, cancel=cancel))
     if retriever is not None and (settings.retrieval or generator is None):
-        raw += list(retriever.search(nl, lang, k=settings.k))
-        if generator is not None:  # labelled examples beside the model's own
-            k *= 2
+        retrieved = list(retriever.search(nl, lang, k=settings.k))
+    table = _calibration(generator, lang) if model and retrieved else None
+    if table is not None:  # one scale: how often a candidate at this rank of its source is right on dev
+        model = [replace(c, score=table["model"][min(r, len(table["model"]) - 1)]) for r, c in enumerate(model)]
+        retrieved = [replace(c, score=table["retrieval"][min(r, len(table["retrieval"]) - 1)])
+                     for r, c in enumerate(retrieved)]
+    elif model and retrieved:  # uncalibrated checkpoint: the scores do not compare; show k of each
+        k *= 2
+    raw = model + retrieved
     model_done = time.perf_counter()
     result = pipeline(raw, lang, k=k, invalid_mode=settings.invalid_mode)
     return Suggestions(list(result.candidates), raw, result.message, getattr(result, "n_duplicates", 0),
                        getattr(result, "n_invalid", 0), model_done - start, time.perf_counter() - model_done)
+
+
+def _calibration(generator: Any, lang: str) -> Optional[dict]:
+    """{"model": [...], "retrieval": [...]} rates by rank for this language, when the checkpoint has them."""
+    from engine.api import calibration
+
+    cal = calibration(generator) or {}
+    rows = {src: (cal.get(src) or {}).get(lang) for src in ("model", "retrieval")}
+    ok = all(isinstance(v, list) and v and all(isinstance(x, (int, float)) for x in v) for v in rows.values())
+    return rows if ok else None
 
 
 def candidate_json(r: Any) -> dict:

@@ -117,6 +117,14 @@ def exemplar_bank(generator, files=(), records=()):
     return base.with_records(extra)
 
 
+def calibration(generator) -> Optional[dict]:
+    """The checkpoint's dev calibration ({"model"|"retrieval": {lang: [rate at rank 1..k]}}, see
+    codefusion.evaluation.calibrate), or None."""
+    meta = getattr(getattr(generator, "loaded", None), "meta", None) or {}
+    cal = meta.get("calibration")
+    return cal if isinstance(cal, dict) else None
+
+
 def version() -> str:
     """The installed package's version."""
     from engine import version as _version

@@ -99,6 +99,13 @@ def write_card(path: Path, card: str, metrics: Optional[dict] = None) -> None:
     (path / CARD_FILE).write_text(card)
 
 
+def update_meta(path: Path, **fields) -> None:
+    """Set top-level fields of config.json (e.g. calibration=...), leaving the rest as it is."""
+    raw = read_meta(Path(path))
+    raw.update(fields)
+    (Path(path) / CONFIG_FILE).write_text(json.dumps(raw, indent=2, default=str))
+
+
 def card_header(cfg: ModelConfig, meta: dict) -> list[str]:
     """The card's description of the checkpoint (train writes it alone; the evaluation card adds results)."""
     m = cfg

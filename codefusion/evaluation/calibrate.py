@@ -1,0 +1,70 @@
+"""One calibrated score across sources: what a candidate at rank r of its source is worth on dev.
+
+A model candidate's score (mean token log-prob, plus the exemplar term) and a retrieved example's
+(a TF-IDF cosine) do not compare. The dev set says how often each is right by rank: the share of
+model candidates at rank r (the model's own order) that match the reference, and the same for the
+retrieved examples. suggest() replaces both scores with these rates, so the candidates interleave
+by merit, the cap of k keeps the best of both, and the number shown reads as "right this often on
+dev" (Bash: template match; CF: execution match; Python: sentence BLEU / 100).
+
+    codefusion calibrate --checkpoint DIR --model-items M-LANG.items.jsonl ... --retrieval-items R-LANG.items.jsonl ...
+
+writes the table into the checkpoint's config.json ("calibration") through engine.checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Iterable
+
+from codefusion.evaluation.metrics import PRIMARY
+
+
+def _value(hits: dict, lang: str) -> float:
+    """The primary metric of one candidate: a hit (0/1), or sentence BLEU in 0..1 for Python."""
+    return float(hits.get(PRIMARY[lang], hits.get("exact", False)))
+
+
+def rates(items: Iterable[dict], k: int) -> dict[str, list[float]]:
+    """Per language, the mean primary-metric value of the raw candidate at each rank 1..k."""
+    sums: dict[str, list[float]] = {}
+    counts: dict[str, list[int]] = {}
+    for it in items:
+        lang = it["lang"]
+        s, c = sums.setdefault(lang, [0.0] * k), counts.setdefault(lang, [0] * k)
+        for r, cand in enumerate(it["raw_candidates"][:k]):
+            s[r] += _value(cand["hits"], lang)
+            c[r] += 1
+    return {lang: [round(s / n, 4) if n else 0.0 for s, n in zip(sums[lang], counts[lang])] for lang in sums}
+
+
+def table(model_items: Iterable[dict], retrieval_items: Iterable[dict], k: int) -> dict:
+    """{"model": {lang: [rate at rank 1..k]}, "retrieval": {...}}."""
+    return {"model": rates(model_items, k), "retrieval": rates(retrieval_items, k)}
+
+
+def _read(paths) -> list[dict]:
+    return [json.loads(line) for p in paths for line in Path(p).read_text().splitlines() if line.strip()]
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--model-items", nargs="+", required=True, metavar="REPORT.items.jsonl",
+                   help="`codefusion eval` items of this checkpoint on dev")
+    p.add_argument("--retrieval-items", nargs="+", required=True, metavar="REPORT.items.jsonl",
+                   help="`codefusion eval --baseline retrieval` items on the same dev files")
+    p.add_argument("-k", type=int, default=None, help="ranks to calibrate (default: the setting's k)")
+
+
+def run(a: argparse.Namespace) -> int:
+    from codefusion.settings import Settings
+    from engine import checkpoint
+
+    k = a.k or Settings().k
+    t = table(_read(a.model_items), _read(a.retrieval_items), k)
+    checkpoint.update_meta(Path(a.checkpoint), calibration=t)
+    for source, by_lang in t.items():
+        for lang, row in sorted(by_lang.items()):
+            print(f"{source:9s} {lang:6s} " + " ".join(f"{v:.3f}" for v in row))
+    return 0
