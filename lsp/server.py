@@ -363,6 +363,11 @@ def _supports_resolve(ls: CodeFusionServer) -> bool:
     return bool(support and "edit" in support.properties)
 
 
+def show_title(k: int) -> str:
+    """The picker action's title: "Show 1 candidate…", "Show 5 candidates…"."""
+    return f"Show {k} candidate{'' if k == 1 else 's'}…"
+
+
 @server.feature(
     types.TEXT_DOCUMENT_CODE_ACTION,
     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.RefactorRewrite], resolve_provider=True),
@@ -383,9 +388,9 @@ async def code_action(ls: CodeFusionServer, params: types.CodeActionParams) -> L
         return []
     anchor = {"uri": uri, "position": {"line": position.line, "character": position.character}}
     show = types.CodeAction(
-        title=f"Show {ls.options.k} candidates…",
+        title=show_title(ls.options.k),
         kind=types.CodeActionKind.RefactorRewrite,
-        command=types.Command(title=f"Show {ls.options.k} candidates…", command=CMD_SHOW_CANDIDATES, arguments=[anchor]),
+        command=types.Command(title=show_title(ls.options.k), command=CMD_SHOW_CANDIDATES, arguments=[anchor]),
     )
     generate = types.CodeAction(title=GENERATE_TITLE, kind=types.CodeActionKind.RefactorRewrite, data=anchor)
     if not _supports_resolve(ls):

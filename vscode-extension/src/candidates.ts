@@ -84,7 +84,7 @@ export function toItem(candidate: Candidate, index: number): CandidateItem {
     return {
         label: `${icon} ${firstLine(candidate.code)}`,
         description,
-        detail: detail.length > 0 ? detail.join('   ') : candidate.valid ? 'parses cleanly' : '',
+        detail: detail.length > 0 ? detail.join('   ') : candidate.valid ? 'syntax checked' : '',
         candidate,
     };
 }

@@ -136,7 +136,7 @@ export class Commands {
 
     private pick(result: GenerateResult): Promise<Candidate | undefined> {
         const picker = vscode.window.createQuickPick<CandidateItem & vscode.QuickPickItem>();
-        picker.title = `CodeFusion: ${result.candidates.length} candidate(s) for "${result.comment ?? ''}"`;
+        picker.title = `CodeFusion: ${result.candidates.length} candidate${result.candidates.length === 1 ? '' : 's'} for "${result.comment ?? ''}"`;
         picker.placeholder = 'Pick a candidate to insert below the comment (its full snippet is previewed in an editor)';
         picker.matchOnDescription = true;
         picker.matchOnDetail = true;

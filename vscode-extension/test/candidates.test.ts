@@ -26,7 +26,7 @@ test('a valid candidate: pass icon, score, validity', () => {
     const item = toItem(candidate({ score: -0.4567 }), 0);
     assert.equal(item.label, '$(pass) ls -la');
     assert.equal(item.description, '#1 · score -0.46 · valid · 1 line');
-    assert.equal(item.detail, 'parses cleanly');
+    assert.equal(item.detail, 'syntax checked');
 });
 
 test('a dangerous candidate shows its warning; an invalid one its errors', () => {
