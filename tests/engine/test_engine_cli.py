@@ -196,3 +196,27 @@ def test_generate_daemon_answers_like_the_cli_and_stays_warm(untrained_ckpt, tmp
     assert run(*args, "--daemon", env=env).returncode == 0
     assert len(daemon.request(sock, {"nl": "x", "lang": "bash", "k": 1, "raw": True})["raw"]) == 1
     assert daemon.request(sock, {"shutdown": True}) == {"stopped": True}
+
+
+def test_request_from_stdin_or_a_file_and_bad_requests_are_one_line(untrained_ckpt, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "codefusion", "generate", "-", "--lang", "bash", "--raw", "--json", "-k",
+                        "2", "--checkpoint", str(untrained_ckpt)], input="count lines in file.txt",
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and len(json.loads(r.stdout)) == 2, r.stderr
+    big = tmp_path / "nl.txt"
+    big.write_text("count lines " * 200_000)  # 2.4 MB: more than argv takes
+    r = run("generate", "--nl-file", str(big), "--lang", "bash", "--raw", "--checkpoint", str(untrained_ckpt))
+    assert r.returncode == 0 and "the request was cut" in r.stdout, r.stderr
+    for args, msg in [(("generate", "--lang", "bash"), "no request"),
+                      (("generate", "--nl-file", str(tmp_path / "none.txt"), "--lang", "bash"), "FileNotFoundError"),
+                      (("generate", "x", "--nl-file", str(big), "--lang", "bash"), "not both")]:
+        r = run(*args)
+        assert r.returncode in (1, 2) and msg in r.stderr and "Traceback" not in r.stderr, r.stderr
+    r = subprocess.run([sys.executable, "-m", "codefusion", "generate", b"ab\xff", "--lang", "bash"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 1 and "not valid UTF-8" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_check_refuses_deep_nesting_in_one_line():
+    r = run("check", "--lang", "cf", "NOT(" * 250)
+    assert r.returncode == 1 and "nested more than" in r.stdout and "Traceback" not in r.stderr
