@@ -59,6 +59,7 @@ class Settings:
     languages: Tuple[str, ...] = _setting("languages", ("python", "shellscript", "bash", "sh", "cfrule"), "languages",
                                           "Language ids the server serves (changing this restarts the server).")
     retrieval: bool = _setting("retrieval", True, "bool", "Also offer labelled examples retrieved from the training data.")
+    timeout: int = _setting("timeout", 15, "int", "Seconds a request may take; then it stops and says so.", 1, 600)
     exemplar_files: Tuple[str, ...] = _setting("exemplarFiles", (), "paths",
                                                "JSONL files of your own examples (`nl`, `code`, `lang` per line): exemplars "
                                                "and retrieved examples beside the training data. Comment -> code pairs in "

@@ -28,7 +28,7 @@ from lsp.comments import NLRequest, find_request
 from lsp.exemplars import WorkspaceExemplars
 from lsp.options import Options, parse_options
 from lsp.text import sanitize, split_lines, to_codepoints, units
-from lsp.worker import GenerationResult, GenerationService, ModelUnavailable, Superseded
+from lsp.worker import GenerationResult, GenerationService, ModelUnavailable, Superseded, TimedOut
 
 __version__ = "0.1.0"
 log = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ class CodeFusionServer(LanguageServer):
         return convert
 
     async def generate_for(self, located: Located, k: Optional[int] = None) -> GenerationResult:
-        """Candidates for a located request (raises ModelUnavailable, Superseded, ValueError, CancelledError)."""
+        """Candidates for a located request (raises ModelUnavailable, Superseded, TimedOut, ValueError, CancelledError)."""
         if self.exemplars.refresh(self.workspace.text_documents.values(), self.options.engine_language):
             self.service.set_workspace_exemplars(self.exemplars.records(), self.exemplars.version)
         key = self.service.key_for(located.request.text, located.lang, self.options, k)
@@ -258,7 +258,7 @@ class CodeFusionServer(LanguageServer):
             result = await self.generate_for(located, k)
         except ModelUnavailable as exc:
             return [], str(exc)
-        except Superseded as exc:
+        except (Superseded, TimedOut) as exc:
             return [], str(exc)
         except ValueError as exc:
             return [], str(exc)

@@ -42,6 +42,10 @@ class Superseded(Exception):
     """A newer request for the same document replaced this generation."""
 
 
+class TimedOut(Exception):
+    """A generation ran past the request's time budget (codefusion.timeout); str() says so."""
+
+
 class Stopped(Exception):
     """The sampler stopped on its cancellation event (raised in the worker thread)."""
 
@@ -271,7 +275,14 @@ class GenerationService:
                 job = self._start(key, doc, generator)
             job.waiters += 1
             try:
-                result = await asyncio.shield(job.future)
+                try:
+                    result = await asyncio.wait_for(asyncio.shield(job.future), timeout=options.timeout)
+                except asyncio.TimeoutError:
+                    job.waiters -= 1
+                    if job.waiters <= 0:
+                        job.cancel.set()  # the sampler stops at its next step
+                    raise TimedOut(f"the model took longer than {options.timeout} s (setting codefusion.timeout); "
+                                   "fewer steps or a smaller k answer sooner") from None
                 if job.key.k > key.k:
                     return dataclasses.replace(result, candidates=result.candidates[: key.k])
                 return result

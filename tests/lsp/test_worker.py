@@ -206,3 +206,17 @@ async def test_closing_the_document_stops_its_generation():
         await asyncio.wait_for(task, 5)
     assert gen.steps_seen[0] < 1000
     service.shutdown()
+
+
+async def test_a_request_past_its_time_budget_stops_the_sampler_and_says_so():
+    from lsp.worker import TimedOut
+
+    service, gen, _ = make()
+    opts = Options(k=2, steps=300, timeout=1)  # 300 x 10 ms: 3 s
+    start = time.perf_counter()
+    with pytest.raises(TimedOut, match="codefusion.timeout"):
+        await service.generate(service.key_for("slow", "bash", opts), "doc", opts)
+    assert time.perf_counter() - start < 2.0
+    await asyncio.sleep(0.1)
+    assert gen.steps_seen and gen.steps_seen[-1] < 150  # stopped early, not run to the end
+    service.shutdown()
