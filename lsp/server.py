@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import logging
 import sys
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -106,6 +107,47 @@ class CodeFusionServer(LanguageServer):
         self._shown: set = set()
         self._progress_token: Optional[str] = None  # the load progress bar, while one is shown
         self._loading = False
+
+    # ------------------------------------------------------------ transport
+
+    def start_io(self, stdin=None, stdout=None) -> None:
+        """stdio, with lsp.framing's reader loop (a bad Content-Length cannot deafen or kill the server)."""
+        from pygls.io_ import StdoutWriter
+
+        from lsp.framing import Source, run_framed
+
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        source = Source(stdin or sys.stdin.buffer, self.thread_pool)
+        try:
+            asyncio.run(run_framed(self._stop_event, source, self.protocol, log, self.report_server_error))
+        except BrokenPipeError:
+            log.error("the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """TCP, with lsp.framing's reader loop."""
+        from lsp.framing import Source, run_framed
+
+        self._stop_event = stop_event = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)  # type: ignore[arg-type]
+            await run_framed(stop_event, Source(reader), self.protocol, log, self.report_server_error)
+            self.shutdown()
+
+        async def serve() -> None:
+            self._server = await asyncio.start_server(connection, host, port)
+            async with self._server:
+                await self._server.serve_forever()
+
+        try:
+            asyncio.run(serve())
+        except asyncio.CancelledError:
+            pass
 
     # ------------------------------------------------------------ messages
 

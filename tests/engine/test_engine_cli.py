@@ -176,6 +176,7 @@ def test_check_reports_danger_flags():
     assert r.returncode == 0 and "warning" not in r.stdout
 
 
+@pytest.mark.slow
 def test_generate_daemon_answers_like_the_cli_and_stays_warm(untrained_ckpt, tmp_path):
     """`generate --daemon` starts a background process on first use; later calls reuse it and give
     what the plain command gives."""
@@ -198,6 +199,7 @@ def test_generate_daemon_answers_like_the_cli_and_stays_warm(untrained_ckpt, tmp
     assert daemon.request(sock, {"shutdown": True}) == {"stopped": True}
 
 
+@pytest.mark.slow
 def test_request_from_stdin_or_a_file_and_bad_requests_are_one_line(untrained_ckpt, tmp_path):
     r = subprocess.run([sys.executable, "-m", "codefusion", "generate", "-", "--lang", "bash", "--raw", "--json", "-k",
                         "2", "--checkpoint", str(untrained_ckpt)], input="count lines in file.txt",

@@ -1,0 +1,124 @@
+"""Bad framing against the real server process: after each case a proper request is answered and
+the server is alive (lsp/framing.py). Plus the framing loop itself on an in-memory stream."""
+import asyncio
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.lsp.conftest import REPO, SERVER_ENV
+
+INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}}
+
+
+def frame(msg: dict, length_delta: int = 0, eol: bytes = b"\r\n") -> bytes:
+    body = json.dumps(msg).encode()
+    return b"Content-Length: " + str(len(body) + length_delta).encode() + eol + eol + body
+
+
+def read_message(proc, timeout: float) -> dict:
+    """One framed message from the server's stdout (TimeoutError when none comes)."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+
+    def more() -> bytes:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
+            raise TimeoutError("no answer from the server")
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
+            raise EOFError("the server closed its output")
+        return chunk
+
+    while b"\r\n\r\n" not in buf:
+        buf += more()
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    n = int([h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0].split(b":")[1])
+    while len(rest) < n:
+        rest += more()
+    return json.loads(rest[:n])
+
+
+BIG_LINE = b"X" * (8 << 20) + b"\r\n"
+CASES = {
+    "length too long": frame({"jsonrpc": "2.0", "method": "$/ping"}, 400),
+    "length too short": frame({"jsonrpc": "2.0", "method": "$/ping", "params": {"x": "y" * 50}}, -30),
+    "length zero": b"Content-Length: 0\r\n\r\n{\"jsonrpc\": \"2.0\", \"method\": \"$/ping\"}",
+    "length negative": b"Content-Length: -5\r\n\r\n{\"jsonrpc\": \"2.0\", \"method\": \"$/ping\"}",
+    "length not a number": b"Content-Length: abc\r\n\r\n{}",
+    "length 1e20": b"Content-Length: 1e20\r\n\r\n{}",
+    "length 10^12": b"Content-Length: 1000000000000\r\n\r\n{}",
+    "length with 25 digits": b"Content-Length: 9999999999999999999999999\r\n\r\n{}",
+    "header missing": b"\r\n{\"jsonrpc\": \"2.0\", \"method\": \"$/ping\"}\r\n",
+    "body not JSON": b"Content-Length: 9\r\n\r\nnot json!",
+    "body JSON but not a message": b"Content-Length: 2\r\n\r\n42",
+    "an 8 MiB header line": BIG_LINE + b"\r\n{}",
+    "binary garbage": bytes(range(256)) * 64,
+    "header without a body at the end": b"Content-Length: 50\r\n\r\n",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_server_answers_after_bad_framing(case):
+    proc = subprocess.Popen([sys.executable, "-m", "lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=SERVER_ENV, cwd=REPO)
+    try:
+        proc.stdin.write(CASES[case])
+        proc.stdin.flush()
+        time.sleep(0.2)
+        proc.stdin.write(frame(INIT))
+        proc.stdin.flush()
+        reply = read_message(proc, timeout=30)
+        while reply.get("id") != 1:  # notifications (logs) may come first
+            reply = read_message(proc, timeout=30)
+        assert "result" in reply and reply["result"]["capabilities"], reply
+        assert proc.poll() is None  # alive
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow
+def test_lf_only_framing_is_understood():
+    proc = subprocess.Popen([sys.executable, "-m", "lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=SERVER_ENV, cwd=REPO)
+    try:
+        proc.stdin.write(frame(INIT, eol=b"\n"))
+        proc.stdin.flush()
+        reply = read_message(proc, timeout=30)
+        assert reply.get("id") == 1 and "result" in reply
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+class _Protocol:
+    def __init__(self):
+        self.messages = []
+
+    def structure_message(self, d):
+        return d
+
+    def handle_message(self, m):
+        self.messages.append(m)
+
+
+def test_the_loop_resynchronises_on_an_in_memory_stream():
+    """A too-long length followed by a good message: both handled (the first once its bytes stop)."""
+    from lsp.framing import Source, run_framed
+
+    async def go():
+        reader = asyncio.StreamReader()
+        reader.feed_data(frame({"a": 1}, 500) + frame({"b": 2}) + b"Content-Length: 5\r\n\r\n{\"c\"" + frame({"d": 4}))
+        reader.feed_eof()
+        p = _Protocol()
+        await run_framed(threading.Event(), Source(reader), p, idle_s=0.2)
+        return p.messages
+
+    assert asyncio.run(go()) == [{"a": 1}, {"b": 2}, {"d": 4}]
