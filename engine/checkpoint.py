@@ -136,12 +136,32 @@ def card_header(cfg: ModelConfig, meta: dict) -> list[str]:
     return lines
 
 
+MAX_BYTES = {CONFIG_FILE: 1 << 20, TOKENIZER_FILE: 64 << 20, MODEL_FILE: 4 << 30}
+
+
+def _regular(f: Path) -> None:
+    """A checkpoint file must be a regular file of a sane size: a FIFO or device would hang or
+    stream forever (CheckpointError otherwise)."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(f)
+    except FileNotFoundError:
+        raise CheckpointError(f"{f}: missing (not a CodeFusion checkpoint directory?)") from None
+    except OSError as e:
+        raise CheckpointError(f"{f}: cannot be read ({e.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise CheckpointError(f"{f}: not a regular file")
+    if st.st_size > MAX_BYTES.get(f.name, 4 << 30):
+        raise CheckpointError(f"{f}: {st.st_size} bytes, more than a checkpoint file may hold")
+
+
 def read_config(path: Path) -> tuple[ModelConfig, dict]:
     f = path / CONFIG_FILE
     if not path.is_dir():
         raise CheckpointError(f"{path}: checkpoint directory not found")
-    if not f.exists():
-        raise CheckpointError(f"{f}: missing (not a CodeFusion checkpoint directory?)")
+    _regular(f)
     try:
         raw = json.loads(f.read_text(encoding="utf-8"))
         cfg = ModelConfig.from_dict({**LEGACY_DEFAULTS, **raw.pop("model")})
@@ -162,8 +182,7 @@ def load(path: Path, device: str = "cpu") -> Loaded:
     path = Path(path)
     cfg, meta = read_config(path)
     tok_file = path / TOKENIZER_FILE
-    if not tok_file.exists():
-        raise CheckpointError(f"{tok_file}: missing")
+    _regular(tok_file)
     try:
         tokenizer = CodeTokenizer.from_file(tok_file)
     except Exception as e:  # tokenizers raises plain Exception subclasses
@@ -172,14 +191,16 @@ def load(path: Path, device: str = "cpu") -> Loaded:
         raise CheckpointError(f"{tok_file}: vocabulary size {tokenizer.vocab_size} does not match "
                               f"config.json's vocab_size {cfg.vocab_size}")
     wfile = path / MODEL_FILE
-    if not wfile.exists():
-        raise CheckpointError(f"{wfile}: missing")
+    _regular(wfile)
     try:
         state = load_file(str(wfile), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{wfile}: truncated or corrupt ({str(e).splitlines()[0][:120]})") from None
     enc_state = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
     state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
+    state = _upgrade(state, cfg)
+    with torch.device("meta"):  # the config's shapes, checked against the weights before anything is allocated
+        _check_state(build_model(cfg).state_dict(), state, wfile, "")
     encoder = NLEncoder(cfg.encoder, cfg.nl_max_len, frozen=cfg.freeze_encoder)
     if encoder.dim != cfg.encoder_dim:
         raise CheckpointError(f"{path / CONFIG_FILE}: encoder_dim {cfg.encoder_dim} does not match the "
@@ -187,7 +208,7 @@ def load(path: Path, device: str = "cpu") -> Loaded:
     if enc_state:
         _load_state(encoder.model, enc_state, wfile, "encoder.")
     model = build_model(cfg)
-    _load_state(model, _upgrade(state, cfg), wfile, "")
+    _load_state(model, state, wfile, "")
     model.to(device).eval()
     encoder.to(device).eval()
     return Loaded(cfg, model, encoder, tokenizer, meta, path)
@@ -210,6 +231,12 @@ def _upgrade(state: dict, cfg: ModelConfig) -> dict:
 
 def _load_state(module: torch.nn.Module, state: dict, wfile: Path, prefix: str) -> None:
     expected = module.state_dict()
+    _check_state(expected, state, wfile, prefix)
+    module.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+
+
+def _check_state(expected: dict, state: dict, wfile: Path, prefix: str) -> None:
+    """The weights hold exactly the expected tensors with the expected shapes (CheckpointError)."""
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -220,7 +247,6 @@ def _load_state(module: torch.nn.Module, state: dict, wfile: Path, prefix: str) 
         if tuple(state[k].shape) != tuple(v.shape):
             raise CheckpointError(f"{wfile}: weights do not match config.json ({prefix}{k} has shape "
                                   f"{tuple(state[k].shape)}, expected {tuple(v.shape)})")
-    module.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
 
 
 # --- training state (for --resume) ---------------------------------------------------

@@ -45,7 +45,11 @@ class NLEncoder(nn.Module):
         hf_logging.disable_progress_bar()  # its "Loading weights" bar is noise on every start
         path = resolve_encoder_path(ref)
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        model = AutoModel.from_pretrained(str(path), local_files_only=True).float()  # fp16 copies load as fp32
+        try:  # safetensors only: a pickled pytorch_model.bin in a directory the config names is never loaded
+            model = AutoModel.from_pretrained(str(path), local_files_only=True, use_safetensors=True).float()
+        except (OSError, ValueError, EnvironmentError) as e:
+            raise CheckpointError(f"{path}: NL encoder cannot be loaded from safetensors "
+                                  f"({str(e).splitlines()[0][:160]})") from None
         # T5-style models: keep only the encoder stack
         self.model = model.get_encoder() if getattr(model.config, "is_encoder_decoder", False) else model
         self.dim = self.model.config.hidden_size if hasattr(self.model.config, "hidden_size") else self.model.config.d_model

@@ -91,3 +91,42 @@ def test_cli_prints_one_line_without_traceback(ckpt_copy, kind):
     assert r.returncode == 1
     lines = [ln for ln in r.stderr.splitlines() if ln.strip() and "Loading weights" not in ln]
     assert len(lines) == 1 and lines[0].startswith("codefusion: error:") and "Traceback" not in r.stderr
+
+
+def test_hostile_checkpoints_are_refused_in_one_line(ckpt_copy, tmp_path):
+    """A FIFO for config.json (it would block a read forever), a config far larger than its weights
+    (checked on the meta device, before anything is allocated), an encoder without safetensors."""
+    import json
+    import os
+    import time
+
+    from engine.api import CheckpointError
+
+    fifo = tmp_path / "fifo"
+    shutil.copytree(ckpt_copy, fifo)
+    (fifo / "config.json").unlink()
+    os.mkfifo(fifo / "config.json")
+    t0 = time.monotonic()
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        load_generator(fifo, "cpu")
+    assert time.monotonic() - t0 < 5
+
+    huge = tmp_path / "huge"
+    shutil.copytree(ckpt_copy, huge)
+    raw = json.loads((huge / "config.json").read_text())
+    raw["model"]["d_model"] = 16384
+    (huge / "config.json").write_text(json.dumps(raw))
+    with pytest.raises(CheckpointError, match="weights do not match config.json"):
+        load_generator(huge, "cpu")
+
+    pickled = tmp_path / "enc"
+    pickled.mkdir()
+    (pickled / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 8}))
+    (pickled / "pytorch_model.bin").write_bytes(b"not even a pickle")
+    bad = tmp_path / "badenc"
+    shutil.copytree(ckpt_copy, bad)
+    raw = json.loads((bad / "config.json").read_text())
+    raw["model"]["encoder"] = str(pickled)
+    (bad / "config.json").write_text(json.dumps(raw))
+    with pytest.raises(CheckpointError, match="safetensors"):
+        load_generator(bad, "cpu")
