@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from urllib.parse import unquote
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
@@ -74,6 +74,20 @@ class CodeFusionProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    def _handle_request(self, msg_id, method_name, params):
+        """Also: requests before `initialize` get ServerNotInitialized (-32002); a second `initialize`
+        gets InvalidRequest (-32600) and leaves the session as it was."""
+        initialized = getattr(self, "_cf_initialized", False)
+        if method_name == types.INITIALIZE:
+            if initialized:
+                self._send_response(msg_id, None, JsonRpcInvalidRequest("the server is already initialized").to_response_error())
+                return
+            self._cf_initialized = True
+        elif not initialized and method_name != types.SHUTDOWN:
+            self._send_response(msg_id, None, JsonRpcServerNotInitialized().to_response_error())
+            return
+        super()._handle_request(msg_id, method_name, params)
+
 
 _ANSWERED = object()  # a request that structure_message already answered with an error
 
@@ -119,14 +133,19 @@ class CodeFusionServer(LanguageServer):
         self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
         source = Source(stdin or sys.stdin.buffer, self.thread_pool)
+        code = 0
         try:
             asyncio.run(run_framed(self._stop_event, source, self.protocol, log, self.report_server_error))
         except BrokenPipeError:
             log.error("the connection to the client is lost; shutting down")
-        except (KeyboardInterrupt, SystemExit):
+        except SystemExit as e:  # `exit`: 0 after `shutdown`, 1 without (the LSP rule)
+            code = e.code if isinstance(e.code, int) else 0
+        except KeyboardInterrupt:
             pass
         finally:
             self.shutdown()
+        if code:
+            sys.exit(code)
 
     def start_tcp(self, host: str, port: int) -> None:
         """TCP, with lsp.framing's reader loop."""

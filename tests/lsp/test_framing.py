@@ -122,3 +122,50 @@ def test_the_loop_resynchronises_on_an_in_memory_stream():
         return p.messages
 
     assert asyncio.run(go()) == [{"a": 1}, {"b": 2}, {"d": 4}]
+
+
+def _session():
+    return subprocess.Popen([sys.executable, "-m", "lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=SERVER_ENV, cwd=REPO)
+
+
+def _answer(proc, msg_id, timeout=30):
+    reply = read_message(proc, timeout)
+    while reply.get("id") != msg_id:
+        reply = read_message(proc, timeout)
+    return reply
+
+
+@pytest.mark.slow
+def test_lifecycle_errors_and_exit_codes():
+    """A request before initialize: -32002; a second initialize: -32600 and the session goes on;
+    exit without shutdown: status 1; after shutdown: 0."""
+    proc = _session()
+    try:
+        hover = {"jsonrpc": "2.0", "id": 7, "method": "textDocument/hover",
+                 "params": {"textDocument": {"uri": "file:///x.sh"}, "position": {"line": 0, "character": 0}}}
+        proc.stdin.write(frame(hover))
+        proc.stdin.flush()
+        assert _answer(proc, 7)["error"]["code"] == -32002
+        proc.stdin.write(frame(INIT))
+        proc.stdin.flush()
+        assert "result" in _answer(proc, 1)
+        proc.stdin.write(frame(dict(INIT, id=2)))
+        proc.stdin.flush()
+        assert _answer(proc, 2)["error"]["code"] == -32600
+        proc.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
+        proc.stdin.flush()
+        assert proc.wait(timeout=30) == 1
+    finally:
+        proc.kill()
+    proc = _session()
+    try:
+        for m in (INIT, {"jsonrpc": "2.0", "id": 3, "method": "shutdown"}):
+            proc.stdin.write(frame(m))
+            proc.stdin.flush()
+            _answer(proc, m["id"])
+        proc.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
+        proc.stdin.flush()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
