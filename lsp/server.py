@@ -534,7 +534,8 @@ async def insert_command(ls: CodeFusionServer, *args: Any) -> Dict[str, bool]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Console entry point `codefusion-lsp` (stdio unless --tcp)."""
     parser = argparse.ArgumentParser(prog="codefusion-lsp", description="CodeFusion language server")
-    parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (a session per connection)")
+    parser.add_argument("--token", default=None, help="with --tcp beyond loopback: the first line a client must send")
     parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint when the codefusion.checkpoint setting is null")
     parser.add_argument("--log-file", metavar="FILE", help="write the server's debug log here")
     from engine.api import version
@@ -551,7 +552,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
             parser.error("--tcp expects HOST:PORT, e.g. 127.0.0.1:2087")
-        server.start_tcp(host, int(port))
+        from lsp.tcp import serve
+
+        child = (["--checkpoint", args.checkpoint] if args.checkpoint else []) + \
+            (["--log-file", args.log_file] if args.log_file else [])
+        serve(host, int(port), child, args.token)
     else:
         server.start_io()
     return 0

@@ -169,3 +169,59 @@ def test_lifecycle_errors_and_exit_codes():
         assert proc.wait(timeout=30) == 0
     finally:
         proc.kill()
+
+
+@pytest.mark.slow
+def test_tcp_gives_each_editor_its_own_session_and_survives_disconnects():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "lsp", "--tcp", f"127.0.0.1:{port}"], env=SERVER_ENV, cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def connect():
+        for _ in range(100):
+            try:
+                return socket.create_connection(("127.0.0.1", port), timeout=30)
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError("the TCP server did not come up")
+
+    def ask(sock, msg_id):
+        sock.sendall(frame(dict(INIT, id=msg_id)))
+        buf = b""
+        while True:
+            while b"\r\n\r\n" not in buf:
+                buf += sock.recv(65536)
+            head, rest = buf.split(b"\r\n\r\n", 1)
+            n = int([h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0].split(b":")[1])
+            while len(rest) < n:
+                rest += sock.recv(65536)
+            msg, buf = json.loads(rest[:n]), rest[n:]
+            if "id" in msg:
+                return msg
+
+    try:
+        scan = connect()  # a port scan: connect and close
+        scan.close()
+        a, b = connect(), connect()
+        assert ask(a, 11)["id"] == 11 and ask(b, 22)["id"] == 22  # each gets its own answer
+        a.close()  # one editor leaves
+        time.sleep(0.3)
+        assert ask(b, 33)["error"]["code"] == -32600  # the other is still served (already initialized)
+        c = connect()  # and new ones are welcome
+        assert "result" in ask(c, 44)
+        assert proc.poll() is None
+        b.close()
+        c.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_tcp_beyond_loopback_needs_a_token():
+    r = subprocess.run([sys.executable, "-m", "lsp", "--tcp", "0.0.0.0:1"], env=SERVER_ENV, cwd=REPO,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "--token" in r.stderr
