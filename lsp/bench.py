@@ -9,7 +9,10 @@ Starts the real server (`python -m lsp`) over stdio, as an editor would, and pri
   included, so this is an upper bound);
 * end-to-end latency of a completion on a new comment (the model runs), and how
   that time splits into model, syntax pipeline and the rest, from the timing line
-  the server logs for every generation.
+  the server logs for every generation;
+* the first completion after the server says "ready";
+* with --endurance N: N completions on new comments, latency and the server's RSS
+  growth between request 100 and N (a memory leak shows here).
 
 Without --checkpoint the server uses the shipped default model.
 """
@@ -150,6 +153,42 @@ class Bench:
                 samples.append((time.perf_counter() - t) * 1000)
             print(f"  {name:22s} {percentiles(samples)}")
 
+    def rss_mb(self) -> Optional[float]:
+        """The server process's resident memory (Linux /proc), MB."""
+        proc = getattr(self.client, "_server", None)
+        try:
+            with open(f"/proc/{proc.pid}/status") as f:
+                kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+            return kb / 1024
+        except (AttributeError, OSError, StopIteration):
+            return None
+
+    async def first_request(self) -> None:
+        """Latency of the first completion after "ready" (indexes are built at start-up or not)."""
+        uri = "file:///bench/first.sh"
+        self.open(uri, document("show the five largest files here"))
+        t = time.perf_counter()
+        await self.requests(uri)["completion"]()
+        print(f"\nfirst completion after ready: {(time.perf_counter() - t) * 1000:.0f} ms")
+
+    async def endurance(self, n: int) -> None:
+        """n completions on new comments, each in a document opened and closed like an editor does:
+        latency percentiles and the server's memory at request 100 and at the end."""
+        lat, rss = [], {}
+        for i in range(n):
+            uri = f"file:///bench/long-{i}.sh"
+            self.open(uri, document(f"{REQUESTS[i % len(REQUESTS)]} number {i}"))
+            t = time.perf_counter()
+            await self.requests(uri)["completion"]()
+            lat.append((time.perf_counter() - t) * 1000)
+            self.client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+            if i + 1 in (1, 100, n) or (i + 1) % 250 == 0:
+                rss[i + 1] = self.rss_mb()
+                print(f"  after {i + 1:5d} requests: RSS {rss[i + 1]:.1f} MB" if rss[i + 1] else f"  after {i + 1} requests")
+        print(f"\nendurance, {n} completions on new comments: {percentiles(lat)}")
+        if rss.get(100) and rss.get(n) and n > 100:
+            print(f"  RSS growth from request 100 to {n}: {rss[n] - rss[100]:+.1f} MB")
+
     async def end_to_end(self, n: int) -> None:
         e2e, model, pipeline, rest = [], [], [], []
         for i in range(n):
@@ -193,6 +232,10 @@ async def run(args: argparse.Namespace) -> int:
         if problem:
             print(f"no usable model: {problem}", file=sys.stderr)
             return 1
+        await bench.first_request()
+        if args.endurance:
+            await bench.endurance(args.endurance)
+            return 0
         await bench.overhead(args.n)
         await bench.end_to_end(args.e2e)
     finally:
@@ -210,6 +253,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the checkpoint's)")
     parser.add_argument("--n", type=int, default=200, help="requests per kind for the overhead (default 200)")
     parser.add_argument("--e2e", type=int, default=10, help="end-to-end requests (default 10)")
+    parser.add_argument("--endurance", type=int, default=0, metavar="N",
+                        help="instead: N completions on new comments, latency and the server's RSS growth")
     return asyncio.run(run(parser.parse_args(argv)))
 
 

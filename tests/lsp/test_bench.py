@@ -25,3 +25,16 @@ def test_bench_without_a_model_says_so(tmp_path):
         cwd=REPO, env={**SERVER_ENV, "CODEFUSION_THREADS": "1"}, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 1 and "no usable model" in proc.stderr
+
+
+@pytest.mark.slow
+def test_bench_endurance_prints_latency_and_memory(tiny_ckpt):
+    proc = subprocess.run(
+        [sys.executable, "-m", "lsp.bench", "--checkpoint", str(tiny_ckpt), "--device", "cpu", "--steps", "1",
+         "--endurance", "120"],
+        cwd=REPO, env=SERVER_ENV, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"first completion after ready: \d+ ms", proc.stdout), proc.stdout
+    assert re.search(r"endurance, 120 completions on new comments: p50\s+[\d.]+ ms", proc.stdout), proc.stdout
+    assert re.search(r"RSS growth from request 100 to 120: [+-][\d.]+ MB", proc.stdout), proc.stdout
