@@ -304,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--device", default=None)
     d.add_argument("--seed", type=int, default=0)
     add_check_args(sub.add_parser("check", help="syntax-check code (exit 0 valid, 1 invalid, 2 usage)"))
-    sv = sub.add_parser("serve", help="the daemon behind `generate --daemon` (a Unix socket, in the foreground)")
+    sv = sub.add_parser("daemon", help="the process behind `generate --daemon` (a Unix socket, in the foreground)")
     sv.add_argument("--socket", default=None, help="socket path (default: the one `generate --daemon` uses)")
     sv.add_argument("--checkpoint", default=None)
     sv.add_argument("--device", default=None)
@@ -330,7 +330,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _run_diagnose(a)
         if a.cmd == "check":
             return run_check(a)
-        if a.cmd == "serve":
+        if a.cmd == "daemon":
             from codefusion import daemon
 
             path = Path(a.socket) if a.socket else daemon.socket_path(a.checkpoint, a.device, a.exemplars)

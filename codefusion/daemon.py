@@ -2,7 +2,7 @@
 Unix socket, so every call after the first takes a fraction of a second instead of seconds.
 
     codefusion generate "..." --lang bash --daemon     # starts the daemon on first use, then reuses it
-    codefusion serve [--checkpoint DIR] [--device D]   # the daemon itself (in the foreground)
+    codefusion daemon [--checkpoint DIR] [--device D]  # the daemon itself (in the foreground)
 
 One daemon per (checkpoint, device, exemplar files): the socket's name carries their hash. The socket
 lives in a folder only the user can open ($XDG_RUNTIME_DIR, else a 0700 folder in the temp dir). The
@@ -69,7 +69,7 @@ def ask(payload: dict, checkpoint: Optional[str], device: Optional[str], exempla
         return request(path, payload)
     except (FileNotFoundError, ConnectionRefusedError):
         pass
-    cmd = [sys.executable, "-m", "codefusion", "serve", "--socket", str(path)]
+    cmd = [sys.executable, "-m", "codefusion", "daemon", "--socket", str(path)]
     cmd += ["--checkpoint", checkpoint] if checkpoint else []
     cmd += ["--device", device] if device else []
     cmd += ["--exemplars", *exemplars] if exemplars else []
