@@ -219,11 +219,28 @@ class GenerationService:
             return
         model.generator = generator
         self._files = tuple(options.exemplar_files)
+        if options.retrieval and model.retriever_future is None:  # the index too, before "ready"
+            model.retriever_future = asyncio.ensure_future(self._load_retriever(model))
+            await model.retriever_future
+        await loop.run_in_executor(self._executor, self._warm_up, generator)
         if self._model is model:
             langs = ", ".join(getattr(generator, "languages", ()))
             self._on_status(
                 "ready", f"model ready ({getattr(generator, 'kind', '?')}, {langs}) in {time.perf_counter() - start:.1f} s"
             )
+
+    def _warm_up(self, generator: Any) -> None:
+        """In the worker thread, before "ready": one small generation and a syntax check per
+        language, so that the first real request does not pay for first calls (parsers, kernels).
+        Engine generators only (test doubles have no checkpoint)."""
+        if getattr(generator, "loaded", None) is None:
+            return
+        for lang in getattr(generator, "languages", ()):
+            try:
+                cands = list(generator.generate("warm up", lang, k=1, steps=1))
+                self._pipeline(cands, lang, 1, "rank_last")
+            except Exception as exc:  # a warm-up must never block the model
+                log.debug("warm-up for %s failed: %r", lang, exc)
 
     # ------------------------------------------------------------ generation
 
