@@ -51,15 +51,7 @@ def request(path: Path, payload: dict, timeout: float = 600.0) -> dict:
         s.settimeout(timeout)
         s.connect(str(path))
         s.sendall(json.dumps(payload).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    if not data:
-        raise ConnectionError("the daemon closed the connection")
-    return json.loads(data)
+        return _read(s, limit=1 << 30)
 
 
 def ask(payload: dict, checkpoint: Optional[str], device: Optional[str], exemplars=()) -> dict:
@@ -128,15 +120,18 @@ def serve(path: Path, checkpoint: Optional[str], device: Optional[str], exemplar
             path.unlink(missing_ok=True)
 
 
-def _read(conn) -> dict:
+def _read(conn, limit: int = MAX_REQUEST_BYTES) -> dict:
+    """One JSON line from a socket."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = conn.recv(65536)
         if not chunk:
             break
         data += chunk
-        if len(data) > MAX_REQUEST_BYTES:
-            raise ValueError("request too large")
+        if len(data) > limit:
+            raise ValueError("message too large")
+    if not data:
+        raise ConnectionError("the connection closed without a message")
     return json.loads(data)
 
 

@@ -114,19 +114,9 @@ class _Parser:
         self.fail(f"{spec.name} takes {spec.arity_text()}, got {count}", pos - 1 - len(spec.name), reach=close)
 
     def generic_close(self, pos: int) -> Optional[int]:
-        depth, quote = 0, ""
-        for i in range(pos, len(self.src)):
-            ch = self.src[i]
-            if quote:
-                quote = "" if ch == quote else quote
-            elif ch in "'\"":
-                quote = ch
-            elif ch == "(":
-                depth += 1
-            elif ch == ")":
-                if depth == 0:
-                    return i
-                depth -= 1
+        for i, depth in _parens(self.src, pos):
+            if depth < 0:
+                return i
         return None
 
     def top_level_commas(self, pos: int, close: int) -> int:
@@ -293,21 +283,23 @@ class _Parser:
 MAX_DEPTH = 32  # real rules nest a few levels
 
 
-def _too_deep(code: str) -> Optional[int]:
-    """The position where parentheses (outside quotes) open more than MAX_DEPTH deep, or None."""
+def _parens(src: str, pos: int = 0) -> Iterator[tuple[int, int]]:
+    """(position, depth after it) for each parenthesis from pos on, outside quoted text."""
     depth, quote = 0, ""
-    for i, ch in enumerate(code):
+    for i in range(pos, len(src)):
+        ch = src[i]
         if quote:
             quote = "" if ch == quote else quote
         elif ch in "'\"":
             quote = ch
-        elif ch == "(":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return i
-        elif ch == ")":
-            depth -= 1
-    return None
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+            yield i, depth
+
+
+def _too_deep(code: str) -> Optional[int]:
+    """The position where parentheses (outside quotes) open more than MAX_DEPTH deep, or None."""
+    return next((i for i, depth in _parens(code) if depth > MAX_DEPTH), None)
 
 
 def parse(code: str) -> Call:
