@@ -85,7 +85,14 @@ def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
         gen.bank = Retriever.from_jsonl(opts.bank) if opts.bank else None
     if opts.start_snr is not None:
         gen.start_snr = opts.start_snr
-    return Source(generator=gen), {
+    retriever = None
+    if opts.with_retrieval:
+        from engine.api import training_retriever
+
+        retriever = training_retriever(gen)
+        if retriever is None:
+            raise EvalError("--with-retrieval: the checkpoint's training files are not on this machine")
+    return Source(generator=gen, retriever=retriever), {"with_retrieval": opts.with_retrieval,
         "kind": getattr(gen, "kind", "model"), "checkpoint": opts.checkpoint,
         "exemplars": getattr(getattr(gen, "cfg", None), "exemplars", 0),
         "bank": None if getattr(gen, "bank", None) is None else
@@ -115,7 +122,8 @@ def run_one(records: Sequence[dict], source: Source, steps: Optional[int], opts:
     results = []
     for idx, rec in enumerate(iterator):
         lang = rec["lang"]
-        settings = Settings(k=opts.k, steps=steps, invalid_mode=opts.invalid_mode, retrieval=False)
+        settings = Settings(k=opts.k, steps=steps, invalid_mode=opts.invalid_mode,
+                            retrieval=source.generator is None or source.retriever is not None)
         result = suggest(rec["nl"], lang, settings, source.generator, source.retriever, seed=opts.seed)
         raw = result.raw
         gold_cf = M.cf_gold(rec) if lang == "cf" else None
