@@ -9,3 +9,6 @@ export PATH="$PWD/.venv/bin:$PATH"  # nvim (dev extra) and the console scripts
 .venv/bin/lint-imports  # layers import one way (pyproject.toml [tool.importlinter])
 .venv/bin/python -m pytest -q -rs tests
 CODEFUSION_PYTHON="$PWD/.venv/bin/python" bash scripts/vscode_e2e.sh
+# and once with the shipped model: what a user meets (the picker must show the model's candidates)
+CODEFUSION_PYTHON="$PWD/.venv/bin/python" CODEFUSION_CHECKPOINT="$PWD/models/default" E2E_EXPECT_MODEL=1 \
+    E2E_ARTIFACTS="$PWD/vscode-extension/e2e/artifacts-shipped" bash scripts/vscode_e2e.sh

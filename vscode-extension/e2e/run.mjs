@@ -9,6 +9,7 @@
 //   CODEFUSION_CHECKPOINT  model checkpoint directory for codefusion.checkpoint (required)
 //   CHROMIUM             browser executable (default /usr/bin/chromium)
 //   E2E_ARTIFACTS        where screenshots and logs go (default e2e/artifacts)
+//   E2E_EXPECT_MODEL     set: the picker must show a model candidate, not only retrieved examples
 //   E2E_TIMEOUT_S        overall time limit in seconds (default 480)
 //
 // Prints one line "VSCODE E2E PASS ..." or "VSCODE E2E FAIL: ..." and exits 0 / 1.
@@ -363,6 +364,9 @@ async function pickCandidate(page, dirs, name, line, shot) {
     const count = await rows.count();
     // pick like a user: the first candidate that parses (the server ranks invalid ones last)
     const descriptions = await rows.locator('.label-description').allInnerTexts();
+    if (env.E2E_EXPECT_MODEL && !descriptions.some((d) => !d.includes('retrieved example'))) {
+        throw new Error(`${name}: the picker shows only retrieved examples, no model candidate:\n${descriptions.join('\n')}`);
+    }
     const index = Math.max(0, descriptions.findIndex((d) => / · valid · /.test(d)));
     for (let i = 0; i < index; i++) {
         await page.keyboard.press('ArrowDown');
