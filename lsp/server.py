@@ -57,8 +57,11 @@ class CodeFusionProtocol(LanguageServerProtocol):
 
     def structure_message(self, data):
         """Also: a request whose params do not fit the protocol (a negative or non-integer
-        position, ...) gets an InvalidParams error response; pygls would leave it unanswered."""
+        position, ...) gets an InvalidParams error response; pygls would leave it unanswered.
+        Positions are checked strictly: lsprotocol's converter would take 1.5 or "3" for a line."""
         try:
+            if isinstance(data, dict) and "method" in data and not _strict_positions(data.get("params")):
+                raise JsonRpcInvalidParams("positions must be non-negative integers")
             return super().structure_message(data)
         except JsonRpcException:
             if not (isinstance(data, dict) and "jsonrpc" in data and "method" in data and "id" in data):
@@ -90,6 +93,24 @@ class CodeFusionProtocol(LanguageServerProtocol):
 
 
 _ANSWERED = object()  # a request that structure_message already answered with an error
+
+
+def _strict_positions(params, depth: int = 0) -> bool:
+    """Every "line" / "character" inside a "position", "start" or "end" object is a non-negative int."""
+    if depth > 8:
+        return True
+    if isinstance(params, dict):
+        for key, value in params.items():
+            if key in ("position", "start", "end") and isinstance(value, dict):
+                for field in ("line", "character"):
+                    v = value.get(field)
+                    if field in value and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+                        return False
+            if isinstance(value, (dict, list)) and not _strict_positions(value, depth + 1):
+                return False
+    elif isinstance(params, list):
+        return all(_strict_positions(v, depth + 1) for v in params[:64])
+    return True
 
 
 @dataclass

@@ -225,3 +225,24 @@ def test_tcp_beyond_loopback_needs_a_token():
     r = subprocess.run([sys.executable, "-m", "lsp", "--tcp", "0.0.0.0:1"], env=SERVER_ENV, cwd=REPO,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "--token" in r.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("position", [{"line": 1.5, "character": 0}, {"line": "3", "character": 0},
+                                      {"line": 0, "character": True}, {"line": -1, "character": 0}])
+def test_positions_that_are_not_non_negative_integers_get_invalid_params(position):
+    proc = _session()
+    try:
+        proc.stdin.write(frame(INIT))
+        proc.stdin.flush()
+        _answer(proc, 1)
+        req = {"jsonrpc": "2.0", "id": 5, "method": "textDocument/completion",
+               "params": {"textDocument": {"uri": "file:///x.sh"}, "position": position}}
+        proc.stdin.write(frame(req))
+        proc.stdin.flush()
+        assert _answer(proc, 5)["error"]["code"] == -32602
+        proc.stdin.write(frame(dict(req, id=6, params=dict(req["params"], position={"line": 0, "character": 0}))))
+        proc.stdin.flush()
+        assert "result" in _answer(proc, 6)  # and a proper one is answered
+    finally:
+        proc.kill()
