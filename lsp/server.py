@@ -60,7 +60,8 @@ class CodeFusionProtocol(LanguageServerProtocol):
         position, ...) gets an InvalidParams error response; pygls would leave it unanswered.
         Positions are checked strictly: lsprotocol's converter would take 1.5 or "3" for a line."""
         try:
-            if isinstance(data, dict) and "method" in data and not _strict_positions(data.get("params")):
+            if isinstance(data, dict) and str(data.get("method", "")).startswith("textDocument/") \
+                    and not _strict_positions(data.get("params")):  # (commands check their own arguments)
                 raise JsonRpcInvalidParams("positions must be non-negative integers")
             return super().structure_message(data)
         except JsonRpcException:
