@@ -141,8 +141,10 @@ def parse_settings(raw: Any) -> Tuple[Settings, List[str], List[str]]:
     notes: List[str] = []
     if raw is None:
         return Settings(), warnings, notes
-    if isinstance(raw, dict) and isinstance(raw.get("codefusion"), dict):
+    if isinstance(raw, dict) and "codefusion" in raw:
         raw = raw["codefusion"]
+        if raw is None:
+            return Settings(), warnings, notes
     if not isinstance(raw, dict):
         warnings.append(f"CodeFusion settings must be an object, got {type(raw).__name__}; using defaults")
         return Settings(), warnings, notes

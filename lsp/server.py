@@ -249,7 +249,9 @@ class CodeFusionServer(LanguageServer):
                 types.MessageType.Error,
             )
             return
-        super().report_server_error(error, source)
+        # a malformed notification or similar: the log, not a pop-up (pygls shows "Error in server")
+        self.log(f"ignored a message the server could not handle: {type(error).__name__}: {str(error)[:300]}",
+                 types.MessageType.Warning)
 
     # ------------------------------------------------------------ settings
 

@@ -82,3 +82,9 @@ def test_model_key_and_device():
     assert Options(device="cpu").load_device == "cpu"
     assert Options(k=3).model_key == Options(k=9).model_key
     assert Options(checkpoint="a").model_key != Options(checkpoint="b").model_key
+
+
+@pytest.mark.parametrize("raw", [{"codefusion": "k=3"}, {"codefusion": [1, 2]}, {"codefusion": 5}, "k=3", [1]])
+def test_settings_of_the_wrong_shape_warn(raw):
+    options, warnings, _ = parse_options(raw)
+    assert options == Options() and len(warnings) == 1 and "must be an object" in warnings[0]
