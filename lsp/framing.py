@@ -129,8 +129,9 @@ async def run_framed(stop_event: threading.Event, src: Source, protocol: Any, lo
         if not complete:
             log.warning("Content-Length %d but %d bytes came; reading what came", length, len(body))
         length = None
-        try:
-            message = json.loads(body, object_hook=protocol.structure_message)
+        try:  # structured at the top only: an object inside params that looks like a request stays data
+            data = json.loads(body)
+            message = protocol.structure_message(data) if isinstance(data, dict) else data
         except Exception as exc:  # not JSON, or not a message: drop it, resynchronise on a header inside
             nxt = _NEXT.search(body)
             if nxt is None:  # the length may have been too short: the next header may begin inside
@@ -139,7 +140,7 @@ async def run_framed(stop_event: threading.Event, src: Source, protocol: Any, lo
                 src.push_back(body[nxt.start():])
                 head = body[: nxt.start()]
                 try:  # the length was too long: the message itself is whole before the next header
-                    protocol.handle_message(json.loads(head, object_hook=protocol.structure_message))
+                    protocol.handle_message(protocol.structure_message(json.loads(head)))
                     continue
                 except Exception:
                     pass

@@ -59,6 +59,12 @@ class CodeFusionProtocol(LanguageServerProtocol):
         """Also: a request whose params do not fit the protocol (a negative or non-integer
         position, ...) gets an InvalidParams error response; pygls would leave it unanswered.
         Positions are checked strictly: lsprotocol's converter would take 1.5 or "3" for a line."""
+        if isinstance(data, dict) and "id" in data and ("method" in data or data.get("jsonrpc") != "2.0") \
+                and (data.get("jsonrpc") != "2.0" or not isinstance(data.get("method"), str)):
+            if "method" in data or "params" in data:  # a request that is not JSON-RPC 2.0: say so
+                self._send_response(data["id"], None, JsonRpcInvalidRequest(
+                    "not a JSON-RPC 2.0 request (\"jsonrpc\": \"2.0\" and a string method are needed)").to_response_error())
+                return _ANSWERED
         try:
             if isinstance(data, dict) and str(data.get("method", "")).startswith("textDocument/") \
                     and not _strict_positions(data.get("params")):  # (commands check their own arguments)

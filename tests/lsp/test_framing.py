@@ -246,3 +246,28 @@ def test_positions_that_are_not_non_negative_integers_get_invalid_params(positio
         assert "result" in _answer(proc, 6)  # and a proper one is answered
     finally:
         proc.kill()
+
+
+@pytest.mark.slow
+def test_requests_that_are_not_json_rpc_2_get_invalid_request_and_nested_lookalikes_stay_data():
+    proc = _session()
+    try:
+        proc.stdin.write(frame(INIT))
+        proc.stdin.flush()
+        _answer(proc, 1)
+        for msg_id, req in [(8, {"jsonrpc": "1.0", "id": 8, "method": "shutdown"}),
+                            (9, {"id": 9, "method": "shutdown"}),
+                            (10, {"jsonrpc": "2.0", "id": 10, "method": 42})]:
+            proc.stdin.write(frame(req))
+            proc.stdin.flush()
+            assert _answer(proc, msg_id)["error"]["code"] == -32600
+        nested = {"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration",
+                  "params": {"settings": {"x": {"jsonrpc": "2.0", "id": 77, "method": "shutdown"}}}}
+        proc.stdin.write(frame(nested) + frame({"jsonrpc": "2.0", "id": 12, "method": "shutdown"}))
+        proc.stdin.flush()
+        seen = []
+        while not seen or seen[-1] != 12:
+            seen.append(read_message(proc, 30).get("id"))
+        assert 77 not in seen  # it was data inside params, not a request
+    finally:
+        proc.kill()
