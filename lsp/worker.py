@@ -31,7 +31,7 @@ from lsp.options import Options
 
 log = logging.getLogger(__name__)
 
-CACHE_SIZE = 256
+CACHE_SIZE = 64  # finished results kept (LRU): inline completion asks again for the comment being typed
 
 
 class ModelUnavailable(Exception):
