@@ -142,6 +142,7 @@ class GenerationService:
         self._cache: "OrderedDict[GenerationKey, GenerationResult]" = OrderedDict()
         self._jobs: Dict[GenerationKey, _Job] = {}
         self._tasks: Dict[Any, "asyncio.Task[Any]"] = {}  # request id -> handler task
+        self._runs = 0  # generations run (every 50th returns freed memory to the system)
         self._workspace: List[dict] = []  # the open documents' comment -> code pairs (lsp.exemplars)
         self.workspace_version = 0
         self._files: tuple = ()  # codefusion.exemplarFiles of the loaded model
@@ -378,6 +379,9 @@ class GenerationService:
             res = suggest(key.nl, key.lang, settings, generator, retriever, cancel=should_stop, pipeline=self._pipeline)
         except Cancelled:
             raise Stopped(steps_run, time.perf_counter() - start) from None
+        self._runs += 1
+        if self._runs % 50 == 0:
+            _release_free_memory()
         used = sorted((c.meta["exemplar"], c.meta["exemplar_code"]) for c in res.raw
                       if "exemplar_code" in (getattr(c, "meta", None) or {}))  # nearest first
         used = [code for _, code in used]
@@ -405,6 +409,17 @@ class GenerationService:
         for job in self._jobs.values():
             job.cancel.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _release_free_memory() -> None:
+    """glibc keeps freed heap memory in its arenas; many differently sized tensors fragment them and
+    the resident size creeps up. malloc_trim(0) gives the free pages back (Linux only; else nothing)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _explain(exc: BaseException, options: Options) -> str:
