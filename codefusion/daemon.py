@@ -89,6 +89,8 @@ def serve(path: Path, checkpoint: Optional[str], device: Optional[str], exemplar
     if exemplars:
         gen.bank = exemplar_bank(gen, exemplars)
     retriever = training_retriever(gen)
+    for lang in gen.languages:  # first calls (kernels, parsers) before the first request, not during it
+        suggest("warm up", lang, Settings(k=1, steps=1), gen, retriever)
     path.unlink(missing_ok=True)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as srv:
         srv.bind(str(path))
