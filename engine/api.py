@@ -80,10 +80,10 @@ def training_retriever(generator):
     bank = getattr(generator, "bank", None)
     if bank is not None:
         return bank
-    from engine.generator import training_bank
+    from engine.generator import dense_for, training_bank
 
     loaded = getattr(generator, "loaded", None)
-    return training_bank(getattr(loaded, "meta", {}) or {})
+    return training_bank(getattr(loaded, "meta", {}) or {}, dense_for(loaded) if loaded is not None else None)
 
 
 def exemplar_bank(generator, files=(), records=()):
@@ -102,9 +102,10 @@ def exemplar_bank(generator, files=(), records=()):
     extra = [rec for f in files for _, rec in read_jsonl(f)] + list(records)
     base = getattr(generator, "base_bank", None)
     if base is None:  # a model without exemplars: its training files, once
-        from engine.generator import training_bank
+        from engine.generator import dense_for, training_bank
 
-        base = training_bank(getattr(getattr(generator, "loaded", None), "meta", {}) or {})
+        loaded = getattr(generator, "loaded", None)
+        base = training_bank(getattr(loaded, "meta", {}) or {}, dense_for(loaded) if loaded is not None else None)
         if hasattr(generator, "base_bank"):
             generator.base_bank = base
     if not extra:

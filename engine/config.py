@@ -74,6 +74,8 @@ class ModelConfig:
     exemplar_rank_weight: float = 0.0  # a candidate's score = mean token log-prob + this x the cosine similarity of
     #   the request to the exemplar it started from (TF-IDF), so a near-copy of the nearest program can rank first
     exemplar_rank_weight_lang: dict = field(default_factory=dict)  # per language ({"cf": 0.0}), else the above
+    retrieval_dense_weight: float = 0.0  # exemplar bank and retrieved examples: weight of the sentence-vector cosine
+    #   (E, mean-pooled) beside TF-IDF's; 0 = TF-IDF only (scripts/retriever_compare.py chose it on dev)
     exemplar_edit: bool = False  # N has an "edit" embedding that marks x_t as a noised exemplar (the SDEdit start),
     #   not a noised target; trained on such starts (TrainConfig.edit_p), so the first step edits the exemplar
     # --- autoregressive baseline only ---

@@ -31,16 +31,27 @@ def pick_device(device: Optional[str]) -> str:
     return device
 
 
-def training_bank(meta: dict):
+def training_bank(meta: dict, dense=None):
     """A Retriever over the training files a checkpoint's config.json lists under "data" (those
-    found on this machine, relative to the data directory), or None when there are none."""
+    found on this machine, relative to the data directory), or None when there are none; hybrid
+    with `dense` (engine.retrieval.Dense)."""
     from engine.data import resolve_data_path
     from engine.retrieval import Retriever
 
     listed = meta.get("data") or []
     found = [resolve_data_path(p) for p in listed if isinstance(p, str) and p.endswith(".jsonl")]
     paths = [str(p) for p in found if p is not None]
-    return Retriever.from_jsonl(paths) if paths else None
+    return Retriever.from_jsonl(paths, dense=dense) if paths else None
+
+
+def dense_for(loaded: checkpoint.Loaded):
+    """The hybrid-retrieval part of a checkpoint (its E's sentence vectors), or None (TF-IDF only)."""
+    from engine.retrieval import Dense
+
+    w = getattr(loaded.cfg, "retrieval_dense_weight", 0.0)
+    if not w or loaded.encoder is None:
+        return None
+    return Dense(embed=loaded.encoder.sentence_vectors, weight=float(w), key=f"{loaded.cfg.encoder}:{loaded.cfg.nl_max_len}")
 
 
 class Generator:
@@ -68,7 +79,7 @@ class Generator:
         dev = pick_device(device)
         loaded = checkpoint.load(path, dev)
         if bank == "auto":
-            bank = training_bank(loaded.meta) if loaded.cfg.exemplars else None
+            bank = training_bank(loaded.meta, dense_for(loaded)) if loaded.cfg.exemplars else None
         return cls(loaded, dev, bank)
 
     @property

@@ -82,7 +82,9 @@ def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
             raise EvalError(f"bank file(s) not found: {', '.join(missing)}")
         from engine.retrieval import Retriever
 
-        gen.bank = Retriever.from_jsonl(opts.bank) if opts.bank else None
+        from engine.generator import dense_for
+
+        gen.bank = Retriever.from_jsonl(opts.bank, dense=dense_for(gen.loaded)) if opts.bank else None
     if opts.start_snr is not None:
         gen.start_snr = opts.start_snr
     retriever = None

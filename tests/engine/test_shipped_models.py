@@ -31,6 +31,7 @@ def test_models_stay_under_60_mb():
     assert total < 60e6, f"models/ holds {total / 1e6:.1f} MB"
 
 
+@pytest.mark.slow  # the first load embeds the exemplar bank (cached after)
 def test_generate_with_no_checkpoint_argument_uses_the_shipped_default():
     env = {k: v for k, v in os.environ.items() if k != "CODEFUSION_CHECKPOINT"}
     r = subprocess.run([sys.executable, "-m", "codefusion.cli", "generate", "find all python files modified today",

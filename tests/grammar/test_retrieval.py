@@ -55,3 +55,29 @@ def test_with_records_puts_user_examples_on_the_same_scale():
     assert hits[1].score < hits[0].score
     assert mine.search("double x", "python", k=1)[0].code == "x * 2"
     assert [c.code for c in base.search("zap the quux records", "bash", k=3)] != [h.code for h in hits]  # base unchanged
+
+
+def test_hybrid_search_blends_a_dense_cosine_and_caches_the_bank_vectors(tmp_path, monkeypatch):
+    """Dense vectors that make "count lines" and "print the working directory" twins: at weight 1
+    the dense cosine alone decides, at 0 TF-IDF does; the bank's vectors are cached on disk."""
+    import numpy as np
+
+    from engine.retrieval import Dense
+
+    monkeypatch.setenv("CODEFUSION_CACHE", str(tmp_path))
+    calls = []
+
+    def embed(texts):
+        calls.append(len(texts))
+        v = np.array([[1.0, 0.0] if ("count" in t or "working directory" in t) else [0.0, 1.0] for t in texts])
+        return v.astype(np.float32)
+
+    records = [dict(r, lang=r["lang"]) for r in TRAIN]
+    only_dense = Retriever(records, dense=Dense(embed, 1.0, "fake"))
+    assert {c.code for c in only_dense.search("count lines in file.txt", "bash", k=2)} == {"wc -l file.txt", "pwd"}
+    assert list(tmp_path.glob("nl-vectors-*.npy"))
+    before = sum(calls)
+    Retriever(records, dense=Dense(embed, 1.0, "fake"))  # the bank's vectors come from the cache
+    assert sum(calls) == before
+    tfidf = Retriever(records, dense=Dense(embed, 0.0, "fake"))
+    assert tfidf.search("count lines in file.txt", "bash", k=1)[0].code == "wc -l file.txt"
