@@ -68,9 +68,19 @@ def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
         missing = [str(p) for p in opts.train if not Path(p).is_file()]
         if missing:
             raise EvalError(f"training file(s) not found: {', '.join(missing)}")
-        retriever = Retriever.from_jsonl(opts.train)
+        dense = None
+        if opts.retrieval_dense:  # the hybrid retriever, with the default NL encoder's sentence vectors
+            from engine.config import DEFAULT_ENCODER, ModelConfig
+            from engine.encoder import NLEncoder
+            from engine.retrieval import Dense
+
+            enc = NLEncoder(DEFAULT_ENCODER, ModelConfig().nl_max_len)
+            dense = Dense(embed=enc.sentence_vectors, weight=opts.retrieval_dense,
+                          key=f"{DEFAULT_ENCODER}:{ModelConfig().nl_max_len}")
+        retriever = Retriever.from_jsonl(opts.train, dense=dense)
         return Source(retriever=retriever), {
-            "kind": "retrieval", "train": [str(p) for p in opts.train], "default_steps": None}
+            "kind": "retrieval", "train": [str(p) for p in opts.train], "default_steps": None,
+            "dense_weight": opts.retrieval_dense}
     if opts.baseline is not None:
         raise EvalError(f"unknown baseline {opts.baseline!r}; the only baseline is 'retrieval'")
     from engine.api import load_generator

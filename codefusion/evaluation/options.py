@@ -28,5 +28,6 @@ class EvalOptions:
     progress: bool = True
     start_snr: Optional[float] = None  # exemplar models: SDEdit start level (None: the checkpoint's; 0: noise)
     bank: Optional[list[Path]] = None  # exemplar models: JSONL bank (None: the training files; []: none)
+    retrieval_dense: float = 0.0  # --baseline retrieval: weight of sentence vectors (0: TF-IDF, the floor)
     with_retrieval: bool = False  # what the editor shows: the model's and the retrieved candidates on one
     #   (calibrated) scale, k in all; default: the model alone
