@@ -128,7 +128,9 @@ def card_header(cfg: ModelConfig, meta: dict) -> list[str]:
     else:
         lines.append("- decoding: beam search, k beams")
     if m.exemplars:
-        lines.append(f"- exemplars: the {m.exemplars} nearest training programs by NL (TF-IDF) in the memory"
+        lines.append(f"- exemplars: the {m.exemplars} nearest training programs by NL ("
+                     + (f"hybrid: {1 - m.retrieval_dense_weight:g} TF-IDF + {m.retrieval_dense_weight:g} sentence vectors"
+                        if m.retrieval_dense_weight else "TF-IDF") + ") in the memory"
                      + (f"; candidate i starts from the i-th nearest noised to token SNR {m.exemplar_start_snr}"
                         f"{' (per language: ' + str(m.exemplar_start_snr_lang) + ')' if m.exemplar_start_snr_lang else ''}"
                         if m.exemplar_start_snr else "")

@@ -68,13 +68,13 @@ class ModelConfig:
     clamp: str = "decoder"  # between steps snap x0_hat to: "decoder" (tokens D+H read), "nearest" embedding, "none"
     # --- exemplars (the nearest training programs, by NL) ---
     exemplars: int = 2  # m: exemplar programs N and D (or the AR decoder) cross-attend to; 0 = none
-    exemplar_start_snr: float = 20.0  # > 0: sampling starts from an exemplar noised to this token SNR
+    exemplar_start_snr: float = 50.0  # > 0: sampling starts from an exemplar noised to this token SNR
     #   (SDEdit) instead of pure noise; candidates cycle through the exemplars
     exemplar_start_snr_lang: dict = field(default_factory=lambda: {"cf": 10.0})  # per-language start SNR ({"cf": 10.0}), else the above
-    exemplar_rank_weight: float = 0.0  # a candidate's score = mean token log-prob + this x the cosine similarity of
+    exemplar_rank_weight: float = 1.0  # a candidate's score = mean token log-prob + this x the cosine similarity of
     #   the request to the exemplar it started from (TF-IDF), so a near-copy of the nearest program can rank first
-    exemplar_rank_weight_lang: dict = field(default_factory=dict)  # per language ({"cf": 0.0}), else the above
-    retrieval_dense_weight: float = 0.0  # exemplar bank and retrieved examples: weight of the sentence-vector cosine
+    exemplar_rank_weight_lang: dict = field(default_factory=lambda: {"cf": 0.0})  # per language, else the above
+    retrieval_dense_weight: float = 0.7  # exemplar bank and retrieved examples: weight of the sentence-vector cosine
     #   (E, mean-pooled) beside TF-IDF's; 0 = TF-IDF only (scripts/retriever_compare.py chose it on dev)
     exemplar_edit: bool = False  # N has an "edit" embedding that marks x_t as a noised exemplar (the SDEdit start),
     #   not a noised target; trained on such starts (TrainConfig.edit_p), so the first step edits the exemplar
@@ -132,7 +132,8 @@ NAMED_CONFIGS: dict[str, dict[str, Any]] = {
     "tiny": dict(
         model=dict(vocab_size=512, code_max_len=32, nl_max_len=24, d_model=64, n_heads=2,
                    denoiser_layers=2, decoder_layers=1, dropout=0.0, default_steps=10, ar_layers=2,
-                   exemplars=0, exemplar_start_snr=0.0, exemplar_start_snr_lang={}),  # a plain denoiser
+                   exemplars=0, exemplar_start_snr=0.0, exemplar_start_snr_lang={}, exemplar_rank_weight=0.0,
+                   retrieval_dense_weight=0.0),  # a plain denoiser, TF-IDF retrieval
         train=dict(batch_size=16, lr=2e-3, warmup_steps=20, max_steps=300, eval_every=0,
                    save_every=0, log_every=10, cfg_dropout=0.0),
     ),

@@ -31,7 +31,7 @@ def _fmt(x) -> str:
 
 
 def table(eval_dir: Path, prefix: str, baseline: Optional[str], name: str, kind: str = "diffusion",
-          extra=()) -> tuple[str, dict]:
+          extra=(), baseline_name: str = "AR baseline") -> tuple[str, dict]:
     """The dev table (markdown) and the metrics stored in config.json."""
     lines = ["| language (dev) | system | sampling steps | metric | top-1 | top-3 | top-5 | valid top-1 (after pipeline) "
              "| distinct / query | eval latency p50¹ |", "|" + "---|" * 10]
@@ -40,12 +40,12 @@ def table(eval_dir: Path, prefix: str, baseline: Optional[str], name: str, kind:
         key = _primary_key(lang)
         mname = NAMES.get(key, key)
         lines.append(f"| {lang} | retrieval floor | – | {mname} | {_fmt(fl[0])} | {_fmt(fl[1])} | {_fmt(fl[2])} | | | |")
-        for sys_name, pre in ((name, prefix), *[(n, p) for p, n in extra], ("AR baseline", baseline)):
+        for sys_name, pre in ((name, prefix), *[(n, p) for p, n in extra], (baseline_name, baseline)):
             if not pre:
                 continue
             for r in _runs(eval_dir, pre, lang):
                 acc = r["accuracy"]["pipeline"].get(key, {})
-                steps = r["steps"] if pre != baseline and kind == "diffusion" else "–"
+                steps = r["steps"] if pre != baseline and kind == "diffusion" and r["steps"] is not None else "–"
                 lines.append(
                     f"| {lang} | {sys_name} | {steps} | {mname} | {_fmt(acc.get('top1'))} | {_fmt(acc.get('top3'))} | "
                     f"{_fmt(acc.get('top5'))} | {_fmt(r['validity']['after']['top1'])} | "
@@ -65,12 +65,12 @@ def _primary_key(lang: str) -> str:
 
 
 def write(ckpt: Path, eval_dir: Path, prefix: str, baseline: Optional[str] = None, name: str = "CodeFusion (this model)",
-          extra=(), benches: dict | None = None, notes: Optional[Path] = None) -> Path:
+          extra=(), benches: dict | None = None, notes: Optional[Path] = None, baseline_name: str = "AR baseline") -> Path:
     """Write ckpt/card.md and config.json's metrics; returns the card's path."""
     from engine import checkpoint
 
     cfg, meta = checkpoint.read_config(Path(ckpt))
-    tbl, metrics = table(Path(eval_dir), prefix, baseline, name, cfg.kind, extra)
+    tbl, metrics = table(Path(eval_dir), prefix, baseline, name, cfg.kind, extra, baseline_name)
     k = next((json.loads(f.read_text()).get("k") for f in sorted(Path(eval_dir).glob(f"{prefix}-*.json"))), None)
     out = [f"# CodeFusion checkpoint: {Path(ckpt).name}", "", *checkpoint.card_header(cfg, meta), "",
            f"## Dev-set results (codefusion eval, k = {k}, seed 0, after the candidate pipeline)", "", tbl, ""]
@@ -88,6 +88,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval", required=True, help="folder of `codefusion eval` reports PREFIX-LANG.json")
     p.add_argument("--prefix", required=True)
     p.add_argument("--baseline-prefix", default=None, help="the AR baseline's reports")
+    p.add_argument("--baseline-name", default="AR baseline", help="its row's name")
     p.add_argument("--name", default="CodeFusion (this model)")
     p.add_argument("--cpu-bench", default=None)
     p.add_argument("--gpu-bench", default=None)
@@ -103,6 +104,7 @@ def run(a: argparse.Namespace) -> int:
     if not Path(a.eval).is_dir():
         raise ValueError(f"--eval {a.eval}: no such folder")
     path = write(Path(a.checkpoint), Path(a.eval), a.prefix, a.baseline_prefix, a.name,
-                 [tuple(x.split("=", 1)) for x in a.extra], {"GPU": a.gpu_bench, "CPU": a.cpu_bench}, a.notes)
+                 [tuple(x.split("=", 1)) for x in a.extra], {"GPU": a.gpu_bench, "CPU": a.cpu_bench}, a.notes,
+                 a.baseline_name)
     print(f"wrote {path}")
     return 0
