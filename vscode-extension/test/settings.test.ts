@@ -18,6 +18,8 @@ test('server settings are exactly the options of docs/contracts.md, with its def
         maxCommentLength: 2000,
         languages: ['python', 'shellscript', 'bash', 'sh', 'cfrule'],
         retrieval: true,
+        timeout: 15,
+        exemplarFiles: [],
     });
 });
 
