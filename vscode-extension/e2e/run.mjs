@@ -410,7 +410,7 @@ async function generateBest(page, dirs, name, comment) {
 /** Runs the server's code action "Show N candidates…" from the Quick Fix menu (Ctrl+.). */
 async function showCandidatesCodeAction(page) {
     const rows = page.locator('.action-widget .monaco-list-row.action:visible');
-    const show = rows.filter({ hasText: /Show \d+ candidates/ }).first();
+    const show = rows.filter({ hasText: /Show \d+ candidates?…/ }).first();
     await waitFor('the code action "Show N candidates…" on the comment line', async () => {
         if (await show.isVisible()) {
             return true;
@@ -424,7 +424,7 @@ async function showCandidatesCodeAction(page) {
     // keyboard, like a user: the first action is focused; group headers are not selectable
     const actions = (await rows.allInnerTexts()).map((t) => t.trim());
     log(`code actions: ${actions.join(' | ')}`);
-    const index = actions.findIndex((t) => /Show \d+ candidates/.test(t));
+    const index = actions.findIndex((t) => /Show \d+ candidates?…/.test(t));
     for (let i = 0; i < index; i++) {
         await page.keyboard.press('ArrowDown');
     }
