@@ -78,8 +78,11 @@ def training_retriever(generator):
     (those that exist on this machine), or None when there are none. An exemplar model's bank is
     that same index: it is shared, not built twice."""
     bank = getattr(generator, "bank", None)
-    if bank is not None:
-        return bank
+    return bank if bank is not None else _files_bank(generator)
+
+
+def _files_bank(generator):
+    """A fresh retriever over the training files the generator's checkpoint lists (None without them)."""
     from engine.generator import dense_for, training_bank
 
     loaded = getattr(generator, "loaded", None)
@@ -102,10 +105,7 @@ def exemplar_bank(generator, files=(), records=()):
     extra = [rec for f in files for _, rec in read_jsonl(f)] + list(records)
     base = getattr(generator, "base_bank", None)
     if base is None:  # a model without exemplars: its training files, once
-        from engine.generator import dense_for, training_bank
-
-        loaded = getattr(generator, "loaded", None)
-        base = training_bank(getattr(loaded, "meta", {}) or {}, dense_for(loaded) if loaded is not None else None)
+        base = _files_bank(generator)
         if hasattr(generator, "base_bank"):
             generator.base_bank = base
     if not extra:
