@@ -518,12 +518,31 @@ async function noGhostTextWhenOff(page, dirs, name, comment) {
     log(`${name}: no ghost text below "${comment}" with inlineSuggestions off (3 triggers)`);
 }
 
+/** From now on, every text the CodeFusion status bar item shows is kept in window.__codefusionStatus. */
+async function recordStatusTexts(page) {
+    await page.evaluate(() => {
+        const bar = document.querySelector('.monaco-workbench .part.statusbar');
+        window.__codefusionStatus = [];
+        const record = () => {
+            for (const item of bar.querySelectorAll('.statusbar-item')) {
+                const text = (item.textContent || '').trim();
+                if (/CodeFusion/.test(text) && window.__codefusionStatus.at(-1) !== text) {
+                    window.__codefusionStatus.push(text);
+                }
+            }
+        };
+        new MutationObserver(record).observe(bar, { subtree: true, childList: true, characterData: true, attributes: true });
+        record();
+    });
+}
+
 /** Triggers an inline suggestion on the blank line after `comment` and accepts it with Tab. */
 async function ghostText(page, dirs, name, comment) {
     await openFile(page, name);
     const before = fileText(dirs, name);
     const line = commentLine(dirs, name, comment) + 1; // the blank line after the comment
     await gotoLine(page, line);
+    await recordStatusTexts(page);
     let attempt = 0;
     const text = await waitFor('ghost text', async () => {
         if (!(await visibleGhostText(page))) {
@@ -532,6 +551,11 @@ async function ghostText(page, dirs, name, comment) {
         return visibleGhostText(page);
     }, 90000, 500);
     log(`${name}: ghost text "${text}"`);
+    const statuses = await page.evaluate(() => window.__codefusionStatus);
+    if (!statuses.some((t) => /CodeFusion: computing/.test(t))) {
+        throw new Error(`the status bar never said "computing" while ghost text was computed: ${JSON.stringify(statuses)}`);
+    }
+    log(`${name}: status bar while computing: ${[...new Set(statuses)].join(' -> ')}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'ghost-text.png') });
     await page.keyboard.press('Tab');
     const first = text.split('\n')[0].trim();

@@ -124,8 +124,13 @@ export class CodeFusionServer implements vscode.Disposable {
             outputChannel: this.log,
             initializationOptions: options,
             middleware: {
+                // while a suggestion is computed the status bar says so
                 provideInlineCompletionItems: (document, position, context, token, next) =>
-                    this.inlineSuggestionsOn() ? next(document, position, context, token) : undefined,
+                    this.inlineSuggestionsOn()
+                        ? this.status.activity.track(next(document, position, context, token))
+                        : undefined,
+                provideCompletionItem: (document, position, context, token, next) =>
+                    this.status.activity.track(next(document, position, context, token)),
                 workspace: {
                     // answer workspace/configuration pulls for our section with the mapped options
                     configuration: (params, token, next) => {

@@ -25,9 +25,16 @@ export function parseStatus(value: unknown): StatusParams {
     return { state: 'error', message: `unexpected status from the server: ${JSON.stringify(value)}` };
 }
 
-/** Status bar text and tooltip for a state. */
-export function statusView(name: string, state: ServerState, message = ''): StatusView {
+/** Status bar text and tooltip for a state; `busy` is the number of suggestions being computed. */
+export function statusView(name: string, state: ServerState, message = '', busy = 0): StatusView {
     const detail = message ? `\n${message}` : '';
+    if (state === 'ready' && busy > 0) {
+        return {
+            text: `$(sync~spin) ${name}: computing`,
+            tooltip: `${name}: computing ${busy === 1 ? 'a suggestion' : `${busy} suggestions`} for the comment${detail}\nClick to show the server log.`,
+            error: false,
+        };
+    }
     switch (state) {
         case 'starting':
             return { text: `$(sync~spin) ${name}: starting`, tooltip: `${name}: starting the language server${detail}`, error: false };
@@ -39,5 +46,39 @@ export function statusView(name: string, state: ServerState, message = ''): Stat
             return { text: `$(error) ${name}: error`, tooltip: `${name}: error${detail}\nClick to show the server log.`, error: true };
         case 'stopped':
             return { text: `$(circle-slash) ${name}: stopped`, tooltip: `${name}: the server is not running${detail}\nClick to show the server log.`, error: false };
+    }
+}
+
+/** Counts the suggestion requests in flight, so the status bar can say that one is being computed. */
+export class Activity {
+    private pending = 0;
+
+    constructor(private readonly changed: (busy: number) => void) {}
+
+    get busy(): number {
+        return this.pending;
+    }
+
+    /** Counts `work` as in flight until it settles (fulfilled, rejected or cancelled), and returns it. */
+    track<T>(work: T | Thenable<T>): T | Thenable<T> {
+        if (!work || typeof (work as Thenable<T>).then !== 'function') {
+            return work;
+        }
+        this.pending += 1;
+        this.changed(this.pending);
+        const settle = (): void => {
+            this.pending -= 1;
+            this.changed(this.pending);
+        };
+        return (work as Thenable<T>).then(
+            (value) => {
+                settle();
+                return value;
+            },
+            (error: unknown) => {
+                settle();
+                throw error;
+            },
+        );
     }
 }

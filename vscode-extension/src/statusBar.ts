@@ -1,9 +1,13 @@
-/** The status bar item: starting / loading model / ready / error; a click shows the server log. */
+/** The status bar item: starting / loading model / ready / computing / error; a click shows the server log. */
 import * as vscode from 'vscode';
-import { ServerState, statusView } from './status';
+import { Activity, ServerState, statusView } from './status';
 
 export class StatusBar implements vscode.Disposable {
     private readonly item: vscode.StatusBarItem;
+    private state: ServerState = 'starting';
+    private message = '';
+    /** Suggestion requests in flight: while any is, a ready server shows "computing". */
+    readonly activity = new Activity(() => this.render());
 
     constructor(private readonly name: string, showLogCommand: string) {
         this.item = vscode.window.createStatusBarItem('codefusion.status', vscode.StatusBarAlignment.Right, 100);
@@ -15,7 +19,13 @@ export class StatusBar implements vscode.Disposable {
 
     /** Shows `state` with an optional message in the tooltip. */
     update(state: ServerState, message = ''): void {
-        const view = statusView(this.name, state, message);
+        this.state = state;
+        this.message = message;
+        this.render();
+    }
+
+    private render(): void {
+        const view = statusView(this.name, this.state, this.message, this.activity.busy);
         this.item.text = view.text;
         this.item.tooltip = view.tooltip;
         this.item.backgroundColor = view.error ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;

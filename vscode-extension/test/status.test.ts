@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseStatus, statusView } from '../src/status';
+import { Activity, parseStatus, statusView } from '../src/status';
 
 test('status notifications are checked', () => {
     assert.deepEqual(parseStatus({ state: 'ready', message: 'tiny on cpu' }), { state: 'ready', message: 'tiny on cpu' });
@@ -17,4 +17,29 @@ test('status bar text per state', () => {
     assert.equal(error.error, true);
     assert.match(error.tooltip, /checkpoint not found/);
     assert.match(error.tooltip, /server log/);
+});
+
+test('a ready server shows "computing" while suggestions are in flight', () => {
+    assert.equal(statusView('CodeFusion', 'ready', '', 1).text, '$(sync~spin) CodeFusion: computing');
+    assert.match(statusView('CodeFusion', 'ready', '', 2).tooltip, /computing 2 suggestions/);
+    // other states win over the activity
+    assert.equal(statusView('CodeFusion', 'loading', '', 1).text, '$(sync~spin) CodeFusion: loading model');
+    assert.equal(statusView('CodeFusion', 'error', 'x', 3).error, true);
+});
+
+test('activity counts requests until they settle, rejected ones too', async () => {
+    const seen: number[] = [];
+    const activity = new Activity((busy) => seen.push(busy));
+    let finish: (v: string) => void = () => undefined;
+    const first = activity.track(new Promise<string>((resolve) => (finish = resolve)));
+    const second = activity.track(Promise.reject(new Error('cancelled')));
+    assert.equal(activity.busy, 2);
+    await assert.rejects(Promise.resolve(second), /cancelled/);
+    assert.equal(activity.busy, 1);
+    finish('done');
+    assert.equal(await first, 'done');
+    assert.equal(activity.busy, 0);
+    assert.deepEqual(seen, [1, 2, 1, 0]);
+    assert.equal(activity.track(undefined), undefined); // middleware may answer synchronously
+    assert.equal(activity.busy, 0);
 });
