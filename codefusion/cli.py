@@ -81,14 +81,14 @@ def _run_generate(a: argparse.Namespace) -> int:
     from codefusion.suggest import candidate_json, suggest
     from engine.api import MAX_K, MAX_REQUEST_CHARS, exemplar_bank, load_generator, training_retriever
 
-    # checked before the model loads (seconds): a bad request fails at once
+    # checked before the model loads (seconds): a bad request fails at once, as a usage error (exit 2)
     a.nl = _request_text(a)
     if not a.nl.strip():
-        raise EngineError("the request is empty: say what the code should do")
+        raise ValueError("the request is empty: say what the code should do")
     if not 1 <= a.k <= MAX_K:
-        raise EngineError(f"-k must be in 1..{MAX_K}, got {a.k}")
+        raise ValueError(f"-k must be in 1..{MAX_K}, got {a.k}")
     if a.steps is not None and a.steps < 1:
-        raise EngineError(f"--steps must be at least 1, got {a.steps}")
+        raise ValueError(f"--steps must be at least 1, got {a.steps}")
     cut_note = None
     if len(a.nl) > MAX_REQUEST_CHARS:
         cut_note = f"(note: the request was cut from {len(a.nl)} to its first {MAX_REQUEST_CHARS} characters)"
@@ -184,6 +184,11 @@ def run_check(args: argparse.Namespace) -> int:
     from grammar.syntax import check
 
     code = sys.stdin.read() if args.code == "-" else args.code
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError:
+        print("error: the code is not valid UTF-8", file=sys.stderr)
+        return 2
     if not code.strip():
         print("error: no code to check", file=sys.stderr)
         return 2
@@ -353,6 +358,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     except ValueError as e:
         print(f"codefusion: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a file that cannot be read or written: which one and why, in one line
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"codefusion: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("codefusion: interrupted", file=sys.stderr)
         return 130

@@ -32,7 +32,15 @@ class DataError(EngineError, ValueError):
 def read_jsonl(path) -> Iterator[tuple[int, dict]]:
     """(line number, record) for each non-blank line of a JSONL file (the one JSONL reader)."""
     with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
+        n = 0
+        while True:
+            try:
+                line = fh.readline()
+            except UnicodeDecodeError:
+                raise DataError(f"{path}:{n + 1}: not UTF-8 text") from None
+            if not line:
+                break
+            n += 1
             if not line.strip():
                 continue
             try:

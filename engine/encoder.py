@@ -35,6 +35,17 @@ def resolve_encoder_path(ref: str) -> Path:
     return path
 
 
+def _fault_in(module: nn.Module) -> None:
+    """Read every weight once. from_pretrained maps the safetensors file: its pages would otherwise
+    come in one by one as new words first reach the embedding table, and the resident size would
+    creep up for hundreds of requests (file pages, not a leak, but indistinguishable from one).
+    Resident from the start instead: a few ms."""
+    with torch.no_grad():
+        for t in list(module.parameters()) + list(module.buffers()):
+            if t.numel() and t.device.type == "cpu":
+                t.detach().float().sum()
+
+
 class NLEncoder(nn.Module):
     def __init__(self, ref: str, max_len: int, frozen: bool = True, cache_bytes: int = 2 << 20):
         super().__init__()
@@ -52,6 +63,7 @@ class NLEncoder(nn.Module):
                                   f"({str(e).splitlines()[0][:160]})") from None
         # T5-style models: keep only the encoder stack
         self.model = model.get_encoder() if getattr(model.config, "is_encoder_decoder", False) else model
+        _fault_in(self.model)
         self.dim = self.model.config.hidden_size if hasattr(self.model.config, "hidden_size") else self.model.config.d_model
         self.max_len = max_len
         self.frozen = frozen

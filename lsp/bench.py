@@ -153,12 +153,13 @@ class Bench:
                 samples.append((time.perf_counter() - t) * 1000)
             print(f"  {name:22s} {percentiles(samples)}")
 
-    def rss_mb(self) -> Optional[float]:
-        """The server process's resident memory (Linux /proc), MB."""
+    def rss_mb(self, field: str = "VmRSS") -> Optional[float]:
+        """The server process's resident memory (Linux /proc), MB: all of it (VmRSS), or its
+        anonymous (RssAnon) or file-backed (RssFile: mapped weights) part."""
         proc = getattr(self.client, "_server", None)
         try:
             with open(f"/proc/{proc.pid}/status") as f:
-                kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+                kb = next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
             return kb / 1024
         except (AttributeError, OSError, StopIteration):
             return None
@@ -184,7 +185,9 @@ class Bench:
             self.client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
             if i + 1 in (1, 100, n) or (i + 1) % 250 == 0:
                 rss[i + 1] = self.rss_mb()
-                print(f"  after {i + 1:5d} requests: RSS {rss[i + 1]:.1f} MB" if rss[i + 1] else f"  after {i + 1} requests")
+                parts = self.rss_mb("RssAnon"), self.rss_mb("RssFile")
+                detail = f" (anonymous {parts[0]:.1f}, file-backed {parts[1]:.1f})" if None not in parts else ""
+                print(f"  after {i + 1:5d} requests: RSS {rss[i + 1]:.1f} MB{detail}" if rss[i + 1] else f"  after {i + 1} requests")
         print(f"\nendurance, {n} completions on new comments: {percentiles(lat)}")
         if rss.get(100) and rss.get(n) and n > 100:
             print(f"  RSS growth from request 100 to {n}: {rss[n] - rss[100]:+.1f} MB")

@@ -20,7 +20,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from urllib.parse import unquote
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcServerNotInitialized
+from pygls.exceptions import (JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcMethodNotFound,
+                              JsonRpcServerNotInitialized)
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
@@ -65,6 +66,13 @@ class CodeFusionProtocol(LanguageServerProtocol):
                 self._send_response(data["id"], None, JsonRpcInvalidRequest(
                     "not a JSON-RPC 2.0 request (\"jsonrpc\": \"2.0\" and a string method are needed)").to_response_error())
                 return _ANSWERED
+        if isinstance(data, dict) and isinstance(data.get("method"), str) and not self._knows(data["method"]):
+            if "id" in data:  # JSON-RPC: a request for a method the server does not have
+                self._send_response(data["id"], None, JsonRpcMethodNotFound(
+                    f"unknown method {sanitize(data['method'])[:100]!r}").to_response_error())
+            else:  # an unknown notification is ignored (LSP: `$/` ones may be; so are the others)
+                log.debug("ignored the unknown notification %r", data["method"][:100])
+            return _ANSWERED
         try:
             if isinstance(data, dict) and str(data.get("method", "")).startswith("textDocument/") \
                     and not _strict_positions(data.get("params")):  # (commands check their own arguments)
@@ -79,8 +87,16 @@ class CodeFusionProtocol(LanguageServerProtocol):
                 self._server.log(message, types.MessageType.Warning)
             return _ANSWERED
 
+    def _knows(self, method: str) -> bool:
+        """An LSP method (lsprotocol knows its types) or one this server registered."""
+        return self.get_message_type(method) is not None or method in self.fm.features
+
     def handle_message(self, message):
         if message is _ANSWERED:
+            return
+        if getattr(self, "_shutdown", False) and getattr(message, "method", None) not in (None, types.EXIT) \
+                and getattr(message, "id", None) is not None:  # LSP: requests after shutdown get InvalidRequest
+            self._send_response(message.id, None, JsonRpcInvalidRequest("the server is shutting down").to_response_error())
             return
         super().handle_message(message)
 
@@ -144,7 +160,7 @@ class CodeFusionServer(LanguageServer):
         )
         self.default_checkpoint = checkpoint  # --checkpoint: used when the setting is null
         self.options = self._with_default_checkpoint(Options())
-        self.service = GenerationService(on_status=self.send_status, on_log=self.log)
+        self.service = GenerationService(on_status=self.send_status, on_log=self.log, on_warning=self.show_once)
         self.exemplars = WorkspaceExemplars()  # the open documents' comment -> code pairs
         self._shown: set = set()
         self._progress_token: Optional[str] = None  # the load progress bar, while one is shown
@@ -561,6 +577,25 @@ async def insert_command(ls: CodeFusionServer, *args: Any) -> Dict[str, bool]:
 # ---------------------------------------------------------------- entry point
 
 
+class OneLineFormatter(logging.Formatter):
+    """A log record in one line, never a traceback: an exception becomes `(TypeName: message)`, and
+    of a message with more lines (pygls puts tracebacks in its messages) only the first is kept;
+    `--log-file` keeps everything."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        exc, record.exc_info, record.exc_text = record.exc_info, None, None
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info = exc
+        first = line.split("\n", 1)[0]
+        if first != line:
+            first += " (more with --log-file)"
+        if exc and exc[1] is not None:
+            first += f" ({type(exc[1]).__name__}: {sanitize(str(exc[1])).splitlines()[0][:300] if str(exc[1]) else ''})"
+        return first[:2000]
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Console entry point `codefusion-lsp` (stdio unless --tcp)."""
     parser = argparse.ArgumentParser(prog="codefusion-lsp", description="CodeFusion language server")
@@ -574,8 +609,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.log_file:
         logging.basicConfig(filename=args.log_file, level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    else:
-        logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    else:  # the editor shows stderr: one line per problem, never a traceback (--log-file has them)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
+        logging.basicConfig(handlers=[handler], level=logging.WARNING)
     server.default_checkpoint = args.checkpoint
     server.options = server._with_default_checkpoint(server.options)
     if args.tcp:

@@ -131,12 +131,15 @@ class GenerationService:
         retriever_factory: Callable[[Any], Any] = default_retriever,
         on_status: Callable[[str, str], None] = lambda state, message: None,
         on_log: Callable[[str], None] = lambda message: None,
+        on_warning: Optional[Callable[[str], None]] = None,
     ):
         self._loader = loader
         self._pipeline = pipeline
         self._retriever_factory = retriever_factory
         self._on_status = on_status
         self._on_log = on_log
+        self._on_warning = on_warning or on_log  # a problem the user should see (exemplar files)
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codefusion-model")
         self._model: Optional[_Model] = None
         self._cache: "OrderedDict[GenerationKey, GenerationResult]" = OrderedDict()
@@ -162,11 +165,22 @@ class GenerationService:
         try:
             bank = exemplar_bank(generator, self._files, self._workspace)
         except (ValueError, OSError) as exc:
-            self._on_log(f"codefusion.exemplarFiles: {exc}; using the training files and open documents only")
+            self._say(f"codefusion.exemplarFiles: {exc}; using the training files and open documents only", warning=True)
             bank = exemplar_bank(generator, (), self._workspace)
         generator.bank = bank
         generator._codefusion_bank = want
         return bank or retriever
+
+    def _say(self, message: str, warning: bool = False) -> None:
+        """A log line or a warning for the user, from the event loop or the worker thread."""
+        fn = self._on_warning if warning else self._on_log
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # the worker thread: hand it to the loop
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(fn, message)
+            return
+        fn(message)
 
     # ------------------------------------------------------------ model
 
@@ -208,7 +222,7 @@ class GenerationService:
     async def _load(self, model: _Model, options: Options) -> None:
         where = options.checkpoint or "the default model"
         self._on_status("loading", f"loading {where}")
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         start = time.perf_counter()
         try:
             generator = await loop.run_in_executor(self._executor, self._loader, options)
@@ -223,6 +237,8 @@ class GenerationService:
         if options.retrieval and model.retriever_future is None:  # the index too, before "ready"
             model.retriever_future = asyncio.ensure_future(self._load_retriever(model))
             await model.retriever_future
+        if self._files or self._workspace:  # the exemplar bank too, before "ready" (and its problems shown now)
+            await loop.run_in_executor(self._executor, self._sync_bank, generator, model.retriever)
         await loop.run_in_executor(self._executor, self._warm_up, generator)
         if self._model is model:
             langs = ", ".join(getattr(generator, "languages", ()))

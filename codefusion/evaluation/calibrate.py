@@ -45,7 +45,12 @@ def table(model_items: Iterable[dict], retrieval_items: Iterable[dict], k: int) 
 
 
 def _read(paths) -> list[dict]:
-    return [json.loads(line) for p in paths for line in Path(p).read_text().splitlines() if line.strip()]
+    from engine.data import read_jsonl
+
+    for p in paths:
+        if not Path(p).is_file():
+            raise ValueError(f"{p}: no such report file")
+    return [rec for p in paths for _, rec in read_jsonl(p)]
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
