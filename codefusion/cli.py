@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -278,6 +279,27 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_serve_args(p: argparse.ArgumentParser) -> None:
+    from codefusion.remote import DEFAULT_BATCH, DEFAULT_PORT, DEFAULT_WAIT_MS
+
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; others need a token)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"HTTP port (default {DEFAULT_PORT})")
+    p.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the shipped model)")
+    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
+    p.add_argument("--exemplars", nargs="+", default=[], metavar="FILE.jsonl", help="the team's own examples")
+    p.add_argument("--replicas", type=int, default=1, help="model replicas (default 1)")
+    p.add_argument("--gpus-per-replica", type=float, default=None,
+                   help="GPUs per replica (default: 1 when this machine has CUDA, else 0)")
+    p.add_argument("--max-batch-size", type=int, default=DEFAULT_BATCH, help=f"requests per sampling pass (default {DEFAULT_BATCH})")
+    p.add_argument("--batch-wait-ms", type=float, default=DEFAULT_WAIT_MS,
+                   help=f"longest wait for a batch to fill (default {DEFAULT_WAIT_MS} ms)")
+    p.add_argument("--token", default=os.environ.get("CODEFUSION_ENGINE_TOKEN"),
+                   help="bearer token clients must send (default: $CODEFUSION_ENGINE_TOKEN); needed beyond loopback")
+    p.add_argument("--address", default=None,
+                   help="a Ray cluster to join (e.g. auto); default: start a local Ray head on this machine")
+    p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray head (default: all)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from engine import version
 
@@ -314,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--device", default=None)
     d.add_argument("--seed", type=int, default=0)
     add_check_args(sub.add_parser("check", help="syntax-check code (exit 0 valid, 1 invalid, 2 usage)"))
+    add_serve_args(sub.add_parser("serve", help="one engine for a team: Ray Serve, batched across editors (HTTP/JSON)"))
     sv = sub.add_parser("daemon", help="the process behind `generate --daemon` (a Unix socket, in the foreground)")
     sv.add_argument("--socket", default=None, help="socket path (default: the one `generate --daemon` uses)")
     sv.add_argument("--checkpoint", default=None)
@@ -340,6 +363,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _run_diagnose(a)
         if a.cmd == "check":
             return run_check(a)
+        if a.cmd == "serve":
+            try:
+                from codefusion import serve
+            except ImportError as e:
+                raise EngineError(f"codefusion serve needs Ray Serve: pip install 'codefusion-editor[serve]' ({e})") from None
+            return serve.run(a)
         if a.cmd == "daemon":
             from codefusion import daemon
 

@@ -64,6 +64,13 @@ class Settings:
                                                "JSONL files of your own examples (`nl`, `code`, `lang` per line): exemplars "
                                                "and retrieved examples beside the training data. Comment -> code pairs in "
                                                "open documents are used too.")
+    engine_url: Optional[str] = _setting("engineUrl", None, "url",
+                                         "A shared engine (`codefusion serve`) to ask instead of loading a model here, "
+                                         "e.g. `http://gpu-box:8420`. `null`: the local model.", nullable=True)
+    engine_token: Optional[str] = _setting("engineToken", None, "string",
+                                           "Bearer token of the shared engine, when it needs one.", nullable=True)
+    engine_fallback: bool = _setting("engineFallback", True, "bool",
+                                     "When the shared engine cannot be reached, use the local model instead.")
 
     def engine_language(self, language_id: str) -> Optional[str]:
         """The engine language for an editor language id, None when unknown or disabled."""
@@ -72,9 +79,10 @@ class Settings:
         return LANGUAGE_IDS.get(language_id)
 
     @property
-    def model_key(self) -> Tuple[Optional[str], str, Tuple[str, ...]]:
-        """What identifies the loaded model: a change reloads it."""
-        return (self.checkpoint, self.device, self.exemplar_files)
+    def model_key(self) -> tuple:
+        """What identifies the loaded model (or the engine asked): a change reloads it."""
+        return (self.checkpoint, self.device, self.exemplar_files, self.engine_url, self.engine_token,
+                self.engine_fallback)
 
     @property
     def load_device(self) -> Optional[str]:
@@ -109,6 +117,15 @@ def _check(key: str, value: Any) -> Tuple[Any, Optional[str]]:
         if value == "":
             return None, None
         return (os.path.expanduser(value), None) if isinstance(value, str) else bad("a path (string) or null")
+    if kind == "url":
+        if value == "":
+            return None, None
+        ok = isinstance(value, str) and value.startswith(("http://", "https://")) and len(value) <= 2000
+        return (value.rstrip("/"), None) if ok else bad("an http:// or https:// URL or null")
+    if kind == "string":
+        if value == "":
+            return None, None
+        return (value, None) if isinstance(value, str) and len(value) <= 4096 else bad("a string or null")
     if kind == "int":
         ok = _is_int(value) and m["lo"] <= value <= m["hi"]
         return (value, None) if ok else bad(f"an integer {m['lo']}..{m['hi']}" + (" or null" if m["nullable"] else ""))
@@ -165,7 +182,7 @@ def json_schema(key: str) -> dict:
     f = SETTINGS[key]
     m = f.metadata
     types = {"path": "string", "int": "integer", "enum": "string", "bool": "boolean", "languages": "array",
-             "paths": "array"}
+             "paths": "array", "url": "string", "string": "string"}
     t = types[m["kind"]]
     out: dict = {"type": [t, "null"] if m["nullable"] else t,
                  "default": list(f.default) if isinstance(f.default, tuple) else f.default}
@@ -183,7 +200,7 @@ def settings_markdown() -> str:
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for key, f in SETTINGS.items():
         m = f.metadata
-        kind = {"path": "string", "int": "int", "enum": "one of " + ", ".join(m["choices"]) if m["choices"] else "",
+        kind = {"path": "string", "url": "URL", "string": "string", "int": "int", "enum": "one of " + ", ".join(m["choices"]) if m["choices"] else "",
                 "bool": "bool", "languages": "list of language ids", "paths": "list of file paths"}[m["kind"]]
         if m["kind"] == "int":
             kind = f"int {m['lo']}..{m['hi']}"

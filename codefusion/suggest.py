@@ -40,12 +40,40 @@ def suggest(nl: str, lang: str, settings: Settings, generator: Any = None, retri
     retriever: an engine Retriever, used when settings.retrieval (or when there is no generator).
     Raises what generate raises (engine.api.Cancelled through `cancel`, ValueError on a bad request)."""
     start = time.perf_counter()
-    raw: List[Any] = []
-    k = settings.k
     model: List[Any] = []
-    retrieved: List[Any] = []
     if generator is not None:
         model = list(generator.generate(nl, lang, k=settings.k, steps=settings.steps, seed=seed, cancel=cancel))
+    return _compose(nl, lang, settings, generator, retriever, model, start, pipeline)
+
+
+def suggest_many(requests: List[dict], generator: Any, retriever: Any = None, *,
+                 pipeline: Callable[..., Any] = process) -> List[Any]:
+    """suggest() for several requests at once ({"nl", "lang", "settings", "seed"?}): the model samples
+    them in one batched pass (Generator.generate_many), the rest is suggest()'s own composition, so
+    each gets what suggest() alone would give it. An entry is a Suggestions or, for a request the
+    model refused (ValueError: an unknown language, ...), that exception."""
+    start = time.perf_counter()
+    ok, out = [], [None] * len(requests)
+    for i, r in enumerate(requests):  # the model's own checks, per request: one bad request fails alone
+        try:
+            generator.check_request(r["nl"], r["lang"], r["settings"].k)
+            ok.append(i)
+        except ValueError as e:
+            out[i] = e
+    batch = [{"nl": requests[i]["nl"], "lang": requests[i]["lang"], "k": requests[i]["settings"].k,
+              "steps": requests[i]["settings"].steps, "seed": requests[i].get("seed", DEFAULT_SEED)} for i in ok]
+    models = generator.generate_many(batch) if batch else []
+    for i, model in zip(ok, models):
+        r = requests[i]
+        out[i] = _compose(r["nl"], r["lang"], r["settings"], generator, retriever, model, start, pipeline)
+    return out
+
+
+def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: Any, model: List[Any], start: float,
+             pipeline: Callable[..., Any]) -> Suggestions:
+    """The model's candidates + the retrieved ones -> one scale -> the pipeline (the module docstring)."""
+    k = settings.k
+    retrieved: List[Any] = []
     if retriever is not None and (settings.retrieval or generator is None):
         retrieved = list(retriever.search(nl, lang, k=settings.k))
     table = _calibration(generator, lang) if model and retrieved else None

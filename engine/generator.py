@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -52,6 +53,27 @@ def dense_for(loaded: checkpoint.Loaded):
     if not w or loaded.encoder is None:
         return None
     return Dense(embed=loaded.encoder.sentence_vectors, weight=float(w), key=f"{loaded.cfg.encoder}:{loaded.cfg.nl_max_len}")
+
+
+@dataclass
+class _Plan:
+    """One request's sampling pass, prepared (Generator._plan)."""
+
+    lang: str
+    k: int
+    steps: int
+    seed: int
+    exemplars: list  # programs it conditions on / starts from, nearest first
+    sims: list  # their NL similarities to the request
+    starts: Optional[list]  # SDEdit: the exemplar each candidate starts from; None: pure noise
+    conditioned: bool  # N and D attend to exemplars
+    mem: torch.Tensor  # (1 or k, Lm, d)
+    mem_mask: torch.Tensor  # (1 or k, Lm)
+    lang_id: torch.Tensor
+    x_T: Optional[torch.Tensor] = None  # (k, Lc, d) the start sample
+    t_start: Optional[int] = None
+    t_end: Optional[int] = None
+    edit: Optional[torch.Tensor] = None  # (k,) bool
 
 
 class Generator:
@@ -147,12 +169,68 @@ class Generator:
         start_snr > 0 (default cfg.exemplar_start_snr, per language): candidate i starts from the i-th
         nearest program noised to that token SNR (SDEdit) rather than from pure noise, and attends to it
         and the best others (m in all); the k candidates thus edit k different exemplars."""
+        plan = self._plan(nl, lang, k, steps, seed, exemplars, start_snr)
+        if self.cfg.kind == "ar":
+            from engine.ar_model import ar_generate
+            res = ar_generate(self.model, plan.mem, plan.mem_mask, k, mode=ar_mode, seed=seed, cancel=cancel)
+            return [Candidate(self.tokenizer.decode(ids), score, meta={"kind": "ar"}) for ids, score in res]
+        mem, mem_mask = plan.mem.expand(k, -1, -1), plan.mem_mask.expand(k, -1)
+        uncond = None
+        if guidance != 1.0:  # seeded: the result still depends only on (seed, i)
+            uncond = self.model.cond.unconditional(plan.lang_id.expand(k), torch.Generator().manual_seed(seed))
+        ids, lp = diffusion_sample(
+            self.model, mem, mem_mask, plan.x_T, plan.steps, self.schedule,
+            clamp=self.cfg.clamp if clamp is None else clamp, guidance=guidance, uncond=uncond, cancel=cancel,
+            spacing=self.cfg.step_spacing, t_start=plan.t_start, edit=plan.edit, t_end=plan.t_end)
+        return self._finish(plan, ids, lp)
+
+    @torch.inference_mode()
+    def generate_many(self, requests: list[dict], cancel: CancelToken = None) -> list[list[Candidate]]:
+        """generate() for several requests ({"nl", "lang", "k", "steps"?, "seed"?}) in as few sampling
+        passes as their step counts and start levels allow (one, usually): what a server that batches
+        requests from many editors runs. Each request gets what generate() alone would give it (up
+        to float rounding). An AR model runs them one by one."""
+        if self.cfg.kind == "ar":
+            return [self.generate(r["nl"], r["lang"], r["k"], r.get("steps"), r.get("seed", 0), cancel) for r in requests]
+        plans = [self._plan(r["nl"], r["lang"], r["k"], r.get("steps"), r.get("seed", 0), None, None) for r in requests]
+        out: list[Optional[list[Candidate]]] = [None] * len(plans)
+        groups: dict[tuple, list[int]] = {}
+        for i, p in enumerate(plans):
+            groups.setdefault((p.steps, p.t_start, p.t_end), []).append(i)
+        for (steps, t_start, t_end), members in groups.items():
+            ps = [plans[i] for i in members]
+            width = max(p.mem.shape[1] for p in ps)  # memories differ in length: pad, masked out
+
+            def padded(t, fill):
+                return torch.nn.functional.pad(t, (0, 0, 0, width - t.shape[1]) if t.dim() == 3 else (0, width - t.shape[1]),
+                                               value=fill)
+
+            mem = torch.cat([padded(p.mem, 0.0).expand(p.k, -1, -1) for p in ps])
+            mask = torch.cat([padded(p.mem_mask, False).expand(p.k, -1) for p in ps])
+            x_T = torch.cat([p.x_T for p in ps])
+            edit = None if t_start is None else torch.cat([p.edit for p in ps])
+            ids, lp = diffusion_sample(self.model, mem, mask, x_T, steps, self.schedule, clamp=self.cfg.clamp,
+                                       cancel=cancel, spacing=self.cfg.step_spacing, t_start=t_start, edit=edit,
+                                       t_end=t_end)
+            row = 0
+            for i, p in zip(members, ps):
+                out[i] = self._finish(p, ids[row:row + p.k], lp[row:row + p.k])
+                row += p.k
+        return out
+
+    def check_request(self, nl: str, lang: str, k: int) -> None:
+        """ValueError when this model cannot answer the request (language, empty request, k)."""
         if lang not in self.cfg.languages:
             raise ValueError(f"language '{lang}' is not served by this model ({', '.join(self.cfg.languages)})")
         if not isinstance(nl, str) or not nl.strip():
             raise ValueError("the NL request is empty")
         if not 1 <= k <= MAX_K:
             raise ValueError(f"k must be in 1..{MAX_K}, got {k}")
+
+    def _plan(self, nl: str, lang: str, k: int, steps: Optional[int], seed: int, exemplars: Optional[list[str]],
+              start_snr: Optional[float]) -> "_Plan":
+        """Everything a request's sampling pass needs: checks, exemplars, memory and the start x_T."""
+        self.check_request(nl, lang, k)
         steps = self.cfg.default_steps if steps is None else int(steps)
         if start_snr is None:
             start_snr = self.start_snr
@@ -168,40 +246,38 @@ class Generator:
         starts = [i % n_ex for i in range(k)] if sdedit else None
         ex_ids = self._exemplar_ids(exemplars, starts)
         mem, mem_mask, lang_id = self._memory([nl.strip()], [lang], ex_ids)  # (1 or k, Lm, d)
+        plan = _Plan(lang, k, steps, seed, exemplars, sims, starts, ex_ids is not None, mem, mem_mask, lang_id)
         if self.cfg.kind == "ar":
-            from engine.ar_model import ar_generate
-            res = ar_generate(self.model, mem, mem_mask, k, mode=ar_mode, seed=seed, cancel=cancel)
-            return [Candidate(self.tokenizer.decode(ids), score, meta={"kind": "ar"}) for ids, score in res]
-        x_T = initial_noise(k, self.cfg.code_max_len, self.cfg.d_model, seed, self.device)
-        t_start = edit = None
+            return plan
+        plan.x_T = initial_noise(k, self.cfg.code_max_len, self.cfg.d_model, seed, self.device)
+        plan.t_end = self.t_end
         if sdedit:  # noise candidate i's exemplar to start_snr and denoise from there
-            t_start = self.schedule.t_at_snr(start_snr)
+            plan.t_start = self.schedule.t_at_snr(start_snr)
             x0_ex = self.model.embed_tokens(torch.tensor(self._ids([exemplars[j] for j in starts]), device=self.device))
-            x_T = self.schedule.add_noise(x0_ex, x_T, torch.full((k,), t_start, device=self.device))
-            edit = torch.ones(k, dtype=torch.bool, device=self.device)
-        mem, mem_mask = mem.expand(k, -1, -1), mem_mask.expand(k, -1)
-        uncond = None
-        if guidance != 1.0:  # seeded: the result still depends only on (seed, i)
-            uncond = self.model.cond.unconditional(lang_id.expand(k), torch.Generator().manual_seed(seed))
-        ids, lp = diffusion_sample(
-            self.model, mem, mem_mask, x_T, steps, self.schedule,
-            clamp=self.cfg.clamp if clamp is None else clamp, guidance=guidance, uncond=uncond, cancel=cancel,
-            spacing=self.cfg.step_spacing, t_start=t_start, edit=edit,
+            plan.x_T = self.schedule.add_noise(x0_ex, plan.x_T, torch.full((k,), plan.t_start, device=self.device))
+            plan.edit = torch.ones(k, dtype=torch.bool, device=self.device)
             # a start above the usual end level walks on towards the clean end instead
-            t_end=1 if t_start is not None and self.t_end is not None and t_start <= self.t_end else self.t_end)
+            if self.t_end is not None and plan.t_start <= self.t_end:
+                plan.t_end = 1
+        return plan
+
+    def _finish(self, plan: "_Plan", ids: torch.Tensor, lp: torch.Tensor) -> list[Candidate]:
+        """A pass's token ids and log-probs (k, Lc) -> the request's candidates, best first."""
         scores = sequence_scores(ids, lp)
-        weight = (self.cfg.exemplar_rank_weight_lang or {}).get(lang, self.cfg.exemplar_rank_weight)
-        if sdedit and sims and weight:  # one comparable score: the model's confidence and how near its start is
-            scores = [sc + weight * sims[j] for sc, j in zip(scores, starts)]
+        sdedit = plan.starts is not None
+        weight = (self.cfg.exemplar_rank_weight_lang or {}).get(plan.lang, self.cfg.exemplar_rank_weight)
+        if sdedit and plan.sims and weight:  # one comparable score: the model's confidence and how near its start is
+            scores = [sc + weight * plan.sims[j] for sc, j in zip(scores, plan.starts)]
+        exemplars = plan.exemplars
         ex_norm = {" ".join(c.split()) for c in (exemplars if sdedit else exemplars[: self.cfg.exemplars])} \
-            if ex_ids is not None else None
+            if plan.conditioned else None
         cands = []
         for i, (row, s) in enumerate(zip(ids.tolist(), scores)):
             code = self.tokenizer.decode(row)
-            meta = {"seed": seed + i, "steps": steps}
+            meta = {"seed": plan.seed + i, "steps": plan.steps}
             if sdedit:
-                meta["exemplar"] = starts[i]
-                meta["exemplar_code"] = exemplars[starts[i]]
+                meta["exemplar"] = plan.starts[i]
+                meta["exemplar_code"] = exemplars[plan.starts[i]]
             if ex_norm is not None:
                 meta["copy"] = " ".join(code.split()) in ex_norm
             cands.append(Candidate(code, s, meta=meta))

@@ -108,6 +108,38 @@ def default_loader(options: Options) -> Any:
     return load_generator(options.checkpoint, device=options.load_device)
 
 
+class RemoteEngine:
+    """A shared engine (`codefusion serve`) standing in for the model: the worker sends it the request
+    and gets ranked candidates back. `local` is the model that takes over when it cannot be reached
+    (codefusion.engineFallback), loaded on first need."""
+
+    kind = "remote"
+
+    def __init__(self, client: Any, health: dict, options: Options):
+        self.client = client
+        self.languages = tuple(health.get("languages") or ())
+        self.path = client.url
+        self.options = options
+        self.local: Any = None
+        self.local_retriever: Any = None
+
+
+def load_engine(options: Options, loader: Callable[[Options], Any]) -> Any:
+    """For codefusion.engineUrl: the engine if it answers its health check; else, with
+    engineFallback, the local model; else ModelUnavailable saying why."""
+    from codefusion.remote import EngineClient, EngineUnreachable, RequestError
+
+    try:
+        client = EngineClient(options.engine_url, options.engine_token, timeout=float(options.timeout))
+        return RemoteEngine(client, client.health(timeout=min(10.0, float(options.timeout))), options)
+    except (EngineUnreachable, RequestError, ValueError) as exc:
+        if not options.engine_fallback:
+            raise ModelUnavailable(f"{exc} (codefusion.engineUrl; codefusion.engineFallback is off)") from None
+        local = loader(dataclasses.replace(options, engine_url=None))
+        local.engine_problem = f"{exc}; using the local model (codefusion.engineFallback)"
+        return local
+
+
 def default_pipeline(candidates: Sequence[Any], lang: str, k: int, invalid_mode: str) -> Any:
     from grammar.pipeline import process
 
@@ -203,7 +235,7 @@ class GenerationService:
             await asyncio.shield(model.future)
         if model.error is not None:
             raise ModelUnavailable(model.error)
-        if options.retrieval:
+        if options.retrieval and not isinstance(model.generator, RemoteEngine):
             if model.retriever_future is None:
                 model.retriever_future = asyncio.ensure_future(self._load_retriever(model))
             await asyncio.shield(model.retriever_future)
@@ -224,15 +256,23 @@ class GenerationService:
         self._on_status("loading", f"loading {where}")
         loop = self._loop = asyncio.get_running_loop()
         start = time.perf_counter()
+        load = self._loader if not options.engine_url else (lambda o: load_engine(o, self._loader))
         try:
-            generator = await loop.run_in_executor(self._executor, self._loader, options)
-        except Exception as exc:  # CheckpointError, NoDefaultModelError, ImportError, ...
+            generator = await loop.run_in_executor(self._executor, load, options)
+        except Exception as exc:  # CheckpointError, NoDefaultModelError, ImportError, ModelUnavailable, ...
             model.error = _explain(exc, options)
             log.warning("model load failed: %r", exc)
             if self._model is model:
                 self._on_status("error", model.error)
             return
         model.generator = generator
+        if getattr(generator, "engine_problem", None):
+            self._say(generator.engine_problem, warning=True)
+        if isinstance(generator, RemoteEngine):  # the engine does the rest (its bank, its retrieval)
+            if self._model is model:
+                self._on_status("ready", f"shared engine at {generator.path} ({', '.join(generator.languages)}) "
+                                         f"in {time.perf_counter() - start:.1f} s")
+            return
         self._files = tuple(options.exemplar_files)
         if options.retrieval and model.retriever_future is None:  # the index too, before "ready"
             model.retriever_future = asyncio.ensure_future(self._load_retriever(model))
@@ -388,6 +428,11 @@ class GenerationService:
         from engine.api import Cancelled
 
         settings = Options(k=key.k, steps=key.steps, invalid_mode=key.invalid_mode, retrieval=key.retrieval)
+        if isinstance(generator, RemoteEngine):
+            remote = self._ask_engine(generator, key, settings, should_stop, start)
+            if remote is not None:
+                return remote
+            generator, retriever = generator.local, generator.local_retriever  # it takes over
         bank = self._sync_bank(generator, retriever)
         if retriever is not None:
             retriever = bank
@@ -403,6 +448,30 @@ class GenerationService:
         used = [code for _, code in used]
         return GenerationResult(list(res.candidates), res.message, res.model_seconds, res.pipeline_seconds, steps_run,
                                 list(dict.fromkeys(used)))
+
+    def _ask_engine(self, engine: RemoteEngine, key: GenerationKey, settings: Options, should_stop: Callable[[], bool],
+                    start: float) -> Optional[GenerationResult]:
+        """In the worker thread: the shared engine's answer; None when the local model takes over
+        (the engine stopped answering and codefusion.engineFallback is on)."""
+        from codefusion.remote import EngineUnreachable, RequestError
+        from engine.api import Cancelled
+
+        if engine.local is None:
+            try:
+                res = engine.client.suggest(key.nl, key.lang, key.k, key.steps, retrieval=key.retrieval,
+                                            invalid_mode=key.invalid_mode, cancel=should_stop)
+                return GenerationResult(res.candidates, res.message, res.model_seconds, res.pipeline_seconds, 0)
+            except Cancelled:
+                raise Stopped(0, time.perf_counter() - start) from None
+            except RequestError as exc:
+                return GenerationResult([], str(exc), 0.0, 0.0, 0)
+            except EngineUnreachable as exc:
+                if not engine.options.engine_fallback:
+                    return GenerationResult([], f"{exc} (codefusion.engineFallback is off)", 0.0, 0.0, 0)
+                self._say(f"{exc}; using the local model (codefusion.engineFallback)", warning=True)
+                engine.local = self._loader(dataclasses.replace(engine.options, engine_url=None))
+                engine.local_retriever = self._retriever_factory(engine.local) if key.retrieval else None
+        return None
 
     # ------------------------------------------------------------ cancellation
 
@@ -441,6 +510,8 @@ def _release_free_memory() -> None:
 def _explain(exc: BaseException, options: Options) -> str:
     """One message saying what is wrong with the model and how to fix it."""
     name = type(exc).__name__
+    if isinstance(exc, ModelUnavailable):  # already says what and how (the shared engine)
+        return str(exc)
     if name == "NoDefaultModelError":
         return (
             f"CodeFusion has no model: {exc}. Set the `codefusion.checkpoint` setting "

@@ -1,6 +1,8 @@
 """codefusion.suggest: the one composition, with test doubles (the real model: tests/lsp/test_server_model.py)."""
 from dataclasses import dataclass, field
 
+import pytest
+
 from codefusion.settings import Settings
 from codefusion.suggest import suggest
 from engine.api import Candidate
@@ -43,3 +45,23 @@ def test_calibrated_scores_interleave_by_merit_and_k_means_k():
 def test_retrieval_off_or_alone():
     assert {c.source for c in suggest("x", "bash", Settings(k=2, retrieval=False), Gen(), Ret()).candidates} == {"model"}
     assert {c.source for c in suggest("x", "bash", Settings(k=2), None, Ret()).candidates} == {"retrieval"}
+
+
+def test_a_batch_gets_what_each_request_gets_alone(untrained_ckpt):
+    """suggest_many / Generator.generate_many (what the shared engine runs) against suggest one by
+    one, with a real model: the same candidates; a request the model refuses fails alone."""
+    from codefusion.suggest import suggest_many
+    from engine.api import load_generator, training_retriever
+
+    gen = load_generator(untrained_ckpt)
+    ret = training_retriever(gen)
+    reqs = [{"nl": "list all files", "lang": "bash", "settings": Settings(k=3)},
+            {"nl": "reverse the list xs in place", "lang": "python", "settings": Settings(k=2), "seed": 7},
+            {"nl": "count lines", "lang": "bash", "settings": Settings(k=1, steps=3)},
+            {"nl": "x", "lang": "cobol", "settings": Settings(k=1)}]
+    many = suggest_many(reqs, gen, ret)
+    assert isinstance(many[3], ValueError) and "cobol" in str(many[3])
+    for r, got in zip(reqs[:3], many[:3]):
+        alone = suggest(r["nl"], r["lang"], r["settings"], gen, ret, seed=r.get("seed", 0))
+        assert [c.code for c in got.candidates] == [c.code for c in alone.candidates]
+        assert [c.score for c in got.candidates] == pytest.approx([c.score for c in alone.candidates], abs=1e-5)

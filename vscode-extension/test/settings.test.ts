@@ -20,6 +20,9 @@ test('server settings are exactly the options of docs/contracts.md, with its def
         retrieval: true,
         timeout: 15,
         exemplarFiles: [],
+        engineUrl: null,
+        engineToken: null,
+        engineFallback: true,
     });
 });
 

@@ -1,0 +1,210 @@
+"""The shared engine's HTTP/JSON protocol: request checks, the candidate format, and the client.
+
+`codefusion serve` (codefusion/serve.py, on Ray Serve) answers; the language server, with the
+`codefusion.engineUrl` setting, asks through EngineClient instead of loading a model. Plain
+standard-library HTTP here: the client side needs neither Ray nor torch.
+
+    POST /v1/generate  {"nl", "lang", "k"?, "steps"?, "seed"?, "retrieval"?, "invalidMode"?}
+                       -> {"candidates": [{"code", "score", "source", "valid", "warnings", "errors",
+                           "alsoRetrieved"}], "message", "modelSeconds", "pipelineSeconds", "replica"}
+    GET  /v1/health    -> {"status": "ok", "model", "languages", "replica"}
+    GET  /v1/version   -> {"version", "model"}
+
+With a token, every request carries `Authorization: Bearer TOKEN`. Errors: {"error": message}
+with 400 (bad request), 401 (token), 413 (too large), 503 (no replica).
+"""
+from __future__ import annotations
+
+import hmac
+import http.client
+import json
+import select
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional
+from urllib.parse import urlsplit
+
+from codefusion.settings import DEFAULT_SEED, INVALID_MODES, K_RANGE, STEPS_RANGE
+
+MAX_BODY_BYTES = 64 << 10  # a request body; the NL itself is cut to engine.api.MAX_REQUEST_CHARS
+DEFAULT_PORT = 8420  # `codefusion serve`
+DEFAULT_BATCH = 16  # requests per sampling pass, at most
+DEFAULT_WAIT_MS = 10  # longest wait for a batch to fill
+LANGS = ("bash", "python", "cf")
+
+
+class RequestError(ValueError):
+    """A request the engine refuses: HTTP status and a one-line reason."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+class EngineUnreachable(ConnectionError):
+    """No answer from the engine (refused, reset, timed out, or 5xx after the retries)."""
+
+
+def authorized(header: Optional[str], token: Optional[str]) -> bool:
+    """The Authorization header carries the engine's token (always true without one)."""
+    if not token:
+        return True
+    return bool(header) and hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
+
+
+def parse_request(body: bytes, max_chars: int) -> dict:
+    """A /v1/generate body -> {"nl", "lang", "k", "steps", "seed", "retrieval", "invalid_mode", "note"};
+    RequestError(400/413) otherwise. The engine enforces these limits whatever the client checked."""
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestError(413, f"request body over {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise RequestError(400, "the body is not UTF-8 JSON") from None
+    if not isinstance(data, dict):
+        raise RequestError(400, "the body must be a JSON object")
+    nl, lang = data.get("nl"), data.get("lang")
+    if not isinstance(nl, str) or not nl.strip():
+        raise RequestError(400, '"nl" must be a non-empty string')
+    if lang not in LANGS:
+        raise RequestError(400, f'"lang" must be one of {", ".join(LANGS)}')
+
+    def integer(key: str, lo: int, hi: int, default: Any) -> Any:
+        v = data.get(key, default)
+        if v is None and default is None:
+            return None
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise RequestError(400, f'"{key}" must be an integer in {lo}..{hi}')
+        return v
+
+    from engine.api import DEFAULT_K
+
+    k = integer("k", *K_RANGE, DEFAULT_K)
+    steps = integer("steps", *STEPS_RANGE, None)
+    seed = integer("seed", 0, 2 ** 31 - 1, DEFAULT_SEED)
+    retrieval = data.get("retrieval", True)
+    if not isinstance(retrieval, bool):
+        raise RequestError(400, '"retrieval" must be true or false')
+    mode = data.get("invalidMode", INVALID_MODES[0])
+    if mode not in INVALID_MODES:
+        raise RequestError(400, f'"invalidMode" must be one of {", ".join(INVALID_MODES)}')
+    note = None
+    if len(nl) > max_chars:
+        note = f"the request was cut from {len(nl)} to its first {max_chars} characters"
+        nl = nl[:max_chars]
+    return {"nl": nl, "lang": lang, "k": k, "steps": steps, "seed": seed, "retrieval": retrieval,
+            "invalid_mode": mode, "note": note}
+
+
+def ranked_json(r: Any) -> dict:
+    """A grammar.pipeline.RankedCandidate on the wire."""
+    return {"code": r.code, "score": float(r.score), "source": r.source, "valid": bool(r.valid),
+            "warnings": list(r.warnings), "errors": [[e.line, e.col, e.message] for e in r.errors],
+            "alsoRetrieved": bool(r.also_retrieved)}
+
+
+def ranked_from_json(d: dict) -> Any:
+    """The wire format back into a RankedCandidate (what the language server's converters read)."""
+    from grammar.pipeline import RankedCandidate
+    from grammar.syntax import SyntaxIssue
+
+    return RankedCandidate(code=str(d["code"]), score=float(d["score"]), valid=bool(d["valid"]),
+                           errors=[SyntaxIssue(int(a), int(b), str(c)) for a, b, c in d.get("errors", [])],
+                           warnings=[str(w) for w in d.get("warnings", [])], source=str(d.get("source", "model")),
+                           also_retrieved=bool(d.get("alsoRetrieved", False)))
+
+
+@dataclass
+class RemoteSuggestions:
+    """What the engine answered (the fields of codefusion.suggest.Suggestions the server uses)."""
+
+    candidates: List[Any]
+    message: Optional[str]
+    model_seconds: float
+    pipeline_seconds: float
+    replica: Any = None
+
+
+class EngineClient:
+    """Asks a `codefusion serve` engine. Retries a request on a refused or reset connection and on
+    502/503/500 (a replica that died mid-request is restarted by Ray), within `timeout` seconds;
+    stops at once when `cancel()` turns true, closing the connection so that the engine drops it."""
+
+    def __init__(self, url: str, token: Optional[str] = None, timeout: float = 30.0, retries: int = 3):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"engine URL {url!r}: expected http://HOST:PORT or https://HOST:PORT")
+        self.url, self.token, self.timeout, self.retries = url.rstrip("/"), token, timeout, retries
+        self._scheme, self._host = parts.scheme, parts.hostname
+        self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._prefix = parts.path.rstrip("/")
+
+    def health(self, timeout: float = 5.0) -> dict:
+        return self._call("GET", "/v1/health", None, timeout, None)
+
+    def suggest(self, nl: str, lang: str, k: int, steps: Optional[int] = None, seed: int = DEFAULT_SEED,
+                retrieval: bool = True, invalid_mode: str = INVALID_MODES[0],
+                cancel: Optional[Callable[[], bool]] = None, timeout: Optional[float] = None) -> RemoteSuggestions:
+        body = {"nl": nl, "lang": lang, "k": k, "steps": steps, "seed": seed, "retrieval": retrieval,
+                "invalidMode": invalid_mode}
+        d = self._call("POST", "/v1/generate", body, timeout or self.timeout, cancel)
+        return RemoteSuggestions([ranked_from_json(c) for c in d.get("candidates", [])], d.get("message"),
+                                 float(d.get("modelSeconds", 0.0)), float(d.get("pipelineSeconds", 0.0)), d.get("replica"))
+
+    # ------------------------------------------------------------ HTTP
+    def _call(self, method: str, path: str, body: Optional[dict], timeout: float, cancel) -> dict:
+        from engine.api import Cancelled
+
+        deadline = time.monotonic() + timeout
+        last = "no attempt"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(min(0.5 * attempt, max(0.0, deadline - time.monotonic())))
+            if time.monotonic() >= deadline:
+                break
+            try:
+                status, data = self._once(method, path, body, deadline, cancel)
+            except Cancelled:
+                raise
+            except (OSError, http.client.HTTPException) as e:  # refused, reset, timed out: maybe a restart
+                last = f"{type(e).__name__}: {e}"
+                continue
+            if status in (500, 502, 503, 504):
+                last = f"HTTP {status}: {data.get('error', '') if isinstance(data, dict) else ''}".strip()
+                continue
+            if status != 200:
+                msg = data.get("error") if isinstance(data, dict) else None
+                raise RequestError(status, f"the engine refused the request (HTTP {status}): {msg or 'no reason given'}")
+            if not isinstance(data, dict):
+                raise EngineUnreachable(f"the engine at {self.url} answered something that is not a JSON object")
+            return data
+        raise EngineUnreachable(f"the CodeFusion engine at {self.url} did not answer ({last})")
+
+    def _once(self, method: str, path: str, body: Optional[dict], deadline: float, cancel) -> tuple:
+        from engine.api import Cancelled
+
+        cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+        conn = cls(self._host, self._port, timeout=max(0.1, deadline - time.monotonic()))
+        try:
+            headers = {"Content-Type": "application/json", "Accept": "application/json"}
+            if self.token:
+                headers["Authorization"] = f"Bearer {self.token}"
+            payload = None if body is None else json.dumps(body).encode()
+            conn.request(method, self._prefix + path, body=payload, headers=headers)
+            while True:  # wait for the answer, looking at `cancel` every 50 ms
+                if cancel is not None and cancel():
+                    raise Cancelled("request cancelled")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no answer within the time budget")
+                if select.select([conn.sock], [], [], min(0.05, left))[0]:
+                    break
+            resp = conn.getresponse()
+            raw = resp.read(8 << 20)
+            try:
+                data = json.loads(raw.decode("utf-8")) if raw else {}
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                data = {"error": raw[:200].decode("utf-8", "replace")}
+            return resp.status, data
+        finally:
+            conn.close()  # on cancel too: the engine sees the client leave and drops the request
