@@ -518,6 +518,7 @@ async function noGhostTextWhenOff(page, dirs, name, comment) {
     log(`${name}: no ghost text below "${comment}" with inlineSuggestions off (3 triggers)`);
 }
 
+/* global document, window, MutationObserver -- page.evaluate runs this in the browser */
 /** From now on, every text the CodeFusion status bar item shows is kept in window.__codefusionStatus. */
 async function recordStatusTexts(page) {
     await page.evaluate(() => {
