@@ -131,6 +131,7 @@ def run(a: argparse.Namespace) -> int:
         import torch
 
         gpus = 1.0 if torch.cuda.is_available() and a.device != "cpu" else 0.0
+    cpus = 1.0 if a.cpus_per_replica is None else a.cpus_per_replica  # Ray gives torch that many threads
     import ray
 
     logging.getLogger("ray").setLevel(logging.WARNING)
@@ -139,7 +140,7 @@ def run(a: argparse.Namespace) -> int:
              log_to_driver=False, logging_level=logging.WARNING, configure_logging=False)
     serve.start(http_options={"host": a.host, "port": a.port})
     serve.run(application(a.checkpoint, a.device, a.exemplars, a.token, a.replicas, a.max_batch_size, a.batch_wait_ms,
-                          gpus), name="codefusion", route_prefix="/", blocking=False)
+                          gpus, cpus), name="codefusion", route_prefix="/", blocking=False)
     print(f"codefusion engine on http://{a.host}:{a.port} ({a.replicas} replica(s), batches of up to "
           f"{a.max_batch_size}, token {'required' if a.token else 'none'}); Ctrl-C stops it", flush=True)
     stop = threading.Event()

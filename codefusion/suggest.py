@@ -63,19 +63,36 @@ def suggest_many(requests: List[dict], generator: Any, retriever: Any = None, *,
     batch = [{"nl": requests[i]["nl"], "lang": requests[i]["lang"], "k": requests[i]["settings"].k,
               "steps": requests[i]["settings"].steps, "seed": requests[i].get("seed", DEFAULT_SEED)} for i in ok]
     models = generator.generate_many(batch) if batch else []
-    for i, model in zip(ok, models):
+    retrieved = _retrieve_batch([requests[i] for i in ok], retriever)
+    for i, model, found in zip(ok, models, retrieved):
         r = requests[i]
-        out[i] = _compose(r["nl"], r["lang"], r["settings"], generator, retriever, model, start, pipeline)
+        out[i] = _compose(r["nl"], r["lang"], r["settings"], generator, retriever, model, start, pipeline, found)
+    return out
+
+
+def _retrieve_batch(requests: List[dict], retriever: Any) -> List[Optional[List[Any]]]:
+    """The retrieved examples for a batch, one search per language (None: _compose searches)."""
+    search = getattr(retriever, "search_batch", None)
+    out: List[Optional[List[Any]]] = [None] * len(requests)
+    if search is None:
+        return out
+    wanted = [i for i, r in enumerate(requests) if r["settings"].retrieval]
+    for lang in {requests[i]["lang"] for i in wanted}:
+        idx = [i for i in wanted if requests[i]["lang"] == lang]
+        k = max(requests[i]["settings"].k for i in idx)
+        for i, hits in zip(idx, search([requests[i]["nl"] for i in idx], lang, k)):
+            out[i] = hits[: requests[i]["settings"].k]
     return out
 
 
 def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: Any, model: List[Any], start: float,
-             pipeline: Callable[..., Any]) -> Suggestions:
-    """The model's candidates + the retrieved ones -> one scale -> the pipeline (the module docstring)."""
+             pipeline: Callable[..., Any], found: Optional[List[Any]] = None) -> Suggestions:
+    """The model's candidates + the retrieved ones (`found`: already searched) -> one scale -> the
+    pipeline (the module docstring)."""
     k = settings.k
     retrieved: List[Any] = []
     if retriever is not None and (settings.retrieval or generator is None):
-        retrieved = list(retriever.search(nl, lang, k=settings.k))
+        retrieved = list(found) if found is not None else list(retriever.search(nl, lang, k=settings.k))
     table = _calibration(generator, lang) if model and retrieved else None
     if table is not None:  # one scale: how often a candidate at this rank of its source is right on dev
         model = [replace(c, score=table["model"][min(r, len(table["model"]) - 1)]) for r, c in enumerate(model)]

@@ -119,15 +119,16 @@ class NLEncoder(nn.Module):
 
     def sentence_vectors(self, texts: list[str], batch: int = 256):
         """Mean-pooled, L2-normalised sentence vectors (n, de) as a float32 numpy array (what
-        all-MiniLM-L6-v2 is trained for): hybrid retrieval. A few texts go through the cache (a
-        request is encoded for the model anyway); many go in batches around it."""
+        all-MiniLM-L6-v2 is trained for): hybrid retrieval. Up to 64 texts (a request, a batch of
+        them) go through the cache (they are encoded for the model anyway); more (a bank) go in
+        batches around it."""
         import numpy as np
 
         out = []
         with torch.no_grad():
             for i in range(0, len(texts), batch):
                 chunk = texts[i:i + batch]
-                h, m = self(chunk, "cpu") if len(texts) <= 8 else self.run(chunk, "cpu")
+                h, m = self(chunk, "cpu") if len(texts) <= 64 else self.run(chunk, "cpu")
                 h, m = h.float().cpu(), m.cpu()
                 v = (h * m[..., None]).sum(1) / m.sum(1, keepdim=True).clamp(min=1)
                 out.append(torch.nn.functional.normalize(v, dim=-1).numpy())

@@ -192,7 +192,13 @@ class Generator:
         to float rounding). An AR model runs them one by one."""
         if self.cfg.kind == "ar":
             return [self.generate(r["nl"], r["lang"], r["k"], r.get("steps"), r.get("seed", 0), cancel) for r in requests]
-        plans = [self._plan(r["nl"], r["lang"], r["k"], r.get("steps"), r.get("seed", 0), None, None) for r in requests]
+        for r in requests:
+            self.check_request(r["nl"], r["lang"], r["k"])
+        nls = [r["nl"].strip() for r in requests]
+        self.encoder(nls, self.device)  # one encoder pass for the batch: the steps below find it cached
+        nearest = self._nearest_batch(nls, [r["lang"] for r in requests], [r["k"] for r in requests])
+        plans = [self._plan(r["nl"], r["lang"], r["k"], r.get("steps"), r.get("seed", 0), None, None, near)
+                 for r, near in zip(requests, nearest)]
         out: list[Optional[list[Candidate]]] = [None] * len(plans)
         groups: dict[tuple, list[int]] = {}
         for i, p in enumerate(plans):
@@ -227,8 +233,21 @@ class Generator:
         if not 1 <= k <= MAX_K:
             raise ValueError(f"k must be in 1..{MAX_K}, got {k}")
 
+    def _nearest_batch(self, nls: list[str], langs: list[str], ks: list[int]) -> list[Optional[list]]:
+        """_nearest for a batch, one bank search per language (None: let _plan search)."""
+        search = getattr(self.bank, "search_batch", None)
+        if not self.cfg.exemplars or search is None:
+            return [None] * len(nls)
+        out: list[Optional[list]] = [None] * len(nls)
+        for lang in set(langs):
+            idx = [i for i, lg in enumerate(langs) if lg == lang]
+            n = max(max(ks[i], self.cfg.exemplars) for i in idx)
+            for i, hits in zip(idx, search([nls[i] for i in idx], lang, n)):
+                out[i] = [(c.code, c.score) for c in hits]  # best first: each request takes its prefix
+        return out
+
     def _plan(self, nl: str, lang: str, k: int, steps: Optional[int], seed: int, exemplars: Optional[list[str]],
-              start_snr: Optional[float]) -> "_Plan":
+              start_snr: Optional[float], nearest: Optional[list] = None) -> "_Plan":
         """Everything a request's sampling pass needs: checks, exemplars, memory and the start x_T."""
         self.check_request(nl, lang, k)
         steps = self.cfg.default_steps if steps is None else int(steps)
@@ -239,7 +258,8 @@ class Generator:
         sdedit = bool(start_snr) and self.cfg.kind == "diffusion" and bool(self.cfg.exemplars)
         sims: list[float] = []
         if exemplars is None:  # SDEdit: k candidates start from the k nearest programs, one each
-            nearest = self._nearest(nl.strip(), lang, max(k, self.cfg.exemplars) if sdedit else None)
+            n = max(k, self.cfg.exemplars) if sdedit else self.cfg.exemplars
+            nearest = nearest[:n] if nearest is not None else self._nearest(nl.strip(), lang, n)
             exemplars, sims = [c for c, _ in nearest], [s for _, s in nearest]
         sdedit = sdedit and bool(exemplars)
         n_ex = len(exemplars)

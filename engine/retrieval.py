@@ -107,11 +107,17 @@ class _LangIndex:
         return new
 
     def search(self, nl: str, k: int) -> list[tuple[int, float]]:
-        sims = self._sims([nl]).ravel()
-        k = min(k, len(sims))
-        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-        order = sorted(top, key=lambda i: (-sims[i], i))
-        return [(int(i), float(sims[i])) for i in order]
+        return self.search_batch([nl], k)[0]
+
+    def search_batch(self, nls: list[str], k: int) -> list[list[tuple[int, float]]]:
+        """search() for a few queries in one pass (hybrid scores too): a batch of requests."""
+        out = []
+        for sims in self._sims(nls):
+            kk = min(k, len(sims))
+            top = np.argpartition(-sims, kk - 1)[:kk] if kk < len(sims) else np.arange(len(sims))
+            order = sorted(top, key=lambda i: (-sims[i], i))
+            out.append([(int(i), float(sims[i])) for i in order])
+        return out
 
 
     def search_many(self, nls: list[str], k: int, chunk: int = 512) -> list[list[tuple[int, float]]]:
@@ -197,13 +203,16 @@ class Retriever:
         return out
 
     def search(self, nl: str, lang: str, k: int) -> list[Candidate]:
+        return self.search_batch([nl], lang, k)[0]
+
+    def search_batch(self, nls: list[str], lang: str, k: int) -> list[list[Candidate]]:
+        """search() for several requests in one language at once (one TF-IDF product, one batch of
+        sentence vectors): what a server answering a batch of requests runs."""
         if lang not in LANGUAGES:
             raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
         index = self._index.get(lang)
-        if index is None or k <= 0:
-            return []
-        return [
-            Candidate(code=index.codes[i], score=score, source="retrieval", meta={"nl": index.nls[i]})
-            for i, score in index.search(nl, k)
-        ]
+        if index is None or k <= 0 or not nls:
+            return [[] for _ in nls]
+        return [[Candidate(code=index.codes[i], score=score, source="retrieval", meta={"nl": index.nls[i]})
+                 for i, score in hits] for hits in index.search_batch(nls, k)]
 

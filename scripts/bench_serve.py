@@ -113,12 +113,12 @@ def summary(lats, wall: float) -> dict:
             "p95_ms": percentile(lats, 0.95) * 1000}
 
 
-def start_engine(checkpoint, max_batch: int, wait_ms: float):
+def start_engine(checkpoint, max_batch: int, wait_ms: float, replicas: int = 1):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cmd = [sys.executable, "-m", "codefusion", "serve", "--port", str(port), "--max-batch-size", str(max_batch),
-           "--batch-wait-ms", str(wait_ms)] + (["--checkpoint", str(checkpoint)] if checkpoint else [])
+           "--batch-wait-ms", str(wait_ms), "--replicas", str(replicas)] + (["--checkpoint", str(checkpoint)] if checkpoint else [])
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     from codefusion.remote import EngineClient
@@ -145,10 +145,11 @@ def main() -> int:
     ap.add_argument("--max-batch-size", type=int, default=16)
     ap.add_argument("--batch-wait-ms", type=float, default=10.0)
     ap.add_argument("--out", default=str(REPO / "runs" / "bench-serve"))
+    ap.add_argument("--replicas", type=int, default=1, help="replicas of the served engine (default 1)")
     ap.add_argument("--skip-local", action="store_true")
     a = ap.parse_args()
     results = {"local": {}, "served": {}, "cpus": os.cpu_count(), "seconds": a.seconds}
-    proc, url = start_engine(a.checkpoint, a.max_batch_size, a.batch_wait_ms)
+    proc, url = start_engine(a.checkpoint, a.max_batch_size, a.batch_wait_ms, a.replicas)
     try:
         for n in a.editors:
             results["served"][n] = r = run_served(n, url, a.seconds)

@@ -28,7 +28,8 @@ def test_cli_bad_input(case: CliCase, untrained_ckpt, tmp_path):
     if case.setup:
         case.setup(tmp_path, Path(untrained_ckpt))
     argv = PROGRAMS[case.program] + [_arg(a, tmp_path, Path(untrained_ckpt)) for a in case.argv]
-    r = subprocess.run(argv, input=case.stdin if case.stdin is not None else b"", capture_output=True, env=ENV, cwd=REPO,
+    env = {k: v for k, v in ENV.items() if k != "CODEFUSION_ENGINE_TOKEN"}
+    r = subprocess.run(argv, input=case.stdin if case.stdin is not None else b"", capture_output=True, env=env, cwd=REPO,
                        timeout=120)
     out, err = r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
     assert not tracebacks(err) and not tracebacks(out), f"traceback:\n{err[-2000:]}"
