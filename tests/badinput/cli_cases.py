@@ -7,12 +7,11 @@ a failing case prints one line on stderr (argparse's usage errors: its usage lin
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Union
+
+from tests.badinput import spoil
 
 
 @dataclass(frozen=True)
@@ -30,44 +29,10 @@ class CliCase:
         return self.expects or f"exit {self.code}, says {self.words!r}"
 
 
-def _spoiled(name: str, spoil: Callable[[Path], None]) -> Callable[[Path, Path], None]:
+def _spoiled(name: str, spoiler: Callable[[Path], None]) -> Callable[[Path, Path], None]:
     def setup(tmp: Path, ckpt: Path) -> None:
-        dst = tmp / name
-        if dst.exists():
-            shutil.rmtree(dst)
-        shutil.copytree(ckpt, dst, symlinks=True)
-        spoil(dst)
+        spoiler(spoil.copy_checkpoint(ckpt, tmp / name))
     return setup
-
-
-def _weights(p: Path) -> Path:
-    return next(f for f in p.iterdir() if f.suffix == ".safetensors" and "encoder" not in f.name)
-
-
-def _fifo(p: Path) -> None:
-    (p / "config.json").unlink()
-    os.mkfifo(p / "config.json")
-
-
-def _big(p: Path) -> None:
-    cfg = json.loads((p / "config.json").read_text())
-    cfg.setdefault("model", {})["d_model"] = 16384
-    (p / "config.json").write_text(json.dumps(cfg))
-
-
-def _pickled_encoder(p: Path) -> None:
-    enc = p / "pickled-encoder"
-    enc.mkdir()
-    (enc / "config.json").write_text(json.dumps({"model_type": "bert"}))
-    (enc / "pytorch_model.bin").write_bytes(b"\x80\x04cos\nsystem\n(S'touch /tmp/codefusion-pwned'\ntR.")
-    cfg = json.loads((p / "config.json").read_text())
-    cfg.setdefault("model", {})["encoder"] = str(enc)
-    (p / "config.json").write_text(json.dumps(cfg))
-
-
-def _truncate(p: Path) -> None:
-    w = _weights(p)
-    w.write_bytes(w.read_bytes()[:1000])
 
 
 def _write(name: str, data: bytes) -> Callable[[Path, Path], None]:
@@ -127,18 +92,18 @@ CLI_CASES: List[CliCase] = [
     CliCase("generate: checkpoint a file", ["generate", GOOD, "--lang", "bash", "--checkpoint", "{tmp}/nl.txt"], 1, "nl.txt",
             setup=_write("nl.txt", b"list files")),
     CliCase("generate: config.json a FIFO", ["generate", GOOD, "--lang", "bash", "--checkpoint", "{tmp}/fifo"], 1,
-            "config.json", setup=_spoiled("fifo", _fifo), expects="exit 1 at once (no hang), names config.json"),
+            "config.json", setup=_spoiled("fifo", spoil.fifo_config), expects="exit 1 at once (no hang), names config.json"),
     CliCase("generate: config.json not JSON", ["generate", GOOD, "--lang", "bash", "--checkpoint", "{tmp}/notjson"], 1,
             "config.json", setup=_spoiled("notjson", lambda p: (p / "config.json").write_text("{oops"))),
     CliCase("generate: d_model 16384", ["generate", GOOD, "--lang", "bash", "--checkpoint", "{tmp}/big"], 1, "do not match config.json",
-            setup=_spoiled("big", _big), expects="exit 1 before allocating anything: the weights' shapes do not match the config"),
+            setup=_spoiled("big", spoil.big_model), expects="exit 1 before allocating anything: the weights' shapes do not match the config"),
     CliCase("generate: weights truncated", ["generate", GOOD, "--lang", "bash", "--checkpoint", "{tmp}/trunc"], 1, "truncated",
-            setup=_spoiled("trunc", _truncate)),
+            setup=_spoiled("trunc", spoil.truncate_weights)),
     CliCase("generate: weights missing", ["generate", GOOD, "--lang", "bash", "--checkpoint", "{tmp}/noweights"], 1, "weights",
-            setup=_spoiled("noweights", lambda p: _weights(p).unlink())),
+            setup=_spoiled("noweights", lambda p: spoil.weights(p).unlink())),
     CliCase("generate: encoder with a pickled pytorch_model.bin",
             ["generate", GOOD, "--lang", "bash", "--checkpoint", "{tmp}/pickled"], 1, "safetensors",
-            setup=_spoiled("pickled", _pickled_encoder), expects="exit 1, one line: encoders load from safetensors only"),
+            setup=_spoiled("pickled", spoil.pickled_encoder), expects="exit 1, one line: encoders load from safetensors only"),
     # --- generate: exemplars
     CliCase("generate: --exemplars missing", [*G, GOOD, "--exemplars", "{tmp}/none.jsonl"], 2, "none.jsonl"),
     CliCase("generate: --exemplars not JSONL", [*G, GOOD, "--exemplars", "{tmp}/bad.jsonl"], 1, "bad.jsonl:1: not json",

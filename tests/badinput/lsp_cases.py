@@ -10,12 +10,12 @@ Groups share one server (`fresh=True`: a server of its own, for cases that end i
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
+from tests.badinput import spoil
 from tests.badinput.harness import PROBE_URI, Server, frame
 
 # error codes (JSON-RPC 2.0 and LSP)
@@ -405,13 +405,7 @@ def _exemplar_files(s: Server, ctx) -> None:
 # ------------------------------------------------------------------ hostile checkpoints
 
 def _copy_checkpoint(ctx, name: str) -> Path:
-    import shutil
-
-    dst = Path(ctx["tmp"]) / name
-    if dst.exists():
-        shutil.rmtree(dst)
-    shutil.copytree(ctx["checkpoint"], dst, symlinks=True)
-    return dst
+    return spoil.copy_checkpoint(Path(ctx["checkpoint"]), Path(ctx["tmp"]) / name)
 
 
 def _bad_checkpoint(name: str, spoil: Callable[[Path], Optional[str]], pattern: str):
@@ -431,65 +425,19 @@ def _bad_checkpoint(name: str, spoil: Callable[[Path], Optional[str]], pattern: 
     return run
 
 
-def _fifo_config(p: Path) -> None:
-    (p / "config.json").unlink()
-    os.mkfifo(p / "config.json")
-
-
-def _config_dir(p: Path) -> None:
-    (p / "config.json").unlink()
-    (p / "config.json").mkdir()
-
-
-def _edit_config(change: Callable[[dict], Any]):
-    def spoil(p: Path) -> None:
-        cfg = json.loads((p / "config.json").read_text())
-        new = change(cfg)
-        (p / "config.json").write_text(json.dumps(cfg if new is None else new))
-    return spoil
-
-
-def _weights(p: Path) -> Path:
-    return next(f for f in p.iterdir() if f.suffix == ".safetensors" and "encoder" not in f.name)
-
-
-def _truncate_weights(p: Path) -> None:
-    w = _weights(p)
-    data = w.read_bytes()
-    w.write_bytes(data[: len(data) // 3])
-
-
-def _pickled_encoder(p: Path) -> None:
-    enc = p / "pickled-encoder"
-    enc.mkdir()
-    (enc / "config.json").write_text(json.dumps({"model_type": "bert"}))
-    (enc / "pytorch_model.bin").write_bytes(b"\x80\x04cos\nsystem\n(S'touch /tmp/codefusion-pwned'\ntR.")
-    cfg = json.loads((p / "config.json").read_text())
-    cfg.setdefault("model", {})["encoder"] = str(enc)
-    (p / "config.json").write_text(json.dumps(cfg))
-
-
-def _big_model(cfg: dict) -> None:
-    cfg.setdefault("model", {})["d_model"] = 16384
-
-
 _CHECKPOINTS = [
     ("a checkpoint that does not exist", lambda p: str(p / "nothing-here"), "nothing-here"),
     ("a checkpoint that is a file", lambda p: str(p / "config.json"), "config.json"),
-    ("config.json a FIFO", _fifo_config, "config.json"),
-    ("config.json a directory", _config_dir, "config.json"),
+    ("config.json a FIFO", spoil.fifo_config, "config.json"),
+    ("config.json a directory", spoil.config_dir, "config.json"),
     ("config.json not JSON", lambda p: (p / "config.json").write_text("{not json") and None, "config.json"),
-    ("config.json a JSON list", _edit_config(lambda c: [1, 2]), "config.json"),
-    ("d_model 16384 in the config", _edit_config(_big_model), "d_model"),
-    ("weights truncated", _truncate_weights, "weights"),
-    ("weights missing", lambda p: _weights(p).unlink(), "weights"),
-    ("encoder with a pickled pytorch_model.bin", _pickled_encoder, "safetensors"),
-    ("weights a symlink to /dev/zero", lambda p: (_weights(p).unlink(), _weights_link(p)) and None, "weights"),
+    ("config.json a JSON list", spoil.edit_config(lambda c: [1, 2]), "config.json"),
+    ("d_model 16384 in the config", spoil.big_model, "d_model"),
+    ("weights truncated", spoil.truncate_weights, "weights"),
+    ("weights missing", lambda p: spoil.weights(p).unlink(), "weights"),
+    ("encoder with a pickled pytorch_model.bin", spoil.pickled_encoder, "safetensors"),
+    ("weights a symlink to /dev/zero", spoil.weights_to_dev_zero, "weights"),
 ]
-
-
-def _weights_link(p: Path) -> None:
-    (p / "model.safetensors").symlink_to("/dev/zero")
 
 
 for _name, _spoil, _pattern in _CHECKPOINTS:
