@@ -136,11 +136,16 @@ def run(a: argparse.Namespace) -> int:
 
     logging.getLogger("ray").setLevel(logging.WARNING)
     logging.getLogger("ray.serve").setLevel(logging.WARNING)
-    ray.init(address=a.address, num_cpus=a.num_cpus if a.address is None else None, include_dashboard=False,
-             log_to_driver=False, logging_level=logging.WARNING, configure_logging=False)
-    serve.start(http_options={"host": a.host, "port": a.port})
-    serve.run(application(a.checkpoint, a.device, a.exemplars, a.token, a.replicas, a.max_batch_size, a.batch_wait_ms,
-                          gpus, cpus), name="codefusion", route_prefix="/", blocking=False)
+    try:
+        ray.init(address=a.address, num_cpus=a.num_cpus if a.address is None else None, include_dashboard=False,
+                 log_to_driver=False, logging_level=logging.WARNING, configure_logging=False)
+        serve.start(http_options={"host": a.host, "port": a.port})
+        serve.run(application(a.checkpoint, a.device, a.exemplars, a.token, a.replicas, a.max_batch_size,
+                              a.batch_wait_ms, gpus, cpus), name="codefusion", route_prefix="/", blocking=False)
+    except Exception as e:  # Ray's own failures (no cluster at --address, a port in use, a replica that cannot load)
+        ray.shutdown()
+        first = (str(e).strip().splitlines() or [""])[0][:300]
+        raise EngineError(f"Ray Serve could not start the engine: {type(e).__name__}: {first}") from None
     print(f"codefusion engine on http://{a.host}:{a.port} ({a.replicas} replica(s), batches of up to "
           f"{a.max_batch_size}, token {'required' if a.token else 'none'}); Ctrl-C stops it", flush=True)
     stop = threading.Event()
