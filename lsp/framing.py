@@ -6,8 +6,10 @@ LF-only header is never matched. Here:
 
 * a header line is anything up to a newline (CRLF or LF); `Content-Length` is found anywhere in
   the line (so a message that follows garbage is still found), any case, digits only;
-* a length over `max_body` (default 8 MiB) or under 1 is refused: the body is not read, and its
-  bytes are skipped as junk up to the next header;
+* a length over `max_body` (default 8 MiB, `codefusion-lsp --max-message-mib`) or under 1 is
+  refused: the body is not read, and its bytes are skipped as junk up to the next header; of an
+  over-long request, the first 4 KiB are read to recover its id, and it gets an error answer
+  (`on_oversize(id, length)`);
 * a body whose bytes stop coming (the length was too long) is read as it is after BODY_IDLE_S;
   a body that is not JSON is dropped, and when it holds the start of the next message (the length
   was too long), the message before it is handled and reading resumes there.
@@ -28,6 +30,8 @@ MAX_LINE = 1 << 16  # bytes of one header line kept (longer lines are junk anywa
 BODY_IDLE_S = 1.0  # a body still short after this long without bytes is read as it is
 _LENGTH = re.compile(rb"content-length[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
 _NEXT = re.compile(rb"content-length[ \t]*:", re.IGNORECASE)
+_ID = re.compile(rb'"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
+PEEK = 4096  # bytes of a refused body read to recover the request's id
 
 
 class Source:
@@ -100,11 +104,26 @@ def content_length(line: bytes) -> Optional[str]:
     return None if m is None else m.group(1).strip().decode("latin-1")
 
 
+def recover_id(head: bytes) -> Any:
+    """The id of the request whose body starts with `head` (None when there is none to see)."""
+    if b'"method"' not in head:
+        return None  # a notification or a response: nobody waits for an answer
+    m = _ID.search(head)
+    if m is None:
+        return None
+    try:
+        return json.loads(m.group(1))
+    except ValueError:
+        return None
+
+
 async def run_framed(stop_event: threading.Event, src: Source, protocol: Any, logger: Optional[logging.Logger] = None,
-                     error_handler: Optional[Callable] = None, max_body: int = MAX_BODY, idle_s: float = BODY_IDLE_S) -> None:
+                     error_handler: Optional[Callable] = None, max_body: int = MAX_BODY, idle_s: float = BODY_IDLE_S,
+                     on_oversize: Optional[Callable[[Any, int], None]] = None) -> None:
     """The message loop: read framed messages and hand them to `protocol` until the stream ends."""
     log = logger or logging.getLogger(__name__)
     length: Optional[int] = None
+    oversize: Optional[int] = None  # a refused length over max_body: its id is looked for
     in_headers = False
     while not stop_event.is_set():
         line = await src.readline()
@@ -116,7 +135,8 @@ async def run_framed(stop_event: threading.Event, src: Source, protocol: Any, lo
             length = int(value) if value.isdigit() and len(value) <= 12 else None
             if length is None or not 0 < length <= max_body:
                 log.warning("refused Content-Length %r (1..%d bytes); skipping to the next header", value[:40], max_body)
-                length, in_headers = None, False
+                oversize = length if length is not None and length > max_body and on_oversize else None
+                length, in_headers = None, oversize is not None
             continue
         if not in_headers:
             if line.strip():
@@ -125,6 +145,17 @@ async def run_framed(stop_event: threading.Event, src: Source, protocol: Any, lo
         if line.strip():
             continue  # another header (Content-Type): nothing to do
         in_headers = False
+        if oversize is not None:  # read its start for the id, answer, skip the rest as junk
+            head, _ = await src.body(min(oversize, PEEK), idle_s)
+            nxt = _NEXT.search(head)
+            if nxt is not None:  # the length lied: what follows is the next message; keep it
+                src.push_back(head[nxt.start():])
+                head = head[: nxt.start()]
+            msg_id = recover_id(head)
+            if msg_id is not None:
+                on_oversize(msg_id, oversize)
+            oversize = None
+            continue
         body, complete = await src.body(length, idle_s)
         if not complete:
             log.warning("Content-Length %d but %d bytes came; reading what came", length, len(body))

@@ -168,6 +168,14 @@ class CodeFusionServer(LanguageServer):
 
     # ------------------------------------------------------------ transport
 
+    max_body = 8 << 20  # bytes of one message (codefusion-lsp --max-message-mib)
+
+    def refuse_oversize(self, msg_id: Any, length: int) -> None:
+        """A request over the size cap (lsp.framing skipped it): an error answer, so the editor does not wait."""
+        self.protocol._send_response(msg_id, None, JsonRpcInvalidRequest(
+            f"message of {length} bytes refused: the limit is {self.max_body} bytes "
+            f"(codefusion-lsp --max-message-mib)").to_response_error())
+
     def start_io(self, stdin=None, stdout=None) -> None:
         """stdio, with lsp.framing's reader loop (a bad Content-Length cannot deafen or kill the server)."""
         from pygls.io_ import StdoutWriter
@@ -179,7 +187,8 @@ class CodeFusionServer(LanguageServer):
         source = Source(stdin or sys.stdin.buffer, self.thread_pool)
         code = 0
         try:
-            asyncio.run(run_framed(self._stop_event, source, self.protocol, log, self.report_server_error))
+            asyncio.run(run_framed(self._stop_event, source, self.protocol, log, self.report_server_error,
+                                   max_body=self.max_body, on_oversize=self.refuse_oversize))
         except BrokenPipeError:
             log.error("the connection to the client is lost; shutting down")
         except SystemExit as e:  # `exit`: 0 after `shutdown`, 1 without (the LSP rule)
@@ -199,7 +208,8 @@ class CodeFusionServer(LanguageServer):
 
         async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self.protocol.set_writer(writer)  # type: ignore[arg-type]
-            await run_framed(stop_event, Source(reader), self.protocol, log, self.report_server_error)
+            await run_framed(stop_event, Source(reader), self.protocol, log, self.report_server_error,
+                             max_body=self.max_body, on_oversize=self.refuse_oversize)
             self.shutdown()
 
         async def serve() -> None:
@@ -603,6 +613,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--token", default=None, help="with --tcp beyond loopback: the first line a client must send")
     parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint when the codefusion.checkpoint setting is null")
     parser.add_argument("--log-file", metavar="FILE", help="write the server's debug log here")
+    parser.add_argument("--max-message-mib", type=float, default=8.0, metavar="MIB",
+                        help="largest message accepted, in MiB (default 8); larger requests get an error answer")
     from engine.api import version
 
     parser.add_argument("--version", action="version", version=f"codefusion-lsp {version()}")
@@ -613,6 +625,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
         logging.basicConfig(handlers=[handler], level=logging.WARNING)
+    if not 0 < args.max_message_mib <= 1024:
+        parser.error(f"--max-message-mib must be in (0, 1024], got {args.max_message_mib}")
+    server.max_body = int(args.max_message_mib * (1 << 20))
     server.default_checkpoint = args.checkpoint
     server.options = server._with_default_checkpoint(server.options)
     if args.tcp:
@@ -622,6 +637,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from lsp.tcp import serve
 
         child = (["--checkpoint", args.checkpoint] if args.checkpoint else []) + \
+            ["--max-message-mib", str(args.max_message_mib)] + \
             (["--log-file", args.log_file] if args.log_file else [])
         serve(host, int(port), child, args.token)
     else:

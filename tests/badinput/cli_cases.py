@@ -153,5 +153,7 @@ CLI_CASES: List[CliCase] = [
     CliCase("codefusion-lsp: --tcp beyond loopback without a token", ["--tcp", "0.0.0.0:1"], 1, "needs --token",
             program="codefusion-lsp"),
     CliCase("codefusion-lsp: unknown option", ["--turbo"], 2, "unrecognized", program="codefusion-lsp"),
+    CliCase("codefusion-lsp: --max-message-mib 0", ["--max-message-mib", "0"], 2, "--max-message-mib must be in",
+            program="codefusion-lsp"),
     CliCase("codefusion-lsp: --version", ["--version"], 0, "codefusion-lsp", program="codefusion-lsp"),
 ]

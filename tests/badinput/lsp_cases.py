@@ -166,6 +166,14 @@ for _name, (_data, _how) in FRAMING.items():
     case("framing", _name, f"no answer to the broken frame ({_how}); the next request is answered")(raw(_data))
 
 
+@case("framing", "a 9 MiB request over the cap", f"error {INVALID_REQUEST} for its id (recovered from its start); skipped")
+def _oversize_request(s: Server, ctx) -> None:
+    start = s.mark()
+    s.send(frame({"jsonrpc": "2.0", "id": "big", "method": "textDocument/completion", "params": {"x": "y" * (9 << 20)}}))
+    reply = s.response("big", 60, start)
+    assert reply and reply["error"]["code"] == INVALID_REQUEST and "limit is" in reply["error"]["message"], str(reply)[:300]
+
+
 @case("framing", "the body of a too-long frame holds the next message", "both messages handled")
 def _too_long_then_request(s: Server, ctx) -> None:
     start = s.mark()

@@ -271,3 +271,26 @@ def test_requests_that_are_not_json_rpc_2_get_invalid_request_and_nested_lookali
         assert 77 not in seen  # it was data inside params, not a request
     finally:
         proc.kill()
+
+
+def test_an_oversized_request_is_answered_by_its_id_and_the_loop_goes_on():
+    """Over max_body: the first bytes give the id, on_oversize answers it, the rest is skipped."""
+    from lsp.framing import Source, recover_id, run_framed
+
+    refused = []
+
+    async def go():
+        reader = asyncio.StreamReader()
+        big = frame({"jsonrpc": "2.0", "id": 7, "method": "x", "params": {"p": "q" * 5000}})
+        note = frame({"jsonrpc": "2.0", "method": "y", "params": {"p": "q" * 5000}})
+        reader.feed_data(big + note + frame({"b": 2}))
+        reader.feed_eof()
+        p = _Protocol()
+        await run_framed(threading.Event(), Source(reader), p, idle_s=0.2, max_body=1000,
+                         on_oversize=lambda i, n: refused.append((i, n)))
+        return p.messages
+
+    assert asyncio.run(go()) == [{"b": 2}]
+    assert refused == [(7, len(json.dumps({"jsonrpc": "2.0", "id": 7, "method": "x", "params": {"p": "q" * 5000}})))]
+    assert recover_id(b'{"jsonrpc": "2.0", "id": "a\\"b", "method": "m"') == 'a"b'
+    assert recover_id(b'{"jsonrpc": "2.0", "id": 3, "result": null}') is None  # a response: nobody waits
