@@ -108,36 +108,50 @@ def default_loader(options: Options) -> Any:
     return load_generator(options.checkpoint, device=options.load_device)
 
 
+ENGINE_RETRY_S = 30.0  # while the local model stands in, how often the shared engine is asked again
+
+
 class RemoteEngine:
     """A shared engine (`codefusion serve`) standing in for the model: the worker sends it the request
-    and gets ranked candidates back. `local` is the model that takes over when it cannot be reached
-    (codefusion.engineFallback), loaded on first need."""
+    and gets ranked candidates back. `local` is the model that takes over while it cannot be reached
+    (codefusion.engineFallback); every ENGINE_RETRY_S the engine is tried again, and it takes back
+    over when it answers."""
 
     kind = "remote"
 
-    def __init__(self, client: Any, health: dict, options: Options):
+    def __init__(self, client: Any, languages: Sequence[str], options: Options):
         self.client = client
-        self.languages = tuple(health.get("languages") or ())
+        self.languages = tuple(languages)
         self.path = client.url
         self.options = options
-        self.local: Any = None
+        self.local: Any = None  # the local model, loaded on first need
         self.local_retriever: Any = None
+        self.down_since: Optional[float] = None  # the engine stopped answering (monotonic time); None: up
+
+    def should_retry(self) -> bool:
+        return self.down_since is not None and time.monotonic() - self.down_since >= ENGINE_RETRY_S
 
 
 def load_engine(options: Options, loader: Callable[[Options], Any]) -> Any:
     """For codefusion.engineUrl: the engine if it answers its health check; else, with
-    engineFallback, the local model; else ModelUnavailable saying why."""
+    engineFallback, the engine with the local model standing in; else ModelUnavailable saying why."""
     from codefusion.remote import EngineClient, EngineUnreachable, RequestError
 
     try:
         client = EngineClient(options.engine_url, options.engine_token, timeout=float(options.timeout))
-        return RemoteEngine(client, client.health(timeout=min(10.0, float(options.timeout))), options)
-    except (EngineUnreachable, RequestError, ValueError) as exc:
+    except ValueError as exc:
+        raise ModelUnavailable(f"codefusion.engineUrl: {exc}") from None
+    try:
+        return RemoteEngine(client, client.health(timeout=min(10.0, float(options.timeout))).get("languages") or (), options)
+    except (EngineUnreachable, RequestError) as exc:
         if not options.engine_fallback:
             raise ModelUnavailable(f"{exc} (codefusion.engineUrl; codefusion.engineFallback is off)") from None
-        local = loader(dataclasses.replace(options, engine_url=None))
-        local.engine_problem = f"{exc}; using the local model (codefusion.engineFallback)"
-        return local
+        engine = RemoteEngine(client, (), options)
+        engine.local = loader(dataclasses.replace(options, engine_url=None))
+        engine.languages = tuple(getattr(engine.local, "languages", ()))
+        engine.down_since = time.monotonic()
+        engine.problem = f"{exc}; using the local model (codefusion.engineFallback)"
+        return engine
 
 
 def default_pipeline(candidates: Sequence[Any], lang: str, k: int, invalid_mode: str) -> Any:
@@ -266,12 +280,14 @@ class GenerationService:
                 self._on_status("error", model.error)
             return
         model.generator = generator
-        if getattr(generator, "engine_problem", None):
-            self._say(generator.engine_problem, warning=True)
         if isinstance(generator, RemoteEngine):  # the engine does the rest (its bank, its retrieval)
+            if getattr(generator, "problem", None):
+                self._say(generator.problem, warning=True)
             if self._model is model:
-                self._on_status("ready", f"shared engine at {generator.path} ({', '.join(generator.languages)}) "
-                                         f"in {time.perf_counter() - start:.1f} s")
+                where = f"shared engine at {generator.path}" if generator.local is None else \
+                    f"local model (the shared engine at {generator.path} does not answer; asked again every " \
+                    f"{ENGINE_RETRY_S:.0f} s)"
+                self._on_status("ready", f"{where} ({', '.join(generator.languages)}) in {time.perf_counter() - start:.1f} s")
             return
         self._files = tuple(options.exemplar_files)
         if options.retrieval and model.retriever_future is None:  # the index too, before "ready"
@@ -456,6 +472,14 @@ class GenerationService:
         from codefusion.remote import EngineUnreachable, RequestError
         from engine.api import Cancelled
 
+        if engine.local is not None and engine.should_retry():  # is the engine back?
+            try:
+                engine.client.health(timeout=2.0)
+                engine.local = engine.local_retriever = None
+                engine.down_since = None
+                self._say(f"the shared engine at {engine.path} answers again; using it", warning=True)
+            except (EngineUnreachable, RequestError):
+                engine.down_since = time.monotonic()
         if engine.local is None:
             try:
                 res = engine.client.suggest(key.nl, key.lang, key.k, key.steps, retrieval=key.retrieval,
@@ -470,7 +494,9 @@ class GenerationService:
                     return GenerationResult([], f"{exc} (codefusion.engineFallback is off)", 0.0, 0.0, 0)
                 self._say(f"{exc}; using the local model (codefusion.engineFallback)", warning=True)
                 engine.local = self._loader(dataclasses.replace(engine.options, engine_url=None))
-                engine.local_retriever = self._retriever_factory(engine.local) if key.retrieval else None
+                engine.down_since = time.monotonic()
+        if engine.local_retriever is None and key.retrieval:
+            engine.local_retriever = self._retriever_factory(engine.local)
         return None
 
     # ------------------------------------------------------------ cancellation

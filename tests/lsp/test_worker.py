@@ -220,3 +220,40 @@ async def test_a_request_past_its_time_budget_stops_the_sampler_and_says_so():
     await asyncio.sleep(0.1)
     assert gen.steps_seen and gen.steps_seen[-1] < 150  # stopped early, not run to the end
     service.shutdown()
+
+
+async def test_a_shared_engine_that_does_not_answer_hands_over_to_the_local_model_and_takes_back(monkeypatch):
+    """codefusion.engineUrl with engineFallback: the local model stands in while the engine is
+    unreachable; once it answers again (asked every ENGINE_RETRY_S), it takes over again."""
+    import socket
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    import lsp.worker as worker
+    from codefusion.remote import EngineClient
+    from tests.codefusion.test_remote import _Fake
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    service, gen, statuses = make()
+    service._pipeline = pipeline
+    opts = Options(k=2, steps=1, engine_url=dead, engine_fallback=True, timeout=3, retrieval=False)
+    r = await service.generate(service.key_for("list files", "bash", opts), "doc", opts)
+    assert [c.code for c in r.candidates] == ["echo list files 0", "echo list files 1"]  # the local model
+    assert statuses[-1][0] == "ready" and "does not answer" in statuses[-1][1]
+    engine = service.generator
+    assert isinstance(engine, worker.RemoteEngine) and engine.local is gen
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Fake)  # the engine is back
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Fake.plan, _Fake.seen = [], []
+    try:
+        engine.client = EngineClient(f"http://127.0.0.1:{server.server_address[1]}", timeout=5)
+        monkeypatch.setattr(worker, "ENGINE_RETRY_S", 0.0)
+        r = await service.generate(service.key_for("count lines", "bash", opts), "doc", opts)
+        assert [c.code for c in r.candidates] == ["ls"] and engine.local is None  # the engine's answer
+        assert _Fake.seen and _Fake.seen[0][0]["nl"] == "count lines"
+    finally:
+        server.shutdown()
+        service.shutdown()
