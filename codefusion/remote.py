@@ -163,14 +163,16 @@ class EngineClient:
             if time.monotonic() >= deadline:
                 break
             try:
-                status, data = self._once(method, path, body, deadline, cancel)
+                status, data, parsed = self._once(method, path, body, deadline, cancel)
             except Cancelled:
                 raise
             except (OSError, http.client.HTTPException) as e:  # refused, reset, timed out: maybe a restart
                 last = f"{type(e).__name__}: {e}"
                 continue
-            if status in (500, 502, 503, 504):
-                last = f"HTTP {status}: {data.get('error', '') if isinstance(data, dict) else ''}".strip()
+            if status in (500, 502, 503, 504) or (status == 404 and not parsed):
+                # 5xx: a replica died or none is ready; a plain-text 404 is Ray Serve's own while the
+                # application is still being deployed (the engine's own 404s are JSON)
+                last = f"HTTP {status}: {data.get('error', '') if isinstance(data, dict) else ''}".strip()[:200]
                 continue
             if status != 200:
                 msg = data.get("error") if isinstance(data, dict) else None
@@ -202,9 +204,9 @@ class EngineClient:
             resp = conn.getresponse()
             raw = resp.read(8 << 20)
             try:
-                data = json.loads(raw.decode("utf-8")) if raw else {}
+                data, parsed = (json.loads(raw.decode("utf-8")) if raw else {}), True
             except (UnicodeDecodeError, json.JSONDecodeError):
-                data = {"error": raw[:200].decode("utf-8", "replace")}
-            return resp.status, data
+                data, parsed = {"error": raw[:200].decode("utf-8", "replace")}, False
+            return resp.status, data, parsed
         finally:
             conn.close()  # on cancel too: the engine sees the client leave and drops the request

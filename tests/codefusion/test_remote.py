@@ -70,6 +70,12 @@ class _Fake(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         _Fake.seen.append((body, self.headers.get("Authorization")))
         step = _Fake.plan.pop(0) if _Fake.plan else 200
+        if step == "text404":  # Ray Serve's proxy before the application is deployed
+            self.send_response(404)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"not found")
+            return
         if step == "slow":
             time.sleep(3)
             step = 200
@@ -92,17 +98,18 @@ def fake():
 def test_the_client_sends_the_token_and_retries_a_dead_replica(fake):
     client = EngineClient(fake, token="s3", timeout=10)
     assert client.health()["languages"] == ["bash"]
-    _Fake.plan = [503, 502]
+    _Fake.plan = [503, "text404", 502]
     res = client.suggest("list files", "bash", 3)
     assert [c.code for c in res.candidates] == ["ls"] and res.replica == "r1"
-    assert len(_Fake.seen) == 3 and all(auth == "Bearer s3" for _, auth in _Fake.seen)
+    assert len(_Fake.seen) == 4 and all(auth == "Bearer s3" for _, auth in _Fake.seen)
     assert _Fake.seen[0][0]["k"] == 3
 
 
 def test_the_client_reports_refusals_and_unreachable_engines(fake):
-    _Fake.plan = [400]
-    with pytest.raises(RequestError, match="HTTP 400"):
-        EngineClient(fake).suggest("x", "bash", 1)
+    for status in (400, 404):  # the engine's own (JSON) refusals are final
+        _Fake.plan = [status]
+        with pytest.raises(RequestError, match=f"HTTP {status}"):
+            EngineClient(fake).suggest("x", "bash", 1)
     _Fake.plan = [503] * 10
     with pytest.raises(EngineUnreachable, match="did not answer"):
         EngineClient(fake, retries=2).suggest("x", "bash", 1)
