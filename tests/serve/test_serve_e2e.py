@@ -60,27 +60,28 @@ def engine(untrained_ckpt, tmp_path_factory):
                             env={**ENV, "CODEFUSION_THREADS": "1"}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
+    try:  # whatever goes wrong, the engine and its Ray processes (one process group) are stopped
+        deadline = time.monotonic() + 240
+        up = False
+        while time.monotonic() < deadline and not up and proc.poll() is None:
+            try:
+                up = _get(url + "/v1/health")[0] == 200
+            except OSError:
+                pass
+            time.sleep(0 if up else 1)
+        log.seek(0)
+        assert up, f"codefusion serve did not come up (exit code {proc.poll()}): {log.read()[-3000:]}"
+        yield url
+    finally:
         try:
-            if _get(url + "/v1/health")[0] == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(1)
-    else:
-        proc.kill()
-    log.seek(0)
-    assert proc.poll() is None, f"codefusion serve ended: {log.read()[-3000:]}"
-    yield url
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
 
 
 def _editor(url: str, **extra) -> Server:
