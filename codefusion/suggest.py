@@ -72,17 +72,12 @@ def suggest_many(requests: List[dict], generator: Any, retriever: Any = None, *,
 
 def _retrieve_batch(requests: List[dict], retriever: Any) -> List[Optional[List[Any]]]:
     """The retrieved examples for a batch, one search per language (None: _compose searches)."""
-    search = getattr(retriever, "search_batch", None)
-    out: List[Optional[List[Any]]] = [None] * len(requests)
-    if search is None:
-        return out
-    wanted = [i for i, r in enumerate(requests) if r["settings"].retrieval]
-    for lang in {requests[i]["lang"] for i in wanted}:
-        idx = [i for i in wanted if requests[i]["lang"] == lang]
-        k = max(requests[i]["settings"].k for i in idx)
-        for i, hits in zip(idx, search([requests[i]["nl"] for i in idx], lang, k)):
-            out[i] = hits[: requests[i]["settings"].k]
-    return out
+    from engine.api import search_by_language
+
+    wanted = [r for r in requests if r["settings"].retrieval]
+    found = iter(search_by_language(retriever, [r["nl"] for r in wanted], [r["lang"] for r in wanted],
+                                    [r["settings"].k for r in wanted]))
+    return [next(found) if r["settings"].retrieval else None for r in requests]
 
 
 def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: Any, model: List[Any], start: float,

@@ -118,6 +118,21 @@ def exemplar_bank(generator, files=(), records=()):
     return base.with_records(extra)
 
 
+def search_by_language(retriever, nls: list, langs: list, ns: list) -> list:
+    """The retriever's nearest examples for a batch of requests: one `search_batch` per language
+    with the largest n asked there, each request taking its own prefix (results are best first).
+    Entries are lists of Candidates, or None for all when the retriever cannot search in batches."""
+    search = getattr(retriever, "search_batch", None)
+    out: list = [None] * len(nls)
+    if search is None:
+        return out
+    for lang in dict.fromkeys(langs):
+        idx = [i for i, lg in enumerate(langs) if lg == lang]
+        for i, hits in zip(idx, search([nls[i] for i in idx], lang, max(ns[i] for i in idx))):
+            out[i] = hits[: ns[i]]
+    return out
+
+
 def calibration(generator) -> Optional[dict]:
     """The checkpoint's dev calibration ({"model"|"retrieval": {lang: [rate at rank 1..k]}}, see
     codefusion.evaluation.calibrate), or None."""

@@ -235,16 +235,12 @@ class Generator:
 
     def _nearest_batch(self, nls: list[str], langs: list[str], ks: list[int]) -> list[Optional[list]]:
         """_nearest for a batch, one bank search per language (None: let _plan search)."""
-        search = getattr(self.bank, "search_batch", None)
-        if not self.cfg.exemplars or search is None:
+        from engine.api import search_by_language
+
+        if not self.cfg.exemplars:
             return [None] * len(nls)
-        out: list[Optional[list]] = [None] * len(nls)
-        for lang in set(langs):
-            idx = [i for i, lg in enumerate(langs) if lg == lang]
-            n = max(max(ks[i], self.cfg.exemplars) for i in idx)
-            for i, hits in zip(idx, search([nls[i] for i in idx], lang, n)):
-                out[i] = [(c.code, c.score) for c in hits]  # best first: each request takes its prefix
-        return out
+        found = search_by_language(self.bank, nls, langs, [max(k, self.cfg.exemplars) for k in ks])
+        return [None if hits is None else [(c.code, c.score) for c in hits] for hits in found]
 
     def _plan(self, nl: str, lang: str, k: int, steps: Optional[int], seed: int, exemplars: Optional[list[str]],
               start_snr: Optional[float], nearest: Optional[list] = None) -> "_Plan":

@@ -127,6 +127,7 @@ class RemoteEngine:
         self.local: Any = None  # the local model, loaded on first need
         self.local_retriever: Any = None
         self.down_since: Optional[float] = None  # the engine stopped answering (monotonic time); None: up
+        self.problem: Optional[str] = None  # why the local model stands in, said once when it loads
 
     def should_retry(self) -> bool:
         return self.down_since is not None and time.monotonic() - self.down_since >= ENGINE_RETRY_S
@@ -281,7 +282,7 @@ class GenerationService:
             return
         model.generator = generator
         if isinstance(generator, RemoteEngine):  # the engine does the rest (its bank, its retrieval)
-            if getattr(generator, "problem", None):
+            if generator.problem:
                 self._say(generator.problem, warning=True)
             if self._model is model:
                 where = f"shared engine at {generator.path}" if generator.local is None else \
@@ -445,7 +446,7 @@ class GenerationService:
 
         settings = Options(k=key.k, steps=key.steps, invalid_mode=key.invalid_mode, retrieval=key.retrieval)
         if isinstance(generator, RemoteEngine):
-            remote = self._ask_engine(generator, key, settings, should_stop, start)
+            remote = self._ask_engine(generator, key, should_stop, start)
             if remote is not None:
                 return remote
             generator, retriever = generator.local, generator.local_retriever  # it takes over
@@ -465,7 +466,7 @@ class GenerationService:
         return GenerationResult(list(res.candidates), res.message, res.model_seconds, res.pipeline_seconds, steps_run,
                                 list(dict.fromkeys(used)))
 
-    def _ask_engine(self, engine: RemoteEngine, key: GenerationKey, settings: Options, should_stop: Callable[[], bool],
+    def _ask_engine(self, engine: RemoteEngine, key: GenerationKey, should_stop: Callable[[], bool],
                     start: float) -> Optional[GenerationResult]:
         """In the worker thread: the shared engine's answer; None when the local model takes over
         (the engine stopped answering and codefusion.engineFallback is on)."""
