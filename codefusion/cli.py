@@ -303,6 +303,20 @@ def add_serve_args(p: argparse.ArgumentParser) -> None:
                         "answered more requests/s than two)")
 
 
+def _run_bank(a: argparse.Namespace) -> int:
+    from codefusion import tldr
+
+    n = tldr.write(a.tldr, a.out)
+    print(f"{a.out}: {n} Bash exemplars from tldr-pages ({tldr.ATTRIBUTION})")
+    if a.index:
+        from engine.api import exemplar_bank, load_generator
+
+        exemplar_bank(load_generator(None), [a.out])
+        print("search index built and cached")
+    print(f'use it: "codefusion.exemplarFiles": ["{a.out}"] in VS Code, or codefusion generate --exemplars {a.out}')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from engine import version
 
@@ -339,6 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--device", default=None)
     d.add_argument("--seed", type=int, default=0)
     add_check_args(sub.add_parser("check", help="syntax-check code (exit 0 valid, 1 invalid, 2 usage)"))
+    b = sub.add_parser("bank", help="an exemplar bank (JSONL) from a tldr-pages checkout, for codefusion.exemplarFiles")
+    b.add_argument("--tldr", required=True, type=Path, metavar="CHECKOUT",
+                   help="a clone of https://github.com/tldr-pages/tldr (CC BY 4.0)")
+    b.add_argument("--out", required=True, type=Path, metavar="FILE.jsonl")
+    b.add_argument("--index", action="store_true",
+                   help="also build and cache the bank's search index with the shipped model (minutes, once)")
     add_serve_args(sub.add_parser("serve", help="one engine for a team: Ray Serve, batched across editors (HTTP/JSON)"))
     sv = sub.add_parser("daemon", help="the process behind `generate --daemon` (a Unix socket, in the foreground)")
     sv.add_argument("--socket", default=None, help="socket path (default: the one `generate --daemon` uses)")
@@ -366,6 +386,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _run_diagnose(a)
         if a.cmd == "check":
             return run_check(a)
+        if a.cmd == "bank":
+            return _run_bank(a)
         if a.cmd == "serve":
             try:
                 from codefusion import serve

@@ -32,6 +32,24 @@ def pick_device(device: Optional[str]) -> str:
     return device
 
 
+# the bank is searched this many times deeper than the exemplars needed, so that programs that
+# several training NLs share (a third of CF's nearest five) still leave enough distinct ones
+SEARCH_WIDTH = 3
+
+
+def distinct_programs(nearest: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """(program, similarity) pairs, best first, each program once (whitespace aside): k candidates
+    start from k different programs, and the memory never holds one program twice (as in training,
+    `Retriever.exemplars_loo`)."""
+    seen, out = set(), []
+    for code, sim in nearest:
+        key = " ".join(code.split())
+        if key not in seen:
+            seen.add(key)
+            out.append((code, sim))
+    return out
+
+
 def training_bank(meta: dict, dense=None):
     """A Retriever over the training files a checkpoint's config.json lists under "data" (those
     found on this machine, relative to the data directory), or None when there are none; hybrid
@@ -126,10 +144,13 @@ class Generator:
         return [code for code, _ in self._nearest(nl, lang, n)]
 
     def _nearest(self, nl: str, lang: str, n: Optional[int] = None) -> list[tuple[str, float]]:
-        """(program, cosine similarity of its NL to the request) for the n nearest, best first."""
+        """(program, cosine similarity of its NL to the request) for the n nearest distinct programs
+        (whitespace aside), best first."""
         if not self.cfg.exemplars or self.bank is None:
             return []
-        return [(c.code, c.score) for c in self.bank.search(nl, lang, n or self.cfg.exemplars)]
+        n = n or self.cfg.exemplars
+        hits = self.bank.search(nl, lang, n * SEARCH_WIDTH)
+        return distinct_programs([(c.code, c.score) for c in hits])[:n]
 
     def _ids(self, codes: list[str]) -> list[list[int]]:
         return [self.tokenizer.encode_padded(c, self.cfg.code_max_len) for c in codes]
@@ -239,8 +260,8 @@ class Generator:
 
         if not self.cfg.exemplars:
             return [None] * len(nls)
-        found = search_by_language(self.bank, nls, langs, [max(k, self.cfg.exemplars) for k in ks])
-        return [None if hits is None else [(c.code, c.score) for c in hits] for hits in found]
+        found = search_by_language(self.bank, nls, langs, [max(k, self.cfg.exemplars) * SEARCH_WIDTH for k in ks])
+        return [None if hits is None else distinct_programs([(c.code, c.score) for c in hits]) for hits in found]
 
     def _plan(self, nl: str, lang: str, k: int, steps: Optional[int], seed: int, exemplars: Optional[list[str]],
               start_snr: Optional[float], nearest: Optional[list] = None) -> "_Plan":

@@ -125,3 +125,22 @@ def test_exemplar_model_trains_and_starts_from_a_noised_exemplar(tmp_path):
     gen.cfg.exemplar_rank_weight = 0.0
     plain = gen.generate("find all python files", "bash", k=2, steps=2, seed=0, exemplars=[])
     assert all("copy" not in c.meta for c in plain)  # no exemplars given: none used
+
+
+def test_exemplars_are_distinct_programs_searched_deep_enough():
+    """Several training NLs share one program (a third of CF's nearest five): the exemplars, and
+    so the k starts, are k different programs, best first, found by searching deeper."""
+    from types import SimpleNamespace
+
+    from engine.generator import Generator, distinct_programs
+
+    assert distinct_programs([("ls  -a", 0.9), ("ls -a", 0.8), ("ls -l", 0.7), ("ls -a ", 0.6)]) == \
+        [("ls  -a", 0.9), ("ls -l", 0.7)]
+    shared = [{"nl": f"show every file {w}", "code": "ls -a", "lang": "bash"} for w in ("now", "here", "please")]
+    bank = Retriever(shared + RECORDS)
+    me = SimpleNamespace(cfg=SimpleNamespace(exemplars=2), bank=bank)
+    near = Generator._nearest(me, "show every file", "bash", 3)
+    codes = [c for c, _ in near]
+    assert codes[0] == "ls -a" and len(codes) == 3 and len(set(codes)) == 3
+    assert [s for _, s in near] == sorted((s for _, s in near), reverse=True)
+    assert [c for c, _ in Generator._nearest_batch(me, ["show every file"], ["bash"], [3])[0][:3]] == codes
