@@ -69,8 +69,8 @@ class ModelConfig:
     # --- exemplars (the nearest training programs, by NL) ---
     exemplars: int = 2  # m: exemplar programs N and D (or the AR decoder) cross-attend to; 0 = none
     exemplar_start_snr: float = 50.0  # > 0: sampling starts from an exemplar noised to this token SNR
-    #   (SDEdit) instead of pure noise; candidates cycle through the exemplars
-    exemplar_start_snr_lang: dict = field(default_factory=lambda: {"cf": 10.0})  # per-language start SNR ({"cf": 10.0}), else the above
+    #   (SDEdit) instead of pure noise; candidate i starts from the i-th nearest distinct program
+    exemplar_start_snr_lang: dict = field(default_factory=dict)  # per-language start SNR ({"cf": 10.0}), else the above
     exemplar_rank_weight: float = 1.0  # a candidate's score = mean token log-prob + this x the cosine similarity of
     #   the request to the exemplar it started from (TF-IDF), so a near-copy of the nearest program can rank first
     exemplar_rank_weight_lang: dict = field(default_factory=lambda: {"cf": 0.0})  # per language, else the above
