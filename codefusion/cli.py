@@ -238,6 +238,9 @@ def add_eval_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start-snr", type=float, default=None,
                         help="exemplar models: start sampling from the nearest exemplar noised to this token SNR "
                              "(0: pure noise; default: the checkpoint's)")
+    parser.add_argument("--noise-slots", type=int, default=None, metavar="J",
+                        help="exemplar models: J of the k candidates from a second pass from pure noise "
+                             "(default: the checkpoint's, per language)")
     parser.add_argument("--retrieval-dense", type=float, default=0.0, metavar="W",
                         help="--baseline retrieval: hybrid, W = weight of the sentence-vector cosine (0: TF-IDF, the floor)")
     parser.add_argument("--with-retrieval", action="store_true",
@@ -254,7 +257,7 @@ def options_from_args(args: argparse.Namespace):
                        steps=list(args.steps) if args.steps else [None], limit=args.limit, seed=args.seed,
                        device=args.device, baseline=args.baseline, train=list(args.train), codebert=args.codebert,
                        invalid_mode=args.invalid_mode, progress=not args.no_progress,
-                       start_snr=args.start_snr, bank=args.bank, with_retrieval=args.with_retrieval,
+                       start_snr=args.start_snr, noise_slots=args.noise_slots, bank=args.bank, with_retrieval=args.with_retrieval,
                        retrieval_dense=args.retrieval_dense)
 
 

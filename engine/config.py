@@ -74,6 +74,8 @@ class ModelConfig:
     exemplar_rank_weight: float = 1.0  # a candidate's score = mean token log-prob + this x the cosine similarity of
     #   the request to the exemplar it started from (TF-IDF), so a near-copy of the nearest program can rank first
     exemplar_rank_weight_lang: dict = field(default_factory=lambda: {"cf": 0.0})  # per language, else the above
+    exemplar_noise_slots_lang: dict = field(default_factory=lambda: {"cf": 2})  # per language: of the k candidates,
+    #   this many come from a second pass from pure noise (same NL and exemplars), the rest from exemplar starts
     retrieval_dense_weight: float = 0.7  # exemplar bank and retrieved examples: weight of the sentence-vector cosine
     #   (E, mean-pooled) beside TF-IDF's; 0 = TF-IDF only (scripts/retriever_compare.py chose it on dev)
     exemplar_edit: bool = False  # N has an "edit" embedding that marks x_t as a noised exemplar (the SDEdit start),

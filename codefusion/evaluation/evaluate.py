@@ -97,6 +97,10 @@ def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
         gen.bank = Retriever.from_jsonl(opts.bank, dense=dense_for(gen.loaded)) if opts.bank else None
     if opts.start_snr is not None:
         gen.start_snr = opts.start_snr
+    if opts.noise_slots is not None:
+        if opts.noise_slots < 0:
+            raise EvalError(f"--noise-slots must be >= 0, got {opts.noise_slots}")
+        gen.noise_slots = opts.noise_slots
     retriever = None
     if opts.with_retrieval:
         from engine.api import training_retriever
@@ -108,7 +112,7 @@ def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
         "kind": getattr(gen, "kind", "model"), "checkpoint": opts.checkpoint,
         "exemplars": getattr(getattr(gen, "cfg", None), "exemplars", 0),
         "bank": None if getattr(gen, "bank", None) is None else
-        ([str(p) for p in opts.bank] if opts.bank else "training files"), "start_snr": opts.start_snr,
+        ([str(p) for p in opts.bank] if opts.bank else "training files"), "start_snr": opts.start_snr, "noise_slots": opts.noise_slots,
         "default_steps": getattr(gen, "default_steps", None), "languages": list(getattr(gen, "languages", ()))}
 
 

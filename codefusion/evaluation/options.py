@@ -27,6 +27,7 @@ class EvalOptions:
     invalid_mode: str = DEFAULT_INVALID_MODE
     progress: bool = True
     start_snr: Optional[float] = None  # exemplar models: SDEdit start level (None: the checkpoint's; 0: noise)
+    noise_slots: Optional[int] = None  # exemplar models: candidates from pure noise beside the exemplar starts
     bank: Optional[list[Path]] = None  # exemplar models: JSONL bank (None: the training files; []: none)
     retrieval_dense: float = 0.0  # --baseline retrieval: weight of sentence vectors (0: TF-IDF, the floor)
     with_retrieval: bool = False  # what the editor shows: the model's and the retrieved candidates on one

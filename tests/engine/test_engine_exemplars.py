@@ -144,3 +144,54 @@ def test_exemplars_are_distinct_programs_searched_deep_enough():
     assert codes[0] == "ls -a" and len(codes) == 3 and len(set(codes)) == 3
     assert [s for _, s in near] == sorted((s for _, s in near), reverse=True)
     assert [c for c, _ in Generator._nearest_batch(me, ["show every file"], ["bash"], [3])[0][:3]] == codes
+
+
+def _cand(code, score):
+    from engine.api import Candidate
+
+    return Candidate(code, score, meta={})
+
+
+def test_mix_starts_keeps_the_best_exemplar_starts_then_distinct_noise_starts():
+    from engine.generator import mix_starts
+
+    ex = [_cand("ls -a", -0.1), _cand("ls -a", -0.2), _cand("ls -l", -0.3), _cand("ls -t", -0.4), _cand("ls -S", -0.5)]
+    noise = [_cand("ls -l", -0.05), _cand("du -sh", -0.6), _cand("du -sh ", -0.7), _cand("df -h", -0.9), _cand("wc", -1.0)]
+    got = mix_starts(ex, noise, 5, 2)
+    assert [c.code for c in got] == ["ls -a", "ls -l", "ls -t", "du -sh", "df -h"]  # best first by score
+    assert [c.meta["start"] for c in got] == ["exemplar", "exemplar", "exemplar", "noise", "noise"]
+    # no noise slot: the exemplar starts, distinct, filled from the noise pass only when short of k
+    assert [c.code for c in mix_starts(ex, noise, 5, 0)] == ["ls -a", "ls -l", "ls -t", "ls -S", "du -sh"]
+    # fewer than k distinct programs in both passes: k all the same, duplicates last
+    same = mix_starts([_cand("x", -1.0), _cand("x", -2.0)], [_cand("x", -0.5)], 3, 1)
+    assert len(same) == 3 and {c.code for c in same} == {"x"}
+
+
+def test_noise_slots_mix_a_pure_noise_pass_into_the_exemplar_starts(tmp_path):
+    """An exemplar model with noise slots: of k candidates, `slots` come from the pass from pure noise
+    (what start_snr=0 gives) and the rest from the exemplar starts (what the start level alone gives);
+    a caller's own start level measures one kind of start; a batch gets what each request gets alone."""
+    from engine.api import load_generator
+    from engine.testing import untrained_checkpoint
+
+    gen = load_generator(untrained_checkpoint(tmp_path, exemplars=2), "cpu")
+    assert gen.cfg.exemplars == 2 and gen.bank is not None
+    gen.cfg.exemplar_start_snr, gen.cfg.exemplar_start_snr_lang = 50.0, {}
+    gen.cfg.exemplar_noise_slots_lang = {"bash": 2}
+    nl = "find all python files"
+    mixed = gen.generate(nl, "bash", k=4, steps=1, seed=3)
+    assert len(mixed) == 4 and {c.meta["start"] for c in mixed} <= {"exemplar", "noise"}
+    noise_codes = {c.code for c in gen.generate(nl, "bash", k=4, steps=1, seed=3, start_snr=0.0)}
+    start_codes = {c.code for c in gen.generate(nl, "bash", k=4, steps=1, seed=3, start_snr=50.0)}
+    assert all(c.code in (noise_codes if c.meta["start"] == "noise" else start_codes) for c in mixed)
+    assert sum(c.meta["start"] == "noise" for c in mixed) >= min(2, len(noise_codes - start_codes))
+    assert all("start" not in c.meta for c in gen.generate(nl, "bash", k=4, steps=1, seed=3, start_snr=50.0))
+    gen.noise_slots = 0  # the eval override
+    assert all(c.meta.get("start") is None for c in gen.generate(nl, "bash", k=4, steps=1, seed=3))
+    gen.noise_slots = None
+    many = gen.generate_many([{"nl": nl, "lang": "bash", "k": 4, "steps": 1, "seed": 3},
+                              {"nl": "reverse a list", "lang": "python", "k": 2, "steps": 1}])
+    assert [c.code for c in many[0]] == [c.code for c in mixed]
+    assert [c.score for c in many[0]] == pytest.approx([c.score for c in mixed], abs=1e-5)
+    alone = gen.generate("reverse a list", "python", k=2, steps=1)
+    assert [c.code for c in many[1]] == [c.code for c in alone] and all("start" not in c.meta for c in alone)
