@@ -107,6 +107,8 @@ def _plot(rows: list, path: Path) -> None:
             ax.plot(x, [r[f"model_top{k}"] for r in rs], "o" + style, color="C0", label=f"denoised, top-{k}")
             ax.plot(x, [r[f"exemplars_top{k}"] for r in rs], "s" + style, color="C1", label=f"exemplars, top-{k}")
         ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(x, [f"{v:g}" for v in x])
         ax.set_title(f"{lang} ({rs[0]['metric']}, {rs[0]['n_items']} dev items)")
         ax.set_xlabel("start token SNR")
         ax.set_ylabel("%")
