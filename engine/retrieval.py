@@ -31,6 +31,9 @@ class Dense:
     key: str
 
 
+CACHE_MIN_ROWS = 256  # extra entries (Retriever.with_records) this many or more have their vectors cached
+
+
 def _cached_vectors(dense: Dense, nls: list[str]) -> np.ndarray:
     import hashlib
     import os
@@ -105,7 +108,12 @@ class _LangIndex:
         new.nls, new.codes = list(nls) + self.nls, list(codes) + self.codes
         new.entries_t = hstack([rows.T, self.entries_t]).tocsr()
         new.dense = self.dense
-        new.vectors = None if self.dense is None else np.concatenate([self.dense.embed(list(nls)), self.vectors])
+        if self.dense is not None:  # a big file (a tldr bank) is embedded once and cached; workspace pairs,
+            # few and changing with every edit, each time (milliseconds)
+            vecs = _cached_vectors(self.dense, list(nls)) if len(nls) >= CACHE_MIN_ROWS else self.dense.embed(list(nls))
+            new.vectors = np.concatenate([vecs, self.vectors])
+        else:
+            new.vectors = None
         return new
 
     def search(self, nl: str, k: int) -> list[tuple[int, float]]:

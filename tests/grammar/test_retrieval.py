@@ -81,3 +81,33 @@ def test_hybrid_search_blends_a_dense_cosine_and_caches_the_bank_vectors(tmp_pat
     assert sum(calls) == before
     tfidf = Retriever(records, dense=Dense(embed, 0.0, "fake"))
     assert tfidf.search("count lines in file.txt", "bash", k=1)[0].code == "wc -l file.txt"
+
+
+def test_a_big_exemplar_file_is_embedded_once_workspace_pairs_each_time(tmp_path, monkeypatch):
+    """with_records: a file of CACHE_MIN_ROWS or more entries (a tldr bank) has its sentence vectors
+    cached, so a restarted server does not embed it again; a few workspace pairs are embedded afresh."""
+    import numpy as np
+
+    from engine.retrieval import CACHE_MIN_ROWS, Dense
+
+    monkeypatch.setenv("CODEFUSION_CACHE", str(tmp_path))
+    calls = []
+
+    def embed(texts):
+        calls.append(len(texts))
+        return np.tile(np.array([[0.6, 0.8]], dtype=np.float32), (len(texts), 1))
+
+    base = Retriever([dict(r) for r in TRAIN], dense=Dense(embed, 0.5, "fake"))
+    big = [{"nl": f"print line number {i} of a file", "code": f"sed -n {i}p f", "lang": "bash"}
+           for i in range(CACHE_MIN_ROWS)]
+    calls.clear()
+    first = base.with_records(big)
+    assert calls == [CACHE_MIN_ROWS]
+    again = base.with_records(big)  # the next start: from the cache
+    assert calls == [CACHE_MIN_ROWS]
+    v1, v2 = first._index["bash"].vectors, again._index["bash"].vectors
+    assert v1.shape == v2.shape == (CACHE_MIN_ROWS + len(base._index["bash"].nls), 2)
+    assert np.allclose(v1, v2, atol=1e-3)
+    base.with_records(big[:3])
+    base.with_records(big[:3])
+    assert calls == [CACHE_MIN_ROWS, 3, 3]
