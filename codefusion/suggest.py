@@ -93,6 +93,9 @@ def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: 
         model = [replace(c, score=table["model"][min(r, len(table["model"]) - 1)]) for r, c in enumerate(model)]
         retrieved = [replace(c, score=table["retrieval"][min(r, len(table["retrieval"]) - 1)])
                      for r, c in enumerate(retrieved)]
+        if table["model_first"] and model:  # retrieved examples after the model's, only filling
+            floor = min(c.score for c in model)
+            retrieved = [replace(c, score=min(c.score, floor - 1e-4 * (1 + r))) for r, c in enumerate(retrieved)]
     elif model and retrieved:  # uncalibrated checkpoint: the scores do not compare; show k of each
         k *= 2
     raw = model + retrieved
@@ -103,13 +106,17 @@ def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: 
 
 
 def _calibration(generator: Any, lang: str) -> Optional[dict]:
-    """{"model": [...], "retrieval": [...]} rates by rank for this language, when the checkpoint has them."""
+    """{"model": [...], "retrieval": [...], "model_first": bool} for this language: rates by rank, and
+    whether retrieved examples only fill after the model's candidates (when the checkpoint has them)."""
     from engine.api import calibration
 
     cal = calibration(generator) or {}
     rows = {src: (cal.get(src) or {}).get(lang) for src in ("model", "retrieval")}
     ok = all(isinstance(v, list) and v and all(isinstance(x, (int, float)) for x in v) for v in rows.values())
-    return rows if ok else None
+    if not ok:
+        return None
+    first = cal.get("model_first")
+    return {**rows, "model_first": isinstance(first, list) and lang in first}
 
 
 def candidate_json(r: Any) -> dict:

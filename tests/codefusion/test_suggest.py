@@ -42,6 +42,15 @@ def test_calibrated_scores_interleave_by_merit_and_k_means_k():
     assert len(other.candidates) == 6
 
 
+def test_model_first_languages_show_retrieved_examples_only_after_the_model():
+    cal = {**CAL, "model_first": ["bash"]}
+    res = suggest("x", "bash", Settings(k=4), Gen({"calibration": cal}), Ret())
+    assert [c.code for c in res.candidates] == ["echo model0", "echo model1", "echo model2", "echo model3"]
+    assert [c.source for c in suggest("x", "bash", Settings(k=4, retrieval=True), Gen({"calibration": cal}),
+                                      Ret()).candidates] == ["model"] * 4
+    assert all(0 <= c.score <= 1 for c in res.raw[4:])  # still rates, below the model's lowest
+
+
 def test_retrieval_off_or_alone():
     assert {c.source for c in suggest("x", "bash", Settings(k=2, retrieval=False), Gen(), Ret()).candidates} == {"model"}
     assert {c.source for c in suggest("x", "bash", Settings(k=2), None, Ret()).candidates} == {"retrieval"}
