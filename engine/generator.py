@@ -37,13 +37,19 @@ def pick_device(device: Optional[str]) -> str:
 SEARCH_WIDTH = 3
 
 
+def program_key(code: str) -> str:
+    """A program with its whitespace runs collapsed: what "the same program" means for exemplars,
+    starts and copies."""
+    return " ".join(code.split())
+
+
 def distinct_programs(nearest: list[tuple[str, float]]) -> list[tuple[str, float]]:
     """(program, similarity) pairs, best first, each program once (whitespace aside): k candidates
     start from k different programs, and the memory never holds one program twice (as in training,
     `Retriever.exemplars_loo`)."""
     seen, out = set(), []
     for code, sim in nearest:
-        key = " ".join(code.split())
+        key = program_key(code)
         if key not in seen:
             seen.add(key)
             out.append((code, sim))
@@ -60,7 +66,7 @@ def mix_starts(from_exemplars: list[Candidate], from_noise: list[Candidate], k: 
     seen: set[str] = set()
 
     def add(c: Candidate, start: str) -> bool:
-        key = " ".join(c.code.split())
+        key = program_key(c.code)
         if key in seen or len(out) >= k:
             return False
         seen.add(key)
@@ -377,7 +383,7 @@ class Generator:
         if sdedit and plan.sims and weight:  # one comparable score: the model's confidence and how near its start is
             scores = [sc + weight * plan.sims[j] for sc, j in zip(scores, plan.starts)]
         exemplars = plan.exemplars
-        ex_norm = {" ".join(c.split()) for c in (exemplars if sdedit else exemplars[: self.cfg.exemplars])} \
+        ex_norm = {program_key(c) for c in (exemplars if sdedit else exemplars[: self.cfg.exemplars])} \
             if plan.conditioned else None
         cands = []
         for i, (row, s) in enumerate(zip(ids.tolist(), scores)):
@@ -387,6 +393,6 @@ class Generator:
                 meta["exemplar"] = plan.starts[i]
                 meta["exemplar_code"] = exemplars[plan.starts[i]]
             if ex_norm is not None:
-                meta["copy"] = " ".join(code.split()) in ex_norm
+                meta["copy"] = program_key(code) in ex_norm
             cands.append(Candidate(code, s, meta=meta))
         return sorted(cands, key=lambda c: -c.score)
