@@ -88,10 +88,13 @@ class _LangIndex:
         self.dense = dense
         self.vectors = _cached_vectors(dense, nls) if dense is not None else None
 
+    def tfidf(self, nls: list[str]):
+        """The texts' L2-normalised TF-IDF rows (n, features) on this index's fitted vocabulary."""
+        return self._normalize(self._hstack([self.word.transform(nls), self.char.transform(nls)]).tocsr())
+
     def _sims(self, nls: list[str]) -> np.ndarray:
         """(queries, entries) scores: TF-IDF cosine, blended with the dense cosine when hybrid."""
-        query = self._normalize(self._hstack([self.word.transform(nls), self.char.transform(nls)]).tocsr())
-        sims = (query @ self.entries_t).toarray()
+        sims = (self.tfidf(nls) @ self.entries_t).toarray()
         if self.dense is not None:
             w = self.dense.weight
             sims = (1 - w) * sims + w * (self.dense.embed(nls) @ self.vectors.T)
@@ -104,7 +107,7 @@ class _LangIndex:
 
         new = object.__new__(_LangIndex)
         new.word, new.char, new._hstack, new._normalize = self.word, self.char, self._hstack, self._normalize
-        rows = self._normalize(self._hstack([self.word.transform(nls), self.char.transform(nls)]).tocsr())
+        rows = self.tfidf(nls)
         new.nls, new.codes = list(nls) + self.nls, list(codes) + self.codes
         new.entries_t = hstack([rows.T, self.entries_t]).tocsr()
         new.dense = self.dense
@@ -132,7 +135,7 @@ class _LangIndex:
 
     def search_many(self, nls: list[str], k: int, chunk: int = 512) -> list[list[tuple[int, float]]]:
         """search() for many queries at once: (index, score) lists, best first."""
-        query = self._normalize(self._hstack([self.word.transform(nls), self.char.transform(nls)]).tocsr())
+        query = self.tfidf(nls)
         out: list[list[tuple[int, float]]] = []
         k = min(k, self.entries_t.shape[1])
         for i in range(0, len(nls), chunk):

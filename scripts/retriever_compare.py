@@ -60,8 +60,7 @@ def main(argv=None) -> int:
         tv = embed(index.nls, enc)
         dv = embed([r["nl"] for r in dev], enc)
         q = tfidf._index[lang]
-        sims_t = (q._normalize(q._hstack([q.word.transform([r["nl"] for r in dev]),
-                                           q.char.transform([r["nl"] for r in dev])]).tocsr()) @ q.entries_t).toarray()
+        sims_t = (q.tfidf([r["nl"] for r in dev]) @ q.entries_t).toarray()
         sims_d = dv @ tv.T
         systems = {"tfidf": sims_t, "dense": sims_d, **{f"hybrid{al:g}": al * sims_t + (1 - al) * sims_d for al in a.alpha}}
         key = M.PRIMARY[lang]
