@@ -93,7 +93,7 @@ def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: 
         model = [replace(c, score=table["model"][min(r, len(table["model"]) - 1)]) for r, c in enumerate(model)]
         retrieved = [replace(c, score=table["retrieval"][min(r, len(table["retrieval"]) - 1)])
                      for r, c in enumerate(retrieved)]
-        if table["model_first"] and model:  # retrieved examples after the model's, only filling
+        if table["model_first"]:  # retrieved examples after the model's, only filling (model is non-empty here)
             floor = min(c.score for c in model)
             retrieved = [replace(c, score=min(c.score, floor - 1e-4 * (1 + r))) for r, c in enumerate(retrieved)]
     elif model and retrieved:  # uncalibrated checkpoint: the scores do not compare; show k of each
