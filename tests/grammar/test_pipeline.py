@@ -21,6 +21,33 @@ def test_normalize(code, lang, normal):
     assert normalize(code, lang) == normal
 
 
+@pytest.mark.parametrize("code, lang, normal", [
+    ("sed -i ‘s/foo/bar/g’ file.txt", "bash", "sed -i 's/foo/bar/g' file.txt"),  # a curly pair quotes
+    ("echo “hello world”", "bash", 'echo "hello world"'),
+    ("echo “it’s”", "bash", 'echo "it’s"'),  # inside a string: data
+    ("echo 'It’s — fine…'", "bash", "echo 'It’s — fine…'"),
+    ("ls —all –l", "bash", "ls --all -l"),  # autocorrect's em dash was "--", the en dash "-"
+    ("grep\u00a0-r\u2009foo\u200b .", "bash", "grep -r foo ."),  # no-break and thin spaces, a zero-width space
+    ("tail -n 5 log…", "bash", "tail -n 5 log..."),
+    ("cat <<EOF\n‘kept’\nEOF\necho ‘x’", "bash", "cat <<EOF\n‘kept’\nEOF\necho 'x'"),  # heredoc bodies are data
+    ("cat <<< ‘x’", "bash", "cat <<< 'x'"),
+    ("# it’s a comment\nls", "bash", "# it’s a comment\nls"),
+    ("print(“hello”)", "python", 'print("hello")'),
+    ("x = ‘a’ + ‘b’", "python", "x = 'a' + 'b'"),
+    ("s = 'it’s – ok'  # “note”", "python", "s = 'it’s – ok'  # “note”"),
+    ('doc = """a ‘b’\nc"""\nprint(‘z’)', "python", 'doc = """a ‘b’\nc"""\nprint(\'z\')'),
+    ("y = a\u00a0−\u00a0b", "python", "y = a - b"),
+    ("TextContains(“x”)", "cf", "TextContains(“x”)"),  # CF text is the user's: not touched
+])
+def test_typographic_characters_become_ascii_in_bash_and_python(code, lang, normal):
+    assert normalize(code, lang) == normal
+
+
+def test_a_curly_quoted_candidate_parses_and_merges_with_its_ascii_twin():
+    result = process([Candidate("echo ‘a  b’", -1.0), Candidate("echo 'a  b'", -2.0)], "bash", k=5)
+    assert [c.code for c in result.candidates] == ["echo 'a  b'"] and result.candidates[0].valid
+
+
 def test_exact_and_normalised_duplicates_keep_best_score():
     cands = [Candidate("ls  -la", -1.0), Candidate("ls -la", -0.5), Candidate("ls -la", -3.0), Candidate("pwd", -2.0)]
     result = process(cands, "bash", k=5)
