@@ -103,8 +103,9 @@ def _run_generate(a: argparse.Namespace) -> int:
         if "error" in reply:
             raise EngineError(f"daemon: {reply['error']}")
         raw, shown = reply.get("raw"), reply.get("candidates")
-        message, n_dup = reply.get("message"), reply.get("n_duplicates", 0)
+        message, n_dup, via = reply.get("message"), reply.get("n_duplicates", 0), reply.get("daemon")
     else:
+        via = None
         gen = load_generator(a.checkpoint, a.device)
         if a.exemplars:  # the user's own examples beside the training files (as codefusion.exemplarFiles)
             gen.bank = exemplar_bank(gen, a.exemplars)
@@ -121,22 +122,29 @@ def _run_generate(a: argparse.Namespace) -> int:
         if a.json:
             print(json.dumps([{"code": c["code"], "score": round(c["score"], 4)} for c in raw], ensure_ascii=False))
             return 0
-        rows = [(c["code"], c["score"], "") for c in raw]
+        rows = [(c["code"], c["score"], "", []) for c in raw]
     else:
         if a.json:
             print(json.dumps([dict(c, score=round(c["score"], 4)) for c in shown], ensure_ascii=False))
             return 0
-        rows = [(c["code"], c["score"], ("" if c["valid"] else "  (invalid syntax)")
-                 + ("  (retrieved training example)" if c["source"] == "retrieval" else "")
-                 + "".join(f"  [warning: {w}]" for w in c["warnings"])) for c in shown]
-        if n_dup:
+        from codefusion.suggest import origin_text
+
+        rows = [(c["code"], c["score"], ("" if c["valid"] else " · invalid syntax") + " · "
+                 + origin_text(c["origin"], c.get("exemplar")), c["warnings"]) for c in shown]
+        if a.verbose and n_dup:  # bookkeeping: only when asked for
             print(f"({n_dup} duplicate candidate(s) dropped; --raw shows the model's own)")
         if message:
             print(f"({message})")
+    if a.verbose and isinstance(via, dict):
+        print(f"(answered by the daemon pid {via.get('pid')} of {via.get('install')})")
     if cut_note:
         print(cut_note)
-    for i, (code, score, note) in enumerate(rows, 1):
+    from grammar.danger import warning_line
+
+    for i, (code, score, note, warnings) in enumerate(rows, 1):
         print(f"[{i}] score {score:.3f}{note}")
+        for w in warnings:  # as `codefusion check` prints them
+            print(warning_line(w))
         print(code)
     return 0
 
@@ -198,10 +206,10 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     for issue in verdict.errors:
         print(str(issue))
-    from grammar.danger import dangers
+    from grammar.danger import warning_lines
 
-    for reason in dangers(code, args.lang):  # the same flags `generate` shows; the exit code stays syntax's
-        print(f"warning: {reason}")
+    for line in warning_lines(code, args.lang):  # the lines `generate` prints; the exit code stays syntax's
+        print(line)
     return 0 if verdict.valid else 1
 
 
@@ -339,7 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the shipped model)")
     g.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
     g.add_argument("--json", action="store_true",
-                   help='print JSON: [{"code", "score", "source", "valid", "warnings"}, ...] (with --raw: [{"code", "score"}])')
+                   help='print JSON: [{"code", "score", "source", "origin", "exemplar", "valid", "warnings"}, ...] '
+                        '(origin: generated | edited | copy | retrieved; with --raw: [{"code", "score"}])')
     g.add_argument("--raw", action="store_true", help="the engine's k candidates, without retrieval and grammar/'s pipeline")
     g.add_argument("--no-retrieval", action="store_true", help="no retrieved training examples beside the model's")
     g.add_argument("--daemon", action="store_true",
@@ -348,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="your own examples (nl, code, lang per line): exemplars and retrieved examples too")
     g.add_argument("--invalid-mode", choices=INVALID_MODES, default=Settings().invalid_mode,
                    help="rank_last: invalid candidates last; hide: drop them unless all are invalid")
+    g.add_argument("--verbose", action="store_true", help="also print bookkeeping, e.g. how many duplicates were dropped")
     d = sub.add_parser("diagnose", help="does the denoiser use x_t? readout per noise level, accuracy vs steps")
     d.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the shipped model)")
     d.add_argument("--data", required=True, metavar="FILE.jsonl", help="items whose programs are the references")

@@ -100,7 +100,8 @@ def ranked_json(r: Any) -> dict:
     """A grammar.pipeline.RankedCandidate on the wire."""
     return {"code": r.code, "score": float(r.score), "source": r.source, "valid": bool(r.valid),
             "warnings": list(r.warnings), "errors": [[e.line, e.col, e.message] for e in r.errors],
-            "alsoRetrieved": bool(r.also_retrieved)}
+            "alsoRetrieved": bool(r.also_retrieved), "origin": getattr(r, "origin", ""),
+            "exemplar": getattr(r, "exemplar", None)}
 
 
 def ranked_from_json(d: dict) -> Any:
@@ -111,7 +112,8 @@ def ranked_from_json(d: dict) -> Any:
     return RankedCandidate(code=str(d["code"]), score=float(d["score"]), valid=bool(d["valid"]),
                            errors=[SyntaxIssue(int(a), int(b), str(c)) for a, b, c in d.get("errors", [])],
                            warnings=[str(w) for w in d.get("warnings", [])], source=str(d.get("source", "model")),
-                           also_retrieved=bool(d.get("alsoRetrieved", False)))
+                           also_retrieved=bool(d.get("alsoRetrieved", False)), origin=str(d.get("origin") or ""),
+                           exemplar=d["exemplar"] if isinstance(d.get("exemplar"), dict) else None)
 
 
 @dataclass

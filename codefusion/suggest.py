@@ -5,14 +5,17 @@
   -> one scale: with the checkpoint's dev calibration each candidate's score becomes how often a
      candidate at its rank of its source is right on dev, and k of them are shown in all
   -> grammar.pipeline.process: normalise, de-duplicate, syntax-check, rank, cap, danger flags
+  -> label_origins: what each shown candidate is (ORIGINS: generated, edited, copy, retrieved)
 
 The same request and settings give the same candidates wherever they are asked (a test shows it).
 Nothing is executed.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
 from typing import Any, Callable, List, Optional
 
 from codefusion.settings import DEFAULT_SEED, Settings
@@ -101,7 +104,7 @@ def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: 
     raw = model + retrieved
     model_done = time.perf_counter()
     result = pipeline(raw, lang, k=k, invalid_mode=settings.invalid_mode)
-    return Suggestions(list(result.candidates), raw, result.message, getattr(result, "n_duplicates", 0),
+    return Suggestions(label_origins(result.candidates, lang), raw, result.message, getattr(result, "n_duplicates", 0),
                        getattr(result, "n_invalid", 0), model_done - start, time.perf_counter() - model_done)
 
 
@@ -119,6 +122,113 @@ def _calibration(generator: Any, lang: str) -> Optional[dict]:
     return {**rows, "model_first": isinstance(first, list) and lang in first}
 
 
+# What a shown candidate is (its "origin"), from the engine's meta (engine/generator.py _finish, mix_starts):
+#   generated  the model's own program: sampled from noise, or from an exemplar it changed substantially
+#              (kept less than EDIT_MIN_SIMILARITY of it) or a model without exemplars;
+#   edited     sampled from exemplar X (a nearest training/bank program, noised) and differs from X while
+#              keeping at least EDIT_MIN_SIMILARITY of it;
+#   copy       identical to exemplar X, whitespace aside (the model gave back a program of its memory);
+#   retrieved  a retrieved training/bank example shown beside the model's candidates (not the model's).
+ORIGINS = ("generated", "edited", "copy", "retrieved")
+# similarity = difflib's ratio over word and punctuation tokens: 2 * (tokens kept in order) / (both lengths);
+# at 0.5 or more an edit kept at least half of its exemplar ("ls -la /tmp" vs "ls -la /var": 0.8)
+EDIT_MIN_SIMILARITY = 0.5
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def token_similarity(a: str, b: str) -> float:
+    """difflib's ratio over the two programs' word and punctuation tokens (1.0: the same tokens)."""
+    return SequenceMatcher(None, _TOKEN.findall(a), _TOKEN.findall(b), autojunk=False).ratio()
+
+
+def label_origins(candidates: List[Any], lang: str) -> List[Any]:
+    """The pipeline's candidates with `origin` and `exemplar` set (ORIGINS above). `exemplar` names X:
+    {"code", "nl", "source", "similarity"}; "source" is the bank provenance the engine gives (meta
+    "exemplar_source"), None where it gives none; "nl" is X's request where it is known."""
+    return [replace(c, **_origin(c, lang)) for c in candidates]
+
+
+def _origin(c: Any, lang: str) -> dict:
+    meta = getattr(c, "meta", None) or {}
+    if c.source == "retrieval":
+        return {"origin": "retrieved", "exemplar": _exemplar(c.code, meta.get("nl"), meta.get("exemplar_source"), 1.0)}
+    start = meta.get("exemplar_code")
+    if not isinstance(start, str) and not meta.get("copy"):
+        return {"origin": "generated", "exemplar": None}
+    from engine.generator import program_key
+    from grammar.normalize import normalize
+
+    def norm(code: str) -> str:
+        try:
+            return normalize(code, lang)
+        except ValueError:  # a language the grammar does not know
+            return code
+
+    seen = meta.get("retrieved") or {}  # a retrieved example equal to this candidate (the pipeline's merge)
+    source = meta.get("exemplar_source")
+    if isinstance(start, str) and program_key(norm(start)) == program_key(c.code):
+        return {"origin": "copy", "exemplar": _exemplar(norm(start), seen.get("nl"), source or seen.get("exemplar_source"), 1.0)}
+    if meta.get("copy"):  # equal to another exemplar of its memory than the one it started from (or a noise start)
+        return {"origin": "copy", "exemplar": _exemplar(c.code, seen.get("nl"), source or seen.get("exemplar_source"), 1.0)}
+    sim = token_similarity(norm(start), c.code)
+    if sim >= EDIT_MIN_SIMILARITY:
+        return {"origin": "edited", "exemplar": _exemplar(norm(start), None, source, round(sim, 3))}
+    return {"origin": "generated", "exemplar": None}
+
+
+def _exemplar(code: str, nl: Any, source: Any, similarity: float) -> dict:
+    """The exemplar object of a label; a source that JSON cannot carry becomes its str()."""
+    if source is not None and not isinstance(source, (str, int, float, dict, list)):
+        source = str(source)
+    return {"code": code, "nl": nl if isinstance(nl, str) else None, "source": source, "similarity": similarity}
+
+
+def origin_of(r: Any) -> tuple:
+    """(origin, exemplar) of a shown candidate; for one that label_origins never saw (an older engine,
+    a test's pipeline): retrieved or generated by its source."""
+    origin = getattr(r, "origin", "") or ("retrieved" if r.source == "retrieval" else "generated")
+    return origin, getattr(r, "exemplar", None)
+
+
+def source_text(source: Any) -> str:
+    """An exemplar's provenance in a few words: "training bank, pairs.jsonl line 2", "shipped bank, page
+    tar" ("" when unknown). `source` is the engine's meta "exemplar_source": {"bank", "file", "line",
+    "page", "platform"} (the fields it has), or a string."""
+    if isinstance(source, str):
+        return source
+    if not isinstance(source, dict):
+        return ""
+    parts = [f"{source['bank']} bank"] if source.get("bank") else []
+    if source.get("page"):
+        parts.append(f"page {source['page']}" + (f" ({source['platform']})" if source.get("platform") else ""))
+    if source.get("file"):
+        parts.append(str(source["file"]).replace("\\", "/").rsplit("/", 1)[-1]
+                     + (f" line {source['line']}" if source.get("line") is not None else ""))
+    return ", ".join(parts)
+
+
+def origin_text(origin: str, exemplar: Optional[dict]) -> str:
+    """The label as words, the same in the CLI and the editor: "generated", "edited from exemplar `ls -la
+    /tmp` (source ...)", "copy of an exemplar for “list files”", "retrieved example (source ...)"."""
+    ex = exemplar if isinstance(exemplar, dict) else {}
+    first = next((line.strip() for line in str(ex.get("code") or "").splitlines() if line.strip()), "")
+    if len(first) > 40:
+        first = first[:39] + "…"
+    nl = f" for “{ex['nl']}”" if isinstance(ex.get("nl"), str) and ex["nl"].strip() else ""
+    where = source_text(ex.get("source"))
+    where = f" ({where})" if where else ""
+    if origin == "edited":
+        return f"edited from exemplar `{first}`{where}"
+    if origin == "copy":
+        return f"copy of an exemplar{nl}{where}"
+    if origin == "retrieved":
+        return f"retrieved example{nl}{where}"
+    return "generated"
+
+
 def candidate_json(r: Any) -> dict:
-    """A ranked candidate as the CLI's --json and the daemon send it."""
-    return {"code": r.code, "score": float(r.score), "source": r.source, "valid": r.valid, "warnings": list(r.warnings)}
+    """A ranked candidate as the CLI's --json and the daemon send it: "origin" (ORIGINS) and "exemplar"
+    (label_origins) beside the older "source" (model | retrieval)."""
+    origin, exemplar = origin_of(r)
+    return {"code": r.code, "score": float(r.score), "source": r.source, "origin": origin, "exemplar": exemplar,
+            "valid": r.valid, "warnings": list(r.warnings)}

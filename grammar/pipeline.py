@@ -2,7 +2,8 @@
 
     process(candidates, lang, k, invalid_mode="rank_last") -> PipelineResult
 
-Steps: normalise each candidate (grammar.normalize), drop empty ones, drop exact and
+Steps: normalise each candidate (grammar.normalize: whitespace, ASCII for typographic quotes, dashes and
+spaces in Bash and Python), drop empty ones, drop exact and
 normalised duplicates (one copy stays, with the better score; a model candidate that equals a
 retrieved training example stays the model's, flagged `also_retrieved`), check syntax, then either
 rank invalid candidates after the valid ones ("rank_last") or hide them ("hide"), rank by
@@ -13,7 +14,7 @@ marked invalid, with `message` saying so. Nothing is executed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Optional, Sequence
 
 from grammar.danger import dangers
 from grammar.normalize import normalize
@@ -31,6 +32,9 @@ class RankedCandidate:
     warnings: list[str] = field(default_factory=list)
     source: str = "model"
     also_retrieved: bool = False  # a model candidate that equals a retrieved training example
+    meta: dict = field(default_factory=dict)  # the engine's meta of the kept candidate ("retrieved": the equal retrieved one's)
+    origin: str = ""  # generated | edited | copy | retrieved (codefusion.suggest.label_origins; "" before it)
+    exemplar: Optional[dict] = None  # edited/copy/retrieved: the exemplar {"code", "nl", "source", "similarity"}
 
 
 @dataclass
@@ -51,7 +55,7 @@ def process(candidates: Sequence, lang: str, k: int, invalid_mode: str = INVALID
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
 
-    best: dict[str, tuple[int, float, set]] = {}  # normalised code -> (first position, best score, sources)
+    best: dict[str, tuple[int, float, dict]] = {}  # normalised code -> (first position, best score, {source: meta})
     n_empty = 0
     for position, cand in enumerate(candidates):
         code = normalize(cand.code, lang)
@@ -60,21 +64,23 @@ def process(candidates: Sequence, lang: str, k: int, invalid_mode: str = INVALID
             continue
         score = float(cand.score)
         source = getattr(cand, "source", "model")
+        meta = getattr(cand, "meta", None) or {}
         kept = best.get(code)
         if kept is None:
-            best[code] = (position, score, {source})
+            best[code] = (position, score, {source: meta})
         else:
-            best[code] = (kept[0], max(kept[1], score), kept[2] | {source})
+            best[code] = (kept[0], max(kept[1], score), {source: meta, **kept[2]})
     n_duplicates = len(candidates) - n_empty - len(best)
 
     ranked: list[tuple[bool, float, int, RankedCandidate]] = []
     for code, (position, score, sources) in best.items():
         # the model's own output keeps its attribution even when a retrieved example equals it
         source = "model" if "model" in sources else min(sources)
+        also_retrieved = source == "model" and "retrieval" in sources
         verdict = check(code, lang)
         rc = RankedCandidate(code=code, score=score, valid=verdict.valid, errors=list(verdict.errors),
-                             warnings=dangers(code, lang), source=source,
-                             also_retrieved=source == "model" and "retrieval" in sources)
+                             warnings=dangers(code, lang), source=source, also_retrieved=also_retrieved,
+                             meta=dict(sources[source], **({"retrieved": sources["retrieval"]} if also_retrieved else {})))
         ranked.append((verdict.valid, score, position, rc))
     ranked.sort(key=lambda t: (not t[0], -t[1], t[2]))
     n_invalid = sum(1 for t in ranked if not t[0])

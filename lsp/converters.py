@@ -1,7 +1,8 @@
 """Pure functions from pipeline results to LSP objects and command results.
 
 Candidates are `grammar.pipeline.RankedCandidate`s (code, score, valid, errors,
-warnings, source), best first. Positions here are code points; the server
+warnings, source, origin, exemplar), best first; their labels (generated, edited, copy,
+retrieved) are worded by codefusion.suggest.origin_text, as the CLI words them. Positions here are code points; the server
 converts them to the client's units (`to_client`).
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from lsprotocol import types
 
+from codefusion.suggest import origin_of, origin_text
 from lsp.comments import NLRequest
 
 DANGER_MARK = "⚠ "
@@ -41,15 +43,21 @@ def error_strings(c: Any) -> List[str]:
     return [f"line {e.line}, col {e.col}: {e.message}" for e in c.errors]
 
 
+def what(c: Any) -> str:
+    """What the candidate is (its label): "generated", "edited from exemplar `...`", "copy of an exemplar
+    ...", "retrieved example ..."; a generated one that equals a training example says so."""
+    text = origin_text(*origin_of(c))
+    if text == "generated" and getattr(c, "also_retrieved", False):
+        text += ", also a training example"
+    return text
+
+
 def detail(c: Any) -> str:
-    """Score and validity, plus danger reasons: "score -0.42 · valid · ⚠ deletes / recursively"."""
+    """Score, validity, the label and danger reasons: "score -0.42 · valid · generated · ⚠ deletes / recursively"."""
     parts = [f"score {c.score:.2f}", "valid" if c.valid else "invalid"]
     if not c.valid and c.errors:
         parts[-1] += f" ({error_strings(c)[0]})"
-    if c.source == "retrieval":
-        parts.append("retrieved training example")
-    elif c.also_retrieved:
-        parts.append("model output, also a training example")
+    parts.append(what(c))
     parts += [f"{DANGER_MARK}{w}" for w in c.warnings]
     return " · ".join(parts)
 
@@ -58,6 +66,11 @@ def documentation(c: Any, lang: str) -> types.MarkupContent:
     """The whole snippet in a fenced markdown code block, with the detail line under it."""
     fence = "````" if "```" in c.code else "```"
     value = f"{fence}{_FENCE.get(lang, '')}\n{c.code}\n{fence}\n\n{detail(c)}"
+    origin, exemplar = origin_of(c)
+    if origin == "edited" and isinstance(exemplar, dict) and isinstance(exemplar.get("code"), str):
+        ex = exemplar["code"]
+        f2 = "````" if "```" in ex else "```"
+        value += f"\n\nThe exemplar it was edited from:\n\n{f2}{_FENCE.get(lang, '')}\n{ex}\n{f2}"
     return types.MarkupContent(kind=types.MarkupKind.Markdown, value=value)
 
 
@@ -120,6 +133,7 @@ def completion_items(
         items.append(
             types.CompletionItem(
                 label=label(c),
+                label_details=types.CompletionItemLabelDetails(description=origin_of(c)[0]),
                 kind=types.CompletionItemKind.Snippet,
                 detail=detail(c),
                 documentation=documentation(c, lang),
@@ -168,6 +182,9 @@ def candidate_dict(c: Any) -> Dict[str, Any]:
         "warnings": list(c.warnings),
         "source": c.source,
         "also_retrieved": bool(c.also_retrieved),
+        "origin": origin_of(c)[0],
+        "exemplar": origin_of(c)[1],
+        "what": what(c),
     }
 
 

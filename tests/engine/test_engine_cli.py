@@ -28,8 +28,9 @@ def test_generate_json_contract(untrained_ckpt):
     assert r.returncode == 0, r.stderr
     shown = json.loads(r.stdout)  # what an editor shows: the model's and the retrieved, de-duplicated, ranked
     assert 1 <= len(shown) <= 6 and len({c["code"] for c in shown}) == len(shown)
-    assert all(set(c) == {"code", "score", "source", "valid", "warnings"} for c in shown)
+    assert all(set(c) == {"code", "score", "source", "origin", "exemplar", "valid", "warnings"} for c in shown)
     assert {c["source"] for c in shown} <= {"model", "retrieval"} and "retrieval" in {c["source"] for c in shown}
+    assert all((c["origin"] == "retrieved") == (c["source"] == "retrieval") for c in shown)  # tests/codefusion/test_labels.py
 
 
 def test_generate_text_lists_k_candidates(untrained_ckpt):
@@ -45,7 +46,7 @@ def test_generate_text_goes_through_the_pipeline(untrained_ckpt):
     r = run("generate", "count lines in file.txt", "--lang", "bash", "-k", "8", "--steps", "4",
             "--checkpoint", str(untrained_ckpt), "--no-retrieval")
     assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
+    lines = [line for line in r.stdout.splitlines() if not line.startswith("warning: ")]
     codes = [lines[i + 1] for i, line in enumerate(lines) if line.startswith("[")]
     assert codes and len(codes) == len(set(codes)) <= 8
 

@@ -1,6 +1,6 @@
 """lsp.converters: candidates to LSP objects and command results (table-driven)."""
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Optional
 
 import pytest
 from lsprotocol import types
@@ -25,6 +25,8 @@ class Ranked:  # the shape of grammar.pipeline.RankedCandidate
     warnings: List[str] = field(default_factory=list)
     source: str = "model"
     also_retrieved: bool = False
+    origin: str = ""
+    exemplar: Optional[dict] = None
 
 
 def pos(line, col):
@@ -35,20 +37,35 @@ SAFE = Ranked("ls -la\necho done", -0.25)
 RM = Ranked("rm -rf /", -0.5, warnings=["deletes / recursively"])
 BAD = Ranked("if then", -1.0, valid=False, errors=[Issue(1, 4, "unexpected 'then'")])
 RETR = Ranked("find . -name '*.py'", 0.8, source="retrieval")
+TLDR = {"bank": "shipped", "page": "find", "platform": "common"}
+EDITED = Ranked("ls -la /var", 0.3, origin="edited",
+                exemplar={"code": "ls -la /tmp", "nl": None, "source": {"bank": "user", "file": "/x/mine.jsonl", "line": 4},
+                          "similarity": 0.8})
+COPY = Ranked("find . -name '*.py'", 0.7, origin="copy",
+              exemplar={"code": "find . -name '*.py'", "nl": "find python files", "source": TLDR, "similarity": 1.0})
 
 
 @pytest.mark.parametrize(
     "cand,label,detail",
     [
-        (SAFE, "ls -la", "score -0.25 · valid"),
-        (RM, "⚠ rm -rf /", "score -0.50 · valid · ⚠ deletes / recursively"),
-        (BAD, "if then", "score -1.00 · invalid (line 1, col 4: unexpected 'then')"),
-        (RETR, "[retrieved] find . -name '*.py'", "score 0.80 · valid · retrieved training example"),
+        (SAFE, "ls -la", "score -0.25 · valid · generated"),
+        (RM, "⚠ rm -rf /", "score -0.50 · valid · generated · ⚠ deletes / recursively"),
+        (BAD, "if then", "score -1.00 · invalid (line 1, col 4: unexpected 'then') · generated"),
+        (RETR, "[retrieved] find . -name '*.py'", "score 0.80 · valid · retrieved example"),
+        (Ranked("find . -name '*.py'", 0.8, source="retrieval", origin="retrieved",
+                exemplar={"code": "find . -name '*.py'", "nl": "find python files", "source": TLDR, "similarity": 1.0}),
+         "[retrieved] find . -name '*.py'",
+         "score 0.80 · valid · retrieved example for “find python files” (shipped bank, page find (common))"),
         (Ranked("find . -name '*.py'", 0.8, also_retrieved=True), "find . -name '*.py'",
-         "score 0.80 · valid · model output, also a training example"),
-        (Ranked("\n\n  x=1", 0.0), "x=1", "score 0.00 · valid"),
-        (Ranked("", 0.0), "(empty)", "score 0.00 · valid"),
-        (Ranked("y" * 200, 0.0), "y" * 79 + "…", "score 0.00 · valid"),
+         "score 0.80 · valid · generated, also a training example"),
+        (EDITED, "ls -la /var", "score 0.30 · valid · edited from exemplar `ls -la /tmp` (user bank, mine.jsonl line 4)"),
+        (COPY, "find . -name '*.py'",
+         "score 0.70 · valid · copy of an exemplar for “find python files” (shipped bank, page find (common))"),
+        (Ranked("ls", 0.1, origin="copy", exemplar={"code": "ls", "nl": None, "source": None, "similarity": 1.0}), "ls",
+         "score 0.10 · valid · copy of an exemplar"),
+        (Ranked("\n\n  x=1", 0.0), "x=1", "score 0.00 · valid · generated"),
+        (Ranked("", 0.0), "(empty)", "score 0.00 · valid · generated"),
+        (Ranked("y" * 200, 0.0), "y" * 79 + "…", "score 0.00 · valid · generated"),
     ],
 )
 def test_label_and_detail(cand, label, detail):
@@ -130,6 +147,17 @@ def test_completion_items_are_ordered_plain_text_with_markdown_docs():
     assert items[0].documentation.kind == types.MarkupKind.Markdown
     assert items[0].documentation.value.startswith("```bash\nls -la\necho done\n```")
     assert "invalid" in items[2].detail
+    assert [i.label_details.description for i in items] == ["generated"] * 3
+
+
+def test_completion_items_say_what_each_candidate_is():
+    """Every label reaches the editor: labelDetails, detail, and the exemplar an edit started from."""
+    edit = cv.cursor_edit(REQ, LINES, 2, 2)
+    items = cv.completion_items([EDITED, COPY, RETR, SAFE], "bash", edit, to_client)
+    assert [i.label_details.description for i in items] == ["edited", "copy", "retrieved", "generated"]
+    assert "edited from exemplar `ls -la /tmp`" in items[0].detail
+    assert "```bash\nls -la /tmp\n```" in items[0].documentation.value  # the exemplar beside the edit
+    assert "copy of an exemplar" in items[1].detail and "retrieved example" in items[2].detail
 
 
 def test_documentation_fence_survives_backticks_in_code():
@@ -163,6 +191,11 @@ def test_generate_result_matches_the_contract():
         "warnings": ["deletes / recursively"],
         "source": "model",
         "also_retrieved": False,
+        "origin": "generated",
+        "exemplar": None,
+        "what": "generated",
     }
+    copy = cv.generate_result(REQ, "bash", [COPY], None, LINES, to_client)["candidates"][0]
+    assert (copy["origin"], copy["exemplar"]["source"]) == ("copy", TLDR) and copy["what"].startswith("copy of")
     assert r["candidates"][1]["errors"] == ["line 1, col 4: unexpected 'then'"]
     assert cv.empty_result("no comment") == {"candidates": [], "message": "no comment"}

@@ -75,8 +75,10 @@ async def test_generate_command_follows_the_contract(client: LanguageClient):
     cands = result["candidates"]
     assert 1 <= len(cands) <= FAST["k"]
     for c in cands:
-        assert set(c) == {"code", "label", "score", "valid", "errors", "warnings", "source", "also_retrieved"}
+        assert set(c) == {"code", "label", "score", "valid", "errors", "warnings", "source", "also_retrieved",
+                          "origin", "exemplar", "what"}
         assert c["source"] == "model" and isinstance(c["valid"], bool)
+        assert c["origin"] in ("generated", "edited", "copy") and c["what"].startswith(c["origin"])
         assert c["also_retrieved"] is False  # retrieval is off here
     # best first: valid ones before invalid ones (rank_last), by score within each group
     order = [(not c["valid"], -c["score"]) for c in cands]
@@ -272,4 +274,5 @@ async def test_retrieval_adds_labelled_training_examples(emacs: LanguageClient):
     assert examples[0]["code"] == "find . -name '*.py'"
     for c in cands:  # only candidates that the model did not produce carry the mark
         assert c["label"].startswith("[retrieved] ") == (c["source"] == "retrieval"), c
+        assert (c["origin"] == "retrieved") == (c["source"] == "retrieval"), c
     assert len(examples) <= 2  # k examples at most

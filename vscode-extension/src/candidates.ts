@@ -20,6 +20,24 @@ export interface Candidate {
     source: 'model' | 'retrieval';
     /** A model candidate that equals a retrieved training example (absent from older servers). */
     also_retrieved?: boolean;
+    /**
+     * What the candidate is (absent from older servers): the model's own program (`generated`), an
+     * exemplar it changed (`edited`), an exemplar given back unchanged (`copy`), or a retrieved example.
+     */
+    origin?: 'generated' | 'edited' | 'copy' | 'retrieved';
+    /** The exemplar of an edited, copied or retrieved candidate; null for a generated one. */
+    exemplar?: Exemplar | null;
+    /** The label in the server's words, e.g. "copy of an exemplar for “list files” (shipped bank, page ls)". */
+    what?: string;
+}
+
+/** Where an edited, copied or retrieved candidate came from (docs/contracts.md). */
+export interface Exemplar {
+    code: string;
+    nl: string | null;
+    /** Its bank provenance, e.g. {"bank": "shipped", "page": "tar"}; null when unknown. */
+    source: Record<string, string | number> | string | null;
+    similarity: number;
 }
 
 /** The answer of `codefusion.generate`. */
@@ -65,7 +83,18 @@ export function lineCount(code: string): number {
     return code.replace(/\r?\n$/, '').split(/\r?\n/).length;
 }
 
-/** The picker entry of a candidate: first line; score, validity, source; warnings and errors. */
+/** The label of a candidate in words: the server's `what`, or for older servers what `source` says. */
+export function what(candidate: Candidate): string | undefined {
+    if (candidate.what) {
+        return candidate.what;
+    }
+    if (candidate.source === 'retrieval') {
+        return 'retrieved example';
+    }
+    return candidate.also_retrieved ? 'also a training example' : undefined;
+}
+
+/** The picker entry of a candidate: first line; score, validity, lines, its label; warnings and errors. */
 export function toItem(candidate: Candidate, index: number): CandidateItem {
     const icon = !candidate.valid ? '$(error)' : candidate.warnings.length > 0 ? '$(warning)' : '$(pass)';
     const lines = lineCount(candidate.code);
@@ -74,8 +103,7 @@ export function toItem(candidate: Candidate, index: number): CandidateItem {
         `score ${Number.isFinite(candidate.score) ? candidate.score.toFixed(2) : String(candidate.score)}`,
         candidate.valid ? 'valid' : 'syntax error',
         lines > 1 ? `${lines} lines` : '1 line',
-        ...(candidate.source === 'retrieval' ? ['retrieved example'] : []),
-        ...(candidate.source === 'model' && candidate.also_retrieved ? ['also a training example'] : []),
+        ...(what(candidate) !== undefined ? [what(candidate)] : []),
     ].join(' · ');
     const detail = [
         ...candidate.warnings.map((w) => `⚠ danger: ${w}`),

@@ -47,6 +47,23 @@ test('a model candidate that equals a training example says so, and stays the mo
     assert.equal(item.description, '#1 · score 1.00 · valid · 1 line · also a training example');
 });
 
+test('the label says what each candidate is, in the server\'s words', () => {
+    const copy = toItem(
+        candidate({
+            code: 'tar -czf a.tgz dir',
+            origin: 'copy',
+            what: 'copy of an exemplar for “compress dir” (shipped bank, page tar)',
+            exemplar: { code: 'tar -czf a.tgz dir', nl: 'compress dir', source: { bank: 'shipped', page: 'tar' }, similarity: 1 },
+        }),
+        0,
+    );
+    assert.equal(copy.description, '#1 · score -0.50 · valid · 1 line · copy of an exemplar for “compress dir” (shipped bank, page tar)');
+    const generated = toItem(candidate({ origin: 'generated', what: 'generated', exemplar: null }), 1);
+    assert.equal(generated.description, '#2 · score -0.50 · valid · 1 line · generated');
+    const old = toItem(candidate({ source: 'retrieval' }), 2); // an older server: no origin, the source says it
+    assert.equal(old.description, '#3 · score -0.50 · valid · 1 line · retrieved example');
+});
+
 test('items keep the server order and carry the candidate', () => {
     const cs = [candidate({ code: 'a' }), candidate({ code: 'b' })];
     const items = toItems({ candidates: cs });
