@@ -71,7 +71,7 @@ def save(out: Path, cfg: ModelConfig, model: torch.nn.Module, encoder: torch.nn.
 LEGACY_DEFAULTS = {"input_scaling": False, "skip": False, "dec_weight": 1.0, "clean_weight": 1.0, "skip_posterior": False,
                    "exemplars": 0, "exemplar_start_snr": 0.0, "exemplar_start_snr_lang": {}, "exemplar_edit": False,
                    "exemplar_rank_weight": 0.0, "exemplar_rank_weight_lang": {}, "retrieval_dense_weight": 0.0,
-                   "exemplar_noise_slots_lang": {}}
+                   "exemplar_noise_slots_lang": {}, "literal_slots": False}
 
 
 def is_complete(path: Path) -> bool:

@@ -80,6 +80,10 @@ class ModelConfig:
     #   (E, mean-pooled) beside TF-IDF's; 0 = TF-IDF only (scripts/retriever_compare.py chose it on dev)
     exemplar_edit: bool = False  # N has an "edit" embedding that marks x_t as a noised exemplar (the SDEdit start),
     #   not a noised target; trained on such starts (TrainConfig.edit_p), so the first step edits the exemplar
+    # --- literals ---
+    literal_slots: bool = False  # the request's file names, numbers, quoted strings and URLs become typed slots
+    #   (FILE0, NUM0, ...) in the NL and the program; the model writes the slots and they are filled back from
+    #   the request (engine/slots.py, Tellina); trained so, a model must sample so
     # --- autoregressive baseline only ---
     ar_layers: int = 6  # decoder layers of the AR baseline (kind == "ar")
 

@@ -57,6 +57,10 @@ class TrainArgs:
     progress: bool = True
     model_overrides: dict = field(default_factory=dict)
     dev_matchers: dict = field(default_factory=dict)  # {"template_bash": fn(code, gold) -> bool}: extra dev figures
+    clock: str = "wall"  # what the time budget and snapshots count: "wall" seconds or "cpu" seconds of this
+    #   process (all its threads): runs that share a machine then get equal compute (scripts/yardstick.py)
+    snapshot_every_s: float = 0.0  # > 0: every this many seconds (of `clock`) keep a copy of the checkpoint in
+    #   OUT/snapshots/s<seconds> (a learning curve is evaluated on them afterwards)
 
 
 class _Objective(nn.Module):
@@ -112,6 +116,8 @@ def train(args: TrainArgs) -> Path:
     ses = _start_session(args)
     mcfg, tcfg = _configs(args, ses.rank)
     examples, dev = _examples(args, tcfg)
+    if tcfg.task == "finetune" and _literal_slots(args, mcfg):  # dev stays raw: the generator slots and fills
+        examples = slotted(examples)
     mcfg, model, encoder, tok, loaded_from = _model(args, mcfg, tcfg, examples, dev, ses)
     schedule = make_schedule(mcfg)
     if mcfg.kind == "diffusion":
@@ -135,6 +141,26 @@ def train(args: TrainArgs) -> Path:
                                                         elapsed, last_eval, ses.is_main, ses.world))
     _finish(ses)
     return ses.out
+
+
+def _literal_slots(args: TrainArgs, mcfg: ModelConfig) -> bool:
+    """Whether the model being trained writes literal slots: the checkpoint's own config when training
+    goes on from one, else the config asked for."""
+    src = Path(args.out) if args.resume and (Path(args.out) / checkpoint.CONFIG_FILE).exists() else args.init
+    if src:
+        return bool(checkpoint.read_meta(Path(src)).get("model", {}).get("literal_slots", False))
+    return bool(mcfg.literal_slots)
+
+
+def slotted(examples: list[Example]) -> list[Example]:
+    """Training pairs with the request's literals as typed slots on both sides (engine/slots.py)."""
+    from engine.slots import slot_pair
+
+    out = []
+    for e in examples:
+        nl, code, _ = slot_pair(e.nl, e.code)
+        out.append(Example(nl, code, e.lang))
+    return out
 
 
 def _start_session(args: TrainArgs) -> _Session:
@@ -258,8 +284,13 @@ def _loop(args, ses: _Session, mcfg, tcfg, data, table, ddp, params, opt, sched,
     """The training loop: batches, steps, logging, dev samples, checkpoints; returns the last step."""
     use_amp = ses.device.startswith("cuda")
     metrics_f = (ses.out / "metrics.jsonl").open("a") if ses.is_main else None
-    t0 = time.time()
-    elapsed = lambda: elapsed_before + time.time() - t0
+    if args.clock not in ("wall", "cpu"):
+        raise EngineError(f"unknown clock '{args.clock}' (wall or cpu)")
+    now = time.process_time if args.clock == "cpu" else time.time
+    t0 = now()
+    elapsed = lambda: elapsed_before + now() - t0
+    next_snapshot = (int(elapsed_before // args.snapshot_every_s) + 1) * args.snapshot_every_s \
+        if args.snapshot_every_s else None
     pbar = None
     if ses.is_main and args.progress:
         from tqdm import tqdm
@@ -297,6 +328,10 @@ def _loop(args, ses: _Session, mcfg, tcfg, data, table, ddp, params, opt, sched,
             ddp.train()
         if tcfg.save_every and step % tcfg.save_every == 0:
             save(step, elapsed(), last_eval)
+        if next_snapshot is not None and elapsed() >= next_snapshot and ses.is_main:
+            save(step, elapsed(), last_eval)
+            _snapshot(ses.out, f"s{int(next_snapshot)}")
+            next_snapshot += args.snapshot_every_s
     if pbar is not None:
         pbar.close()
     if ses.is_main and (final := evaluate()):
@@ -311,6 +346,16 @@ def _loop(args, ses: _Session, mcfg, tcfg, data, table, ddp, params, opt, sched,
         except Exception as e:  # a plot must never lose a trained model
             log(f"training-curve plot failed: {e}")
     return step
+
+
+def _snapshot(out: Path, name: str) -> None:
+    """Copy the checkpoint just saved in `out` (weights, config, tokenizer, card) to out/snapshots/name."""
+    import shutil
+
+    dst = out / "snapshots" / name
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in (checkpoint.MODEL_FILE, checkpoint.CONFIG_FILE, checkpoint.TOKENIZER_FILE, checkpoint.CARD_FILE):
+        shutil.copy2(out / f, dst / f)
 
 
 def _finish(ses: _Session) -> None:

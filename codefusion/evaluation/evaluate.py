@@ -85,16 +85,14 @@ def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
         raise EvalError(f"unknown baseline {opts.baseline!r}; the only baseline is 'retrieval'")
     from engine.api import load_generator
 
-    gen = load_generator(opts.checkpoint, device=opts.device)
+    gen = load_generator(opts.checkpoint, device=opts.device, bank=None if opts.bank is not None else "default")
     if opts.bank is not None:  # exemplar models: another bank, or none
         missing = [str(p) for p in opts.bank if not Path(p).is_file()]
         if missing:
             raise EvalError(f"bank file(s) not found: {', '.join(missing)}")
-        from engine.retrieval import Retriever
+        from engine.api import files_bank
 
-        from engine.generator import dense_for
-
-        gen.bank = Retriever.from_jsonl(opts.bank, dense=dense_for(gen.loaded)) if opts.bank else None
+        gen.bank = files_bank(gen, opts.bank)  # the shipped bank's rows file: its precomputed index
     if opts.start_snr is not None:
         gen.start_snr = opts.start_snr
     if opts.noise_slots is not None:
@@ -112,7 +110,7 @@ def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
         "kind": getattr(gen, "kind", "model"), "checkpoint": opts.checkpoint,
         "exemplars": getattr(getattr(gen, "cfg", None), "exemplars", 0),
         "bank": None if getattr(gen, "bank", None) is None else
-        ([str(p) for p in opts.bank] if opts.bank else "training files"), "start_snr": opts.start_snr, "noise_slots": opts.noise_slots,
+        ([str(p) for p in opts.bank] if opts.bank else "+".join(n for n, _ in getattr(gen.bank, "layers", ())) or "training files"), "start_snr": opts.start_snr, "noise_slots": opts.noise_slots,
         "default_steps": getattr(gen, "default_steps", None), "languages": list(getattr(gen, "languages", ()))}
 
 
@@ -196,6 +194,23 @@ def _accuracy(items: Sequence[dict], lang: str, key: str, scorer) -> dict[str, A
     return acc
 
 
+def argument_recall(items: Sequence[dict], key: str = "candidates") -> dict[str, Any]:
+    """On items whose reference contains a literal of the request (a file name, number, quoted string or URL,
+    engine/slots.py), the share of those literals that the top-1 program contains."""
+    from engine.slots import request_literals_in
+
+    want = found = n = 0
+    for it in items:
+        gold = request_literals_in(it["nl"], it["gold"])
+        if not gold:
+            continue
+        n += 1
+        want += len(gold)
+        if it[key]:
+            found += len(gold & request_literals_in(it["nl"], it[key][0]["code"]))
+    return {"top1": 100.0 * found / want if want else None, "n_items": n, "n_literals": want}
+
+
 def summarize(items: Sequence[dict], lang: str, steps: Optional[int], scorer=None) -> dict[str, Any]:
     div = M.diversity([[c["code"] for c in it["raw_candidates"]] for it in items], lang)
     gen_seconds = sum(it["generation_s"] for it in items)
@@ -209,6 +224,7 @@ def summarize(items: Sequence[dict], lang: str, steps: Optional[int], scorer=Non
         # exemplar models: share of raw candidates that equal one of their exemplars (whitespace aside)
         "copy_rate": round(sum(copies) / len(copies), 4) if copies else None,
         "primary_metric": M.PRIMARY[lang],
+        "argument_recall": argument_recall(items),
         "accuracy": {"pipeline": _accuracy(items, lang, "candidates", scorer),
                      "raw": _accuracy(items, lang, "raw_candidates", None)},
         "validity": {"before": M.validity([[c["valid"] for c in it["raw_candidates"]] for it in items]),
@@ -254,6 +270,10 @@ def markdown(report: dict) -> str:
         if "codebertscore" in acc:
             cbs = acc["codebertscore"]
             lines.append(f"CodeBERTScore: {cbs.get('skipped') or _fmt(cbs.get('top1_f1'))}")
+        ar = run.get("argument_recall") or {}
+        if ar.get("n_items"):
+            lines.append(f"Argument recall (top-1): {_fmt(ar['top1'])} % of {ar['n_literals']} request literals "
+                         f"that the reference holds ({ar['n_items']} items)")
         v, d, s, p = run["validity"], run["diversity"], run["speed"], run["pipeline"]
         lines += ["", "| validity | top-1 valid % | all candidates valid % |", "|---|---|---|",
                   f"| before pipeline | {_fmt(v['before']['top1'])} | {_fmt(v['before']['all'])} |",
