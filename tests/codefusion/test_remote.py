@@ -45,6 +45,10 @@ def test_candidates_survive_the_wire():
 
     c = RankedCandidate("ls -la", 0.5, False, [SyntaxIssue(1, 2, "oops")], ["danger"], "retrieval", True)
     assert ranked_from_json(json.loads(json.dumps(ranked_json(c)))) == c
+    labelled = RankedCandidate("ls -la", 0.5, True, [], [], "model", origin="copy",
+                               exemplar={"code": "ls -la", "nl": "list", "source": {"bank": "shipped", "page": "ls"},
+                                         "similarity": 1.0})  # its label reaches the editor (meta stays behind)
+    assert ranked_from_json(json.loads(json.dumps(ranked_json(labelled)))) == labelled
 
 
 class _Fake(BaseHTTPRequestHandler):
