@@ -80,7 +80,7 @@ def _run_train(a: argparse.Namespace, task: str) -> int:
 def _run_generate(a: argparse.Namespace) -> int:
     from codefusion.settings import Settings
     from codefusion.suggest import candidate_json, suggest
-    from engine.api import MAX_K, MAX_REQUEST_CHARS, exemplar_bank, load_generator, training_retriever
+    from engine.api import MAX_K, MAX_REQUEST_CHARS, bank_hint, exemplar_bank, load_generator, training_retriever
 
     # checked before the model loads (seconds): a bad request fails at once, as a usage error (exit 2)
     a.nl = _request_text(a)
@@ -94,6 +94,7 @@ def _run_generate(a: argparse.Namespace) -> int:
     if len(a.nl) > MAX_REQUEST_CHARS:
         cut_note = f"(note: the request was cut from {len(a.nl)} to its first {MAX_REQUEST_CHARS} characters)"
         a.nl = a.nl[:MAX_REQUEST_CHARS]
+    hint = None  # Python, CF: no bank here; once, how to add your own examples
     if a.daemon:  # a warm background process answers (codefusion/daemon.py)
         from codefusion import daemon
 
@@ -109,6 +110,7 @@ def _run_generate(a: argparse.Namespace) -> int:
         gen = load_generator(a.checkpoint, a.device)
         if a.exemplars:  # the user's own examples beside the training files (as codefusion.exemplarFiles)
             gen.bank = exemplar_bank(gen, a.exemplars)
+        hint = bank_hint(gen, a.lang, "cli")
         raw = shown = None
         if a.raw:  # the engine's k candidates as they come, best first
             raw = [{"code": c.code, "score": c.score} for c in gen.generate(a.nl, a.lang, k=a.k, steps=a.steps, seed=a.seed)]
@@ -118,6 +120,8 @@ def _run_generate(a: argparse.Namespace) -> int:
                           seed=a.seed)
             shown = [candidate_json(r) for r in res.candidates]
             message, n_dup = res.message, res.n_duplicates
+    if hint:  # one line; with --json on stderr, so stdout stays JSON
+        print(f"({hint})", file=sys.stderr if a.json else sys.stdout)
     if raw is not None:
         if a.json:
             print(json.dumps([{"code": c["code"], "score": round(c["score"], 4)} for c in raw], ensure_ascii=False))

@@ -186,20 +186,25 @@ def ask(payload: dict, checkpoint: Optional[str], device: Optional[str], exempla
     cmd += ["--device", device] if device else []
     cmd += ["--exemplars", *exemplars] if exemplars else []
     log = path.with_suffix(".log")
+    proc = None
     if not _locked(path):  # else a daemon is loading there already (another client started it)
         with open(log, "ab") as out:
-            subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         time.sleep(0.1)
         found = hello(path)
         if found is None:
+            if proc is not None and proc.poll() not in (None, 0):  # it failed (a bad checkpoint, ...): say why now
+                break
             continue
         if found["identity"] != ident:
             raise DaemonError(f"the daemon at {path} is not this install's (pid {found.get('pid')}); stop it or remove the socket")
         return request(path, payload)
     tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-    raise DaemonError(f"the daemon did not start within {START_TIMEOUT_S:.0f} s" + (f": {tail[0]}" if tail else ""))
+    why = f"exited with status {proc.returncode}" if proc is not None and proc.poll() not in (None, 0) \
+        else f"did not start within {START_TIMEOUT_S:.0f} s"
+    raise DaemonError(f"the daemon {why}" + (f": {tail[0]}" if tail else ""))
 
 
 def serve(path: Path, checkpoint: Optional[str], device: Optional[str], exemplars=(), idle_s: float = IDLE_S) -> int:

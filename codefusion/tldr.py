@@ -1,13 +1,15 @@
-"""A Bash exemplar bank from a tldr-pages checkout (CC BY 4.0), for users who install with pip.
+"""Bash exemplar banks from tldr-pages (CC BY 4.0): the one the wheel ships, and one from a checkout.
 
-The CodeFusion training files may not be redistributed, so a pip install ships no exemplar bank.
-tldr-pages may be, but the project commits no data files; instead a user clones it and converts it:
+The CodeFusion training files may not be redistributed; tldr-pages may, with its attribution. The
+wheel ships a bank built from the converted files in ../shared/data/bash (tldr-train + tldr-dev, every
+page, at tldr commit 08e345f4): `build_shipped` (python scripts/build_shipped_bank.py) writes
+codefusion_bank/ (rows, the precomputed TF-IDF and sentence vectors, a manifest; engine/banks.py).
+A newer checkout converts the same way into a JSONL file a user names in `codefusion.exemplarFiles`:
 
     git clone --depth 1 https://github.com/tldr-pages/tldr
-    codefusion bank-tldr tldr --out ~/.codefusion/tldr.jsonl
+    codefusion bank --tldr tldr --out ~/.codefusion/tldr.jsonl
 
-and names the file in the `codefusion.exemplarFiles` setting (or `generate --exemplars`). The
-rows are those of ../shared/data/bash/tldr-*.jsonl (see its README): each `- description:` line
+The rows are those of ../shared/data/bash/tldr-*.jsonl (see its README): each `- description:` line
 with the `` `command` `` line after it; the description loses its trailing colon and tldr's
 mnemonic brackets (`[c]reate a g[z]ipped archive` -> `create a gzipped archive`); the command is
 rendered as the tldr client spec says (`{{path/to/file}}` -> `path/to/file`, option placeholders
@@ -112,3 +114,32 @@ def write(root: Path, out: Path, platforms: Iterable[str] = PLATFORMS) -> int:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     tmp.replace(out)
     return len(rows)
+
+
+def shipped_rows(files: Iterable[Path]) -> list[dict]:
+    """The rows of converted tldr JSONL files (nl, code, page, platform), in file order, each (nl, code)
+    pair once; a clear error for a file that is not one."""
+    from engine.data import read_jsonl
+
+    rows, seen = [], set()
+    for f in files:
+        for n, rec in read_jsonl(f):
+            nl, code, page = rec.get("nl"), rec.get("code"), rec.get("page")
+            if not (isinstance(nl, str) and isinstance(code, str) and isinstance(page, str)) or not nl.strip():
+                raise TldrError(f"{f}:{n}: not a converted tldr row (needs nl, code and page)")
+            if (nl, code) not in seen:
+                seen.add((nl, code))
+                rows.append({"nl": nl, "code": code, "lang": "bash", "source": "tldr", "page": page,
+                             "platform": rec.get("platform") if isinstance(rec.get("platform"), str) else "common"})
+    if not rows:
+        raise TldrError("no tldr rows in " + ", ".join(map(str, files)))
+    return rows
+
+
+def build_shipped(files: Iterable[Path], out: Path) -> dict:
+    """Build the shipped bank (engine.banks.build) from converted tldr JSONL files into `out`, with
+    its attribution and licence beside it; returns the manifest."""
+    from engine.banks import build
+
+    files = [Path(f) for f in files]
+    return build(shipped_rows(files), Path(out))

@@ -74,48 +74,74 @@ def default_checkpoint_dir() -> Optional[Path]:
 
 
 def training_retriever(generator):
-    """A TF-IDF retriever over the training files that the generator's checkpoint lists under "data"
-    (those that exist on this machine), or None when there are none. An exemplar model's bank is
-    that same index: it is shared, not built twice."""
+    """The bank a request's retrieved examples come from: the generator's own (an exemplar model's,
+    with the user's exemplars when given), else the default layers (default_bank); None when there is
+    none. Shared with the exemplars, not built twice."""
     bank = getattr(generator, "bank", None)
-    return bank if bank is not None else _files_bank(generator)
+    return bank if bank is not None else default_bank(generator)
 
 
-def _files_bank(generator):
-    """A fresh retriever over the training files the generator's checkpoint lists (None without them)."""
-    from engine.generator import dense_for, training_bank
-
-    loaded = getattr(generator, "loaded", None)
-    return training_bank(getattr(loaded, "meta", {}) or {}, dense_for(loaded) if loaded is not None else None)
-
-
-def exemplar_bank(generator, files=(), records=()):
-    """The programs an exemplar model draws on (and retrieval shows): its training files found here,
-    with JSONL `files` (nl, code, lang per line) and `records` (dicts alike, e.g. workspace pairs)
-    in front, scored on the training index's vocabulary so that similarities compare. A ValueError
-    names a missing or unreadable file. None when there is nothing."""
-    from pathlib import Path as _Path
-
-    from engine.data import read_jsonl
-    from engine.retrieval import Retriever
-
-    missing = [str(f) for f in files if not _Path(f).is_file()]
-    if missing:
-        raise ValueError(f"exemplar file(s) not found: {', '.join(missing)}")
-    extra = [rec for f in files for _, rec in read_jsonl(f)] + list(records)
+def default_bank(generator):
+    """The bank every request searches without user exemplars (engine.banks): the shipped bank (Bash)
+    and the training files the checkpoint lists, when they are on this machine; None when neither is.
+    Built once per generator (kept as its base_bank)."""
     base = getattr(generator, "base_bank", None)
-    if base is None:  # a model without exemplars: its training files, once
-        base = _files_bank(generator)
-        if hasattr(generator, "base_bank"):
+    if base is None:
+        from engine.banks import LayeredBank, default_layers
+
+        layers = [(name, r) for name, r in default_layers(generator) if r is not None]
+        base = LayeredBank(layers) if layers else None
+        if base is not None and hasattr(generator, "base_bank"):
             generator.base_bank = base
+    return base
+
+
+def exemplar_bank(generator, files=(), records=(), notes: Optional[list] = None):
+    """The programs an exemplar model draws on (and retrieval shows): the user's JSONL `files` (nl, code,
+    lang per line; engine.data.read_exemplar_files, what its limits cut said in `notes`) and `records`
+    (dicts alike, e.g. workspace pairs, with "file" and "line" when known) first, then the default bank
+    (default_bank), in one ranking (engine.banks). A ValueError names a missing or unreadable file.
+    None when there is nothing."""
+    from engine.banks import LayeredBank
+    from engine.data import read_exemplar_files
+
+    extra = read_exemplar_files(files, notes=notes) + list(records)
+    base = default_bank(generator)
     if not extra:
         return base
     if base is None:
-        try:
-            return Retriever(extra)
-        except ValueError:  # nothing usable
-            return None
-    return base.with_records(extra)
+        from engine.generator import dense_for
+
+        loaded = getattr(generator, "loaded", None)
+        bank = LayeredBank([], dense=dense_for(loaded) if loaded is not None else None).with_records(extra)
+        return bank if bank.layers else None
+    return base.with_records(extra, bank="user")
+
+
+def files_bank(generator, files):
+    """A bank over JSONL files alone (`codefusion eval --bank`): the shipped bank's own rows file gives the
+    shipped bank with its precomputed index; other files are indexed here."""
+    from engine.banks import LayeredBank, load_shipped, shipped_file
+    from engine.generator import dense_for
+    from engine.retrieval import Retriever
+
+    loaded = getattr(generator, "loaded", None)
+    dense = dense_for(loaded) if loaded is not None else None
+    if not files:
+        return None
+    shipped = shipped_file()
+    if shipped is not None and [Path(f).resolve() for f in files] == [shipped.resolve()]:
+        return LayeredBank([("shipped", load_shipped(dense, shipped.parent))])
+    return Retriever.from_jsonl(files, dense=dense)
+
+
+def bank_hint(generator, lang: str, surface: str) -> Optional[str]:
+    """One line for the user the first time `surface` ("cli", "lsp") serves `lang` with no exemplar bank
+    for it (Python and CF on a pip install: none may be redistributed): how to add their own examples.
+    None after that, or when the language has a bank (engine.banks.hint_once)."""
+    from engine.banks import hint_once
+
+    return hint_once(lang, training_retriever(generator), surface)
 
 
 def search_by_language(retriever, nls: list, langs: list, ns: list) -> list:
@@ -148,11 +174,13 @@ def version() -> str:
     return _version()
 
 
-def load_generator(checkpoint: Union[str, Path, None] = None, device: Optional[str] = None):
+def load_generator(checkpoint: Union[str, Path, None] = None, device: Optional[str] = None, bank: str = "default"):
     """Load a checkpoint directory (diffusion or autoregressive) and return a Generator.
 
     checkpoint=None uses the shipped default model (NoDefaultModelError if absent).
     device=None picks CUDA when available, else CPU.
+    bank "default": an exemplar model draws on default_bank (the shipped bank, the training files found
+    here) from the first request; None: no bank until the caller sets one (generator.bank).
     Raises CheckpointError with a one-line message on any bad checkpoint.
     """
     from engine.generator import Generator  # lazy: pulls in torch
@@ -164,4 +192,7 @@ def load_generator(checkpoint: Union[str, Path, None] = None, device: Optional[s
                 "no default model is installed (models/default is missing); pass --checkpoint DIR "
                 "or train one: codefusion train --config small --data FILE.jsonl --out DIR"
             )
-    return Generator.load(Path(checkpoint), device=device)
+    gen = Generator.load(Path(checkpoint), device=device, bank=None)
+    if bank == "default" and gen.cfg.exemplars:  # built now: the first request pays nothing
+        gen.bank = default_bank(gen)
+    return gen

@@ -193,8 +193,10 @@ class Generator:
         if not self.cfg.exemplars or self.bank is None:
             return []
         n = n or self.cfg.exemplars
+        from engine.banks import exemplar
+
         hits = self.bank.search(nl, lang, n * SEARCH_WIDTH)
-        return distinct_programs([(c.code, c.score) for c in hits])[:n]
+        return distinct_programs([(exemplar(c), c.score) for c in hits])[:n]
 
     def _ids(self, codes: list[str]) -> list[list[int]]:
         return [self.tokenizer.encode_padded(c, self.cfg.code_max_len) for c in codes]
@@ -334,11 +336,12 @@ class Generator:
     def _nearest_batch(self, nls: list[str], langs: list[str], ks: list[int]) -> list[Optional[list]]:
         """_nearest for a batch, one bank search per language (None: let _plan search)."""
         from engine.api import search_by_language
+        from engine.banks import exemplar
 
         if not self.cfg.exemplars:
             return [None] * len(nls)
         found = search_by_language(self.bank, nls, langs, [max(k, self.cfg.exemplars) * SEARCH_WIDTH for k in ks])
-        return [None if hits is None else distinct_programs([(c.code, c.score) for c in hits]) for hits in found]
+        return [None if hits is None else distinct_programs([(exemplar(c), c.score) for c in hits]) for hits in found]
 
     def _plan(self, nl: str, lang: str, k: int, steps: Optional[int], seed: int, exemplars: Optional[list[str]],
               start_snr: Optional[float], nearest: Optional[list] = None) -> "_Plan":
@@ -382,6 +385,8 @@ class Generator:
         weight = (self.cfg.exemplar_rank_weight_lang or {}).get(plan.lang, self.cfg.exemplar_rank_weight)
         if sdedit and plan.sims and weight:  # one comparable score: the model's confidence and how near its start is
             scores = [sc + weight * plan.sims[j] for sc, j in zip(scores, plan.starts)]
+        from engine.banks import exemplar_source
+
         exemplars = plan.exemplars
         ex_norm = {program_key(c) for c in (exemplars if sdedit else exemplars[: self.cfg.exemplars])} \
             if plan.conditioned else None
@@ -391,8 +396,11 @@ class Generator:
             meta = {"seed": plan.seed + i, "steps": plan.steps}
             if sdedit:
                 meta["exemplar"] = plan.starts[i]
-                meta["exemplar_code"] = exemplars[plan.starts[i]]
+                meta["exemplar_code"] = str(exemplars[plan.starts[i]])
             if ex_norm is not None:
                 meta["copy"] = program_key(code) in ex_norm
+            src = exemplar_source(exemplars, code if meta.get("copy") else None, plan.starts[i] if sdedit else None)
+            if src:  # the bank the exemplar it copies (else starts from) came from (engine.banks)
+                meta["exemplar_source"] = src
             cands.append(Candidate(code, s, meta=meta))
         return sorted(cands, key=lambda c: -c.score)

@@ -32,6 +32,16 @@ class Dense:
 
 
 CACHE_MIN_ROWS = 256  # extra entries (Retriever.with_records) this many or more have their vectors cached
+PROVENANCE_FIELDS = ("file", "line", "page", "platform")  # what a record says of where it came from
+
+
+def provenance(rec: dict, bank: Optional[str] = None) -> Optional[dict]:
+    """Where an entry came from, as a candidate's meta "exemplar_source" shows it: {"bank": "user" |
+    "shipped" | "training", "file", "line", "page" (tldr: the page, which is also the attribution),
+    "platform"}, the fields the record has; None when it says nothing."""
+    out = {"bank": bank} if bank else {}
+    out.update({f: rec[f] for f in PROVENANCE_FIELDS if isinstance(rec.get(f), (str, int)) and not isinstance(rec.get(f), bool)})
+    return out or None
 
 
 def _cached_vectors(dense: Dense, nls: list[str]) -> np.ndarray:
@@ -70,23 +80,43 @@ class RetrievalOptions:
     sublinear_tf: bool = True
 
 
+def vectorizers(options: RetrievalOptions, vocabulary: Optional[dict] = None):
+    """The (word, char) TF-IDF vectorizers of these options; with `vocabulary` ({"word"|"char": (terms in
+    column order, idf)}) already fitted (a precomputed index: engine.banks)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    out = []
+    for part, analyzer, ngrams in (("word", "word", options.word_ngrams),
+                                   ("char", options.char_analyzer, options.char_ngrams)):
+        terms, idf = (vocabulary or {}).get(part, (None, None))
+        v = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, lowercase=options.lowercase,
+                            sublinear_tf=options.sublinear_tf,
+                            vocabulary=None if terms is None else {t: i for i, t in enumerate(terms)})
+        if idf is not None:
+            v.idf_ = idf
+        out.append(v)
+    return tuple(out)
+
+
 class _LangIndex:
-    def __init__(self, nls: list[str], codes: list[str], options: RetrievalOptions, dense: Optional[Dense] = None):
+    def __init__(self, nls: list[str], codes: list[str], options: RetrievalOptions, dense: Optional[Dense] = None,
+                 sources: Optional[list] = None, vocabulary: Optional[dict] = None, vectors: Optional[np.ndarray] = None):
+        """sources: each entry's provenance (or None); vocabulary: a fitted TF-IDF vocabulary (vectorizers())
+        instead of fitting one; vectors: the entries' sentence vectors instead of embedding them."""
         from scipy.sparse import hstack
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.preprocessing import normalize
 
         self.nls, self.codes = nls, codes
-        self.word = TfidfVectorizer(analyzer="word", ngram_range=options.word_ngrams, lowercase=options.lowercase,
-                                    sublinear_tf=options.sublinear_tf)
-        self.char = TfidfVectorizer(analyzer=options.char_analyzer, ngram_range=options.char_ngrams, lowercase=options.lowercase,
-                                    sublinear_tf=options.sublinear_tf)
+        self.sources = list(sources) if sources is not None else [None] * len(nls)
+        self.word, self.char = vectorizers(options, vocabulary)
         self._hstack, self._normalize = hstack, normalize
         # entries' TF-IDF rows, stored transposed (features, entries) as CSR: query @ entries_t is then
         # a sparse product without a transpose per search (10x faster on a 35k-entry bank)
-        self.entries_t = normalize(hstack([self.word.fit_transform(nls), self.char.fit_transform(nls)]).tocsr()).T.tocsr()
+        rows = self.tfidf(nls) if vocabulary else \
+            normalize(hstack([self.word.fit_transform(nls), self.char.fit_transform(nls)]).tocsr())
+        self.entries_t = rows.T.tocsr()
         self.dense = dense
-        self.vectors = _cached_vectors(dense, nls) if dense is not None else None
+        self.vectors = None if dense is None else vectors if vectors is not None else _cached_vectors(dense, nls)
 
     def tfidf(self, nls: list[str]):
         """The texts' L2-normalised TF-IDF rows (n, features) on this index's fitted vocabulary."""
@@ -100,7 +130,7 @@ class _LangIndex:
             sims = (1 - w) * sims + w * (self.dense.embed(nls) @ self.vectors.T)
         return sims
 
-    def extended(self, nls: list[str], codes: list[str]) -> "_LangIndex":
+    def extended(self, nls: list[str], codes: list[str], sources: Optional[list] = None) -> "_LangIndex":
         """This index with more entries in front, vectorised with the same fitted vocabulary and IDF:
         their similarities compare with the others' (a separate small index would inflate them)."""
         from scipy.sparse import hstack
@@ -109,6 +139,7 @@ class _LangIndex:
         new.word, new.char, new._hstack, new._normalize = self.word, self.char, self._hstack, self._normalize
         rows = self.tfidf(nls)
         new.nls, new.codes = list(nls) + self.nls, list(codes) + self.codes
+        new.sources = (list(sources) if sources is not None else [None] * len(nls)) + self.sources
         new.entries_t = hstack([rows.T, self.entries_t]).tocsr()
         new.dense = self.dense
         if self.dense is not None:  # a big file (a tldr bank) is embedded once and cached; workspace pairs,
@@ -156,45 +187,59 @@ class Retriever:
     """`Retriever.from_jsonl([...])` or `Retriever(records)`; `search(nl, lang, k)` -> Candidates."""
 
     def __init__(self, records: Iterable[dict], options: RetrievalOptions = RetrievalOptions(),
-                 dense: Optional[Dense] = None):
-        grouped: dict[str, dict[str, str]] = {}
+                 dense: Optional[Dense] = None, bank: Optional[str] = None):
+        """bank: the layer these records are (engine.banks), named in each entry's provenance."""
+        grouped: dict[str, dict[str, tuple]] = {}
         for rec in records:
             lang, nl, code = rec.get("lang"), rec.get("nl"), rec.get("code")
             if lang not in LANGUAGES or not isinstance(nl, str) or not isinstance(code, str) or not nl.strip():
                 continue
-            grouped.setdefault(lang, {}).setdefault(nl, code)  # first code of each distinct NL
+            if nl not in grouped.setdefault(lang, {}):  # first code of each distinct NL
+                grouped[lang][nl] = (code, provenance(rec, bank))
         if not grouped:
             raise ValueError("no usable training records (need nl, code and lang in bash/python/cf)")
         self.options = options
         self.dense = dense
-        self._index = {lang: _LangIndex(list(m), list(m.values()), options, dense) for lang, m in grouped.items()}
+        self._index = {lang: _LangIndex(list(m), [c for c, _ in m.values()], options, dense, [s for _, s in m.values()])
+                       for lang, m in grouped.items()}
 
     @classmethod
     def from_jsonl(cls, paths: Sequence[Union[str, Path]], options: RetrievalOptions = RetrievalOptions(),
-                   dense: Optional[Dense] = None) -> "Retriever":
+                   dense: Optional[Dense] = None, bank: Optional[str] = None) -> "Retriever":
+        """A retriever over JSONL files; each entry's provenance names its file and line."""
         from engine.data import read_jsonl
 
-        records = [rec for path in paths for _, rec in read_jsonl(path)]
-        return cls(records, options, dense)
+        records = [{"file": str(path), "line": n, **rec} for path in paths for n, rec in read_jsonl(path)]
+        return cls(records, options, dense, bank)
+
+    @classmethod
+    def from_indexes(cls, indexes: dict, options: RetrievalOptions = RetrievalOptions(),
+                     dense: Optional[Dense] = None) -> "Retriever":
+        """A retriever over prepared per-language indexes (_LangIndex: a precomputed bank, engine.banks)."""
+        new = object.__new__(cls)
+        new.options, new.dense, new._index = options, dense, dict(indexes)
+        return new
 
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(self._index)
 
-    def with_records(self, records: Iterable[dict]) -> "Retriever":
+    def with_records(self, records: Iterable[dict], bank: Optional[str] = None) -> "Retriever":
         """A retriever over these records (first: they win ties) and this one's, scored on this one's
-        vocabulary; a language this one lacks gets an index of its own."""
-        grouped: dict[str, dict[str, str]] = {}
+        vocabulary; a language this one lacks gets an index of its own. bank: as in __init__."""
+        grouped: dict[str, dict[str, tuple]] = {}
         for rec in records:
             lang, nl, code = rec.get("lang"), rec.get("nl"), rec.get("code")
             if lang in LANGUAGES and isinstance(nl, str) and isinstance(code, str) and nl.strip() and code.strip():
-                grouped.setdefault(lang, {}).setdefault(nl, code)
+                if nl not in grouped.setdefault(lang, {}):
+                    grouped[lang][nl] = (code, provenance(rec, bank))
         new = object.__new__(Retriever)
         new.options, new._index, new.dense = self.options, dict(self._index), self.dense
         for lang, m in grouped.items():
             base = self._index.get(lang)
-            new._index[lang] = (base.extended(list(m), list(m.values())) if base is not None
-                                else _LangIndex(list(m), list(m.values()), self.options, self.dense))
+            nls, codes, sources = list(m), [c for c, _ in m.values()], [s for _, s in m.values()]
+            new._index[lang] = (base.extended(nls, codes, sources) if base is not None
+                                else _LangIndex(nls, codes, self.options, self.dense, sources))
         return new
 
     def exemplars_loo(self, nls: list[str], lang: str, k: int) -> list[list[str]]:
@@ -226,6 +271,12 @@ class Retriever:
         index = self._index.get(lang)
         if index is None or k <= 0 or not nls:
             return [[] for _ in nls]
-        return [[Candidate(code=index.codes[i], score=score, source="retrieval", meta={"nl": index.nls[i]})
+        return [[Candidate(code=index.codes[i], score=score, source="retrieval", meta=_meta(index, i))
                  for i, score in hits] for hits in index.search_batch(nls, k)]
+
+
+def _meta(index: _LangIndex, i: int) -> dict:
+    """A retrieved entry's meta: its NL, and its provenance when it has one ("exemplar_source")."""
+    src = index.sources[i]
+    return {"nl": index.nls[i], "exemplar_source": dict(src)} if src else {"nl": index.nls[i]}
 

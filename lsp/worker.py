@@ -196,6 +196,7 @@ class GenerationService:
         self._workspace: List[dict] = []  # the open documents' comment -> code pairs (lsp.exemplars)
         self.workspace_version = 0
         self._files: tuple = ()  # codefusion.exemplarFiles of the loaded model
+        self._hinted: set = set()  # languages checked for "no bank here" (engine.api.bank_hint, once)
 
     def set_workspace_exemplars(self, records: List[dict], version: int) -> None:
         """The user's comment -> code pairs; the next generation draws on them."""
@@ -451,6 +452,13 @@ class GenerationService:
                 return remote
             generator, retriever = generator.local, generator.local_retriever  # it takes over
         bank = self._sync_bank(generator, retriever)
+        if key.lang not in self._hinted and getattr(generator, "loaded", None) is not None:
+            self._hinted.add(key.lang)  # Python, CF: no bank here; once, how to add your own examples
+            from engine.api import bank_hint
+
+            hint = bank_hint(generator, key.lang, "lsp")
+            if hint:
+                self._say(hint, warning=True)
         if retriever is not None:
             retriever = bank
         try:

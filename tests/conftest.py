@@ -13,6 +13,9 @@ import pytest
 # Keep torch to one thread in tests: on 2 shared cores several processes (the test
 # runner, a server under test) otherwise thrash each other.
 os.environ.setdefault("CODEFUSION_THREADS", "1")
+# Tests of fixture models search their own fixture banks: the 27k-row shipped Bash bank (engine/banks.py)
+# only where a test asks for it (it unsets CODEFUSION_SHIPPED_BANK: tests/engine/test_banks.py, the wheel).
+os.environ.setdefault("CODEFUSION_SHIPPED_BANK", "none")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""The built wheel, installed apart from the repository, brings the shipped model: `codefusion
-generate` works from any folder, and the server finds its model too."""
+"""The built wheel, installed apart from the repository, brings the shipped model and the shipped Bash
+bank (tldr-pages, with its attribution): `codefusion generate` works from any folder, and the server
+finds its model too."""
 import json
 import os
 import subprocess
@@ -23,8 +24,10 @@ def installed(tmp_path_factory):
     (wheel,) = (root / "dist").glob("codefusion_editor-*.whl")
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(root / "site"), str(wheel)],
                    check=True, capture_output=True, timeout=600)
-    env = {k: v for k, v in os.environ.items() if k not in ("CODEFUSION_CHECKPOINT", "PYTHONPATH")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CODEFUSION_CHECKPOINT", "PYTHONPATH", "CODEFUSION_SHIPPED_BANK", "CODEFUSION_DATA")}
     env["PYTHONPATH"] = str(root / "site")
+    env["CODEFUSION_CACHE"] = str(root / "cache")  # a cold cache, as after an install
     (root / "elsewhere").mkdir()
     return root, env
 
@@ -40,4 +43,37 @@ def test_generate_from_outside_the_repository_uses_the_installed_model(installed
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     cands = json.loads(r.stdout)
-    assert cands and all(c["source"] == "model" for c in cands)  # no training data out here: no retrieval
+    # no training data out here: the model's candidates and retrieved examples from the shipped bank
+    assert cands and {c["source"] for c in cands} <= {"model", "retrieval"}
+
+
+def test_the_wheel_is_under_50_mb_and_holds_the_bank_with_its_attribution(installed):
+    """CC BY 4.0: the attribution, the source commit and the licence text travel with the bank."""
+    root, env = installed
+    (wheel,) = (root / "dist").glob("codefusion_editor-*.whl")
+    assert wheel.stat().st_size < 50e6, f"the wheel is {wheel.stat().st_size / 1e6:.1f} MB"
+    bank = root / "site" / "codefusion_bank"
+    attribution = (bank / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    for words in ("tldr-pages team and contributors", "https://github.com/tldr-pages/tldr",
+                  "08e345f42639f67d99282813247ac670dc6e87cb", "CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/"):
+        assert words in attribution, words
+    licence = (bank / "LICENSE-tldr.txt").read_text(encoding="utf-8")
+    assert licence.startswith("Attribution 4.0 International") and "Section 8 -- Interpretation." in licence
+    manifest = json.loads((bank / "manifest.json").read_text())
+    assert manifest["source"]["commit"] == "08e345f42639f67d99282813247ac670dc6e87cb"
+    r = subprocess.run([sys.executable, "-c", "from engine import banks; d = banks.shipped_dir(); banks.verify(d); print(d)"],
+                       cwd=root / "elsewhere", env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == str(bank), r.stdout + r.stderr
+
+
+def test_a_language_without_a_bank_says_so_once(installed):
+    """Python has no redistributable bank: the first `generate` says how to add your own examples (one
+    line, on stderr beside --json), the next does not."""
+    root, env = installed
+    args = [sys.executable, "-m", "codefusion", "generate", "reverse the list x", "--lang", "python", "--json",
+            "--device", "cpu", "-k", "2"]
+    first = subprocess.run(args, cwd=root / "elsewhere", env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0 and json.loads(first.stdout), first.stderr
+    assert first.stderr.count("\n") == 1 and "no example bank for Python" in first.stderr
+    second = subprocess.run(args, cwd=root / "elsewhere", env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0 and second.stderr == ""

@@ -209,3 +209,14 @@ def _wait(cond, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return cond()
+
+
+def test_a_daemon_that_cannot_start_says_why_at_once(runtime_dir, tmp_path):
+    """A bad checkpoint: the daemon exits, and the client says why in one line instead of waiting minutes."""
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_dir)}
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "codefusion", "generate", "list files", "--lang", "bash", "--daemon",
+                        "--checkpoint", str(tmp_path / "nothing"), "--device", "cpu"], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "daemon exited with status 1" in r.stderr and "nothing" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and time.monotonic() - t0 < daemon.START_TIMEOUT_S / 2
