@@ -71,7 +71,8 @@ def save(out: Path, cfg: ModelConfig, model: torch.nn.Module, encoder: torch.nn.
 LEGACY_DEFAULTS = {"input_scaling": False, "skip": False, "dec_weight": 1.0, "clean_weight": 1.0, "skip_posterior": False,
                    "exemplars": 0, "exemplar_start_snr": 0.0, "exemplar_start_snr_lang": {}, "exemplar_edit": False,
                    "exemplar_rank_weight": 0.0, "exemplar_rank_weight_lang": {}, "retrieval_dense_weight": 0.0,
-                   "exemplar_noise_slots_lang": {}, "literal_slots": False}
+                   "exemplar_noise_slots_lang": {}, "literal_slots": False,
+                   "adapt_arguments": False}
 
 
 def is_complete(path: Path) -> bool:
@@ -320,7 +321,8 @@ def _jsonable_random_state() -> list:
 
 # model config fields that only choose how to sample: a shipped copy may set them (chosen on dev)
 SAMPLING_FIELDS = ("default_steps", "exemplar_start_snr", "exemplar_start_snr_lang", "sample_end_snr", "clamp", "step_spacing",
-                   "exemplar_rank_weight", "exemplar_rank_weight_lang", "retrieval_dense_weight", "exemplar_noise_slots_lang")
+                   "exemplar_rank_weight", "exemplar_rank_weight_lang", "retrieval_dense_weight", "exemplar_noise_slots_lang",
+                   "adapt_arguments")
 
 
 def export_half(src: Path, dst: Path, **sampling) -> Path:

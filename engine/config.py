@@ -84,6 +84,9 @@ class ModelConfig:
     literal_slots: bool = False  # the request's file names, numbers, quoted strings and URLs become typed slots
     #   (FILE0, NUM0, ...) in the NL and the program; the model writes the slots and they are filled back from
     #   the request (engine/slots.py, Tellina); trained so, a model must sample so
+    adapt_arguments: bool = False  # sampling: a candidate's placeholders (tldr's path/to/file, count) and then its
+    #   own literals of the same kind take the request's literals (engine/slots.adapt_arguments): a neighbour's
+    #   program made into the user's command
     # --- autoregressive baseline only ---
     ar_layers: int = 6  # decoder layers of the AR baseline (kind == "ar")
 

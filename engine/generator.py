@@ -135,6 +135,8 @@ class _Plan:
     t_end: Optional[int] = None
     edit: Optional[torch.Tensor] = None  # (k,) bool
     slots: int = 0  # a pure-noise pass beside exemplar starts: how many of its candidates the request keeps
+    literals: Optional[dict] = None  # {slot: the request's literal} (engine/slots.py): filled into a literal_slots
+    #   model's slots, and into a candidate's placeholders when cfg.adapt_arguments
 
 
 class Generator:
@@ -153,7 +155,8 @@ class Generator:
         self.noise_slots: Optional[int] = None  # overrides the config's noise slots (eval --noise-slots)
         self.schedule = make_schedule(self.cfg) if self.cfg.kind == "diffusion" else None
         # logsnr: the last sampling step sits where tokens are readable, however many steps there are
-        self.t_end = self.schedule.t_at_snr(self.cfg.sample_end_snr) if self.cfg.schedule == "logsnr" else None
+        self.t_end = self.schedule.t_at_snr(self.cfg.sample_end_snr) \
+            if self.schedule is not None and self.cfg.schedule == "logsnr" else None
 
     @classmethod
     def load(cls, path: Path, device: Optional[str] = None, bank="auto") -> "Generator":
@@ -242,7 +245,7 @@ class Generator:
         if self.cfg.kind == "ar":
             from engine.ar_model import ar_generate
             res = ar_generate(self.model, plan.mem, plan.mem_mask, k, mode=ar_mode, seed=seed, cancel=cancel)
-            return [Candidate(self.tokenizer.decode(ids), score, meta={"kind": "ar"}) for ids, score in res]
+            return [Candidate(self._decode(plan, ids), score, meta={"kind": "ar"}) for ids, score in res]
         noise = self._noise_plan(plan, nl, start_snr)
         out = [self._sample(p, guidance, clamp, cancel) for p in (plan, noise) if p is not None]
         return out[0] if noise is None else mix_starts(out[0], out[1], k, noise.slots)
@@ -362,8 +365,14 @@ class Generator:
         n_ex = len(exemplars)
         starts = [i % n_ex for i in range(k)] if sdedit else None
         ex_ids = self._exemplar_ids(exemplars, starts)
-        mem, mem_mask, lang_id = self._memory([nl.strip()], [lang], ex_ids)  # (1 or k, Lm, d)
-        plan = _Plan(lang, k, steps, seed, exemplars, sims, starts, ex_ids is not None, mem, mem_mask, lang_id)
+        from engine.slots import slot_request
+
+        nl_in, literals = slot_request(nl.strip())
+        if not self.cfg.literal_slots:  # a literal_slots model reads "... FILE0 ..." and writes FILE0
+            nl_in = nl.strip()
+        mem, mem_mask, lang_id = self._memory([nl_in], [lang], ex_ids)  # (1 or k, Lm, d)
+        plan = _Plan(lang, k, steps, seed, exemplars, sims, starts, ex_ids is not None, mem, mem_mask, lang_id,
+                     literals=literals)
         if self.cfg.kind == "ar":
             return plan
         plan.x_T = initial_noise(k, self.cfg.code_max_len, self.cfg.d_model, seed, self.device)
@@ -377,6 +386,17 @@ class Generator:
             if self.t_end is not None and plan.t_start <= self.t_end:
                 plan.t_end = 1
         return plan
+
+    def _decode(self, plan: "_Plan", ids: list[int]) -> str:
+        """Token ids -> program text, the request's literals filled into its slots (literal_slots models)."""
+        code = self.tokenizer.decode(ids)
+        if plan.literals and self.cfg.literal_slots:
+            from engine.slots import fill
+            code = fill(code, plan.literals)
+        if plan.literals and self.cfg.adapt_arguments:
+            from engine.slots import adapt_arguments
+            code = adapt_arguments(code, plan.literals)[0]
+        return code
 
     def _finish(self, plan: "_Plan", ids: torch.Tensor, lp: torch.Tensor) -> list[Candidate]:
         """A pass's token ids and log-probs (k, Lc) -> the request's candidates, best first."""
@@ -392,7 +412,7 @@ class Generator:
             if plan.conditioned else None
         cands = []
         for i, (row, s) in enumerate(zip(ids.tolist(), scores)):
-            code = self.tokenizer.decode(row)
+            code = self._decode(plan, row)
             meta = {"seed": plan.seed + i, "steps": plan.steps}
             if sdedit:
                 meta["exemplar"] = plan.starts[i]

@@ -148,3 +148,65 @@ def request_literals_in(nl: str, code: str) -> set[str]:
     |request_literals_in(nl, candidate) & request_literals_in(nl, reference)| / |... reference|."""
     table = slot_request(nl)[1]
     return {t for slot, t in table.items() if _code_pattern(t, slot[:-1]).search(code)}
+
+
+# placeholders of template programs (tldr-pages writes `tail --lines count path/to/file`), by the kind of
+# literal that takes their place
+_PLACEHOLDERS = {
+    "FILE": re.compile(r"(?<![\w/.-])(?:(?:\.\./|\./|~/|/)?path/to/[\w./*-]*|[a-z]+_(?:file|files|directory|dir|folder|path)\d?"
+                       r"|(?:file|filename|directory|folder|dir)\d?|\*\.ext)(?![\w/.-])"),
+    "NUM": re.compile(r"(?<![\w/.-])(?:count|number|num|n|lines|seconds|minutes|hours|days|size|amount|limit|depth"
+                      r"|port|port_number|pid|process_id|timeout|interval|width|height|length|line_number|index"
+                      r"|bytes|percentage|level|priority|signal_number|exit_code)(?![\w.-])"),
+    "STR": re.compile(r"(?<![\w/.-])(?:search_pattern|pattern|search_term|search_string|string|text|regex|regexp"
+                      r"|substring|keyword|word|message|ip_address|remote_host|host|hostname|domain|username|user"
+                      r"|name|value|query|replacement|old_text|new_text)(?![\w/.-])"),
+    "URL": re.compile(r"(?<![\w/.-])(?:https?://(?:www\.)?example\.(?:com|org|net)[\w./?=&%-]*|url|uri)(?![\w/.-])"),
+}
+
+
+def adapt_arguments(code: str, table: dict[str, str]) -> tuple[str, list[tuple[str, str]]]:
+    """A template or a neighbour's program made into the user's command: its placeholders
+    (`path/to/file`, `count`, `search_pattern`, ...) and then its own literals of the same kind take
+    the request's literals (`table`, from slot_request), left to right, each literal once. Returns the
+    program and the (old, new) replacements made. Tellina's argument filling, for exemplar starts."""
+    todo = {kind: [t for s, t in table.items() if s[:-1] == kind] for kind in KINDS}
+    # the request's literals the program already has are used up
+    for kind, texts in todo.items():
+        todo[kind] = [t for t in texts if not _code_pattern(t, kind).search(code)]
+    if not any(todo.values()):
+        return code, []
+    spans: list[tuple[int, int, str]] = []  # (start, end, kind): placeholders first, then concrete literals
+    for kind, pat in _PLACEHOLDERS.items():
+        spans += [(m.start(), m.end(), kind) for m in pat.finditer(code)]
+    own = [(lit.start, lit.end, lit.kind) for lit in find_literals(code) if not (lit.kind == "STR" and lit.end - lit.start > len(lit.text))]
+    quoted = [(lit.start + 1, lit.end - 1, lit.kind) for lit in find_literals(code) if lit.kind == "STR" and lit.end - lit.start > len(lit.text)]
+    chosen: list[tuple[int, int, str]] = []
+    for group in (spans, quoted + own):
+        for a, b, kind in sorted(group):
+            if all(b <= s or a >= e for s, e, _ in chosen):
+                chosen.append((a, b, kind))
+    order = sorted(chosen, key=lambda sp: (sp not in spans, sp[0]))  # placeholders take literals first
+    edits: list[tuple[int, int, str]] = []
+    for kind in KINDS:
+        places = [sp for sp in order if sp[2] == kind]
+        lits = list(todo[kind])
+        if kind == "FILE":  # a glob goes where a glob stands (*.ext), a path where a path does
+            for want_glob in (True, False):
+                for sp in [sp for sp in places if _is_glob(code[sp[0]:sp[1]]) == want_glob]:
+                    lit = next((t for t in lits if _is_glob(t) == want_glob), None)
+                    if lit is not None:
+                        edits.append((sp[0], sp[1], lit))
+                        lits.remove(lit)
+                        places.remove(sp)
+        for sp, lit in zip(places, lits):
+            edits.append((sp[0], sp[1], lit))
+    out, replaced = code, []
+    for a, b, new in sorted(edits, reverse=True):
+        replaced.append((out[a:b], new))
+        out = out[:a] + new + out[b:]
+    return out, replaced[::-1]
+
+
+def _is_glob(text: str) -> bool:
+    return "*" in text or "?" in text

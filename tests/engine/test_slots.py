@@ -2,7 +2,8 @@
 literal_slots model that writes slots and hands back the request's literals."""
 import pytest
 
-from engine.slots import fill, find_literals, request_literals_in, slot_pair, slot_request, unfilled
+from engine.slots import (adapt_arguments, fill, find_literals, request_literals_in, slot_pair, slot_request,
+                          unfilled)
 
 
 @pytest.mark.parametrize("nl, kinds", [
@@ -54,6 +55,23 @@ def test_request_literals_in_is_argument_recall():
     assert request_literals_in(nl, "tail -n 20 server.log") == {"20", "server.log"}
     assert request_literals_in(nl, "tail -n 10 app.log") == set()
     assert request_literals_in(nl, "tail -200 server.log") == {"server.log"}
+
+
+@pytest.mark.parametrize("nl, template, want", [
+    ("print the last 20 lines of server.log", "tail --lines count path/to/file", "tail --lines 20 server.log"),
+    ("print the last 20 lines of server.log", "tail -n 10 app.log", "tail -n 20 server.log"),  # a neighbour's literals
+    ("find *.log files in /var/log", "find path/to/directory -name '*.ext'", "find /var/log -name '*.log'"),
+    ("search for 'TODO' in main.py", "grep 'search_pattern' path/to/file", "grep 'TODO' main.py"),
+    ("kill the process on port 8080", "fuser -k port/tcp", "fuser -k 8080/tcp"),
+    ("copy a.txt to /tmp/backup", "cp path/to/source_file path/to/target_file", "cp a.txt /tmp/backup"),
+    ("download https://x.org/f.zip", "wget https://example.com/foo", "wget https://x.org/f.zip"),
+    ("list the files here", "ls -la path/to/directory", "ls -la path/to/directory"),  # nothing to fill in
+    ("show 5 lines of a.txt", "head -n 5 a.txt", "head -n 5 a.txt"),  # already the request's
+])
+def test_adapt_arguments_makes_a_template_the_users_command(nl, template, want):
+    code, replaced = adapt_arguments(template, slot_request(nl)[1])
+    assert code == want
+    assert (code != template) == bool(replaced)
 
 
 @pytest.mark.slow
