@@ -279,4 +279,3 @@ def _meta(index: _LangIndex, i: int) -> dict:
     """A retrieved entry's meta: its NL, and its provenance when it has one ("exemplar_source")."""
     src = index.sources[i]
     return {"nl": index.nls[i], "exemplar_source": dict(src)} if src else {"nl": index.nls[i]}
-

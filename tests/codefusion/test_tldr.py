@@ -110,3 +110,18 @@ def test_cli_writes_a_bank_the_engine_reads(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "not a tldr-pages checkout" in bad.stderr
     assert json.loads(out.read_text().splitlines()[0])["nl"] == "create a gzipped archive from a directory"
+
+
+def test_shipped_rows_keep_page_and_platform_and_refuse_other_files(tmp_path):
+    good = tmp_path / "tldr.jsonl"
+    rows = [{"nl": "List all", "code": "lsx -a", "page": "lsx", "platform": "osx"},
+            {"nl": "List all", "code": "lsx -a", "page": "lsx", "platform": "linux"},  # the same pair again
+            {"nl": "Pack", "code": "arc c", "page": "arc"}]
+    good.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    got = tldr.shipped_rows([good])
+    assert got == [{"nl": "List all", "code": "lsx -a", "lang": "bash", "source": "tldr", "page": "lsx", "platform": "osx"},
+                   {"nl": "Pack", "code": "arc c", "lang": "bash", "source": "tldr", "page": "arc", "platform": "common"}]
+    bad = tmp_path / "train.jsonl"
+    bad.write_text(json.dumps({"nl": "list files", "code": "ls", "lang": "bash"}) + "\n", encoding="utf-8")
+    with pytest.raises(tldr.TldrError, match=r"train.jsonl:1: not a converted tldr row"):
+        tldr.shipped_rows([bad])

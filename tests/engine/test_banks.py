@@ -259,3 +259,23 @@ def test_the_shipped_bank_loads_with_a_cold_cache_and_embeds_nothing(tmp_path, m
     assert not [p for p in cache.rglob("*") if p.is_file()]  # nothing embedded, nothing cached
     manifest = json.loads((folder / banks.MANIFEST).read_text())
     assert manifest["rows"] >= 30000 and manifest["encoder"] == f"{gen.cfg.encoder}:{gen.cfg.nl_max_len}"
+
+
+def test_eval_bank_given_the_shipped_rows_file_uses_its_precomputed_index(shipped, tmp_path, monkeypatch):
+    """`codefusion eval --bank <the shipped bank's rows file>`: the shipped bank as a pip install has it
+    (nothing embedded); any other file is indexed as it is."""
+    from types import SimpleNamespace
+
+    from engine.api import files_bank
+
+    folder, manifest, enc = shipped
+    monkeypatch.setenv(banks.ENV, str(folder))
+    assert banks.shipped_file() == folder / manifest["names"]["rows"]
+    gen = SimpleNamespace()  # no checkpoint: TF-IDF only
+    bank = files_bank(gen, [folder / manifest["names"]["rows"]])
+    assert bank.layer_names("bash") == ("shipped",)
+    assert bank.search("show disk usage", "bash", 1)[0].meta["exemplar_source"]["page"] == "du"
+    other = files_bank(gen, [_write(tmp_path / "mine.jsonl", TRAINING)])
+    assert other.search("reverse a list", "python", 1)[0].meta["exemplar_source"] == {"file": str(tmp_path / "mine.jsonl"),
+                                                                                       "line": 3}
+    assert files_bank(gen, []) is None
