@@ -133,11 +133,13 @@ def summarise(rows: List[dict]) -> dict:
 
 def _run(cmd: List[str], what: str, timeout: float = PIP_TIMEOUT_S, **kw) -> subprocess.CompletedProcess:
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+        r = subprocess.run(cmd, capture_output=True, timeout=timeout, **{"text": True, **kw})
     except subprocess.TimeoutExpired:
         raise CheckError(f"{what}: no result within {timeout:.0f} s") from None
     if r.returncode != 0:
-        tail = [ln for ln in (r.stderr or r.stdout).strip().splitlines() if "is ignored" not in ln][-1:]
+        err = r.stderr or r.stdout
+        err = err.decode(errors="replace") if isinstance(err, bytes) else err
+        tail = [ln for ln in err.strip().splitlines() if "is ignored" not in ln][-1:]
         raise CheckError(f"{what} failed (exit {r.returncode})" + (f": {tail[0]}" if tail else ""))
     return r
 
@@ -156,11 +158,25 @@ def user_env(root: Path, venv: Path) -> dict:
     return env
 
 
-def install(root: Path, deps: str, torch: str = SETUP_TORCH, log=print) -> dict:
-    """Build the wheel from the tree and install it into root/venv. Returns what was installed and
-    how long each step took."""
+def source_tree(root: Path, ref: Optional[str]) -> Path:
+    """What the wheel is built from: the working tree (ref None), or commit `ref` exported to root/src."""
+    if ref is None:
+        return REPO
+    src = root / "src"
+    src.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", ref], capture_output=True)
+    if archive.returncode != 0:
+        raise CheckError(f"--ref {ref}: " + (archive.stderr.decode(errors="replace").strip().splitlines() or ["git archive failed"])[-1])
+    _run(["tar", "-x", "-C", str(src)], "unpacking the commit", input=archive.stdout, text=False)
+    return src
+
+
+def install(root: Path, deps: str, torch: str = SETUP_TORCH, log=print, ref: Optional[str] = None) -> dict:
+    """Build the wheel from the tree (or commit `ref`) and install it into root/venv. Returns what was
+    installed and how long each step took."""
     t0 = time.perf_counter()
-    _run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(root / "dist")], "pip wheel")
+    src = source_tree(root, ref)
+    _run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(root / "dist")], "pip wheel")
     (wheel,) = (root / "dist").glob("codefusion_editor-*.whl")
     t1 = time.perf_counter()
     venv = root / "venv"
@@ -182,16 +198,18 @@ def install(root: Path, deps: str, torch: str = SETUP_TORCH, log=print) -> dict:
         # editable checkout's finder among them) do not run
         (site / "_everyday_reuse.pth").write_text("".join(p + "\n" for p in mine))
     t2 = time.perf_counter()
-    return {"wheel": wheel.name, "wheel_bytes": wheel.stat().st_size, "venv": str(venv), "deps": deps,
+    return {"source": "the working tree" if ref is None else f"commit {ref}", "wheel": wheel.name, "wheel_bytes": wheel.stat().st_size, "venv": str(venv), "deps": deps,
             "torch": torch if deps == "clean" else None, "build_s": round(t1 - t0, 1), "install_s": round(t2 - t1, 1)}
 
 
-def tree_state() -> dict:
-    """The commit the wheel was built on and how many tracked files differ from it (the wheel takes the tree)."""
+def tree_state(ref: Optional[str] = None) -> dict:
+    """The commit the wheel was built from and, for the working tree, how many tracked files differ from it."""
     def git(*args):
         r = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
         return r.stdout.strip() if r.returncode == 0 else None
 
+    if ref is not None:
+        return {"commit": git("rev-parse", "--short", f"{ref}^{{commit}}"), "tree_changes": 0}
     changed = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": git("rev-parse", "--short", "HEAD"),
             "tree_changes": None if changed is None else len(changed.splitlines())}
@@ -297,13 +315,13 @@ def bank_note(info: dict, retrieved: int) -> str:
 
 
 def run(requests: List[dict], *, checkpoint: Optional[str], deps: str, k: int = 5, torch: str = SETUP_TORCH,
-        keep: bool = False, progress: bool = False, shipped_bank: bool = True) -> dict:
+        keep: bool = False, progress: bool = False, shipped_bank: bool = True, ref: Optional[str] = None) -> dict:
     log = (lambda msg: print(msg, file=sys.stderr)) if progress else (lambda msg: None)
     root = Path(tempfile.mkdtemp(prefix="codefusion-everyday-"))
     try:
         started = time.perf_counter()
         log(f"building the wheel and a fresh venv in {root} (deps: {deps}) ...")
-        inst = install(root, deps, torch, log)
+        inst = install(root, deps, torch, log, ref)
         venv = root / "venv"
         outside = root / "elsewhere"
         outside.mkdir()
@@ -345,7 +363,7 @@ def run(requests: List[dict], *, checkpoint: Optional[str], deps: str, k: int = 
                 "checkpoint": checkpoint or info["default_checkpoint"], "shipped_model": checkpoint is None,
                 "bank": bank_note(info, retrieved), "shipped_bank": info["shipped_bank"],
                 "shipped_bank_off": not shipped_bank, "training_files_found": info["training_files_found"],
-                "retrieved_candidates": retrieved, "errors": sum("error" in r for r in rows), **tree_state(),
+                "retrieved_candidates": retrieved, "errors": sum("error" in r for r in rows), **tree_state(ref),
                 "mode": f"one `codefusion generate --json -k {k} --lang L --daemon` process per request, from a folder "
                         "outside the repository (the first one starts the daemon)",
                 "deps_note": ("clean: the wheel's dependencies installed by pip from its configured index"
@@ -371,7 +389,9 @@ def markdown(report: dict) -> str:
     m, s = report["meta"], report["summary"]
     out = ["# Everyday check", "",
            f"Model: `{m['checkpoint']}`{' (the one the wheel ships)' if m['shipped_model'] else ''}; bank: {m['bank']}.",
-           f"Install: `{m['wheel']}` (built from {m['commit']} + {m['tree_changes']} changed tracked files) in a new venv ({m['deps_note']}); python {m['python']}, torch {m['torch_version']}.",
+           f"Install: `{m['wheel']}` (built from " + (f"commit {m['commit']}" if m["source"] != "the working tree" else
+           f"the working tree: {m['commit']} + {m['tree_changes']} changed tracked files")
+           + f") in a new venv ({m['deps_note']}); python {m['python']}, torch {m['torch_version']}.",
            f"Asked: {m['mode']}.",
            f"Time: wheel {m['build_s']} s, install {m['install_s']} s, first request {m['first_request_s']} s, "
            f"then p50 {m['request_p50_s']} s a request; {m['total_s']} s in all.", "",
@@ -401,6 +421,7 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
                    help="clean: pip installs the wheel's dependencies into the new venv (about a minute); "
                         "reuse: the new venv borrows this interpreter's third-party packages")
     p.add_argument("--torch", default=SETUP_TORCH, help=f"--deps clean: torch requirement installed first ('skip': none; default {SETUP_TORCH})")
+    p.add_argument("--ref", default=None, help="build the wheel from this commit (git archive) instead of the working tree")
     p.add_argument("--no-shipped-bank", action="store_true",
                    help="turn off the Bash exemplar bank the package ships (CODEFUSION_SHIPPED_BANK=none): the model alone")
     p.add_argument("--out", default=None, help="write the report here (JSON) and beside it a .md")
@@ -417,7 +438,7 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
             checkpoint = str(ck)
         requests = select(load_requests(Path(a.requests)), a.limit)
         report = run(requests, checkpoint=checkpoint, deps=a.deps, k=a.k, torch=a.torch, keep=a.keep,
-                     progress=sys.stderr.isatty(), shipped_bank=not a.no_shipped_bank)
+                     progress=sys.stderr.isatty(), shipped_bank=not a.no_shipped_bank, ref=a.ref)
     except CheckError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

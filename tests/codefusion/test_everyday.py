@@ -81,8 +81,10 @@ def test_summary_counts_top1_and_any_of_k():
 def test_bad_options_fail_with_one_line(tmp_path, capsys):
     assert ev.main(["--checkpoint", str(tmp_path), "--limit", "1"]) == 1
     assert ev.main(["--limit", "0"]) == 1
+    assert ev.main(["--ref", "no-such-ref-of-this-repo", "--limit", "1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "not a checkpoint directory" in err[0] and "--limit must be at least 1" in err[1]
+    assert len(err) == 3 and "not a checkpoint directory" in err[0] and "--limit must be at least 1" in err[1]
+    assert err[2].startswith("error: --ref no-such-ref-of-this-repo: ")
 
 
 @pytest.mark.slow
