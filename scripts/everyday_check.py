@@ -347,7 +347,7 @@ def run(requests: List[dict], *, checkpoint: Optional[str], deps: str, k: int = 
             for c in a.get("candidates", []):
                 ok = next(verdicts)
                 failed = judge(req, c["code"], ok)
-                cands.append({"code": c["code"], "source": c.get("source"), "score": c.get("score"),
+                cands.append({"code": c["code"], "source": c.get("source"), "origin": c.get("origin"), "score": c.get("score"),
                               "syntax_ok": ok, "accepted": not failed, "failed": failed})
             row = {"id": req["id"], "lang": req["lang"], "nl": req["nl"], "candidates": cands,
                    "top1": bool(cands) and cands[0]["accepted"], "anyk": any(c["accepted"] for c in cands),
@@ -359,11 +359,14 @@ def run(requests: List[dict], *, checkpoint: Optional[str], deps: str, k: int = 
             rows.append(row)
         secs = sorted(r["seconds"] for r in rows[1:]) or [0.0]
         retrieved = sum(c["source"] == "retrieval" for r in rows for c in r["candidates"])
+        origins = {}  # generated / edited / copy / retrieved, where the CLI labels them
+        for c in (c for r in rows for c in r["candidates"]):
+            origins[str(c["origin"])] = origins.get(str(c["origin"]), 0) + 1
         meta = {**inst, "python": info["python"], "torch_version": info["torch"], "modules": info["modules"],
                 "checkpoint": checkpoint or info["default_checkpoint"], "shipped_model": checkpoint is None,
                 "bank": bank_note(info, retrieved), "shipped_bank": info["shipped_bank"],
                 "shipped_bank_off": not shipped_bank, "training_files_found": info["training_files_found"],
-                "retrieved_candidates": retrieved, "errors": sum("error" in r for r in rows), **tree_state(ref),
+                "retrieved_candidates": retrieved, "origins": origins, "errors": sum("error" in r for r in rows), **tree_state(ref),
                 "mode": f"one `codefusion generate --json -k {k} --lang L --daemon` process per request, from a folder "
                         "outside the repository (the first one starts the daemon)",
                 "deps_note": ("clean: the wheel's dependencies installed by pip from its configured index"
@@ -394,7 +397,8 @@ def markdown(report: dict) -> str:
            + f") in a new venv ({m['deps_note']}); python {m['python']}, torch {m['torch_version']}.",
            f"Asked: {m['mode']}.",
            f"Time: wheel {m['build_s']} s, install {m['install_s']} s, first request {m['first_request_s']} s, "
-           f"then p50 {m['request_p50_s']} s a request; {m['total_s']} s in all.", "",
+           f"then p50 {m['request_p50_s']} s a request; {m['total_s']} s in all.",
+           "Candidates by origin: " + ", ".join(f"{k} {v}" for k, v in sorted(m.get("origins", {}).items())) + ".", "",
            f"| | requests | top-1 acceptable | any of {m['k']} acceptable |", "|---|---|---|---|"]
     for key, part in s.items():
         out.append(f"| {key} | {part['n']} | {part['top1']} ({part['top1_pct']} %) | {part['anyk']} ({part['anyk_pct']} %) |")
@@ -406,6 +410,7 @@ def markdown(report: dict) -> str:
             cands = f"error: {r['error']}"
         else:
             cands = "<br>".join(f"{'✓' if c['accepted'] else '✗'} {_cell(c['code'])}"
+                                + (f" ({c['origin']})" if c.get("origin") else "")
                                 + ("" if c["accepted"] else f" — {_cell(c['failed'][0])}") for c in r["candidates"])
         out.append(f"| {r['id']} | {r['nl']} | {'✓' if r['top1'] else ''} | {'✓' if r['anyk'] else ''} | {cands} |")
     return "\n".join(out) + "\n"
