@@ -29,27 +29,125 @@ class DataError(EngineError, ValueError):
     """A data file that cannot be read as JSONL; the message names the file and line."""
 
 
-def read_jsonl(path) -> Iterator[tuple[int, dict]]:
-    """(line number, record) for each non-blank line of a JSONL file (the one JSONL reader)."""
-    with open(path, encoding="utf-8") as fh:
-        n = 0
-        while True:
-            try:
-                line = fh.readline()
-            except UnicodeDecodeError:
-                raise DataError(f"{path}:{n + 1}: not UTF-8 text") from None
-            if not line:
-                break
-            n += 1
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{n}: not JSON ({e.msg})") from None
-            if not isinstance(rec, dict):
-                raise DataError(f"{path}:{n}: not a JSON object")
-            yield n, rec
+def read_jsonl(path, max_line: Optional[int] = None) -> Iterator[tuple[int, dict]]:
+    """(line number, record) for each non-blank line of a JSONL file (the one JSONL reader).
+    Read as bytes, a line at a time: `max_line` (bytes) bounds what one line may cost -- a longer one
+    is a DataError after reading only that much. Every problem is a DataError naming file and line."""
+    with open(path, "rb") as fh:
+        yield from _records(fh, path, max_line)
+
+
+def _records(fh, path, max_line: Optional[int], max_lines: Optional[int] = None) -> Iterator[tuple[int, Optional[dict]]]:
+    """(line number, record); past `max_lines` lines (blank ones too), one (line number, None) and the end."""
+    n = 0
+    while True:
+        raw = fh.readline() if max_line is None else fh.readline(max_line + 1)
+        if not raw:
+            return
+        n += 1
+        if max_lines is not None and n > max_lines:
+            yield n, None
+            return
+        if max_line is not None and len(raw) > max_line and not (len(raw) == max_line + 1 and raw.endswith(b"\n")):
+            raise DataError(f"{path}:{n}: a line longer than {_size(max_line)}")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{path}:{n}: not UTF-8 text") from None
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}:{n}: not JSON ({e.msg})") from None
+        except RecursionError:
+            raise DataError(f"{path}:{n}: not JSON (nested too deeply)") from None
+        except ValueError as e:  # e.g. an integer of more digits than int() takes
+            raise DataError(f"{path}:{n}: not JSON ({str(e).splitlines()[0][:100]})") from None
+        if not isinstance(rec, dict):
+            raise DataError(f"{path}:{n}: not a JSON object")
+        yield n, rec
+
+
+def _size(n: float) -> str:
+    """Bytes, readable: 1 MiB, 64 MiB, 1.0 GiB."""
+    if n >= 1 << 30:
+        return f"{n / (1 << 30):.1f} GiB"
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.0f} MiB"
+    return f"{n / 1024:.0f} KiB" if n >= 1024 else f"{int(n)} bytes"
+
+
+@dataclass(frozen=True)
+class BankLimits:
+    """What one user exemplar file (codefusion.exemplarFiles, --exemplars, a daemon's or engine's
+    bank) may cost, whoever wrote it: a larger file or a longer line is refused; past max_lines lines
+    or max_records records the rest is ignored, and the caller is told. Every record is embedded
+    and TF-IDF-vectorised, so the record cap bounds the bank's memory and first-load time."""
+
+    max_bytes: int = 64 << 20
+    max_line: int = 1 << 20
+    max_lines: int = 1_000_000
+    max_records: int = 10_000
+    max_nl: int = 1000  # characters of a record's NL that are kept (engine.api.MAX_REQUEST_CHARS)
+
+
+BANK_LIMITS = BankLimits()
+
+
+def read_exemplar_files(files: Iterable, limits: BankLimits = BANK_LIMITS,
+                        notes: Optional[list] = None) -> list[dict]:
+    """The records of user exemplar files (JSONL of nl, code, lang), each with its provenance
+    ("file": the path as given, "line": 1-based), within `limits` over all the files together.
+    A file that is missing, not a regular file, too large, not UTF-8 or not JSONL, or that holds a
+    line over the limit, is refused: DataError, one line naming the file (and the line). What was
+    cut (lines or records past the limits) is said in one line appended to `notes`."""
+    out: list[dict] = []
+    lines_left = limits.max_lines
+    for f in files:
+        if len(out) >= limits.max_records or lines_left <= 0:
+            _note(notes, f"{f}: not read (the exemplar bank's limits are reached by the files before it)")
+            continue
+        path = Path(f)
+        try:
+            st = path.stat()
+        except OSError:
+            raise DataError(f"{f}: exemplar file not found") from None
+        if not path.is_file():
+            raise DataError(f"{f}: not a regular file")
+        if st.st_size > limits.max_bytes:
+            raise DataError(f"{f}: {_size(st.st_size)}; an exemplar file may hold at most {_size(limits.max_bytes)} (refused)")
+        cut = None
+        read = 0
+        with open(path, "rb") as fh:
+            for n, rec in _records(fh, f, limits.max_line, lines_left):
+                read = n
+                if rec is None:
+                    cut = f"the first {lines_left:,} lines"
+                    break
+                if fh.tell() > limits.max_bytes:  # a file that grew, or one whose size the system does not say
+                    cut = f"the first {_size(limits.max_bytes)}"
+                    break
+                nl, code = rec.get("nl"), rec.get("code")
+                if not isinstance(nl, str) or not isinstance(code, str):
+                    continue
+                if len(out) >= limits.max_records:
+                    cut = f"{limits.max_records:,} records"
+                    break
+                out.append({"nl": nl[:limits.max_nl], "code": code, "lang": rec.get("lang"), "file": str(f), "line": n})
+        lines_left -= min(read, lines_left) if cut is None or cut.endswith("lines") else read
+        if cut is not None:
+            message = f"{f}: read {cut}; the rest is ignored (exemplar banks are limited to {limits.max_records:,} " \
+                      f"records, {limits.max_lines:,} lines, {_size(limits.max_bytes)} a file)"
+            _note(notes, message)
+    return out
+
+
+def _note(notes: Optional[list], message: str) -> None:
+    if notes is not None:
+        notes.append(message)
+    else:
+        log(message)
 
 
 def data_name(p) -> str:

@@ -45,29 +45,22 @@ def provenance(rec: dict, bank: Optional[str] = None) -> Optional[dict]:
 
 
 def _cached_vectors(dense: Dense, nls: list[str]) -> np.ndarray:
+    """The texts' sentence vectors, from the user's cache when a file for exactly these texts and this
+    embedding is there (engine.cache: version-tagged, checked, written atomically 0600), else embedded
+    and saved."""
     import hashlib
-    import os
+
+    from engine import cache
 
     h = hashlib.sha1(dense.key.encode())
     for nl in nls:
         h.update(nl.encode("utf-8", "replace") + b"\0")
-    folder = Path(os.environ.get("CODEFUSION_CACHE") or Path.home() / ".cache" / "codefusion")
-    f = folder / f"nl-vectors-{h.hexdigest()[:20]}.npy"
-    if f.is_file():
-        try:
-            v = np.load(f)
-            if v.shape[0] == len(nls):
-                return v.astype(np.float32)
-        except (OSError, ValueError):
-            pass
+    name = f"nl-vectors-{h.hexdigest()[:20]}.cfvec"
+    v = cache.load_vectors(name, dense.key, len(nls))
+    if v is not None:
+        return v
     v = dense.embed(nls).astype(np.float32)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_suffix(f".tmp{os.getpid()}.npy")
-        np.save(tmp, v.astype(np.float16))
-        tmp.replace(f)
-    except OSError:
-        pass  # a read-only home: no cache, same result
+    cache.save_vectors(name, dense.key, v)
     return v
 
 

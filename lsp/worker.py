@@ -210,11 +210,15 @@ class GenerationService:
             return getattr(generator, "bank", None) or retriever if want != ((), 0) else retriever
         from engine.api import exemplar_bank
 
+        notes: List[str] = []
         try:
-            bank = exemplar_bank(generator, self._files, self._workspace)
-        except (ValueError, OSError) as exc:
-            self._say(f"codefusion.exemplarFiles: {exc}; using the training files and open documents only", warning=True)
+            bank = exemplar_bank(generator, self._files, self._workspace, notes=notes)
+        except Exception as exc:  # ValueError (engine.data: a missing, oversized or broken file), or worse: keep serving
+            message = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+            self._say(f"codefusion.exemplarFiles: {message}; using the training files and open documents only", warning=True)
             bank = exemplar_bank(generator, (), self._workspace)
+        for note in notes:  # what the bank's limits cut
+            self._say(f"codefusion.exemplarFiles: {note}", warning=True)
         generator.bank = bank
         generator._codefusion_bank = want
         return bank or retriever

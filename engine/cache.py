@@ -1,0 +1,172 @@
+"""The per-user cache: sentence vectors of exemplar banks, so that a restarted server or CLI does not
+embed a big bank again (engine.retrieval._cached_vectors).
+
+The folder is $CODEFUSION_CACHE, else ~/.cache/codefusion; it is created readable by the user only
+(0700), and one that belongs to another user or that others may write to is not used (a planted
+file there would be read as vectors). Files are written atomically (a temporary file in the same
+folder, then a rename: a reader never sees half a file) with permissions 0600.
+
+A vector file is a header line -- magic, then JSON: format, the package version, the embedding key,
+rows, dim, dtype and the sha256 of the payload -- and the payload (float16, row-major). A file written
+by another version or for another key is ignored (and replaced); one that is truncated or corrupt
+(its header, size or checksum does not match) is rebuilt with one warning line. Neither is ever
+used. Nothing here unpickles: the payload is read with numpy.frombuffer.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+MAGIC = b"CFVEC "  # then the JSON header and a newline
+MAX_HEADER = 4096  # bytes of the header line
+_warned: set = set()
+
+
+class CacheCorrupt(ValueError):
+    """A cache file that cannot be used: str() says why (one line)."""
+
+
+def default_dir() -> Path:
+    return Path(os.environ.get("CODEFUSION_CACHE") or Path.home() / ".cache" / "codefusion")
+
+
+def cache_dir(create: bool = True) -> Optional[Path]:
+    """The user's cache folder (made 0700 when missing), or None when it cannot be used safely: not a
+    folder, another user's, or writable by others (said once)."""
+    folder = default_dir()
+    try:
+        if create and not folder.exists():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.stat()
+    except OSError as exc:
+        _warn_once(f"cache folder {folder} cannot be used ({exc.strerror or exc}); nothing is cached")
+        return None
+    problem = None
+    if not folder.is_dir():
+        problem = "is not a folder"
+    elif hasattr(os, "getuid") and st.st_uid != os.getuid():
+        problem = "belongs to another user"
+    elif st.st_mode & 0o022:
+        problem = "is writable by other users"
+    if problem:
+        _warn_once(f"cache folder {folder} {problem}; it is not used (set CODEFUSION_CACHE to a folder of your own)")
+        return None
+    return folder
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning(message)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Writes `data` to `path` through a temporary file in the same folder (mode 0600) and a rename."""
+    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")  # mkstemp: 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _version() -> str:
+    from engine import version
+
+    return version()
+
+
+def encode_vectors(vectors: np.ndarray, key: str) -> bytes:
+    """The file's bytes for (rows, dim) vectors embedded under `key`."""
+    payload = np.ascontiguousarray(vectors, dtype=np.float16).tobytes()
+    rows, dim = vectors.shape
+    header = {"format": FORMAT, "version": _version(), "key": key, "rows": int(rows), "dim": int(dim),
+              "dtype": "float16", "sha256": hashlib.sha256(payload).hexdigest()}
+    return MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + payload
+
+
+def decode_vectors(data: bytes, key: str, rows: int) -> Optional[np.ndarray]:
+    """The vectors of a file's bytes; None when another version or key wrote it (not an error);
+    CacheCorrupt when it is truncated, corrupt or not a vector file."""
+    if not data.startswith(MAGIC):
+        raise CacheCorrupt("not a CodeFusion vector file")
+    end = data.find(b"\n", 0, MAX_HEADER)
+    if end < 0:
+        raise CacheCorrupt("its header is cut or too long")
+    try:
+        header = json.loads(data[len(MAGIC):end].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise CacheCorrupt("its header is not JSON") from None
+    if not isinstance(header, dict):
+        raise CacheCorrupt("its header is not a JSON object")
+    if header.get("format") != FORMAT or header.get("version") != _version() or header.get("key") != key:
+        return None  # another version's (or another embedding's): ignored, replaced
+    n, dim = header.get("rows"), header.get("dim")
+    if not (isinstance(n, int) and isinstance(dim, int) and 0 < dim <= 65536 and n >= 0) \
+            or header.get("dtype") != "float16":
+        raise CacheCorrupt("its header has no valid rows, dim or dtype")
+    if n != rows:
+        raise CacheCorrupt(f"it holds {n} rows, the bank has {rows}")
+    payload = memoryview(data)[end + 1:]
+    if len(payload) != n * dim * 2:
+        raise CacheCorrupt(f"it is truncated ({len(payload)} of {n * dim * 2} payload bytes)")
+    if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
+        raise CacheCorrupt("its checksum does not match (a damaged file)")
+    vectors = np.frombuffer(payload, dtype=np.float16).reshape(n, dim).astype(np.float32)
+    if not np.isfinite(vectors).all():
+        raise CacheCorrupt("it holds values that are not finite")
+    return vectors
+
+
+def load_vectors(name: str, key: str, rows: int) -> Optional[np.ndarray]:
+    """Cached vectors `name` for `rows` rows embedded under `key`, or None (missing, another version's,
+    or corrupt -- said in one warning line; the caller embeds again and saves over it)."""
+    folder = cache_dir(create=False)
+    if folder is None:
+        return None
+    path = folder / name
+    try:
+        if not path.is_file():
+            return None
+        size = path.stat().st_size
+        if size > MAX_HEADER + rows * 65536 * 2:  # no bank's vectors are this large: not read
+            raise CacheCorrupt(f"it is {size} bytes, more than {rows} rows can take")
+        return decode_vectors(path.read_bytes(), key, rows)
+    except CacheCorrupt as exc:
+        log.warning("vector cache %s is not used: %s; embedding the bank again", path, exc)
+    except OSError as exc:
+        log.warning("vector cache %s cannot be read (%s); embedding the bank again", path, exc.strerror or exc)
+    return None
+
+
+def save_vectors(name: str, key: str, vectors: np.ndarray) -> Optional[Path]:
+    """Saves vectors atomically (0600) under `name`; the path, or None when the folder cannot be used
+    (a read-only home: no cache, same results)."""
+    folder = cache_dir(create=True)
+    if folder is None:
+        return None
+    try:
+        path = folder / name
+        write_atomic(path, encode_vectors(vectors, key))
+        return path
+    except OSError as exc:
+        _warn_once(f"cache folder {folder}: cannot write ({exc.strerror or exc}); nothing is cached")
+        return None
