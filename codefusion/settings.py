@@ -93,6 +93,27 @@ class Settings:
 SETTINGS = {f.metadata["key"]: f for f in dataclasses.fields(Settings)}  # client key -> dataclass field
 _DEFAULTS = Settings()
 
+# Workspace Trust: not a user setting but what the client knows about the workspace, sent beside
+# the settings (the same object). False or absent: untrusted (the safe default) -- the server then
+# takes no exemplars from open documents and no exemplar file that is relative or lies in a workspace
+# folder. VS Code's extension sends vscode.workspace.isTrusted; other clients set it themselves.
+TRUST_KEY = "trustedWorkspace"
+TRUST_DEFAULT = False
+
+
+def parse_trust(raw: Any) -> Tuple[Optional[bool], Optional[str]]:
+    """(trusted, warning) from an initializationOptions / settings payload: None when the payload
+    does not say (the key is absent); a value that is not true/false is untrusted, with a warning."""
+    if isinstance(raw, dict) and TRUST_KEY not in raw and isinstance(raw.get("codefusion"), dict):
+        raw = raw["codefusion"]
+    if not isinstance(raw, dict) or TRUST_KEY not in raw:
+        return None, None
+    value = raw[TRUST_KEY]
+    if isinstance(value, bool):
+        return value, None
+    shown = repr(value)[:60]
+    return False, f"{TRUST_KEY}: {shown} is not true or false; the workspace is treated as untrusted"
+
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
@@ -167,6 +188,8 @@ def parse_settings(raw: Any) -> Tuple[Settings, List[str], List[str]]:
         return Settings(), warnings, notes
     values = {}
     for key, value in raw.items():
+        if key == TRUST_KEY:  # client state, read by parse_trust
+            continue
         if key not in SETTINGS:
             notes.append(f"unknown setting codefusion.{key} ignored")
             continue

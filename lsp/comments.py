@@ -202,10 +202,16 @@ MAX_PAIRS_PER_DOCUMENT = 500
 
 
 def comment_code_pairs(lines: Sequence[str]) -> list[tuple[str, str]]:
-    """(request, code) pairs a document already holds: each comment block (as find_request reads
-    it) directly followed by code, the code being the lines up to the next blank line, comment or
-    dedent, with the block's indentation removed. The user's own examples, for the exemplar bank."""
-    pairs: list[tuple[str, str]] = []
+    """(request, code) pairs a document already holds (comment_code_pairs_at without the lines)."""
+    return [(nl, code) for _, nl, code in comment_code_pairs_at(lines)]
+
+
+def comment_code_pairs_at(lines: Sequence[str]) -> list[tuple[int, str, str]]:
+    """(line, request, code) triples a document already holds: each comment block (as find_request
+    reads it) directly followed by code, the code being the lines up to the next blank line, comment
+    or dedent, with the block's indentation removed; `line` is the comment's first line (0-based).
+    The user's own examples, for the exemplar bank (the line is their provenance)."""
+    pairs: list[tuple[int, str, str]] = []
     i, n = 0, len(lines)
     while i < n and len(pairs) < MAX_PAIRS_PER_DOCUMENT:
         if not is_comment_line(lines[i]):
@@ -220,6 +226,6 @@ def comment_code_pairs(lines: Sequence[str]) -> list[tuple[str, str]]:
             code.append(lines[j][indent:].rstrip())
             j += 1
         if block.text and code:
-            pairs.append((block.text, "\n".join(code)))
+            pairs.append((block.start_line, block.text, "\n".join(code)))
         i = max(j, block.end_line + 1)
     return pairs

@@ -2,16 +2,26 @@
 
 Indexed per document and only when its version changed (`refresh`, called before a request), so
 a pair the user just wrote is an exemplar for the next request without a restart. The records go
-to engine.api.exemplar_bank beside the training files and the `codefusion.exemplarFiles`.
+to engine.api.exemplar_bank beside the training files and the `codefusion.exemplarFiles`; each
+names its document ("file": the path of a file: URI, else the URI) and the comment's line ("line",
+1-based), the provenance a candidate drawn from it shows. The server uses them only in a trusted
+workspace (lsp.server: trustedWorkspace).
 """
 from __future__ import annotations
 
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from urllib.parse import unquote, urlparse
 
-from lsp.comments import comment_code_pairs
+from lsp.comments import comment_code_pairs_at
 from lsp.text import split_lines
 
 MAX_DOCUMENT_CHARS = 2_000_000  # larger documents are not scanned
+
+
+def document_file(uri: str) -> str:
+    """The path of a file: URI (what a user recognises), else the URI itself (untitled:, ...)."""
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme == "file" else uri
 
 
 class WorkspaceExemplars:
@@ -33,7 +43,9 @@ class WorkspaceExemplars:
             records: List[dict] = []
             source = doc.source
             if lang is not None and len(source) <= MAX_DOCUMENT_CHARS:
-                records = [{"nl": nl, "code": code, "lang": lang} for nl, code in comment_code_pairs(split_lines(source))]
+                where = document_file(doc.uri)
+                records = [{"nl": nl, "code": code, "lang": lang, "file": where, "line": line + 1}
+                           for line, nl, code in comment_code_pairs_at(split_lines(source))]
             if old is None or old[1] != records:
                 changed = changed or bool(records) or bool(old and old[1])
             self._docs[doc.uri] = (version, records)
@@ -46,3 +58,11 @@ class WorkspaceExemplars:
 
     def records(self) -> List[dict]:
         return [r for _, recs in self._docs.values() for r in recs]
+
+    def clear(self) -> bool:
+        """Forget every document (an untrusted workspace); True when there were records."""
+        had = bool(self.records())
+        self._docs.clear()
+        if had:
+            self.version += 1
+        return had

@@ -4,7 +4,9 @@ Thin LSP layer over lsp.comments (where is the request), lsp.worker (model,
 cache, cancellation) and lsp.converters (LSP objects). One handler per LSP
 method; each docstring names it. Run `codefusion-lsp` or `python -m lsp`.
 
-The server never executes generated code and sends no telemetry.
+The server never executes generated code and sends no telemetry. In an untrusted workspace (the
+client's `trustedWorkspace` option false or absent) it takes no exemplars from open documents and no
+exemplar file that is relative or lies in a workspace folder.
 """
 from __future__ import annotations
 
@@ -12,12 +14,13 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import os
 import sys
 import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Union
-from urllib.parse import unquote
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.exceptions import (JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcMethodNotFound,
@@ -25,6 +28,7 @@ from pygls.exceptions import (JsonRpcException, JsonRpcInvalidParams, JsonRpcInv
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
+from codefusion.settings import TRUST_DEFAULT, TRUST_KEY, parse_trust
 from lsp import converters
 from lsp.comments import NLRequest, find_request
 from lsp.exemplars import WorkspaceExemplars
@@ -116,6 +120,13 @@ class CodeFusionProtocol(LanguageServerProtocol):
 
 
 _ANSWERED = object()  # a request that structure_message already answered with an error
+RESTRICTED = "restricted (untrusted workspace): open documents and exemplar files in the workspace are not used"
+
+
+def _file_path(uri: str) -> str:
+    """The path of a file: URI ('' for other schemes)."""
+    parsed = urlparse(uri or "")
+    return unquote(parsed.path) if parsed.scheme == "file" else ""
 
 
 def _strict_positions(params, depth: int = 0) -> bool:
@@ -162,6 +173,8 @@ class CodeFusionServer(LanguageServer):
         self.options = self._with_default_checkpoint(Options())
         self.service = GenerationService(on_status=self.send_status, on_log=self.log, on_warning=self.show_once)
         self.exemplars = WorkspaceExemplars()  # the open documents' comment -> code pairs
+        self.trusted = TRUST_DEFAULT  # Workspace Trust, as the client says (initializationOptions.trustedWorkspace)
+        self.roots: List[str] = []  # the workspace folders (initialize), real paths
         self._shown: set = set()
         self._progress_token: Optional[str] = None  # the load progress bar, while one is shown
         self._loading = False
@@ -236,7 +249,10 @@ class CodeFusionServer(LanguageServer):
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
     def send_status(self, state: str, message: str) -> None:
-        """codefusion/status notification, work-done progress while loading, and the no-model message."""
+        """codefusion/status notification, work-done progress while loading, and the no-model message.
+        In an untrusted workspace the ready message says what is not used."""
+        if state == "ready" and not self.trusted:
+            message = f"{message}; {RESTRICTED}"
         self.protocol.notify(STATUS_NOTIFICATION, {"state": state, "message": message})
         self.log(f"model {state}: {message}", types.MessageType.Error if state == "error" else types.MessageType.Info)
         self._loading = state == "loading"
@@ -292,14 +308,51 @@ class CodeFusionServer(LanguageServer):
             return dataclasses.replace(options, checkpoint=self.default_checkpoint)
         return options
 
-    def apply_settings(self, raw: Any) -> None:
+    def apply_settings(self, raw: Any, initial: bool = False) -> None:
+        """New settings (and the workspace's trust, when the payload says; at initialize an absent
+        trust is the safe default, untrusted). Untrusted: the exemplar files are restricted."""
         options, warnings, notes = parse_options(raw)
+        trusted, warning = parse_trust(raw)
+        if warning:
+            warnings.append(warning)
+        before = self.trusted
+        if trusted is not None or initial:
+            self.trusted = TRUST_DEFAULT if trusted is None else trusted
+        if initial or self.trusted != before:
+            self.log(("the workspace is trusted: open documents and workspace exemplar files are used"
+                      if self.trusted else RESTRICTED)
+                     + ("" if trusted is not None else f" (the client did not send {TRUST_KEY})"))
+        options, dropped = self._restrict(options)
+        for f in dropped:
+            warnings.append(f"codefusion.exemplarFiles: {sanitize(f)[:300]} is not used: it is relative or lies in the "
+                            "untrusted workspace (only files outside the workspace count there)")
         self.options = self._with_default_checkpoint(options)
         for note in notes:
             self.log(note)
         for warning in warnings:
             self.log(warning, types.MessageType.Warning)
             self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=warning))
+
+    def set_roots(self, params: types.InitializeParams) -> None:
+        """The workspace folders of `initialize` (rootUri, rootPath, workspaceFolders) as real paths."""
+        uris = [f.uri for f in params.workspace_folders or []] + ([params.root_uri] if params.root_uri else [])
+        paths = [_file_path(u) for u in uris] + ([params.root_path] if params.root_path else [])
+        self.roots = sorted({os.path.realpath(p) for p in paths if p})
+
+    def _restrict(self, options: Options) -> tuple:
+        """(options, dropped files): untrusted, the exemplar files that are relative (they would resolve
+        in the workspace) or lie in a workspace folder (symbolic links followed) are dropped."""
+        if self.trusted or not options.exemplar_files:
+            return options, []
+        workspace = getattr(self.protocol, "_workspace", None)  # pygls' folders, kept by didChangeWorkspaceFolders
+        folders = workspace.folders.values() if workspace is not None else ()
+        roots = self.roots + [os.path.realpath(p) for p in (_file_path(f.uri) for f in folders) if p]
+        kept, dropped = [], []
+        for f in options.exemplar_files:
+            real = os.path.realpath(f) if os.path.isabs(f) else None
+            inside = real is None or any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots if r)
+            (dropped if inside else kept).append(f)
+        return dataclasses.replace(options, exemplar_files=tuple(kept)), dropped
 
     def preload(self) -> None:
         """Load the model in the background (so the first request does not wait for it)."""
@@ -360,8 +413,13 @@ class CodeFusionServer(LanguageServer):
         return convert
 
     async def generate_for(self, located: Located, k: Optional[int] = None) -> GenerationResult:
-        """Candidates for a located request (raises ModelUnavailable, Superseded, TimedOut, ValueError, CancelledError)."""
-        if self.exemplars.refresh(self.workspace.text_documents.values(), self.options.engine_language):
+        """Candidates for a located request (raises ModelUnavailable, Superseded, TimedOut, ValueError, CancelledError).
+        The open documents' pairs join the bank in a trusted workspace only."""
+        if self.trusted:
+            changed = self.exemplars.refresh(self.workspace.text_documents.values(), self.options.engine_language)
+        else:
+            changed = self.exemplars.clear()
+        if changed:
             self.service.set_workspace_exemplars(self.exemplars.records(), self.exemplars.version)
         key = self.service.key_for(located.request.text, located.lang, self.options, k)
         return await self.service.generate(key, located.uri, self.options, request_id=self.protocol.msg_id)
@@ -394,8 +452,9 @@ server = CodeFusionServer()
 
 @server.feature(types.INITIALIZE)
 def initialize(ls: CodeFusionServer, params: types.InitializeParams) -> None:
-    """initialize: read initializationOptions."""
-    ls.apply_settings(params.initialization_options)
+    """initialize: read initializationOptions (settings, and trustedWorkspace) and the workspace folders."""
+    ls.set_roots(params)
+    ls.apply_settings(params.initialization_options, initial=True)
 
 
 @server.feature(types.INITIALIZED)

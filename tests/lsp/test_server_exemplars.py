@@ -34,7 +34,7 @@ async def client(lsp_client: LanguageClient, exemplar_ckpt, tmp_path_factory):
     files = tmp_path_factory.mktemp("files") / "mine.jsonl"
     files.write_text(json.dumps({"nl": "blorp the flange", "code": "wc -l log.txt", "lang": "bash"}) + "\n")
     await start(lsp_client, {"checkpoint": str(exemplar_ckpt), "device": "cpu", "k": 2, "steps": 1,
-                             "retrieval": False, "exemplarFiles": [str(files)]})
+                             "retrieval": False, "exemplarFiles": [str(files)], "trustedWorkspace": True})
     await wait_for_status(lsp_client, "ready", timeout=180)
     open_doc(lsp_client, NOTES, "#!/bin/bash\necho start\n")
     open_doc(lsp_client, ASK, f"# {REQUEST}\n\n")
