@@ -4,7 +4,7 @@ import { Commands } from './commands';
 import { onDidChangeInterpreter } from './pythonExtension';
 import { CandidatePreview } from './preview';
 import { CodeFusionServer } from './server';
-import { loadManifest, serverSettingDefaults } from './serverInfo';
+import { loadManifest, restrictedSettings, serverSettingDefaults } from './serverInfo';
 import { changeAction } from './settings';
 import { StatusBar } from './statusBar';
 
@@ -18,7 +18,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     const log = vscode.window.createOutputChannel(info.name, { log: true });
     const status = new StatusBar(info.name, info.clientCommands.showLog);
     const preview = new CandidatePreview();
-    server = new CodeFusionServer(info, defaults, log, status);
+    server = new CodeFusionServer(info, defaults, log, status, restrictedSettings(manifest), context.extensionPath);
     const running = server;
 
     context.subscriptions.push(
@@ -29,6 +29,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         ...new Commands(info, running, preview).register(),
         vscode.commands.registerCommand(info.clientCommands.restartServer, () => running.restart()),
         vscode.commands.registerCommand(info.clientCommands.showLog, () => log.show()),
+        // trust granted: a new server with the workspace's settings, interpreter and examples
+        vscode.workspace.onDidGrantWorkspaceTrust(() => {
+            log.info('the workspace is now trusted: restarting the server');
+            void running.restart();
+        }),
         vscode.workspace.onDidChangeConfiguration((event) => {
             const action = changeAction(
                 (name) => event.affectsConfiguration(`${info.configSection}.${name}`),

@@ -15,7 +15,7 @@ import {
 import { problemMessage, probeInterpreter, resolveInterpreter } from './interpreter';
 import { activeInterpreter } from './pythonExtension';
 import { ServerInfo } from './serverInfo';
-import { clientSettings, languageIds, serverOptions, ServerOptions } from './settings';
+import { clientSettings, languageIds, serverOptions, ServerOptions, SettingGetter, trustedGetter } from './settings';
 import { parseStatus } from './status';
 import { StatusBar } from './statusBar';
 
@@ -29,10 +29,25 @@ export class CodeFusionServer implements vscode.Disposable {
         private readonly defaults: Record<string, unknown>,
         private readonly log: vscode.LogOutputChannel,
         private readonly status: StatusBar,
+        /** Settings read at user level only in an untrusted workspace (package.json restrictedConfigurations). */
+        private readonly restricted: readonly string[],
+        /** Where the server runs in an untrusted workspace (not the workspace: `python -m` imports from its cwd). */
+        private readonly safeDirectory: string,
     ) {}
 
     private config(): vscode.WorkspaceConfiguration {
         return vscode.workspace.getConfiguration(this.info.configSection);
+    }
+
+    /** Workspace Trust (true when VS Code's trust feature is off). */
+    private trusted(): boolean {
+        return vscode.workspace.isTrusted;
+    }
+
+    /** The settings as the current trust allows: restricted ones at user level only when untrusted. */
+    private getter(): SettingGetter {
+        const config = this.config();
+        return trustedGetter((name) => config.get(name), (name) => config.inspect(name), this.restricted, this.trusted());
     }
 
     private workspaceFolder(): string | undefined {
@@ -41,14 +56,16 @@ export class CodeFusionServer implements vscode.Disposable {
 
     /** The server options from the current settings. */
     options(): ServerOptions {
-        const config = this.config();
-        return serverOptions((name) => config.get(name), this.defaults, this.workspaceFolder());
+        const trusted = this.trusted();
+        // untrusted: a relative path is not resolved against the workspace folder
+        const options = serverOptions(this.getter(), this.defaults, trusted ? this.workspaceFolder() : undefined);
+        options[this.info.trustOption] = trusted;
+        return options;
     }
 
     /** Inline suggestions are on (read at every request, so a change applies at once). */
     private inlineSuggestionsOn(): boolean {
-        const config = this.config();
-        return clientSettings((name) => config.get(name)).inlineSuggestions;
+        return clientSettings(this.getter()).inlineSuggestions;
     }
 
     start(): Promise<void> {
@@ -93,12 +110,19 @@ export class CodeFusionServer implements vscode.Disposable {
 
     private async doStart(): Promise<void> {
         this.status.update('starting');
-        const config = this.config();
-        const cwd = this.workspaceFolder();
-        const settings = clientSettings((name) => config.get(name), cwd);
+        const trusted = this.trusted();
+        this.status.setRestricted(!trusted);
+        // untrusted: not from the workspace folder (`python -m lsp` and the probe's `-c` would import
+        // a planted lsp/ from there), and not the Python extension's choice (it may be a venv in it)
+        const cwd = trusted ? this.workspaceFolder() : this.safeDirectory;
+        const settings = clientSettings(this.getter(), trusted ? cwd : undefined);
         const interpreter = await resolveInterpreter(settings.interpreter, () =>
-            activeInterpreter(vscode.workspace.workspaceFolders?.[0]?.uri),
+            trusted ? activeInterpreter(vscode.workspace.workspaceFolders?.[0]?.uri) : Promise.resolve(undefined),
         );
+        if (!trusted) {
+            this.log.info('untrusted workspace (Restricted Mode): workspace examples are not used; ' +
+                `${this.restricted.join(', ')} are read from the user settings only`);
+        }
         this.log.info(`interpreter: ${interpreter.command} (${interpreter.source})`);
         const probe = await probeInterpreter(interpreter.command, this.info.module, this.info.distribution, cwd);
         this.log.info(`probe: ${JSON.stringify(probe)}`);

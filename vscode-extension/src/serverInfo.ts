@@ -26,6 +26,8 @@ export interface ServerInfo {
     };
     /** Settings used by the client only; every other setting is a server option. */
     clientSettings: string[];
+    /** The option that tells the server whether the workspace is trusted (codefusion.settings.TRUST_KEY). */
+    trustOption: string;
 }
 
 /** A contributed setting of package.json. */
@@ -36,6 +38,9 @@ export interface SettingSchema {
 
 export interface ExtensionManifest {
     serverInfo: ServerInfo;
+    capabilities?: {
+        untrustedWorkspaces?: { supported: boolean | 'limited'; description?: string; restrictedConfigurations?: string[] };
+    };
     contributes: {
         commands: { command: string; title: string; category?: string }[];
         configuration: { properties: Record<string, SettingSchema> };
@@ -48,6 +53,17 @@ export const EXTENSION_ROOT = path.resolve(__dirname, '..', '..');
 /** Reads package.json of the extension at `root`. */
 export function loadManifest(root: string = EXTENSION_ROOT): ExtensionManifest {
     return JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as ExtensionManifest;
+}
+
+/**
+ * Short names of the settings that VS Code restricts in an untrusted workspace (package.json's
+ * `capabilities.untrustedWorkspaces.restrictedConfigurations`): there only their user-level value counts.
+ */
+export function restrictedSettings(manifest: ExtensionManifest): string[] {
+    const prefix = `${manifest.serverInfo.configSection}.`;
+    return (manifest.capabilities?.untrustedWorkspaces?.restrictedConfigurations ?? [])
+        .filter((key) => key.startsWith(prefix))
+        .map((key) => key.slice(prefix.length));
 }
 
 /**

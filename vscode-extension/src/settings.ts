@@ -20,6 +20,28 @@ export interface ClientSettings {
 /** Server options as JSON (keys of the contract's table); the server validates values. */
 export type ServerOptions = Record<string, unknown>;
 
+/** What VS Code's `WorkspaceConfiguration.inspect()` says of a setting (the part used here). */
+export interface SettingLevels {
+    globalValue?: unknown;
+}
+
+/**
+ * The getter for the current trust: in a trusted workspace `get` (every level); in an untrusted one
+ * the settings in `restricted` are read at user level only (`inspect(name).globalValue`), so that a
+ * cloned repository's .vscode/settings.json cannot name a file or a program. Unset: the default.
+ */
+export function trustedGetter(
+    get: SettingGetter,
+    inspect: (name: string) => SettingLevels | undefined,
+    restricted: readonly string[],
+    trusted: boolean,
+): SettingGetter {
+    if (trusted) {
+        return get;
+    }
+    return (name) => (restricted.includes(name) ? inspect(name)?.globalValue : get(name));
+}
+
 /** Settings whose change needs a new server process rather than a reconfiguration. */
 export const RESTART_SETTINGS: readonly string[] = ['interpreter', 'languages'];
 

@@ -25,8 +25,25 @@ export function parseStatus(value: unknown): StatusParams {
     return { state: 'error', message: `unexpected status from the server: ${JSON.stringify(value)}` };
 }
 
-/** Status bar text and tooltip for a state; `busy` is the number of suggestions being computed. */
-export function statusView(name: string, state: ServerState, message = '', busy = 0): StatusView {
+/** What the tooltip says in an untrusted workspace (Restricted Mode). */
+export const RESTRICTED_TOOLTIP =
+    'Restricted Mode (untrusted workspace): the comment -> code pairs of open files and exemplar files in the ' +
+    'workspace are not used; paths and programs come from your user settings only. Trust the workspace to use them.';
+
+/**
+ * Status bar text and tooltip for a state; `busy` is the number of suggestions being computed;
+ * `restricted`: the workspace is untrusted (a ready server says "restricted").
+ */
+export function statusView(name: string, state: ServerState, message = '', busy = 0, restricted = false): StatusView {
+    const view = baseView(name, state, message, busy);
+    if (!restricted) {
+        return view;
+    }
+    const text = state === 'ready' && busy === 0 ? `$(workspace-untrusted) ${name}: restricted` : view.text;
+    return { ...view, text, tooltip: `${view.tooltip}\n${RESTRICTED_TOOLTIP}` };
+}
+
+function baseView(name: string, state: ServerState, message: string, busy: number): StatusView {
     const detail = message ? `\n${message}` : '';
     if (state === 'ready' && busy > 0) {
         return {

@@ -6,6 +6,8 @@ export class StatusBar implements vscode.Disposable {
     private readonly item: vscode.StatusBarItem;
     private state: ServerState = 'starting';
     private message = '';
+    /** The workspace is untrusted (Restricted Mode). */
+    private restricted = false;
     /** Suggestion requests in flight: while any is, a ready server shows "computing". */
     readonly activity = new Activity(() => this.render());
 
@@ -24,8 +26,14 @@ export class StatusBar implements vscode.Disposable {
         this.render();
     }
 
+    /** Says whether the workspace is untrusted (the status bar then says "restricted"). */
+    setRestricted(restricted: boolean): void {
+        this.restricted = restricted;
+        this.render();
+    }
+
     private render(): void {
-        const view = statusView(this.name, this.state, this.message, this.activity.busy);
+        const view = statusView(this.name, this.state, this.message, this.activity.busy, this.restricted);
         this.item.text = view.text;
         this.item.tooltip = view.tooltip;
         this.item.backgroundColor = view.error ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;

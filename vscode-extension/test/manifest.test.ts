@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { EXTENSION_ROOT, loadManifest } from '../src/serverInfo';
+import { EXTENSION_ROOT, loadManifest, restrictedSettings } from '../src/serverInfo';
 
 const manifest = loadManifest();
 const info = manifest.serverInfo;
@@ -55,4 +55,26 @@ test('engines.vscode and @types/vscode agree (vsce refuses otherwise)', () => {
         devDependencies: Record<string, string>;
     };
     assert.equal(pkg.engines.vscode, `^${pkg.devDependencies['@types/vscode']}`);
+});
+
+test('Workspace Trust: limited support; every setting that names a path or a program is restricted', () => {
+    const trust = manifest.capabilities?.untrustedWorkspaces;
+    assert.equal(trust?.supported, 'limited');
+    assert.ok(trust?.description);
+    const restricted = new Set(restrictedSettings(manifest));
+    const props = manifest.contributes.configuration.properties as Record<
+        string, { type: string | string[]; enum?: string[]; markdownDescription?: string; description?: string }>;
+    for (const [key, schema] of Object.entries(props)) {
+        const name = key.slice(`${info.configSection}.`.length);
+        const text = `${schema.markdownDescription ?? ''} ${schema.description ?? ''}`;
+        const free = [schema.type].flat().some((t) => t === 'string' || t === 'array') && !schema.enum;
+        // free text naming a path, a file, an interpreter, a URL or a token: what a cloned repository must not choose
+        if (free && /interpreter|director|file|path|https?:|token/i.test(`${name} ${text}`)) {
+            assert.ok(restricted.has(name), `${key} names a path or a program but is not in restrictedConfigurations`);
+        }
+    }
+    for (const name of ['interpreter', 'checkpoint', 'exemplarFiles', 'engineUrl', 'engineToken']) {
+        assert.ok(restricted.has(name), name);
+    }
+    assert.equal(info.trustOption, 'trustedWorkspace');
 });

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { loadManifest, serverSettingDefaults } from '../src/serverInfo';
-import { changeAction, clientSettings, expandPath, languageIds, serverOptions } from '../src/settings';
+import { changeAction, clientSettings, expandPath, languageIds, serverOptions, trustedGetter } from '../src/settings';
 
 const manifest = loadManifest();
 const defaults = serverSettingDefaults(manifest);
@@ -75,4 +75,19 @@ test('a change restarts, reconfigures or does nothing', () => {
     assert.equal(changeAction(only('k'), names), 'reconfigure');
     assert.equal(changeAction(only('checkpoint'), names), 'reconfigure');
     assert.equal(changeAction(only('inlineSuggestions'), names), 'none');
+});
+
+test('untrusted workspace: restricted settings come from the user level only; others from every level', () => {
+    const effective: Record<string, unknown> = { exemplarFiles: ['planted.jsonl'], interpreter: '/ws/evil', k: 2 };
+    const user: Record<string, unknown> = { exemplarFiles: ['/home/u/mine.jsonl'] };
+    const restricted = ['interpreter', 'exemplarFiles'];
+    const untrusted = trustedGetter((n) => effective[n], (n) => ({ globalValue: user[n] }), restricted, false);
+    assert.deepEqual(untrusted('exemplarFiles'), ['/home/u/mine.jsonl']);
+    assert.equal(untrusted('interpreter'), undefined); // unset at user level: the default
+    assert.equal(untrusted('k'), 2);
+    const options = serverOptions(untrusted, defaults);
+    assert.deepEqual(options.exemplarFiles, ['/home/u/mine.jsonl']);
+    const trusted = trustedGetter((n) => effective[n], (n) => ({ globalValue: user[n] }), restricted, true);
+    assert.deepEqual(trusted('exemplarFiles'), ['planted.jsonl']);
+    assert.equal(trusted('interpreter'), '/ws/evil');
 });

@@ -43,3 +43,13 @@ test('activity counts requests until they settle, rejected ones too', async () =
     assert.equal(activity.track(undefined), undefined); // middleware may answer synchronously
     assert.equal(activity.busy, 0);
 });
+
+test('an untrusted workspace: the status bar says "restricted" and the tooltip says what is not used', () => {
+    const view = statusView('CodeFusion', 'ready', 'model ready', 0, true);
+    assert.equal(view.text, '$(workspace-untrusted) CodeFusion: restricted');
+    assert.match(view.tooltip, /Restricted Mode/);
+    assert.match(view.tooltip, /not used/);
+    assert.equal(statusView('CodeFusion', 'ready', '', 1, true).text, '$(sync~spin) CodeFusion: computing');
+    assert.match(statusView('CodeFusion', 'loading', '', 0, true).tooltip, /Restricted Mode/);
+    assert.equal(statusView('CodeFusion', 'ready', '', 0, false).text, '$(check) CodeFusion');
+});
