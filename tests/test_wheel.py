@@ -45,6 +45,8 @@ def test_generate_from_outside_the_repository_uses_the_installed_model(installed
     cands = json.loads(r.stdout)
     # no training data out here: the model's candidates and retrieved examples from the shipped bank
     assert cands and {c["source"] for c in cands} <= {"model", "retrieval"}
+    banks = {((c.get("exemplar") or {}).get("source") or {}).get("bank") for c in cands}
+    assert "shipped" in banks and banks <= {"shipped", None}, cands  # tldr examples, and they say so
 
 
 def test_the_wheel_is_under_50_mb_and_holds_the_bank_with_its_attribution(installed):
