@@ -10,6 +10,8 @@
 #   CODEFUSION_CHECKPOINT  checkpoint to serve (default: a tiny one built with engine.testing, cached)
 #   CODEFUSION_E2E_CACHE   cache for code-server and the checkpoint (default: ~/.cache/codefusion-e2e)
 #   E2E_TIMEOUT_S          time limit of the browser test (default 480)
+#   E2E_SCENARIOS          main,trust (default): the features with Workspace Trust off; a second
+#                          code-server with Workspace Trust on and an untrusted folder (issue 26)
 # Prints "VSCODE E2E PASS ..." or "VSCODE E2E FAIL ..." last; exits non-zero on failure.
 set -euo pipefail
 

@@ -11,6 +11,9 @@
 //   E2E_ARTIFACTS        where screenshots and logs go (default e2e/artifacts)
 //   E2E_EXPECT_MODEL     set: the picker must show a model candidate, not only retrieved examples
 //   E2E_TIMEOUT_S        overall time limit in seconds (default 480)
+//   E2E_SCENARIOS        which to run, comma-separated (default "main,trust"): main = the extension's
+//                        features with Workspace Trust off; trust = a second code-server with Workspace
+//                        Trust on, an untrusted folder that tries to plant exemplars (issue 26)
 //
 // Prints one line "VSCODE E2E PASS ..." or "VSCODE E2E FAIL: ..." and exits 0 / 1.
 
@@ -188,7 +191,7 @@ function codeServerArgs(dirs) {
         '--extensions-dir', dirs.extensions,
         '--disable-telemetry',
         '--disable-update-check',
-        '--disable-workspace-trust',
+        ...(dirs.trust ? [] : ['--disable-workspace-trust']),
         '--disable-getting-started-override',
     ];
 }
@@ -201,7 +204,7 @@ const serverEnv = {
 
 async function startCodeServer(dirs) {
     const port = await freePort();
-    const logFile = path.join(ARTIFACTS, 'code-server.log');
+    const logFile = path.join(ARTIFACTS, dirs.trust ? 'code-server-trust.log' : 'code-server.log');
     const out = fs.openSync(logFile, 'w');
     const child = spawn(
         CODE_SERVER,
@@ -325,17 +328,19 @@ async function gotoLine(page, line) {
     await page.keyboard.press('End');
 }
 
-async function waitForStatus(page) {
+/** Waits until the status bar shows the ready text (`CodeFusion`, or `CodeFusion: restricted` untrusted). */
+async function waitForStatus(page, ready = 'CodeFusion') {
     const item = page.locator('.statusbar-item').filter({ hasText: /CodeFusion/ }).first();
     await item.waitFor({ timeout: 90000 });
-    const text = await waitFor('the CodeFusion status "ready"', async () => {
+    const text = await waitFor(`the CodeFusion status "${ready}"`, async () => {
         const t = (await item.innerText()).trim();
         if (/error|stopped/i.test(t)) {
             throw new Error(`status bar says "${t}": ${await item.getAttribute('aria-label')}`);
         }
-        return t === 'CodeFusion' ? t : false;
+        return t === ready ? t : false;
     }, 180000, 500);
     log(`status bar: ${text} (ready)`);
+    return text;
 }
 
 function fileText(dirs, name) {
@@ -567,17 +572,182 @@ async function ghostText(page, dirs, name, comment) {
     return text;
 }
 
+// ------------------------------------------------------------------ Workspace Trust (issue 26)
+
+const TRUST_REQUEST = 'delete the build folder';
+const PLANTED_FILE_CODE = 'echo PLANTED-BY-THE-BANK-FILE';
+const PLANTED_DOC_CODE = 'echo PLANTED-BY-A-SOURCE-FILE';
+const USER_BANK_CODE = 'echo FROM-THE-USER-BANK';
+
+/**
+ * A cloned repository that tries to steer the suggestions: its .vscode/settings.json names a bank
+ * file in it (relative, as a repository would) and an interpreter in it (a script that leaves a
+ * marker, then runs the real Python), and one of its sources holds a comment -> code pair for the
+ * request. The user's own bank lies outside it. Workspace Trust is on; the folder is not trusted.
+ */
+function prepareTrust(extensions) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'codefusion-e2e-trust-'));
+    cleanups.push(() => fs.rmSync(root, { recursive: true, force: true }));
+    const dirs = {
+        root, trust: true, extensions,
+        userData: path.join(root, 'user-data'),
+        workspace: path.join(root, 'cloned-repo'),
+        config: path.join(root, 'code-server.yaml'),
+        marker: path.join(root, 'planted-interpreter-ran'),
+        userBank: path.join(root, 'my-bank.jsonl'),
+    };
+    fs.mkdirSync(path.join(dirs.userData, 'User'), { recursive: true });
+    fs.mkdirSync(path.join(dirs.workspace, '.vscode'), { recursive: true });
+    fs.mkdirSync(path.join(dirs.workspace, 'tools'));
+    fs.writeFileSync(dirs.config, 'auth: none\n');
+    const record = (code) => `${JSON.stringify({ nl: TRUST_REQUEST, code, lang: 'bash' })}\n`;
+    fs.writeFileSync(dirs.userBank, record(USER_BANK_CODE));
+    fs.writeFileSync(path.join(dirs.workspace, 'planted.jsonl'), record(PLANTED_FILE_CODE));
+    // (a request of its own: the bank keeps one entry per distinct request, the bank file's here)
+    fs.writeFileSync(path.join(dirs.workspace, 'planted.sh'), `#!/bin/bash\n# ${TRUST_REQUEST} now\n${PLANTED_DOC_CODE}\n`);
+    fs.writeFileSync(path.join(dirs.workspace, 'ask.sh'), `#!/bin/bash\n# ${TRUST_REQUEST}\n\n`);
+    const python = path.join(dirs.workspace, 'tools', 'python');
+    fs.writeFileSync(python, `#!/bin/sh\ntouch '${dirs.marker}'\nexec '${PYTHON}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dirs.workspace, '.vscode', 'settings.json'), JSON.stringify({
+        'codefusion.exemplarFiles': ['planted.jsonl'],
+        'codefusion.interpreter': python,
+    }));
+    const settings = userSettingsFor(dirs);
+    fs.writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+    return dirs;
+}
+
+/** The user settings of the trust profile: the main profile's, Workspace Trust on, no startup prompt. */
+function userSettingsFor(dirs) {
+    return {
+        'codefusion.interpreter': PYTHON,
+        'codefusion.checkpoint': CHECKPOINT,
+        'codefusion.device': 'cpu',
+        'codefusion.k': 5,
+        'codefusion.exemplarFiles': [dirs.userBank],
+        'codefusion.trace.server': 'messages',
+        'security.workspace.trust.enabled': true,
+        'security.workspace.trust.startupPrompt': 'never', // the folder opens untrusted (Restricted Mode)
+        'security.workspace.trust.banner': 'never',
+        'security.workspace.trust.untrustedFiles': 'open',
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'extensions.ignoreRecommendations': true,
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'workbench.enableExperiments': false,
+        'chat.commandCenter.enabled': false,
+    };
+}
+
+/** The picker's rows for the request in ask.sh (label and description of each), then the picker is closed. */
+async function candidateRows(page, name) {
+    await openFile(page, name);
+    await gotoLine(page, 2);
+    await runCommand(page, 'CodeFusion: Show candidates');
+    await waitForPicker(page);
+    await sleep(500);
+    const rows = page.locator(quickRows);
+    const out = [];
+    for (let i = 0; i < (await rows.count()); i++) {
+        const label = (await rows.nth(i).locator('.label-name').first().innerText()).trim();
+        const description = (await rows.nth(i).locator('.label-description').first().innerText().catch(() => '')).trim();
+        out.push(`${label} | ${description}`);
+    }
+    await page.keyboard.press('Escape');
+    await page.locator(quickInput).waitFor({ state: 'hidden', timeout: 10000 });
+    return out;
+}
+
+/** Grants trust through "Workspaces: Manage Workspace Trust" and its "Trust" button, like a user. */
+async function grantTrust(page) {
+    await runCommand(page, 'Workspaces: Manage Workspace Trust');
+    const trust = page.getByRole('button', { name: /^Trust( Folder)?$/ }).first();
+    await trust.waitFor({ state: 'visible', timeout: 30000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'trust-editor.png') });
+    await trust.click();
+    await sleep(1000);
+    const dialog = page.locator('.monaco-dialog-box').getByRole('button', { name: /Trust/ }).first(); // a confirmation, if any
+    if (await dialog.isVisible().catch(() => false)) {
+        await dialog.click();
+    }
+}
+
+/**
+ * Untrusted: the status bar says "restricted", the planted interpreter never runs, and no candidate
+ * comes from the planted bank file or source -- none names a file in the folder -- while the user's
+ * own bank (outside it) is used. Trusted through the UI: the server restarts and the planted
+ * exemplars are used (they were the ones kept out).
+ */
+async function trustScenario(browser, extensions) {
+    const dirs = prepareTrust(extensions);
+    const url = await startCodeServer(dirs);
+    log(`trust: code-server (Workspace Trust on) up at ${url}`);
+    const context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
+    await context.route('**/*', (route) => {
+        const u = new URL(route.request().url());
+        return u.protocol === 'data:' || u.protocol === 'blob:' || u.hostname === HOST ? route.continue() : route.abort();
+    });
+    const page = await context.newPage();
+    cleanups.push(async () => {
+        if (!page.isClosed()) {
+            await page.screenshot({ path: path.join(ARTIFACTS, 'trust-last.png') }).catch(() => undefined);
+        }
+    });
+    await openWorkbench(page, url, dirs.workspace);
+    await openFile(page, 'planted.sh');
+    await openFile(page, 'ask.sh');
+    await waitForStatus(page, 'CodeFusion: restricted');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'trust-restricted.png') });
+    const untrusted = await candidateRows(page, 'ask.sh');
+    log(`untrusted: ${untrusted.length} candidates:\n  ${untrusted.join('\n  ')}`);
+    // a candidate's provenance names its file ("user bank, planted.sh line 2"): none may name a file of the folder
+    const names = fs.readdirSync(dirs.workspace).filter((n) => !n.startsWith('.'));
+    const planted = untrusted.filter((r) => r.includes('PLANTED') || names.some((n) => r.includes(`${n} line`)) ||
+        r.includes(dirs.workspace));
+    if (planted.length > 0) {
+        throw new Error(`untrusted workspace: candidates from the planted exemplars: ${planted.join(' || ')}`);
+    }
+    if (!untrusted.some((r) => r.includes(USER_BANK_CODE) && /user bank, my-bank\.jsonl line 1/.test(r))) {
+        throw new Error(`untrusted workspace: the user's own bank (outside the folder) is not used: ${untrusted.join(' || ')}`);
+    }
+    if (fs.existsSync(dirs.marker)) {
+        throw new Error('untrusted workspace: the interpreter named in the folder\'s settings was run');
+    }
+
+    await grantTrust(page);
+    await waitFor('the planted interpreter to run once trusted (the server restarts with the folder settings)',
+        () => fs.existsSync(dirs.marker), 90000, 500);
+    await waitForStatus(page, 'CodeFusion');
+    const trusted = await waitFor('a candidate from the planted exemplars once trusted', async () => {
+        const rows = await candidateRows(page, 'ask.sh');
+        return rows.some((r) => r.includes('PLANTED')) ? rows : false;
+    }, 90000, 2000);
+    log(`trusted: ${trusted.length} candidates:\n  ${trusted.join('\n  ')}`);
+    const fromFile = trusted.some((r) => r.includes(PLANTED_FILE_CODE) && /planted\.jsonl line 1/.test(r));
+    const fromDoc = trusted.some((r) => r.includes(PLANTED_DOC_CODE) && /planted\.sh line 2/.test(r));
+    if (!fromFile || !fromDoc) {
+        throw new Error(`trusted workspace: expected candidates from planted.jsonl line 1 and planted.sh line 2: ${trusted.join(' || ')}`);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'trust-trusted.png') });
+    const logs = path.join(dirs.userData, 'logs');
+    cleanups.push(() => fs.existsSync(logs) && fs.cpSync(logs, path.join(ARTIFACTS, 'vscode-logs-trust'), { recursive: true }));
+    await context.close();
+    return `untrusted: status "restricted", ${untrusted.length} candidates, none from the folder (the user bank's used), ` +
+        `its interpreter not run; trusted: planted.jsonl line 1 and planted.sh line 2 used`;
+}
+
 async function main() {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     for (const f of fs.readdirSync(ARTIFACTS)) {
         fs.rmSync(path.join(ARTIFACTS, f), { recursive: true, force: true });
     }
+    const scenarios = (env.E2E_SCENARIOS || 'main,trust').split(',').map((x) => x.trim());
     const dirs = prepare();
     log(`installing ${path.basename(VSIX)}`);
     await run(CODE_SERVER, [...codeServerArgs(dirs), '--install-extension', VSIX], { env: serverEnv, timeout: 120000 });
-
-    const url = await startCodeServer(dirs);
-    log(`code-server up at ${url}`);
     const browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
@@ -588,6 +758,20 @@ async function main() {
         ],
     });
     cleanups.push(() => browser.close());
+    const results = [];
+    if (scenarios.includes('main')) {
+        results.push(await mainScenario(browser, dirs));
+    }
+    if (scenarios.includes('trust')) {
+        results.push(await trustScenario(browser, dirs.extensions));
+    }
+    return results.join('; ');
+}
+
+/** The extension's features in a trusted workspace (Workspace Trust off, as most tests run). */
+async function mainScenario(browser, dirs) {
+    const url = await startCodeServer(dirs);
+    log(`code-server up at ${url}`);
     const context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
     // loopback only: anything else is refused before it leaves the browser
     const blocked = new Set();
