@@ -414,7 +414,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             try:
                 from codefusion import serve
             except ImportError as e:
-                raise EngineError(f"codefusion serve needs Ray Serve: pip install 'codefusion-editor[serve]' ({e})") from None
+                raise EngineError(f"codefusion serve needs Ray Serve, which the lean install leaves out: pip install "
+                                  f"'codefusion-editor[serve]' (in a checkout: bash scripts/setup.sh serve) ({e})") from None
             return serve.run(a)
         if a.cmd == "daemon":
             from codefusion import daemon

@@ -118,10 +118,9 @@ def verdict(by_level: list[dict], top_min: float = 0.95, from_snr: float = 5.0) 
 
 
 def plot(res: dict, out_png: Path) -> Path:
-    import matplotlib
+    from engine.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     lv = [r for r in res["by_level"] if r["token_snr"] > 0]

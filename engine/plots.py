@@ -5,11 +5,24 @@ import json
 from pathlib import Path
 
 
-def plot_training(metrics: Path, out_png: Path) -> Path:
-    import matplotlib
+def pyplot():
+    """matplotlib.pyplot with the file-only Agg backend. matplotlib is the `eval` extra (scripts/setup.sh leaves
+    it out: generate and the editor draw nothing); without it, one line saying how to add it."""
+    try:
+        import matplotlib
+    except ImportError:
+        from engine.api import EngineError
 
+        raise EngineError("plots need matplotlib, which the lean install leaves out: "
+                          "pip install 'codefusion-editor[eval]' (in a checkout: bash scripts/setup.sh eval)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_training(metrics: Path, out_png: Path) -> Path:
+    plt = pyplot()
 
     rows = [json.loads(line) for line in Path(metrics).read_text().splitlines() if line.strip()]
     train = [r for r in rows if "loss" in r]

