@@ -47,6 +47,14 @@ def _mkdir(name: str) -> Callable[[Path, Path], None]:
     return setup
 
 
+def _sparse(name: str, size: int) -> Callable[[Path, Path], None]:
+    """A file of `size` bytes that costs no disk (a hole)."""
+    def setup(tmp: Path, ckpt: Path) -> None:
+        with open(tmp / name, "wb") as fh:
+            fh.truncate(size)
+    return setup
+
+
 G = ["generate", "--lang", "bash", "--checkpoint", "{ckpt}"]
 GOOD = "list all files"
 
@@ -110,6 +118,13 @@ CLI_CASES: List[CliCase] = [
             setup=_write("bad.jsonl", b"this is not json\n")),
     CliCase("generate: --exemplars binary", [*G, GOOD, "--exemplars", "{tmp}/bin.jsonl"], 1, "bin.jsonl:1: not utf-8",
             setup=_write("bin.jsonl", bytes(range(256)))),
+    CliCase("generate: --exemplars a 1 GiB file (sparse)", [*G, GOOD, "--exemplars", "{tmp}/huge.jsonl"], 1,
+            "huge.jsonl: 1.0 gib; an exemplar file may hold at most", setup=_sparse("huge.jsonl", 1 << 30),
+            expects="exit 1, one line: refused by its size before a byte is read"),
+    CliCase("generate: --exemplars JSON nested 100,000 deep", [*G, GOOD, "--exemplars", "{tmp}/deep.jsonl"], 1,
+            "deep.jsonl:1: not json (nested too deeply)", setup=_write("deep.jsonl", b"[" * 100_000 + b"]" * 100_000 + b"\n")),
+    CliCase("generate: --exemplars a 2 MiB line", [*G, GOOD, "--exemplars", "{tmp}/long.jsonl"], 1,
+            "long.jsonl:1: a line longer than 1 mib", setup=_write("long.jsonl", b'{"nl": "' + b"a" * (2 << 20) + b'"}\n')),
     # --- check
     CliCase("check: rm -rf / is flagged dangerous", ["check", "rm -rf /", "--lang", "bash"], 0, "warning: deletes / recursively",
             expects="exit 0 (it parses) and the same danger flag as generate"),
