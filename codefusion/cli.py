@@ -37,6 +37,9 @@ def _add_train_args(p: argparse.ArgumentParser, pretrain: bool) -> None:
     p.add_argument("--time-budget", type=float, default=None, help="seconds; save and stop when reached")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="what --time-budget and --snapshot-every count: wall seconds or this process's CPU seconds")
+    p.add_argument("--exemplar-bank", nargs="*", default=[], metavar="FILE.jsonl",
+                   help="exemplar models: draw training exemplars from these banks (e.g. tldr-pages) for the languages "
+                        "they hold, leaving out each target's own NL and tldr page")
     p.add_argument("--snapshot-every", type=float, default=0.0, metavar="S",
                    help="keep a copy of the checkpoint every S seconds in OUT/snapshots/ (learning curves)")
     p.add_argument("--batch-size", type=int, default=None)
@@ -76,7 +79,7 @@ def _run_train(a: argparse.Namespace, task: str) -> int:
                           resume=a.resume, device=a.device, kind=a.kind, max_steps=a.max_steps,
                           time_budget_s=a.time_budget, batch_size=a.batch_size, lr=a.lr,
                           eval_every=a.eval_every, save_every=a.save_every, tokenizer_data=a.tokenizer_data, progress=not a.no_progress,
-                          clock=a.clock, snapshot_every_s=a.snapshot_every,
+                          clock=a.clock, snapshot_every_s=a.snapshot_every, exemplar_bank=list(a.exemplar_bank),
                           model_overrides=overrides, dev_matchers={"template_bash": template_match}))
     print(f"checkpoint written to {out}")
     return 0

@@ -84,9 +84,10 @@ class ModelConfig:
     literal_slots: bool = False  # the request's file names, numbers, quoted strings and URLs become typed slots
     #   (FILE0, NUM0, ...) in the NL and the program; the model writes the slots and they are filled back from
     #   the request (engine/slots.py, Tellina); trained so, a model must sample so
-    adapt_arguments: bool = False  # sampling: a candidate's placeholders (tldr's path/to/file, count) and then its
+    adapt_arguments: bool = True  # sampling: a candidate's placeholders (tldr's path/to/file, count) and then its
     #   own literals of the same kind take the request's literals (engine/slots.adapt_arguments): a neighbour's
-    #   program made into the user's command
+    #   program made into the user's command. Dev, train bank, k=5: Python BLEU 26.2/36.7 -> 29.9/44.1, CF exec
+    #   top-1 60.5 -> 63.2, Bash template 22.0/42.0 -> 21.5/42.0 and argument recall 47.6 -> 63.8 (200 items)
     # --- autoregressive baseline only ---
     ar_layers: int = 6  # decoder layers of the AR baseline (kind == "ar")
 

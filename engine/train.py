@@ -25,7 +25,7 @@ from engine import checkpoint
 from engine.api import CheckpointError, EngineError
 from engine.config import ModelConfig, TrainConfig, load_config
 from engine.cpd import keyword_identifier_spans, masked_text, token_mask
-from engine.data import Example, language_weights, load_pairs, load_pretrain, log
+from engine.data import Example, language_weights, load_pairs, load_pretrain, log, read_jsonl
 from engine.model import UNCOND_LEN
 from engine.schedule import make_schedule
 from engine.tokenizer import CodeTokenizer
@@ -59,6 +59,9 @@ class TrainArgs:
     dev_matchers: dict = field(default_factory=dict)  # {"template_bash": fn(code, gold) -> bool}: extra dev figures
     clock: str = "wall"  # what the time budget and snapshots count: "wall" seconds or "cpu" seconds of this
     #   process (all its threads): runs that share a machine then get equal compute (scripts/yardstick.py)
+    exemplar_bank: list = field(default_factory=list)  # JSONL banks (e.g. tldr-pages) that exemplars are drawn from
+    #   for the languages they hold, instead of the training pairs: leaving out the target's own NL and its tldr
+    #   page, so the model learns to turn a shipped template into the command the request describes
     snapshot_every_s: float = 0.0  # > 0: every this many seconds (of `clock`) keep a copy of the checkpoint in
     #   OUT/snapshots/s<seconds> (a learning curve is evaluated on them afterwards)
 
@@ -124,7 +127,7 @@ def train(args: TrainArgs) -> Path:
         model.set_schedule(schedule)  # the config may have changed it (--init --set schedule=...)
     model.to(ses.device).train()
     encoder.to(ses.device).train()
-    data, bank, table = _training_data(examples, encoder, tok, mcfg, tcfg, ses.device)
+    data, bank, table = _training_data(examples, encoder, tok, mcfg, tcfg, ses.device, args.exemplar_bank)
     objective = _Objective(model, encoder, schedule)
     params = [p for p in objective.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=tcfg.lr, weight_decay=tcfg.weight_decay, betas=(0.9, 0.98))
@@ -257,13 +260,14 @@ def _change_at_init(loaded, mcfg: ModelConfig, k: str, asked: list, loaded_from)
     setattr(loaded.cfg, k, getattr(mcfg, k))  # model.cfg is this object: the loss reads it
 
 
-def _training_data(examples, encoder, tok, mcfg: ModelConfig, tcfg: TrainConfig, device):
+def _training_data(examples, encoder, tok, mcfg: ModelConfig, tcfg: TrainConfig, device, bank_files=()):
     """Token tensors, the exemplar bank (exemplar models) and the NL table (a frozen E)."""
     mask_token = getattr(encoder.tokenizer, "mask_token", None) or "<mask>"
     data = _tensorize(examples, tok, mcfg, tcfg.task, mask_token)
     bank = None
     if mcfg.exemplars and tcfg.task == "finetune":
-        bank, data["ex"] = _exemplar_pool(examples, tok, mcfg, tcfg.exemplar_pool)
+        bank_rows = [dict(r) for f in bank_files for _, r in read_jsonl(Path(f))] if bank_files else None
+        bank, data["ex"] = _exemplar_pool(examples, tok, mcfg, tcfg.exemplar_pool, bank_rows)
     table = _NLTable(encoder, data["nl"], device) if tcfg.task == "finetune" and mcfg.freeze_encoder else None
     data["weights"] = torch.tensor(language_weights(examples), dtype=torch.float)
     return data, bank, table
@@ -454,10 +458,12 @@ class _NLTable:
         return self.enc[rows, :L].float(), mask
 
 
-def _exemplar_pool(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfig, pool: int):
+def _exemplar_pool(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfig, pool: int,
+                   bank_rows: Optional[list[dict]] = None):
     """A retrieval bank over the training pairs and, per example, the token ids of its `pool`
     nearest neighbours by NL, leaving itself out (Retriever.exemplars_loo): (N, pool, Lc), PAD rows
-    where fewer exist."""
+    where fewer exist. For the languages `bank_rows` hold, the neighbours come from those rows instead
+    (leave_page_out)."""
     from engine.retrieval import Retriever
 
     bank = Retriever({"nl": e.nl, "code": e.code, "lang": e.lang} for e in examples)
@@ -466,11 +472,43 @@ def _exemplar_pool(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfi
     by_lang: dict[str, list[int]] = {}
     for i, e in enumerate(examples):
         by_lang.setdefault(e.lang, []).append(i)
+    banked = {r.get("lang") for r in bank_rows or ()}
     for lang, rows in by_lang.items():
-        for i, codes in zip(rows, bank.exemplars_loo([examples[i].nl for i in rows], lang, pool)):
+        nls = [examples[i].nl for i in rows]
+        if lang in banked:
+            found = leave_page_out([examples[i] for i in rows], [r for r in bank_rows if r.get("lang") == lang], pool)
+        else:
+            found = bank.exemplars_loo(nls, lang, pool)
+        for i, codes in zip(rows, found):
             for j, code in enumerate(codes):
                 ex[i, j] = torch.tensor(tok.encode_padded(code, L))
     return bank, ex
+
+
+def leave_page_out(targets: list[Example], rows: list[dict], k: int) -> list[list[str]]:
+    """For each target, the codes of its k nearest bank rows by NL (TF-IDF), never a row with the target's
+    own NL (normalised) nor one from the target's tldr page (a target that is itself a bank row), no
+    code twice: a request never finds its own page's templates in training, as a new one would not."""
+    from engine.retrieval import Retriever, normalise_nl
+
+    lang = targets[0].lang if targets else "bash"
+    index = Retriever(rows)._index.get(lang)
+    if index is None:
+        return [[] for _ in targets]
+    page_of = {(normalise_nl(r["nl"]), r["code"]): r.get("page") for r in rows}
+    entry_page = [page_of.get((normalise_nl(n), c)) for n, c in zip(index.nls, index.codes)]
+    out = []
+    for e, hits in zip(targets, index.search_many([e.nl for e in targets], k * 4 + 16)):
+        own, page, codes = normalise_nl(e.nl), page_of.get((normalise_nl(e.nl), e.code)), []
+        for i, _ in hits:
+            if normalise_nl(index.nls[i]) == own or (page is not None and entry_page[i] == page):
+                continue
+            if index.codes[i] not in codes:
+                codes.append(index.codes[i])
+            if len(codes) == k:
+                break
+        out.append(codes)
+    return out
 
 
 def _pick_exemplars(pool: torch.Tensor, m: int, dropout: float, drop: torch.Tensor) -> torch.Tensor:

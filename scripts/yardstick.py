@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 CLI = [sys.executable, "-m", "codefusion"]
 LANGS = ("bash", "python", "cf")
 PRIMARY = {"bash": "template_match", "python": "bleu", "cf": "execution_match"}
@@ -58,7 +59,7 @@ def start_training(arm: dict, a: argparse.Namespace) -> subprocess.Popen | None:
     if (out / "DONE").exists():
         return None
     budget = a.cpu_minutes * 60
-    cmd = CLI + ["train", "--config", a.config, "--model", arm["kind"], "--out", str(out), "--clock", "cpu",
+    cmd = CLI + ["train", "--config", str(config_file(a)), "--model", arm["kind"], "--out", str(out), "--clock", "cpu",
                  "--time-budget", str(budget), "--snapshot-every", str(budget / a.points), "--max-steps", "10000000",
                  "--save-every", "0", "--eval-every", "0", "--no-progress",
                  "--data", *[str(a.data_dir / f) for f in a.train]]
@@ -76,6 +77,17 @@ def start_training(arm: dict, a: argparse.Namespace) -> subprocess.Popen | None:
     log.write(f"\n$ {' '.join(cmd)}\n")
     log.flush()
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env1(), cwd=REPO)
+
+
+def config_file(a: argparse.Namespace) -> Path:
+    """The named config with the yardstick's warm-up (a short run must not spend a third of it warming up)."""
+    from engine.config import NAMED_CONFIGS
+
+    spec = NAMED_CONFIGS[a.config]
+    path = a.out / "config.json"
+    path.write_text(json.dumps({"model": dict(spec["model"]),
+                                "train": dict(spec["train"], warmup_steps=a.warmup_steps)}, indent=2))
+    return path
 
 
 def snapshots(a: argparse.Namespace, arm: dict) -> list[Path]:
@@ -203,6 +215,7 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", nargs="*", default=["bash=150", "python=122", "cf=38"], metavar="LANG=N")
     ap.add_argument("--steps", type=int, default=None, help="diffusion sampling steps (default: the checkpoint's)")
     ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--warmup-steps", type=int, default=50)
     ap.add_argument("--parallel", type=int, default=2, help="arms trained at once (one thread each)")
     ap.add_argument("--report-only", action="store_true", help="score what snapshots exist and write the report")
     a = ap.parse_args(argv)

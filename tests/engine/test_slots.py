@@ -95,3 +95,18 @@ def test_a_literal_slots_model_reads_slots_and_fills_the_request_in(tmp_path):
     assert gen.cfg.literal_slots
     codes = [c.code for c in gen.generate("print the last 42 lines of server.log", "bash", k=3)]
     assert any("server.log" in c and "42" in c for c in codes), codes
+
+
+def test_the_generator_fills_the_requests_literals_into_what_it_decodes(tmp_path):
+    """The decode step of a real (untrained) model: with adapt_arguments a template's placeholders take
+    the request's literals; without it the program is left as decoded."""
+    from engine.api import load_generator
+    from engine.testing import untrained_checkpoint
+
+    gen = load_generator(untrained_checkpoint(tmp_path, exemplars=2), "cpu")
+    plan = gen._plan("print the last 20 lines of server.log", "bash", 1, 1, 0, ["tail --lines count path/to/file"], 0.0)
+    ids = gen.tokenizer.encode_padded("tail --lines count path/to/file", gen.cfg.code_max_len)
+    gen.cfg.adapt_arguments = False
+    assert gen._decode(plan, ids) == "tail --lines count path/to/file"
+    gen.cfg.adapt_arguments = True
+    assert gen._decode(plan, ids) == "tail --lines 20 server.log"
