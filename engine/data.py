@@ -83,15 +83,18 @@ class BankLimits:
     """What one user exemplar file (codefusion.exemplarFiles, --exemplars, a daemon's or engine's
     bank) may cost, whoever wrote it: a larger file or a longer line is refused; past max_lines lines
     or max_records records the rest is ignored, and the caller is told. Every record is embedded
-    and TF-IDF-vectorised, so the record cap bounds the bank's memory and first-load time: on the
-    tiny test model (TF-IDF only) exemplar_bank over 100,000 records took 9.9 s and 361 MB of peak
-    RSS, over 10,000 records 1.3 s and 98 MB (a generated file of distinct one-line records; the
-    2-core CPU, busy); reading 1,000,000 lines of `{}` takes about 2 s (tests/badinput/test_bank_bad_input.py)."""
+    and TF-IDF-vectorised, so the record cap bounds the bank's memory and first-load time. Measured
+    with engine.api.exemplar_bank on generated files of distinct one-line records (the 2-core CPU,
+    busy, one torch thread): the shipped model, which also embeds them, took 10.0 and 14.1 s (two runs)
+    and 156-167 MB of peak RSS over 5,000 records, 22.9 s and 235 MB over 10,000; from its vector
+    cache the same 5,000 took 0.8 s. The tiny test model (TF-IDF only) 1.3 s and 98 MB over
+    10,000, 9.9 s and 361 MB over 100,000. Reading 1,000,000 lines of `{}` takes about 2 s
+    (tests/badinput/test_bank_bad_input.py)."""
 
     max_bytes: int = 64 << 20
     max_line: int = 1 << 20
     max_lines: int = 1_000_000
-    max_records: int = 10_000
+    max_records: int = 5_000
     max_nl: int = 1000  # characters of a record's NL that are kept (engine.api.MAX_REQUEST_CHARS)
 
 
