@@ -75,7 +75,7 @@ def test_hybrid_search_blends_a_dense_cosine_and_caches_the_bank_vectors(tmp_pat
     records = [dict(r, lang=r["lang"]) for r in TRAIN]
     only_dense = Retriever(records, dense=Dense(embed, 1.0, "fake"))
     assert {c.code for c in only_dense.search("count lines in file.txt", "bash", k=2)} == {"wc -l file.txt", "pwd"}
-    assert list(tmp_path.glob("nl-vectors-*.npy"))
+    assert list(tmp_path.glob("nl-vectors-*.cfvec"))  # engine.cache
     before = sum(calls)
     Retriever(records, dense=Dense(embed, 1.0, "fake"))  # the bank's vectors come from the cache
     assert sum(calls) == before
