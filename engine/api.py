@@ -96,16 +96,17 @@ def default_bank(generator):
     return base
 
 
-def exemplar_bank(generator, files=(), records=(), notes: Optional[list] = None):
+def exemplar_bank(generator, files=(), records=(), notes: Optional[list] = None, skip_bad: bool = False):
     """The programs an exemplar model draws on (and retrieval shows): the user's JSONL `files` (nl, code,
     lang per line; engine.data.read_exemplar_files, what its limits cut said in `notes`) and `records`
     (dicts alike, e.g. workspace pairs, with "file" and "line" when known) first, then the default bank
-    (default_bank), in one ranking (engine.banks). A ValueError names a missing or unreadable file.
+    (default_bank), in one ranking (engine.banks). A ValueError names a missing or unreadable file;
+    with skip_bad (the language server) that file is left out and said in `notes` instead.
     None when there is nothing."""
     from engine.banks import LayeredBank
     from engine.data import read_exemplar_files
 
-    extra = read_exemplar_files(files, notes=notes) + list(records)
+    extra = read_exemplar_files(files, notes=notes, skip_bad=skip_bad) + list(records)
     base = default_bank(generator)
     if not extra:
         return base

@@ -102,13 +102,25 @@ BANK_LIMITS = BankLimits()
 
 
 def read_exemplar_files(files: Iterable, limits: BankLimits = BANK_LIMITS,
-                        notes: Optional[list] = None) -> list[dict]:
+                        notes: Optional[list] = None, skip_bad: bool = False, _stated: Optional[BankLimits] = None) -> list[dict]:
     """The records of user exemplar files (JSONL of nl, code, lang), each with its provenance
     ("file": the path as given, "line": 1-based), within `limits` over all the files together.
     A file that is missing, not a regular file, too large, not UTF-8 or not JSONL, or that holds a
-    line over the limit, is refused: DataError, one line naming the file (and the line). What was
-    cut (lines or records past the limits) is said in one line appended to `notes`."""
-    out: list[dict] = []
+    line over the limit, is refused: DataError, one line naming the file (and the line); with
+    `skip_bad` it is left out instead (its records too) and the refusal goes to `notes`, so that one
+    bad file does not cost the others. What was cut (lines or records past the limits) is said in
+    one line appended to `notes`."""
+    if skip_bad:
+        out: list[dict] = []
+        for f in files:
+            left = BankLimits(limits.max_bytes, limits.max_line, limits.max_lines, limits.max_records - len(out),
+                              limits.max_nl)
+            try:
+                out += read_exemplar_files([f], left, notes, _stated=limits)
+            except ValueError as exc:  # DataError, or not found
+                _note(notes, f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; the file is not used")
+        return out
+    out = []
     lines_left = limits.max_lines
     for f in files:
         if len(out) >= limits.max_records or lines_left <= 0:
@@ -144,8 +156,9 @@ def read_exemplar_files(files: Iterable, limits: BankLimits = BANK_LIMITS,
                 out.append({"nl": nl[:limits.max_nl], "code": code, "lang": rec.get("lang"), "file": str(f), "line": n})
         lines_left -= min(read, lines_left) if cut is None or cut.endswith("lines") else read
         if cut is not None:
-            message = f"{f}: read {cut}; the rest is ignored (exemplar banks are limited to {limits.max_records:,} " \
-                      f"records, {limits.max_lines:,} lines, {_size(limits.max_bytes)} a file)"
+            stated = _stated or limits  # the limits of the whole bank, not of what was left for this file
+            message = f"{f}: read {cut}; the rest is ignored (exemplar banks are limited to {stated.max_records:,} " \
+                      f"records, {stated.max_lines:,} lines, {_size(stated.max_bytes)} a file)"
             _note(notes, message)
     return out
 

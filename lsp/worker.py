@@ -212,8 +212,8 @@ class GenerationService:
 
         notes: List[str] = []
         try:
-            bank = exemplar_bank(generator, self._files, self._workspace, notes=notes)
-        except Exception as exc:  # ValueError (engine.data: a missing, oversized or broken file), or worse: keep serving
+            bank = exemplar_bank(generator, self._files, self._workspace, notes=notes, skip_bad=True)
+        except Exception as exc:  # a bad file is a note (skip_bad); anything worse: keep serving without the files
             message = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
             self._say(f"codefusion.exemplarFiles: {message}; using the training files and open documents only", warning=True)
             bank = exemplar_bank(generator, (), self._workspace)

@@ -83,6 +83,19 @@ def test_the_limits_hold_over_all_files_together(tmp_path):
     assert len(notes) == 2 and "b1.jsonl: read 50 records" in notes[0] and "b2.jsonl: not read" in notes[1]
 
 
+def test_skip_bad_leaves_a_bad_file_out_and_keeps_the_others(tmp_path):
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_text(json.dumps({"nl": "a", "code": "b", "lang": "bash"}) + "\n")
+    bad.write_bytes(b"[" * 100_000 + b"\n")
+    with pytest.raises(DataError):
+        read_exemplar_files([good, bad])
+    notes: list = []
+    records = read_exemplar_files([bad, tmp_path / "missing.jsonl", good], notes=notes, skip_bad=True)
+    assert [r["code"] for r in records] == ["b"]
+    assert len(notes) == 2 and "bad.jsonl:1: not JSON (nested too deeply); the file is not used" in notes[0]
+    assert "missing.jsonl" in notes[1] and "not found" in notes[1]
+
+
 # ------------------------------------------------------------------ the vector cache
 
 KEY = "test-encoder:48"

@@ -1,7 +1,7 @@
 """The hostile exemplar files of tests/badinput/bank_cases.py against the real language server
-(`python -m lsp`, a real untrained tiny model): each named in codefusion.exemplarFiles, then a
-request. The server must say what it refused or cut (a warning naming the file), answer the request
-and the next completion, print no traceback, and stay within the issue's budget -- 10 s from the
+(`python -m lsp`, a real untrained tiny model): each named in codefusion.exemplarFiles after a good
+file of the user's, then a request. The server must say what it refused or cut (a warning naming the
+file), keep using the good file, answer the request and the next completion, print no traceback, and stay within the issue's budget -- 10 s from the
 setting to the answer (the model reload the setting causes included) and 200 MB over its resident
 size before, its peak measured by the kernel (VmHWM after resetting it through clear_refs)."""
 from __future__ import annotations
@@ -17,6 +17,7 @@ from tests.badinput.harness import Server, tracebacks
 pytestmark = pytest.mark.slow
 
 ASK = "file:///badinput/bank-ask.sh"
+GOOD_CODE = "echo the-good-bank-is-still-used"
 
 
 def _mb(pid: int, field: str) -> float:
@@ -47,18 +48,21 @@ def server(untrained_ckpt):
 @pytest.mark.parametrize("case", BANK_CASES, ids=[c.name for c in BANK_CASES])
 def test_hostile_exemplar_file_in_the_server(case: BankCase, server: Server, tmp_path):
     path = case.make(tmp_path)
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"nl": "list the files here", "code": "%s", "lang": "bash"}\n' % GOOD_CODE)
     pid = server.proc.pid
     measured = _reset_peak(pid)
     before = _mb(pid, "VmRSS")
     start_msg, err_start = server.mark(), len(server.stderr_text())
     start = time.perf_counter()
-    server.notify("workspace/didChangeConfiguration", {"settings": {"codefusion": {**server.options, "exemplarFiles": [str(path)]}}})
+    server.notify("workspace/didChangeConfiguration", {"settings": {"codefusion": {**server.options, "exemplarFiles": [str(good), str(path)]}}})
     reply = server.call("workspace/executeCommand", {"command": "codefusion.generate", "arguments": [
         {"uri": ASK, "position": {"line": 1, "character": 0}}]}, timeout=60)
     seconds = time.perf_counter() - start
     extra = _mb(pid, "VmHWM") - before if measured else 0.0
     assert reply is not None and "result" in reply, f"{case.name}: no answer: {reply}"
-    assert reply["result"]["candidates"], f"{case.name}: no candidates: {reply['result']}"
+    codes = [c["code"] for c in reply["result"]["candidates"]]
+    assert GOOD_CODE in codes, f"{case.name}: the good file is not used beside it: {codes}"
     said = [m for m in server.notices(start_msg) if m.startswith("codefusion.exemplarFiles:")]
     if case.expects == "read":
         assert said == [], said
