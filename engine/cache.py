@@ -44,6 +44,8 @@ def cache_dir(create: bool = True) -> Optional[Path]:
     """The user's cache folder (made 0700 when missing), or None when it cannot be used safely: not a
     folder, another user's, or writable by others (said once)."""
     folder = default_dir()
+    if not create and not folder.exists():
+        return None  # nothing cached yet
     try:
         if create and not folder.exists():
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -32,11 +32,11 @@ def frame(msg: Any, length_delta: int = 0, eol: bytes = b"\r\n") -> bytes:
 class Server:
     """One real server process. `messages` holds every message it sent, in order."""
 
-    def __init__(self, options: Optional[dict] = None, args: Sequence[str] = ()):
+    def __init__(self, options: Optional[dict] = None, args: Sequence[str] = (), env: Optional[dict] = None):
         self.options = dict(options or {})
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, "-m", "lsp", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, env=ENV, cwd=REPO)
+                                     stderr=self.stderr, env={**ENV, **(env or {})}, cwd=REPO)
         self.messages: List[dict] = []
         self.cond = threading.Condition()
         self.closed = False
