@@ -2,8 +2,10 @@
 
     model's k candidates (generator.generate: seed, steps, cancellation)
   + the retriever's k labelled training examples beside them (settings.retrieval and a retriever)
-  -> one scale: with the checkpoint's dev calibration each candidate's score becomes how often a
-     candidate at its rank of its source is right on dev, and k of them are shown in all
+  -> one scale: with the checkpoint's fitted score model (codefusion.scoring) each candidate's score is
+     its own probability of being right, from its features (model likelihood, retrieval similarity,
+     agreement among the candidates, validity, how much of its exemplar it kept); an older checkpoint's
+     calibration gives the rate of its rank on dev instead; k of them are shown in all
   -> grammar.pipeline.process: normalise, de-duplicate, syntax-check, rank, cap, danger flags
   -> label_origins: what each shown candidate is (ORIGINS: generated, edited, copy, retrieved)
 
@@ -91,21 +93,37 @@ def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: 
     retrieved: List[Any] = []
     if retriever is not None and (settings.retrieval or generator is None):
         retrieved = list(found) if found is not None else list(retriever.search(nl, lang, k=settings.k))
-    table = _calibration(generator, lang) if model and retrieved else None
-    if table is not None:  # one scale: how often a candidate at this rank of its source is right on dev
+    from codefusion import scoring
+
+    score_model = _score_model(generator, lang) if model else None
+    if model:  # each candidate's features (meta "features"); with a fitted score model, score = P(right)
+        scored = scoring.score_candidates(model + retrieved, lang, nl, score_model)
+        model, retrieved = scored[:len(model)], scored[len(model):]
+    table = _calibration(generator, lang) if model and retrieved and score_model is None else None
+    if table is not None:  # an older checkpoint: how often a candidate at this rank of its source is right on dev
         model = [replace(c, score=table["model"][min(r, len(table["model"]) - 1)]) for r, c in enumerate(model)]
         retrieved = [replace(c, score=table["retrieval"][min(r, len(table["retrieval"]) - 1)])
                      for r, c in enumerate(retrieved)]
         if table["model_first"]:  # retrieved examples after the model's, only filling (model is non-empty here)
             floor = min(c.score for c in model)
             retrieved = [replace(c, score=min(c.score, floor - 1e-4 * (1 + r))) for r, c in enumerate(retrieved)]
-    elif model and retrieved:  # uncalibrated checkpoint: the scores do not compare; show k of each
+    elif model and retrieved and score_model is None:  # uncalibrated checkpoint: the scores do not compare; show k of each
         k *= 2
     raw = model + retrieved
     model_done = time.perf_counter()
     result = pipeline(raw, lang, k=k, invalid_mode=settings.invalid_mode)
     return Suggestions(label_origins(result.candidates, lang), raw, result.message, getattr(result, "n_duplicates", 0),
                        getattr(result, "n_invalid", 0), model_done - start, time.perf_counter() - model_done)
+
+
+def _score_model(generator: Any, lang: str) -> Optional[dict]:
+    """The checkpoint's fitted score model for this language (codefusion.scoring), when it has one."""
+    from engine.api import calibration
+
+    from codefusion.scoring import usable
+
+    model = ((calibration(generator) or {}).get("score") or {}).get(lang)
+    return model if usable(model) else None
 
 
 def _calibration(generator: Any, lang: str) -> Optional[dict]:

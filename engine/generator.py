@@ -400,7 +400,7 @@ class Generator:
 
     def _finish(self, plan: "_Plan", ids: torch.Tensor, lp: torch.Tensor) -> list[Candidate]:
         """A pass's token ids and log-probs (k, Lc) -> the request's candidates, best first."""
-        scores = sequence_scores(ids, lp)
+        scores = logprobs = sequence_scores(ids, lp)
         sdedit = plan.starts is not None
         weight = (self.cfg.exemplar_rank_weight_lang or {}).get(plan.lang, self.cfg.exemplar_rank_weight)
         if sdedit and plan.sims and weight:  # one comparable score: the model's confidence and how near its start is
@@ -413,10 +413,12 @@ class Generator:
         cands = []
         for i, (row, s) in enumerate(zip(ids.tolist(), scores)):
             code = self._decode(plan, row)
-            meta = {"seed": plan.seed + i, "steps": plan.steps}
+            meta = {"seed": plan.seed + i, "steps": plan.steps, "logprob": float(logprobs[i])}  # codefusion.scoring reads it
             if sdedit:
                 meta["exemplar"] = plan.starts[i]
                 meta["exemplar_code"] = str(exemplars[plan.starts[i]])
+                if plan.sims:  # the bank's similarity of that exemplar's request to this one
+                    meta["exemplar_similarity"] = float(plan.sims[plan.starts[i]])
             if ex_norm is not None:
                 meta["copy"] = program_key(code) in ex_norm
             src = exemplar_source(exemplars, code if meta.get("copy") else None, plan.starts[i] if sdedit else None)

@@ -160,7 +160,7 @@ def run_one(records: Sequence[dict], source: Source, steps: Optional[int], opts:
                 for c, h in zip(result.candidates, shown_hits)],
             "raw_candidates": [
                 {"code": c.code, "score": float(c.score), "valid": v, "hits": h,
-                 **{k: c.meta[k] for k in ("copy", "exemplar") if k in (getattr(c, "meta", None) or {})}}
+                 **{k: c.meta[k] for k in ("copy", "exemplar", "features") if k in (getattr(c, "meta", None) or {})}}
                 for c, v, h in zip(raw, raw_valid, raw_hits)],
         }
         items_out.write(json.dumps(item, ensure_ascii=False) + "\n")
