@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Iterable, List, Optional
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from codefusion.settings import DEFAULT_K  # noqa: E402  (the one default k; the install under test has its own code)
 REQUESTS = Path(__file__).resolve().parent / "everyday" / "requests.jsonl"
 LANGS = ("bash", "python")
 FIELDS = {"id": str, "lang": str, "nl": str, "must": list, "must_not": list, "note": str,
@@ -314,7 +316,7 @@ def bank_note(info: dict, retrieved: int) -> str:
     return f"{where}; {retrieved} candidates were retrieved examples"
 
 
-def run(requests: List[dict], *, checkpoint: Optional[str], deps: str, k: int = 5, torch: str = SETUP_TORCH,
+def run(requests: List[dict], *, checkpoint: Optional[str], deps: str, k: int = DEFAULT_K, torch: str = SETUP_TORCH,
         keep: bool = False, progress: bool = False, shipped_bank: bool = True, ref: Optional[str] = None) -> dict:
     log = (lambda msg: print(msg, file=sys.stderr)) if progress else (lambda msg: None)
     root = Path(tempfile.mkdtemp(prefix="codefusion-everyday-"))
@@ -421,7 +423,7 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     p.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the model the wheel ships)")
     p.add_argument("--requests", default=str(REQUESTS), help="the request file (JSONL; default: scripts/everyday/requests.jsonl)")
     p.add_argument("--limit", type=int, default=None, help="the first N requests of each language")
-    p.add_argument("-k", type=int, default=5, help="candidates per request (default 5)")
+    p.add_argument("-k", type=int, default=DEFAULT_K, help=f"candidates per request (default {DEFAULT_K})")
     p.add_argument("--deps", choices=["clean", "reuse"], default="clean",
                    help="clean: pip installs the wheel's dependencies into the new venv (about a minute); "
                         "reuse: the new venv borrows this interpreter's third-party packages")
