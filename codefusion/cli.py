@@ -115,6 +115,9 @@ def _run_generate(a: argparse.Namespace) -> int:
         message, n_dup, via = reply.get("message"), reply.get("n_duplicates", 0), reply.get("daemon")
     else:
         via = None
+        from engine.api import embed_banks_in_background
+
+        embed_banks_in_background()  # a bank not in the cache yet: the answer first, TF-IDF until it is embedded
         gen = load_generator(a.checkpoint, a.device)
         if a.exemplars:  # the user's own examples beside the training files (as codefusion.exemplarFiles)
             gen.bank = exemplar_bank(gen, a.exemplars)
@@ -406,7 +409,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         if a.cmd in ("train", "pretrain"):
             return _run_train(a, "finetune" if a.cmd == "train" else "pretrain")
         if a.cmd == "generate":
-            return _run_generate(a)
+            rc = _run_generate(a)
+            sys.stdout.flush()  # the answer now: a bank embedded in the background keeps the process until it is done
+            return rc
         if a.cmd == "diagnose":
             return _run_diagnose(a)
         if a.cmd == "check":

@@ -230,6 +230,9 @@ def _serve(path: Path, checkpoint: Optional[str], device: Optional[str], exempla
     from engine.api import exemplar_bank, load_generator, training_retriever
 
     ident = identity(checkpoint, device, exemplars)  # what was there when the model was read
+    from engine.api import embed_banks_in_background
+
+    embed_banks_in_background(progress=False)  # answers come at once; a new big bank is embedded meanwhile
     gen = load_generator(checkpoint, device)
     if exemplars:
         gen.bank = exemplar_bank(gen, exemplars)

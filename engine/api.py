@@ -160,6 +160,15 @@ def search_by_language(retriever, nls: list, langs: list, ns: list) -> list:
     return out
 
 
+def embed_banks_in_background(on: bool = True, progress: bool = True) -> None:
+    """Where a user waits for an answer (generate, its daemon, the language server): a big bank that is not
+    in the cache yet is embedded on a thread (a progress bar on stderr when `progress`) and TF-IDF serves it
+    until then, instead of embedding it before the first answer (engine.retrieval.embed_in_background)."""
+    from engine.retrieval import embed_in_background
+
+    embed_in_background(on, progress)
+
+
 def calibration(generator) -> Optional[dict]:
     """The checkpoint's dev calibration ({"model"|"retrieval": {lang: [rate at rank 1..k]}}, see
     codefusion.evaluation.calibrate), or None."""

@@ -172,3 +172,92 @@ def save_vectors(name: str, key: str, vectors: np.ndarray) -> Optional[Path]:
     except OSError as exc:
         _warn_once(f"cache folder {folder}: cannot write ({exc.strerror or exc}); nothing is cached")
         return None
+
+
+# ---------------------------------------------------------------------------------------------- arrays
+# A few named arrays (a bank's TF-IDF matrix in CSR parts: engine.retrieval._cached_tfidf) in one file:
+# MAGIC_ARRAYS, a JSON header (format, version, key, each array's name, dtype and shape, the payload's
+# sha256) and the arrays' bytes one after the other. The same rules as vector files: another version's or
+# key's is ignored, a damaged one rebuilt with one warning, nothing unpickled.
+MAGIC_ARRAYS = b"CFARR "
+ARRAY_DTYPES = ("float32", "float64", "int32", "int64")
+
+
+def encode_arrays(arrays: dict, key: str) -> bytes:
+    parts = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+    for name, a in parts.items():
+        if str(a.dtype) not in ARRAY_DTYPES:
+            raise ValueError(f"array {name}: dtype {a.dtype} is not one of {ARRAY_DTYPES}")
+    payload = b"".join(a.tobytes() for a in parts.values())
+    header = {"format": FORMAT, "version": _version(), "key": key, "sha256": hashlib.sha256(payload).hexdigest(),
+              "arrays": [{"name": n, "dtype": str(a.dtype), "shape": [int(x) for x in a.shape]} for n, a in parts.items()]}
+    return MAGIC_ARRAYS + json.dumps(header, sort_keys=True).encode() + b"\n" + payload
+
+
+def decode_arrays(data: bytes, key: str) -> Optional[dict]:
+    """{name: array} of a file's bytes; None when another version or key wrote it; CacheCorrupt when it is
+    truncated, corrupt or not an arrays file."""
+    if not data.startswith(MAGIC_ARRAYS):
+        raise CacheCorrupt("not a CodeFusion arrays file")
+    end = data.find(b"\n", 0, MAX_HEADER)
+    if end < 0:
+        raise CacheCorrupt("its header is cut or too long")
+    try:
+        header = json.loads(data[len(MAGIC_ARRAYS):end].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise CacheCorrupt("its header is not JSON") from None
+    if not isinstance(header, dict):
+        raise CacheCorrupt("its header is not a JSON object")
+    if header.get("format") != FORMAT or header.get("version") != _version() or header.get("key") != key:
+        return None
+    specs = header.get("arrays")
+    if not isinstance(specs, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("name"), str) and s.get("dtype") in ARRAY_DTYPES
+            and isinstance(s.get("shape"), list) and all(isinstance(x, int) and x >= 0 for x in s["shape"])
+            for s in specs):
+        raise CacheCorrupt("its header has no valid array list")
+    payload = memoryview(data)[end + 1:]
+    sizes = [int(np.prod(s["shape"], dtype=np.int64)) * np.dtype(s["dtype"]).itemsize for s in specs]
+    if len(payload) != sum(sizes):
+        raise CacheCorrupt(f"it is truncated ({len(payload)} of {sum(sizes)} payload bytes)")
+    if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
+        raise CacheCorrupt("its checksum does not match (a damaged file)")
+    out, at = {}, 0
+    for s, size in zip(specs, sizes):
+        out[s["name"]] = np.frombuffer(payload[at:at + size], dtype=s["dtype"]).reshape(s["shape"])
+        at += size
+    return out
+
+
+def load_arrays(name: str, key: str, max_bytes: int = 1 << 31) -> Optional[dict]:
+    """Cached arrays `name` written under `key`, or None (missing, another version's, or damaged -- said in
+    one warning line; the caller computes them again and saves over it)."""
+    folder = cache_dir(create=False)
+    if folder is None:
+        return None
+    path = folder / name
+    try:
+        if not path.is_file():
+            return None
+        if path.stat().st_size > max_bytes:
+            raise CacheCorrupt(f"it is larger than {max_bytes} bytes")
+        return decode_arrays(path.read_bytes(), key)
+    except CacheCorrupt as exc:
+        log.warning("cache %s is not used: %s; computing it again", path, exc)
+    except OSError as exc:
+        log.warning("cache %s cannot be read (%s); computing it again", path, exc.strerror or exc)
+    return None
+
+
+def save_arrays(name: str, key: str, arrays: dict) -> Optional[Path]:
+    """Saves named arrays atomically (0600) under `name`; the path, or None when the folder cannot be used."""
+    folder = cache_dir(create=True)
+    if folder is None:
+        return None
+    try:
+        path = folder / name
+        write_atomic(path, encode_arrays(arrays, key))
+        return path
+    except OSError as exc:
+        _warn_once(f"cache folder {folder}: cannot write ({exc.strerror or exc}); nothing is cached")
+        return None

@@ -20,7 +20,12 @@ class Example:
 
 
 def default_data_dir() -> Optional[Path]:
-    """../shared/data beside the project, when it exists."""
+    """../shared/data beside the project, when it exists; none when $CODEFUSION_DATA is "none" (what a pip
+    install sees: no training files; scripts/bench_cli.py measures so)."""
+    import os
+
+    if os.environ.get("CODEFUSION_DATA") == "none":
+        return None
     p = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
     return p if p.is_dir() else None
 

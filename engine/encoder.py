@@ -49,18 +49,18 @@ def _fault_in(module: nn.Module) -> None:
 class NLEncoder(nn.Module):
     def __init__(self, ref: str, max_len: int, frozen: bool = True, cache_bytes: int = 2 << 20):
         super().__init__()
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()  # its "Loading weights" bar is noise on every start
         path = resolve_encoder_path(ref)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        try:  # safetensors only: a pickled pytorch_model.bin in a directory the config names is never loaded
-            model = AutoModel.from_pretrained(str(path), local_files_only=True, use_safetensors=True).float()
-        except (OSError, ValueError, EnvironmentError) as e:
-            raise CheckpointError(f"{path}: NL encoder cannot be loaded from safetensors "
-                                  f"({str(e).splitlines()[0][:160]})") from None
+        from engine import bert
+
+        native = bert.supported(path) if frozen and not os.environ.get("CODEFUSION_HF_ENCODER") else None
+        if native is not None:  # a frozen BERT (the default): engine.bert, without importing transformers
+            try:
+                self.tokenizer = bert.Tokenizer(path)
+                model = bert.BertModel.load(path, native)
+            except Exception as e:  # tokenizers and safetensors raise their own exception types
+                raise CheckpointError(f"{path}: NL encoder cannot be loaded ({str(e).splitlines()[0][:160]})") from None
+        else:
+            model = self._transformers(path)
         # T5-style models: keep only the encoder stack
         self.model = model.get_encoder() if getattr(model.config, "is_encoder_decoder", False) else model
         _fault_in(self.model)
@@ -73,6 +73,20 @@ class NLEncoder(nn.Module):
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
         self.cache_bytes = cache_bytes if frozen else 0  # a bound in bytes: an entry is 0.2-70 KiB by length
         self._cached = 0
+
+    def _transformers(self, path: Path) -> nn.Module:
+        """The encoder through transformers' Auto classes (sets self.tokenizer)."""
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()  # its "Loading weights" bar is noise on every start
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        try:  # safetensors only: a pickled pytorch_model.bin in a directory the config names is never loaded
+            return AutoModel.from_pretrained(str(path), local_files_only=True, use_safetensors=True).float()
+        except (OSError, ValueError, EnvironmentError) as e:
+            raise CheckpointError(f"{path}: NL encoder cannot be loaded from safetensors "
+                                  f"({str(e).splitlines()[0][:160]})") from None
 
     def train(self, mode: bool = True):
         super().train(mode)

@@ -44,24 +44,127 @@ def provenance(rec: dict, bank: Optional[str] = None) -> Optional[dict]:
     return out or None
 
 
-def _cached_vectors(dense: Dense, nls: list[str]) -> np.ndarray:
-    """The texts' sentence vectors, from the user's cache when a file for exactly these texts and this
-    embedding is there (engine.cache: version-tagged, checked, written atomically 0600), else embedded
-    and saved."""
+def _vector_file(dense: Dense, nls: list[str]) -> str:
     import hashlib
-
-    from engine import cache
 
     h = hashlib.sha1(dense.key.encode())
     for nl in nls:
         h.update(nl.encode("utf-8", "replace") + b"\0")
-    name = f"nl-vectors-{h.hexdigest()[:20]}.cfvec"
+    return f"nl-vectors-{h.hexdigest()[:20]}.cfvec"
+
+
+def _cached_vectors(dense: Dense, nls: list[str], embed_now: bool = True) -> Optional[np.ndarray]:
+    """The texts' sentence vectors, from the user's cache when a file for exactly these texts and this
+    embedding is there (engine.cache: version-tagged, checked, written atomically 0600), else embedded
+    and saved; with embed_now False, None on a cache miss (the caller embeds in the background)."""
+    from engine import cache
+
+    name = _vector_file(dense, nls)
     v = cache.load_vectors(name, dense.key, len(nls))
-    if v is not None:
+    if v is not None or not embed_now:
         return v
     v = dense.embed(nls).astype(np.float32)
     cache.save_vectors(name, dense.key, v)
     return v
+
+
+# Embedding a bank's entries (sentence vectors for hybrid search) costs minutes for a big one on 2 cores (the
+# training files: 441 s, issue 24). Where a user waits for an answer (generate, its daemon, the language
+# server: embed_in_background()), a cache miss for CACHE_MIN_ROWS entries or more is embedded on a thread
+# instead, with a progress bar on stderr, and saved to the cache; until it is done that index serves TF-IDF
+# alone (its hybrid scores need every entry's vector). Elsewhere (eval, train, calibrate) it embeds first.
+_BACKGROUND = {"on": False, "progress": True}
+_threads: list = []
+
+
+def embed_in_background(on: bool = True, progress: bool = True) -> None:
+    """Big banks missing from the cache are embedded on a thread (with a progress bar on stderr when
+    `progress`), TF-IDF serving until then; off: embedded before the index is used."""
+    _BACKGROUND.update(on=bool(on), progress=bool(progress))
+
+
+def background_embeddings() -> list:
+    """The threads embedding banks now (join them to wait)."""
+    return [t for t in _threads if t.is_alive()]
+
+
+def _embed_with_progress(dense: Dense, nls: list[str], batch: int = 256) -> Optional[np.ndarray]:
+    import sys
+
+    from engine import cache
+
+    bar = None
+    if _BACKGROUND["progress"]:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(nls), desc="codefusion: embedding the exemplar bank (TF-IDF serves until done)",
+                   unit="entry", file=sys.stderr, leave=False, disable=None if sys.stderr.isatty() else True)
+        if not sys.stderr.isatty():
+            print(f"codefusion: embedding {len(nls)} bank entries in the background (TF-IDF serves until done)",
+                  file=sys.stderr, flush=True)
+    parts = []
+    try:
+        for i in range(0, len(nls), batch):
+            parts.append(dense.embed(nls[i:i + batch]).astype(np.float32))
+            if bar is not None:
+                bar.update(len(parts[-1]))
+    except Exception as e:  # the bank keeps serving TF-IDF; one line, no traceback
+        print(f"codefusion: embedding the exemplar bank failed ({e}); TF-IDF serves it", file=sys.stderr)
+        return None
+    finally:
+        if bar is not None:
+            bar.close()
+    v = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+    cache.save_vectors(_vector_file(dense, nls), dense.key, v)
+    return v.astype(np.float16).astype(np.float32)  # what the cache gives the next process: the same scores
+
+
+def _wait_for(index: "_LangIndex") -> None:
+    """Until `index` has its vectors, or no other embedding thread is left that could give them."""
+    import threading
+    import time
+
+    me = threading.current_thread()
+    while index.vectors is None and any(t.is_alive() and t is not me for t in _threads):
+        time.sleep(0.05)
+
+
+def _later(target, *args) -> None:
+    import threading
+
+    t = threading.Thread(target=target, args=args, name="codefusion-embed", daemon=False)
+    _threads.append(t)
+    t.start()
+
+
+def _cached_tfidf(index: "_LangIndex", nls: list[str], vocabulary: dict, options: "RetrievalOptions"):
+    """The entries' TF-IDF matrix (features, entries) on a fitted vocabulary, from the user's cache when a
+    file for exactly these texts, vocabulary and options is there (engine.cache), else computed and saved.
+    Computing it for the shipped bank's 30k entries is 2.9 s of CPU in every fresh process (scikit-learn's
+    character n-grams; measured on 2 cores); reading it back 0.1 s."""
+    import hashlib
+
+    from scipy.sparse import csr_matrix
+
+    from engine import cache
+
+    h = hashlib.sha1(repr(options).encode())
+    for part in ("word", "char"):
+        terms, idf = vocabulary[part]
+        h.update("\0".join(terms).encode("utf-8", "replace") + b"\1" + np.ascontiguousarray(idf, dtype=np.float64).tobytes())
+    for nl in nls:
+        h.update(nl.encode("utf-8", "replace") + b"\0")
+    name, key = f"tfidf-{h.hexdigest()[:20]}.cfarr", "tfidf-csr"
+    got = cache.load_arrays(name, key)
+    if got is not None and {"data", "indices", "indptr", "shape"} <= set(got) and got["shape"].shape == (2,):
+        try:
+            return csr_matrix((got["data"], got["indices"], got["indptr"]), shape=tuple(int(x) for x in got["shape"]))
+        except ValueError:  # parts that do not make a matrix: computed again below
+            pass
+    m = index.tfidf(nls).T.tocsr()
+    cache.save_arrays(name, key, {"data": m.data.astype(np.float64), "indices": m.indices, "indptr": m.indptr,
+                                  "shape": np.asarray(m.shape, dtype=np.int64)})
+    return m
 
 
 @dataclass(frozen=True)
@@ -73,9 +176,93 @@ class RetrievalOptions:
     sublinear_tf: bool = True
 
 
+class _FittedTfidf:
+    """scikit-learn's TfidfVectorizer.transform for a fitted vocabulary and IDF, without scikit-learn: a fresh
+    process that serves the shipped bank does not import it (1.2 s of CPU with the scipy.stats it pulls in,
+    measured on 2 cores). Same analyzers (word: the token pattern \\b\\w\\w+\\b, n-grams joined by a space; char_wb:
+    n-grams inside space-padded words; char), lowercasing, sublinear tf, idf and the l2 norm; scores agree
+    with scikit-learn's to 1e-12 (tests/engine/test_retrieval.py)."""
+
+    _TOKEN = __import__("re").compile(r"(?u)\b\w\w+\b")
+    _SPACES = __import__("re").compile(r"\s\s+")
+
+    def __init__(self, analyzer: str, ngrams: tuple, lowercase: bool, sublinear_tf: bool, terms: list, idf):
+        self.analyzer, self.ngram_range, self.lowercase, self.sublinear_tf = analyzer, tuple(ngrams), lowercase, sublinear_tf
+        self.vocabulary_ = {t: i for i, t in enumerate(terms)}
+        self._terms = list(terms)
+        self.idf_ = np.asarray(idf, dtype=np.float64)
+
+    def get_feature_names_out(self):
+        return np.asarray(self._terms, dtype=object)
+
+    def _grams(self, doc: str) -> list:
+        if self.lowercase:
+            doc = doc.lower()
+        lo, hi = self.ngram_range
+        out: list = []
+        if self.analyzer == "word":
+            tokens = self._TOKEN.findall(doc)
+            for n in range(lo, min(hi, len(tokens)) + 1):
+                out += tokens if n == 1 else [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+            return out
+        doc = self._SPACES.sub(" ", doc)
+        if self.analyzer == "char":
+            for n in range(lo, min(hi, len(doc)) + 1):
+                out += [doc[i:i + n] for i in range(len(doc) - n + 1)]
+            return out
+        for w in doc.split():  # char_wb
+            w = " " + w + " "
+            for n in range(lo, hi + 1):
+                out += [w[i:i + n] for i in range(max(1, len(w) - n + 1))]
+                if len(w) <= n:  # a short word counts once
+                    break
+        return out
+
+    def transform(self, docs: list):
+        from scipy.sparse import csr_matrix
+
+        vocab, indptr, indices, data = self.vocabulary_, [0], [], []
+        for doc in docs:
+            counts: dict = {}
+            for g in self._grams(doc):
+                j = vocab.get(g)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            cols = sorted(counts)
+            indices += cols
+            data += [counts[j] for j in cols]
+            indptr.append(len(indices))
+        tf = np.asarray(data, dtype=np.float64)
+        if self.sublinear_tf:
+            np.log(tf, tf)
+            tf += 1
+        cols = np.asarray(indices, dtype=np.int32)
+        tf *= self.idf_[cols]
+        m = csr_matrix((tf, cols, np.asarray(indptr, dtype=np.int32)), shape=(len(docs), len(vocab)))
+        return _l2_rows(m)
+
+
+def _l2_rows(m):
+    """The rows of a CSR matrix scaled to unit length (an all-zero row stays zero), as sklearn's normalize."""
+    m = m.tocsr(copy=True)
+    m.sum_duplicates()
+    lengths = np.diff(m.indptr)
+    if m.nnz:
+        sq = np.add.reduceat(m.data * m.data, m.indptr[:-1][lengths > 0]) if (lengths > 0).any() else np.zeros(0)
+        norms = np.ones(m.shape[0])
+        norms[lengths > 0] = np.sqrt(sq)
+        norms[norms == 0] = 1.0
+        m.data /= np.repeat(norms, lengths)
+    return m
+
+
 def vectorizers(options: RetrievalOptions, vocabulary: Optional[dict] = None):
     """The (word, char) TF-IDF vectorizers of these options; with `vocabulary` ({"word"|"char": (terms in
-    column order, idf)}) already fitted (a precomputed index: engine.banks)."""
+    column order, idf)}) already fitted (a precomputed index: engine.banks), without scikit-learn."""
+    if vocabulary:
+        return tuple(_FittedTfidf(analyzer, ngrams, options.lowercase, options.sublinear_tf, *vocabulary[part])
+                     for part, analyzer, ngrams in (("word", "word", options.word_ngrams),
+                                                    ("char", options.char_analyzer, options.char_ngrams)))
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     out = []
@@ -97,19 +284,37 @@ class _LangIndex:
         """sources: each entry's provenance (or None); vocabulary: a fitted TF-IDF vocabulary (vectorizers())
         instead of fitting one; vectors: the entries' sentence vectors instead of embedding them."""
         from scipy.sparse import hstack
-        from sklearn.preprocessing import normalize
 
         self.nls, self.codes = nls, codes
         self.sources = list(sources) if sources is not None else [None] * len(nls)
         self.word, self.char = vectorizers(options, vocabulary)
-        self._hstack, self._normalize = hstack, normalize
+        self._hstack, self._normalize = hstack, _l2_rows
         # entries' TF-IDF rows, stored transposed (features, entries) as CSR: query @ entries_t is then
         # a sparse product without a transpose per search (10x faster on a 35k-entry bank)
-        rows = self.tfidf(nls) if vocabulary else \
-            normalize(hstack([self.word.fit_transform(nls), self.char.fit_transform(nls)]).tocsr())
-        self.entries_t = rows.T.tocsr()
+        if vocabulary:  # a precomputed bank (the shipped one): its rows on that vocabulary, cached per user
+            self.entries_t = _cached_tfidf(self, nls, vocabulary, options)
+        else:
+            rows = _l2_rows(hstack([self.word.fit_transform(nls), self.char.fit_transform(nls)]).tocsr())
+            self.entries_t = rows.T.tocsr()
         self.dense = dense
-        self.vectors = None if dense is None else vectors if vectors is not None else _cached_vectors(dense, nls)
+        self.vectors = None if dense is None else vectors if vectors is not None else \
+            _cached_vectors(dense, nls, embed_now=not (_BACKGROUND["on"] and len(nls) >= CACHE_MIN_ROWS))
+        if dense is not None and self.vectors is None:  # embedded on a thread; TF-IDF alone until then
+            _later(self._embed_later, nls)
+
+    def _embed_later(self, nls: list[str], first: Optional["_LangIndex"] = None) -> None:
+        """(On a thread) embed these entries and use them, in front of `first`'s once it has its own."""
+        vecs = _embed_with_progress(self.dense, nls)
+        if vecs is not None:
+            self._join_later(vecs, first)
+
+    def _join_later(self, vecs: np.ndarray, first: Optional["_LangIndex"] = None) -> None:
+        if first is not None:
+            _wait_for(first)
+            if first.vectors is None:  # its embedding failed: this index stays on TF-IDF
+                return
+            vecs = np.concatenate([vecs, first.vectors])
+        self.vectors = vecs  # one assignment: a search sees the whole matrix or none
 
     def tfidf(self, nls: list[str]):
         """The texts' L2-normalised TF-IDF rows (n, features) on this index's fitted vocabulary."""
@@ -118,9 +323,10 @@ class _LangIndex:
     def _sims(self, nls: list[str]) -> np.ndarray:
         """(queries, entries) scores: TF-IDF cosine, blended with the dense cosine when hybrid."""
         sims = (self.tfidf(nls) @ self.entries_t).toarray()
-        if self.dense is not None:
+        vectors = self.vectors  # None while a big bank is embedded in the background: TF-IDF serves alone
+        if self.dense is not None and vectors is not None:
             w = self.dense.weight
-            sims = (1 - w) * sims + w * (self.dense.embed(nls) @ self.vectors.T)
+            sims = (1 - w) * sims + w * (self.dense.embed(nls) @ vectors.T)
         return sims
 
     def extended(self, nls: list[str], codes: list[str], sources: Optional[list] = None) -> "_LangIndex":
@@ -135,13 +341,20 @@ class _LangIndex:
         new.sources = (list(sources) if sources is not None else [None] * len(nls)) + self.sources
         new.entries_t = hstack([rows.T, self.entries_t]).tocsr()
         new.dense = self.dense
-        if self.dense is not None:  # a big file (a tldr bank) is embedded once and cached; workspace pairs,
-            # few and changing with every edit, each time (milliseconds)
-            vecs = _cached_vectors(self.dense, list(nls)) if len(nls) >= CACHE_MIN_ROWS else self.dense.embed(list(nls))
-            new.vectors = np.concatenate([vecs, self.vectors])
-        else:
-            new.vectors = None
+        new.vectors = None
+        if self.dense is not None:  # a big file (a tldr bank) is embedded once and cached (in the background
+            # where a user waits); workspace pairs, few and changing with every edit, each time (milliseconds)
+            big = len(nls) >= CACHE_MIN_ROWS
+            vecs = _cached_vectors(self.dense, list(nls), embed_now=not _BACKGROUND["on"]) if big \
+                else self.dense.embed(list(nls))
+            if vecs is not None and self.vectors is not None:
+                new.vectors = np.concatenate([vecs, self.vectors])
+            elif vecs is None:
+                _later(new._embed_later, list(nls), self)
+            else:  # this index's own vectors are still being embedded: join them when they come
+                _later(new._join_later, vecs, self)
         return new
+
 
     def search(self, nl: str, k: int) -> list[tuple[int, float]]:
         return self.search_batch([nl], k)[0]

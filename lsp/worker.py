@@ -103,8 +103,9 @@ class _Model:
 
 def default_loader(options: Options) -> Any:
     """Load the generator for these options (slow: imports torch)."""
-    from engine.api import load_generator
+    from engine.api import embed_banks_in_background, load_generator
 
+    embed_banks_in_background(progress=False)  # a new big bank: TF-IDF serves while it is embedded (no bar in a log)
     return load_generator(options.checkpoint, device=options.load_device)
 
 
