@@ -169,3 +169,22 @@ def test_the_shipped_model_scores_differ_between_requests(tmp_path):
     assert len({tuple(s) for s in shown.values()}) == 3, shown
     assert len({s[0] for s in shown.values()}) == 3, shown  # even the first candidates' scores differ
 
+
+
+def test_signed_features_never_count_against_a_candidate_and_values_are_clipped_to_dev():
+    """A log-prob that dev's data would weigh negatively is left out, and a value beyond dev's range
+    scores as the range's end: a bank unlike dev's cannot push an odd candidate to the top."""
+    rng = random.Random(3)
+    X, y = [], []
+    for _ in range(600):
+        lp, sim = rng.uniform(-0.2, 0.0), rng.random()
+        row = {f: 0.0 for f in scoring.FEATURES}
+        row.update(logprob=lp, similarity=sim)
+        X.append([row[f] for f in scoring.FEATURES])
+        y.append(rng.random() < 0.2 + 0.6 * sim - 2.0 * lp)  # lower log-prob, more often right: against SIGNS
+    model = scoring.fit(X, y)
+    assert model["coef"][scoring.FEATURES.index("logprob")] == 0.0
+    assert model["coef"][scoring.FEATURES.index("similarity")] > 0
+    base = {f: 0.0 for f in scoring.FEATURES}
+    far, edge = dict(base, similarity=5.0), dict(base, similarity=model["hi"][scoring.FEATURES.index("similarity")])
+    assert scoring.probability(model, far) == scoring.probability(model, edge)
