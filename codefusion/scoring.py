@@ -8,7 +8,9 @@ on dev): the same numbers on every request. Here each candidate of a request get
     similarity       how near the request its exemplar is: the bank's similarity of the exemplar it started
                      from (meta "exemplar_similarity"), or a retrieved example's own retrieval score
     best_similarity  the best such similarity of the request: how well the bank covers it at all
-    agreement        the share of the request's other candidates (model and retrieved) with its shape
+    agreement        how many of the request's other candidates (model and retrieved) have its shape: a count,
+                     not a share, so that it means the same for any k (a copy and the retrieved example it
+                     copies agree once at k=1 as at k=5)
     max_agreement    the highest agreement among the request's candidates (do they agree on anything?)
     kept             how much of its exemplar it kept (token similarity of the shapes; 1 for a retrieved
                      example or a copy; 0 from pure noise): the label copy / edited / generated, graded
@@ -88,13 +90,12 @@ def features(candidates: Sequence[Any], lang: str, nl: str = "", valid: Optional
         seen[ret] += 1
         start = meta.get("exemplar_code")
         noise = not ret and not isinstance(start, str)
-        others = len(candidates) - 1
         out.append({
             "retrieved": float(ret),
             "logprob": 0.0 if ret else float(meta.get("logprob", c.score)),
             "similarity": sims[i] if sims[i] is not None else 0.0,
             "best_similarity": best,
-            "agreement": sum(s == shapes[i] for j, s in enumerate(shapes) if j != i) / others if others else 0.0,
+            "agreement": float(sum(s == shapes[i] for j, s in enumerate(shapes) if j != i)),
             "kept": 1.0 if ret else (0.0 if noise else _kept(shape(start), shapes[i])),
             "noise": float(noise),
             "valid": float(bool(valid[i])),

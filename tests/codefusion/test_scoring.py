@@ -33,7 +33,7 @@ def test_features_of_each_candidate():
     assert {x["best_similarity"] for x in f} == {0.8}
     assert f[0]["kept"] == 1.0 and 0 < f[1]["kept"] < 0.5 and f[2]["kept"] == 0.0  # copy / changed / from noise
     assert [x["noise"] for x in f] == [0, 0, 1, 0, 0]
-    assert f[0]["agreement"] == f[3]["agreement"] == 0.25 and f[1]["agreement"] == 0.0  # "wc -l FILE" twice
+    assert f[0]["agreement"] == f[3]["agreement"] == 1 and f[1]["agreement"] == 0 and f[2]["max_agreement"] == 1
     assert [x["rank"] for x in f] == [0.0, 0.5, 1.0, 0.0, 1.0]
     assert [x["model_top"] for x in f] == [1, 0, 0, 0, 0]
     assert f[2]["valid"] == 1.0 and set(f[0]) == set(scoring.FEATURES)
@@ -168,6 +168,12 @@ def test_the_shipped_model_scores_differ_between_requests(tmp_path):
     assert all(0 < s < 1 for scores in shown.values() for s in scores)
     assert len({tuple(s) for s in shown.values()}) == 3, shown
     assert len({s[0] for s in shown.values()}) == 3, shown  # even the first candidates' scores differ
+    # the same score whatever k: at k=1 a request's first candidate is not surer than among 5
+    for nl in shown:
+        one = suggest(nl, "bash", Settings(k=1), gen, gen.bank).candidates[0]
+        five = {c.code: c.score for c in suggest(nl, "bash", Settings(k=5), gen, gen.bank).candidates}
+        if one.code in five:
+            assert abs(one.score - five[one.code]) < 0.15, (nl, one.score, five[one.code])
 
 
 
