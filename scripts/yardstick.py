@@ -47,10 +47,13 @@ def parse_arm(spec: str) -> dict:
     return {"name": parts[0], "kind": parts[1], "set": sets}
 
 
+CODE = REPO  # the checkout whose code trains and scores (--code)
+
+
 def env1() -> dict:
     env = dict(os.environ, CODEFUSION_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                TOKENIZERS_PARALLELISM="false")
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(CODE) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
@@ -76,7 +79,7 @@ def start_training(arm: dict, a: argparse.Namespace) -> subprocess.Popen | None:
     log = (out / "train.log").open("a")
     log.write(f"\n$ {' '.join(cmd)}\n")
     log.flush()
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env1(), cwd=REPO)
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env1(), cwd=CODE)
 
 
 def config_file(a: argparse.Namespace) -> Path:
@@ -110,7 +113,7 @@ def score_snapshot(snap: Path, a: argparse.Namespace) -> dict:
                 cmd += ["--limit", str(a.limit[lang])]
             if a.steps:
                 cmd += ["--steps", str(a.steps)]
-            r = subprocess.run(cmd, env=env1(), cwd=REPO, capture_output=True, text=True)
+            r = subprocess.run(cmd, env=env1(), cwd=CODE, capture_output=True, text=True)
             if r.returncode != 0:
                 raise SystemExit(f"yardstick: eval of {snap} ({lang}) failed: {(r.stderr or r.stdout).strip()[-400:]}")
         res[lang] = json.loads(rep.read_text())["runs"][0]
@@ -218,14 +221,26 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup-steps", type=int, default=50)
     ap.add_argument("--parallel", type=int, default=2, help="arms trained at once (one thread each)")
     ap.add_argument("--report-only", action="store_true", help="score what snapshots exist and write the report")
+    ap.add_argument("--score-only", action="store_true",
+                    help="start no training: score the arms' snapshots as they appear until each has --points")
+    ap.add_argument("--code", type=Path, default=None,
+                    help="run training and scoring from this checkout (e.g. a clone of a commit: a working tree "
+                         "that others edit meanwhile does not change the runs)")
     a = ap.parse_args(argv)
+    global CODE
+    if a.code is not None:
+        CODE = a.code.resolve()
     a.limit = {kv.split("=")[0]: int(kv.split("=")[1]) for kv in a.limit}
+    a.out, a.data_dir = a.out.resolve(), a.data_dir.resolve()
     arms = [parse_arm(s) for s in (a.arm or ["diffusion:diffusion", "ar:ar"])]
     a.out.mkdir(parents=True, exist_ok=True)
-    queue, running = ([] if a.report_only else list(arms)), {}
+    queue, running = ([] if a.report_only or a.score_only else list(arms)), {}
     scored: dict[str, dict] = {}
     rows: list[dict] = []
-    while queue or running or any(str(s) not in scored for arm in arms for s in snapshots(a, arm)):
+    def waiting() -> bool:  # --score-only: snapshots still to come
+        return a.score_only and any(len(snapshots(a, arm)) < a.points for arm in arms)
+
+    while queue or running or waiting() or any(str(s) not in scored for arm in arms for s in snapshots(a, arm)):
         while queue and len(running) < a.parallel:
             arm = queue.pop(0)
             proc = start_training(arm, a)
@@ -248,7 +263,7 @@ def main(argv=None) -> int:
             print(f"yardstick: {arm['name']} {snap.name} scored in {time.time() - t0:.0f}s: "
                   + json.dumps({k: scored[str(snap)].get(k) for k in LANGS}), file=sys.stderr)
             write_report(a, arms, rows)
-        elif running:
+        elif running or waiting():
             time.sleep(10)
     write_report(a, arms, rows)
     print((a.out / "yardstick.md").read_text())
