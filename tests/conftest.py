@@ -18,6 +18,20 @@ os.environ.setdefault("CODEFUSION_THREADS", "1")
 os.environ.setdefault("CODEFUSION_SHIPPED_BANK", "none")
 
 
+@pytest.fixture(autouse=True)
+def _embedding_in_the_foreground():
+    """Each test starts with banks embedded before use (the library's default): a test that runs the CLI or
+    the worker in-process turns background embedding on (engine.retrieval.embed_in_background), and that
+    must not leak into the next test."""
+    from engine import retrieval
+
+    saved = dict(retrieval._BACKGROUND)
+    yield
+    for t in list(retrieval._threads):
+        t.join(timeout=60)
+    retrieval._BACKGROUND.update(saved)
+
+
 @pytest.fixture(scope="session")
 def tiny_ckpt():
     from engine.testing import cached_tiny_checkpoint

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import stat
+import time
 
 import pytest
 
@@ -36,12 +37,30 @@ def _ask(setup) -> Server:
                env={"CODEFUSION_CACHE": str(folder)})
     s.initialize()
     assert s.wait_ready() == "ready"
+    _wait_valid(folder)  # the server embeds a bank missing from the cache in the background (TF-IDF serves meanwhile)
     s.open(ASK, "#!/bin/bash\n# frob the item number 7\n\n")
     reply = s.call("workspace/executeCommand", {"command": "codefusion.generate", "arguments": [
         {"uri": ASK, "position": {"line": 1, "character": 0}}]}, timeout=120)
     assert reply and reply["result"]["candidates"], reply
     assert "echo item-7" in [c["code"] for c in reply["result"]["candidates"]]  # the bank, searched with its vectors
     return s
+
+
+def _wait_valid(folder, timeout: float = 180.0) -> None:
+    """Until the 300-row bank's cache file exists and is valid: its vectors are ready in the server too."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for f in folder.glob("*.cfvec") if folder.exists() else ():
+            try:
+                data = f.read_bytes()
+                header = json.loads(data[len(cache.MAGIC):data.index(b"\n")])
+                if header.get("rows") == ROWS and cache.decode_vectors(data, header["key"], ROWS) is not None:
+                    time.sleep(0.5)  # the file is written as the index takes its vectors
+                    return
+            except Exception:
+                pass
+        time.sleep(0.2)
+    raise AssertionError(f"the bank's vectors were not cached within {timeout:.0f} s")
 
 
 def _bank_file(folder):
