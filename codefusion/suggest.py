@@ -100,6 +100,15 @@ def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: 
         scored = scoring.score_candidates(model + retrieved, lang, nl, score_model)
         model, retrieved = scored[:len(model)], scored[len(model):]
     table = _calibration(generator, lang) if model and retrieved and score_model is None else None
+    keep_order = score_model is not None and not _rank_by_score(generator, lang)
+    if keep_order:  # the score is shown, but dev chose the older order (by rank rates) for this language
+        model = [replace(c, meta={**(c.meta or {}), "p_right": c.score}) for c in model]
+        retrieved = [replace(c, meta={**(c.meta or {}), "p_right": c.score}) for c in retrieved]
+        table = _calibration(generator, lang) if model and retrieved else None
+        if table is None:  # no rates: the engine's own order
+            n = len(model) + len(retrieved)
+            model = [replace(c, score=float(n - r)) for r, c in enumerate(model)]
+            retrieved = [replace(c, score=float(len(retrieved) - r) - len(model) - 1) for r, c in enumerate(retrieved)]
     if table is not None:  # an older checkpoint: how often a candidate at this rank of its source is right on dev
         model = [replace(c, score=table["model"][min(r, len(table["model"]) - 1)]) for r, c in enumerate(model)]
         retrieved = [replace(c, score=table["retrieval"][min(r, len(table["retrieval"]) - 1)])
@@ -112,8 +121,20 @@ def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: 
     raw = model + retrieved
     model_done = time.perf_counter()
     result = pipeline(raw, lang, k=k, invalid_mode=settings.invalid_mode)
+    if keep_order:  # each shown candidate carries its own P(right), in the chosen order
+        result.candidates = [replace(c, score=float((c.meta or {}).get("p_right", c.score))) for c in result.candidates]
     return Suggestions(label_origins(result.candidates, lang), raw, result.message, getattr(result, "n_duplicates", 0),
                        getattr(result, "n_invalid", 0), model_done - start, time.perf_counter() - model_done)
+
+
+def _rank_by_score(generator: Any, lang: str) -> bool:
+    """Whether candidates are shown in the order of their score (P(right)) for this language: config.json
+    "calibration" "rank_by_score" lists the languages where that order did not lose to the rank rates on dev
+    (absent: every language)."""
+    from engine.api import calibration
+
+    langs = (calibration(generator) or {}).get("rank_by_score")
+    return not isinstance(langs, list) or lang in langs
 
 
 def _score_model(generator: Any, lang: str) -> Optional[dict]:
