@@ -105,20 +105,27 @@ def encode_vectors(vectors: np.ndarray, key: str) -> bytes:
     return MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + payload
 
 
-def decode_vectors(data: bytes, key: str, rows: int) -> Optional[np.ndarray]:
-    """The vectors of a file's bytes; None when another version or key wrote it (not an error);
-    CacheCorrupt when it is truncated, corrupt or not a vector file."""
-    if not data.startswith(MAGIC):
-        raise CacheCorrupt("not a CodeFusion vector file")
+def _header(data: bytes, magic: bytes, what: str) -> tuple[dict, int]:
+    """A cache file's JSON header and where it ends (the payload starts after that newline); CacheCorrupt
+    when the file is not one of ours or its header is cut or not a JSON object."""
+    if not data.startswith(magic):
+        raise CacheCorrupt(f"not a CodeFusion {what} file")
     end = data.find(b"\n", 0, MAX_HEADER)
     if end < 0:
         raise CacheCorrupt("its header is cut or too long")
     try:
-        header = json.loads(data[len(MAGIC):end].decode("utf-8"))
+        header = json.loads(data[len(magic):end].decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise CacheCorrupt("its header is not JSON") from None
     if not isinstance(header, dict):
         raise CacheCorrupt("its header is not a JSON object")
+    return header, end
+
+
+def decode_vectors(data: bytes, key: str, rows: int) -> Optional[np.ndarray]:
+    """The vectors of a file's bytes; None when another version or key wrote it (not an error);
+    CacheCorrupt when it is truncated, corrupt or not a vector file."""
+    header, end = _header(data, MAGIC, "vector")
     if header.get("format") != FORMAT or header.get("version") != _version() or header.get("key") != key:
         return None  # another version's (or another embedding's): ignored, replaced
     n, dim = header.get("rows"), header.get("dim")
@@ -197,17 +204,7 @@ def encode_arrays(arrays: dict, key: str) -> bytes:
 def decode_arrays(data: bytes, key: str) -> Optional[dict]:
     """{name: array} of a file's bytes; None when another version or key wrote it; CacheCorrupt when it is
     truncated, corrupt or not an arrays file."""
-    if not data.startswith(MAGIC_ARRAYS):
-        raise CacheCorrupt("not a CodeFusion arrays file")
-    end = data.find(b"\n", 0, MAX_HEADER)
-    if end < 0:
-        raise CacheCorrupt("its header is cut or too long")
-    try:
-        header = json.loads(data[len(MAGIC_ARRAYS):end].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise CacheCorrupt("its header is not JSON") from None
-    if not isinstance(header, dict):
-        raise CacheCorrupt("its header is not a JSON object")
+    header, end = _header(data, MAGIC_ARRAYS, "arrays")
     if header.get("format") != FORMAT or header.get("version") != _version() or header.get("key") != key:
         return None
     specs = header.get("arrays")
