@@ -169,12 +169,17 @@ def load_vectors(name: str, key: str, rows: int) -> Optional[np.ndarray]:
 def save_vectors(name: str, key: str, vectors: np.ndarray) -> Optional[Path]:
     """Saves vectors atomically (0600) under `name`; the path, or None when the folder cannot be used
     (a read-only home: no cache, same results)."""
+    return _save(name, encode_vectors(vectors, key))
+
+
+def _save(name: str, data: bytes) -> Optional[Path]:
+    """Writes a cache file atomically (0600); its path, or None when the folder cannot be used."""
     folder = cache_dir(create=True)
     if folder is None:
         return None
     try:
         path = folder / name
-        write_atomic(path, encode_vectors(vectors, key))
+        write_atomic(path, data)
         return path
     except OSError as exc:
         _warn_once(f"cache folder {folder}: cannot write ({exc.strerror or exc}); nothing is cached")
@@ -248,13 +253,4 @@ def load_arrays(name: str, key: str, max_bytes: int = 1 << 31) -> Optional[dict]
 
 def save_arrays(name: str, key: str, arrays: dict) -> Optional[Path]:
     """Saves named arrays atomically (0600) under `name`; the path, or None when the folder cannot be used."""
-    folder = cache_dir(create=True)
-    if folder is None:
-        return None
-    try:
-        path = folder / name
-        write_atomic(path, encode_arrays(arrays, key))
-        return path
-    except OSError as exc:
-        _warn_once(f"cache folder {folder}: cannot write ({exc.strerror or exc}); nothing is cached")
-        return None
+    return _save(name, encode_arrays(arrays, key))
