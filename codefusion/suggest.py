@@ -99,12 +99,10 @@ def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: 
     if model:  # each candidate's features (meta "features"); with a fitted score model, score = P(right)
         scored = scoring.score_candidates(model + retrieved, lang, nl, score_model)
         model, retrieved = scored[:len(model)], scored[len(model):]
-    table = _calibration(generator, lang) if model and retrieved and score_model is None else None
     keep_order = score_model is not None and not _rank_by_score(generator, lang)
+    table = _calibration(generator, lang) if model and retrieved and (score_model is None or keep_order) else None
     if keep_order:  # the score is shown, but dev chose the older order (by rank rates) for this language
-        model = [replace(c, meta={**(c.meta or {}), "p_right": c.score}) for c in model]
-        retrieved = [replace(c, meta={**(c.meta or {}), "p_right": c.score}) for c in retrieved]
-        table = _calibration(generator, lang) if model and retrieved else None
+        model, retrieved = ([replace(c, meta={**(c.meta or {}), "p_right": c.score}) for c in cs] for cs in (model, retrieved))
         if table is None:  # no rates: the engine's own order
             n = len(model) + len(retrieved)
             model = [replace(c, score=float(n - r)) for r, c in enumerate(model)]
