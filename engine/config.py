@@ -77,7 +77,7 @@ class ModelConfig:
     exemplar_noise_slots_lang: dict = field(default_factory=lambda: {"cf": 2})  # per language: of the k candidates,
     #   this many come from a second pass from pure noise (same NL and exemplars), the rest from exemplar starts
     retrieval_dense_weight: float = 0.7  # exemplar bank and retrieved examples: weight of the sentence-vector cosine
-    #   (E, mean-pooled) beside TF-IDF's; 0 = TF-IDF only (scripts/retriever_compare.py chose it on dev)
+    #   (E, mean-pooled) beside TF-IDF's; 0 = TF-IDF only (scripts/research/retriever_compare.py chose it on dev)
     exemplar_edit: bool = False  # N has an "edit" embedding that marks x_t as a noised exemplar (the SDEdit start),
     #   not a noised target; trained on such starts (TrainConfig.edit_p), so the first step edits the exemplar
     # --- literals ---

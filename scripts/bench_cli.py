@@ -78,8 +78,8 @@ def timed(cmd: list, env: dict, cwd: str) -> tuple:
 
 async def lsp_first(options: dict, env: dict) -> float:
     """Seconds from a completion request to its answer, the first one after the server said "ready"."""
-    sys.path.insert(0, str(REPO))
-    from lsp.bench import Bench, document
+    sys.path.insert(0, str(REPO / "scripts"))
+    from bench_lsp import Bench, document
 
     os.environ.update(env)
     bench = Bench(options)

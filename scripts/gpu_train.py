@@ -284,10 +284,11 @@ def main(argv: list[str] | None = None) -> int:
         t.add(run.out / "logs", arcname="logs")
     shutil.rmtree(run.out / "logs")
     if run.bench and "--smoke" not in (argv or []):
-        rc = subprocess.run([run.py, "-m", "engine.bench", "--device", run.device, "--configs", "small", "paper",
-                             "--steps", "10", "20", "--repeats", "5", "--json", str(run.out / f"bench-{run.device}.json")]).returncode
+        bench = REPO / "scripts" / "research" / "bench_engine.py"
+        rc = subprocess.run([run.py, str(bench), "--device", run.device, "--configs", "small", "paper", "--steps", "10", "20",
+                             "--repeats", "5", "--json", str(run.out / f"bench-{run.device}.json")]).returncode
         if rc:
-            failures["bench"] = f"engine.bench exited {rc}"
+            failures["bench"] = f"bench_engine.py exited {rc}"
     for name, err in failures.items():
         run.log(f"FAILED {name}: {err}")
     run.log(f"done: {len(variants) - len([n for n in failures if n != 'bench'])}/{len(variants)} variants ok")

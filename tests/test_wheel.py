@@ -79,3 +79,20 @@ def test_a_language_without_a_bank_says_so_once(installed):
     assert first.stderr.count("\n") == 1 and "no example bank for Python" in first.stderr
     second = subprocess.run(args, cwd=root / "elsewhere", env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0 and second.stderr == ""
+
+
+def test_the_wheel_holds_the_product_modules_and_nothing_else(installed):
+    """Each package pyproject.toml lists brings exactly its modules in the tree: no research or benchmark
+    (scripts/, scripts/research/), and no module left over in an old build/ folder (pip builds in the tree,
+    and setuptools keeps build/lib: after a module moves out, `rm -rf build` before building)."""
+    import tomllib
+    import zipfile
+
+    root, _ = installed
+    (wheel,) = (root / "dist").glob("codefusion_editor-*.whl")
+    shipped = {n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".py")}
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    tree = {f"{pkg.replace('.', '/')}/{f.name}" for pkg in setuptools["packages"]
+            for f in (REPO / setuptools["package-dir"].get(pkg, pkg.replace(".", "/"))).glob("*.py")}
+    assert shipped == tree, f"only in the wheel: {sorted(shipped - tree)}; only in the tree: {sorted(tree - shipped)}"
+    assert not shipped & {"engine/bench.py", "lsp/bench.py", "grammar/cf/label_report.py"}  # in scripts/ (issue 25)

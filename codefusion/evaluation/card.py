@@ -76,7 +76,8 @@ def write(ckpt: Path, eval_dir: Path, prefix: str, baseline: Optional[str] = Non
            f"## Dev-set results (codefusion eval, k = {k}, seed 0, after the candidate pipeline)", "", tbl, ""]
     for label, f in (benches or {}).items():
         if f and Path(f).exists():
-            out += [f"## {label} benchmark (python -m engine.bench)", "", "```json", Path(f).read_text().strip(), "```", ""]
+            out += [f"## {label} benchmark (python scripts/research/bench_engine.py)", "", "```json",
+                    Path(f).read_text().strip(), "```", ""]
     if notes:
         out += [Path(notes).read_text()]
     checkpoint.write_card(Path(ckpt), "\n".join(out), metrics)

@@ -1,6 +1,6 @@
 """Benchmark: parameter counts, training samples/s, generation latency for the default k.
 
-    python -m engine.bench [--configs small paper] [--steps 10 20 50] [--device cpu|cuda] [--checkpoint DIR]
+    python scripts/research/bench_engine.py [--configs small paper] [--steps 10 20 50] [--device cpu|cuda] [--checkpoint DIR]
 
 Latency does not depend on the weights, so untrained networks of each named size are
 timed unless --checkpoint is given. The NL encoder E runs in every timed generation.
@@ -92,7 +92,7 @@ def train_throughput(gen: Generator, batch: int, iters: int = 5) -> float:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m engine.bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="bench_engine.py", description=__doc__.splitlines()[0])
     p.add_argument("--configs", nargs="+", default=["small", "paper"])
     p.add_argument("--checkpoint", default=None, help="time this checkpoint instead of untrained sizes")
     p.add_argument("--steps", nargs="+", type=int, default=[10, 20, 50])

@@ -1,7 +1,7 @@
 """Throughput and latency against the number of concurrent editors: each editor with its own local
 model vs one shared engine (`codefusion serve`, Ray Serve, batched).
 
-    python scripts/bench_serve.py [--editors 1 4 16] [--seconds 20] [--checkpoint DIR] [--out DIR]
+    python scripts/research/bench_serve.py [--editors 1 4 16] [--seconds 20] [--checkpoint DIR] [--out DIR]
 
 local:  N processes, each loads its own model (what N editors' language servers do on one machine)
         and asks codefusion.suggest for new comments back to back;
@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 COMMENTS = ["list all files here", "count lines in every python file", "find files bigger than 10 MB",

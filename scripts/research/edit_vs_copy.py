@@ -1,6 +1,6 @@
 """Does denoising from a noised exemplar improve on the exemplar itself? Per item and start level.
 
-    python scripts/edit_vs_copy.py --data ../shared/data/{bash,python,cf}/codefusion-dev.jsonl \
+    python scripts/research/edit_vs_copy.py --data ../shared/data/{bash,python,cf}/codefusion-dev.jsonl \
         --start-snr 50 20 10 5 2 --out models/eval/edit-vs-copy [--limit 200] [--checkpoint DIR]
 
 For every item, candidate i starts from the i-th nearest distinct program (k = 5) noised to each

@@ -1,6 +1,6 @@
 """Accuracy of an exemplar model against the start level and the number of sampling steps.
 
-    python scripts/exemplar_sweep.py --checkpoint runs/ex1 --out runs/sweep \
+    python scripts/research/exemplar_sweep.py --checkpoint runs/ex1 --out runs/sweep \
         --data ../shared/data/{bash,python,cf}/codefusion-dev.jsonl --start-snr 0 2 5 --steps 1 3 5 [--limit 150]
 
 For every start SNR (0 = pure noise; > 0 = the nearest exemplar noised to that token SNR) it runs

@@ -3,7 +3,7 @@ E, mean-pooled) and hybrids, scored on dev like the retrieval floor: the primary
 retrieved programs at top-1 and top-5 (Bash: template match, CF: execution match, Python: mean
 sentence BLEU, a proxy for corpus BLEU).
 
-    python scripts/retriever_compare.py [--data ../shared/data] [--alpha 0.3 0.5 0.7] [--out F.json]
+    python scripts/research/retriever_compare.py [--data ../shared/data] [--alpha 0.3 0.5 0.7] [--out F.json]
 
 Exit status 1 when a file is missing.
 """

@@ -16,7 +16,7 @@ An arm is NAME:KIND[:KEY=VALUE,...] with KIND diffusion or ar; the KEY=VALUE pai
 overrides (`codefusion train --set`), on top of --set for every arm. Resumable: run it again with the
 same OUT and finished arms and scored snapshots are kept.
 
-    python scripts/yardstick.py --out runs/yardstick --cpu-minutes 30 --points 3 \\
+    python scripts/research/yardstick.py --out runs/yardstick --cpu-minutes 30 --points 3 \\
         --arm diffusion:diffusion --arm ar:ar
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 CLI = [sys.executable, "-m", "codefusion"]
 LANGS = ("bash", "python", "cf")

@@ -1,4 +1,5 @@
-"""The CF executor: masks on small hand-made tables, both styles, and the label report."""
+"""The CF executor: masks on small hand-made tables, both styles, and the label report (scripts/research)."""
+import importlib.util
 import json
 import subprocess
 import sys
@@ -7,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from grammar.cf import CFExecutionError, CFSyntaxError, execute
-from grammar.cf.label_report import tally
 
 REPO = Path(__file__).resolve().parents[2]
+LABEL_REPORT = REPO / "scripts" / "research" / "cf_label_report.py"
 
 VALUES = [["Index", "Value"], [0, "5"], [1, "50"], [2, "In Progress"], [3, ""], [4, "500"], [5, "in progress"],
           [6, "50"], [7, "#N/A"]]
@@ -85,20 +86,24 @@ def test_syntax_error_and_bad_data():
         execute("ColorScale()", "not a table")
 
 
-def test_label_report_tally_and_cli(tmp_path):
+def test_label_report_tally_and_cli(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("cf_label_report", LABEL_REPORT)
+    label_report = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, label_report)  # its dataclass looks its module up
+    spec.loader.exec_module(label_report)
     records = [
         {"code": "GreaterThan(40)", "data": VALUES, "labels": [0, 0, 1, 0, 0, 1, 0, 1, 0]},  # reproduced
         {"code": "top(1)", "data": VALUES, "labels": [0, 1, 0, 0, 0, 0, 0, 0, 0]},  # noisy label
         {"code": "TextEquals($B$6)", "data": VALUES, "labels": [0, 1, 0, 0, 0, 0, 0, 0, 0]},  # not executable
         {"code": "ColorScale()", "data": VALUES, "labels": [0]},  # unlabelled: ignored
     ]
-    by_family, by_function, total = tally(records)
+    by_family, by_function, total = label_report.tally(records)
     assert (total.labelled, total.executed, total.reproduced) == (3, 2, 1)
     assert by_family["value"].reproduced == 1 and by_family["rank"].reproduced == 0
     assert by_function["TextEquals"].executed == 0
     path = tmp_path / "cf.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "grammar.cf.label_report", str(path)], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, str(LABEL_REPORT), str(path)], capture_output=True, text=True,
                          cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert "| value | 1 | 1 | 1 | 100.0 |" in out.stdout

@@ -1,4 +1,4 @@
-"""Latency benchmark of the language server: `python -m lsp.bench [--checkpoint DIR]`.
+"""Latency benchmark of the language server: `python scripts/bench_lsp.py [--checkpoint DIR]`.
 
 Starts the real server (`python -m lsp`) over stdio, as an editor would, and prints
 
@@ -32,6 +32,7 @@ from lsprotocol import types
 from pygls.lsp.client import BaseLanguageClient
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 REQUESTS = [
     "list all files in the current directory",
     "find all python files",
@@ -247,7 +248,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lsp.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="bench_lsp.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint (default: the shipped model)")
     from lsp.options import DEVICES, Options
 

@@ -1,6 +1,6 @@
 """How often the CF executor reproduces the `labels` of a CF JSONL file, per rule family.
 
-    python -m grammar.cf.label_report /work/shared/data/cf/codefusion-train.jsonl
+    python scripts/research/cf_label_report.py ../shared/data/cf/codefusion-train.jsonl
 
 Only items with labels (labels != [0]) count. Per family (the top-level function's family
 in grammar.cf.functions) and per top-level function it prints: labelled items, items whose
@@ -68,7 +68,7 @@ def format_table(title: str, rows: dict[str, Tally]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m grammar.cf.label_report", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="cf_label_report.py", description=__doc__.splitlines()[0])
     ap.add_argument("data", help="a CF JSONL file with data/labels")
     args = ap.parse_args(argv)
     try:
