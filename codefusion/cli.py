@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from engine.api import LANGUAGES, EngineError
-from codefusion.settings import DEFAULT_K, DEFAULT_SEED, INVALID_MODES, Settings
+from engine.api import EngineError
+from engine.schema import DEFAULT_K, DEFAULT_SEED, K_RANGE, LANGUAGES
+from codefusion.settings import INVALID_MODES, Settings
 from grammar.syntax import LANGS
 
 
@@ -86,49 +87,35 @@ def _run_train(a: argparse.Namespace, task: str) -> int:
 
 
 def _run_generate(a: argparse.Namespace) -> int:
-    from codefusion.settings import Settings
-    from codefusion.suggest import candidate_json, suggest
-    from engine.api import MAX_K, MAX_REQUEST_CHARS, bank_hint, exemplar_bank, load_generator, training_retriever
+    from codefusion.suggest import candidate_json
+    from engine.schema import Request
 
-    # checked before the model loads (seconds): a bad request fails at once, as a usage error (exit 2)
-    a.nl = _request_text(a)
-    if not a.nl.strip():
-        raise ValueError("the request is empty: say what the code should do")
-    if not 1 <= a.k <= MAX_K:
-        raise ValueError(f"-k must be in 1..{MAX_K}, got {a.k}")
-    if a.steps is not None and a.steps < 1:
-        raise ValueError(f"--steps must be at least 1, got {a.steps}")
-    cut_note = None
-    if len(a.nl) > MAX_REQUEST_CHARS:
-        cut_note = f"(note: the request was cut from {len(a.nl)} to its first {MAX_REQUEST_CHARS} characters)"
-        a.nl = a.nl[:MAX_REQUEST_CHARS]
+    # checked before the model loads (seconds): a bad request fails at once, as a usage error (exit 2),
+    # with the message the daemon, the shared engine and the language server give (engine.schema)
+    request = Request(_request_text(a), a.lang, k=a.k, steps=a.steps, seed=a.seed, start_snr=a.start_snr,
+                      noise_slots=a.noise_slots, retrieval=not a.no_retrieval, invalid_mode=a.invalid_mode)
     hint = None  # Python, CF: no bank here; once, how to add your own examples
     if a.daemon:  # a warm background process answers (codefusion/daemon.py)
         from codefusion import daemon
 
-        reply = daemon.ask({"nl": a.nl, "lang": a.lang, "k": a.k, "steps": a.steps, "seed": a.seed, "raw": a.raw,
-                            "retrieval": not a.no_retrieval, "invalid_mode": a.invalid_mode},
-                           a.checkpoint, a.device, a.exemplars)
+        reply = daemon.ask({**request.to_json(), "raw": a.raw}, a.checkpoint, a.device, a.exemplars)
         if "error" in reply:
             raise EngineError(f"daemon: {reply['error']}")
         raw, shown = reply.get("raw"), reply.get("candidates")
         message, n_dup, via = reply.get("message"), reply.get("n_duplicates", 0), reply.get("daemon")
     else:
         via = None
-        from engine.api import embed_banks_in_background
+        from codefusion.runtime import Engine
 
-        embed_banks_in_background()  # a bank not in the cache yet: the answer first, TF-IDF until it is embedded
-        gen = load_generator(a.checkpoint, a.device)
-        if a.exemplars:  # the user's own examples beside the training files (as codefusion.exemplarFiles)
-            gen.bank = exemplar_bank(gen, a.exemplars)
-        hint = bank_hint(gen, a.lang, "cli")
+        # a bank not in the cache yet: the answer first, TF-IDF until it is embedded; the user's own examples
+        # beside the training files (as codefusion.exemplarFiles)
+        engine = Engine.open(a.checkpoint, a.exemplars, a.device, background_embedding=True)
+        hint = engine.bank_hint(a.lang, "cli")
         raw = shown = None
         if a.raw:  # the engine's k candidates as they come, best first
-            raw = [{"code": c.code, "score": c.score} for c in gen.generate(a.nl, a.lang, k=a.k, steps=a.steps, seed=a.seed)]
+            raw = [{"code": c.code, "score": c.score} for c in engine.generate(request)]
         else:  # what an editor shows: suggest() (model + retrieval + grammar's pipeline), as the server does
-            settings = Settings(k=a.k, steps=a.steps, invalid_mode=a.invalid_mode, retrieval=not a.no_retrieval)
-            res = suggest(a.nl, a.lang, settings, gen, training_retriever(gen) if settings.retrieval else None,
-                          seed=a.seed)
+            res = engine.suggest(request)
             shown = [candidate_json(r) for r in res.candidates]
             message, n_dup = res.message, res.n_duplicates
     if hint:  # one line; with --json on stderr, so stdout stays JSON
@@ -152,8 +139,6 @@ def _run_generate(a: argparse.Namespace) -> int:
             print(f"({message})")
     if a.verbose and isinstance(via, dict):
         print(f"(answered by the daemon pid {via.get('pid')} of {via.get('install')})")
-    if cut_note:
-        print(cut_note)
     from grammar.danger import warning_line
 
     for i, (code, score, note, warnings) in enumerate(rows, 1):
@@ -335,9 +320,9 @@ def _run_bank(a: argparse.Namespace) -> int:
     n = tldr.write(a.tldr, a.out)
     print(f"{a.out}: {n} Bash exemplars from tldr-pages ({tldr.ATTRIBUTION})")
     if a.index:
-        from engine.api import exemplar_bank, load_generator
+        from codefusion.runtime import Engine
 
-        exemplar_bank(load_generator(None), [a.out])
+        Engine.open(None, [a.out])  # the bank's layers are built (and their index cached) as the model opens
         print("search index built and cached")
     print(f'use it: "codefusion.exemplarFiles": ["{a.out}"] in VS Code, or codefusion generate --exemplars {a.out}')
     return 0
@@ -355,10 +340,16 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="generate k candidates for an NL request")
     g.add_argument("nl", nargs="?", default=None, help='the request in natural language ("-": read it from stdin)')
     g.add_argument("--nl-file", default=None, metavar="FILE", help="read the request from this file (UTF-8)")
-    g.add_argument("--lang", required=True, choices=LANGUAGES)
-    g.add_argument("-k", type=int, default=DEFAULT_K, help=f"candidates (default {DEFAULT_K})")
+    g.add_argument("--lang", required=True, metavar="{" + ",".join(LANGUAGES) + "}",
+                   help="the language of the code (checked with the request: engine.schema)")
+    g.add_argument("-k", type=int, default=DEFAULT_K, help=f"candidates, {K_RANGE[0]}..{K_RANGE[1]} (default {DEFAULT_K})")
     g.add_argument("--steps", type=int, default=None, help="sampling steps (default: the checkpoint's)")
     g.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    g.add_argument("--start-snr", type=float, default=None,
+                   help="exemplar models: start from the nearest exemplars noised to this token SNR (0: pure noise; "
+                        "default: the checkpoint's)")
+    g.add_argument("--noise-slots", type=int, default=None, metavar="J",
+                   help="exemplar models: J of the k candidates from a pass from pure noise (default: the checkpoint's)")
     g.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the shipped model)")
     g.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
     g.add_argument("--json", action="store_true",

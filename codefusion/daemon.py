@@ -34,13 +34,14 @@ from pathlib import Path
 from typing import Optional
 
 from engine.api import EngineError
+from engine.schema import RequestError
 
 IDLE_S = 1800.0  # the daemon exits after this long without a request
 START_TIMEOUT_S = 180.0  # how long a first call waits for the daemon to load its model
 STOP_TIMEOUT_S = 10.0  # how long a client waits for a stale daemon to go before starting its own
 HELLO_TIMEOUT_S = 5.0  # a daemon that does not answer hello in this time is not ours
 MAX_REQUEST_BYTES = 1 << 20
-PROTOCOL = 2  # 2: hello/identity; 1 (no hello) daemons are replaced
+PROTOCOL = 3  # 3: requests are engine.schema.Request's JSON; 2: hello/identity; older daemons are replaced
 
 
 class DaemonError(EngineError):
@@ -225,20 +226,12 @@ def serve(path: Path, checkpoint: Optional[str], device: Optional[str], exemplar
 
 
 def _serve(path: Path, checkpoint: Optional[str], device: Optional[str], exemplars, idle_s: float) -> int:
-    from codefusion.settings import Settings
-    from codefusion.suggest import suggest
-    from engine.api import exemplar_bank, load_generator, training_retriever
+    from codefusion.runtime import Engine
 
     ident = identity(checkpoint, device, exemplars)  # what was there when the model was read
-    from engine.api import embed_banks_in_background
-
-    embed_banks_in_background(progress=False)  # answers come at once; a new big bank is embedded meanwhile
-    gen = load_generator(checkpoint, device)
-    if exemplars:
-        gen.bank = exemplar_bank(gen, exemplars)
-    retriever = training_retriever(gen)
-    for lang in gen.languages:  # first calls (kernels, parsers) before the first request, not during it
-        suggest("warm up", lang, Settings(k=1, steps=1), gen, retriever)
+    # answers come at once (a new big bank is embedded meanwhile); first calls (kernels, parsers) before the
+    # first request, not during it
+    engine = Engine.open(checkpoint, exemplars, device, background_embedding=True, progress=False, warm=True)
     path.unlink(missing_ok=True)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as srv:
         srv.bind(str(path))
@@ -262,8 +255,10 @@ def _serve(path: Path, checkpoint: Optional[str], device: Optional[str], exempla
                         elif isinstance(req, dict) and req.get("hello") is True:
                             reply = {"identity": ident, "pid": os.getpid()}
                         else:
-                            reply = _answer(req, gen, retriever, Settings, suggest)
+                            reply = _answer(req, engine)
                             reply["daemon"] = {"pid": os.getpid(), "install": ident["install"]}
+                    except RequestError as e:  # the schema's own one-line message, as everywhere
+                        reply = {"error": str(e)}
                     except Exception as e:  # one bad request must not end the daemon
                         reply = {"error": f"{type(e).__name__}: {e}"}
                     try:
@@ -291,15 +286,14 @@ def _read(conn, limit: int = MAX_REQUEST_BYTES) -> dict:
     return json.loads(data)
 
 
-def _answer(req: dict, gen, retriever, Settings, suggest) -> dict:
-    if not isinstance(req, dict) or not isinstance(req.get("nl"), str) or not isinstance(req.get("lang"), str):
-        raise ValueError("a request needs string fields nl and lang")
-    settings = Settings(k=int(req.get("k", Settings().k)), steps=req.get("steps"),
-                        invalid_mode=req.get("invalid_mode", Settings().invalid_mode), retrieval=bool(req.get("retrieval", True)))
-    if req.get("raw"):
-        cands = gen.generate(req["nl"], req["lang"], k=settings.k, steps=settings.steps, seed=int(req.get("seed", 0)))
-        return {"raw": [{"code": c.code, "score": c.score} for c in cands]}
-    res = suggest(req["nl"], req["lang"], settings, gen, retriever if settings.retrieval else None, seed=int(req.get("seed", 0)))
+def _answer(req: dict, engine) -> dict:
+    """A request (engine.schema.Request's JSON, and "raw": the model's own candidates) -> the reply."""
+    from engine.schema import Request
+
+    request = Request.from_json(req)  # RequestError: the one-line message every surface gives
+    if isinstance(req, dict) and req.get("raw"):
+        return {"raw": [{"code": c.code, "score": c.score} for c in engine.generate(request)]}
+    res = engine.suggest(request)
     from codefusion.suggest import candidate_json
 
     return {"candidates": [candidate_json(r) for r in res.candidates],

@@ -4,14 +4,15 @@
 `codefusion.engineUrl` setting, asks through EngineClient instead of loading a model. Plain
 standard-library HTTP here: the client side needs neither Ray nor torch.
 
-    POST /v1/generate  {"nl", "lang", "k"?, "steps"?, "seed"?, "retrieval"?, "invalidMode"?}
+    POST /v1/generate  engine.schema.Request's JSON: {"nl", "lang", "k"?, "steps"?, "seed"?, "startSnr"?,
+                       "noiseSlots"?, "retrieval"?, "invalidMode"?}
                        -> {"candidates": [{"code", "score", "source", "valid", "warnings", "errors",
                            "alsoRetrieved"}], "message", "modelSeconds", "pipelineSeconds", "replica"}
     GET  /v1/health    -> {"status": "ok", "model", "languages", "replica"}
     GET  /v1/version   -> {"version", "model"}
 
 With a token, every request carries `Authorization: Bearer TOKEN`. Errors: {"error": message}
-with 400 (bad request), 401 (token), 413 (too large), 503 (no replica).
+with 400 (bad request: the schema's one-line message), 401 (token), 413 (too large), 503 (no replica).
 """
 from __future__ import annotations
 
@@ -24,13 +25,13 @@ from dataclasses import dataclass
 from typing import Any, Callable, List, Optional
 from urllib.parse import urlsplit
 
-from codefusion.settings import DEFAULT_SEED, INVALID_MODES, K_RANGE, STEPS_RANGE
+from engine import schema
+from engine.schema import DEFAULT_SEED, INVALID_MODES, Request
 
-MAX_BODY_BYTES = 64 << 10  # a request body; the NL itself is cut to engine.api.MAX_REQUEST_CHARS
+MAX_BODY_BYTES = 64 << 10  # a request body; the NL itself: engine.schema.MAX_REQUEST_CHARS
 DEFAULT_PORT = 8420  # `codefusion serve`
 DEFAULT_BATCH = 16  # requests per sampling pass, at most
 DEFAULT_WAIT_MS = 10  # longest wait for a batch to fill
-LANGS = ("bash", "python", "cf")
 
 
 class RequestError(ValueError):
@@ -52,48 +53,19 @@ def authorized(header: Optional[str], token: Optional[str]) -> bool:
     return bool(header) and hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
 
 
-def parse_request(body: bytes, max_chars: int) -> dict:
-    """A /v1/generate body -> {"nl", "lang", "k", "steps", "seed", "retrieval", "invalid_mode", "note"};
-    RequestError(400/413) otherwise. The engine enforces these limits whatever the client checked."""
+def parse_request(body: bytes) -> Request:
+    """A /v1/generate body -> the Request (engine.schema); RequestError(400/413) otherwise, with the
+    schema's one-line message. The engine enforces these limits whatever the client checked."""
     if len(body) > MAX_BODY_BYTES:
         raise RequestError(413, f"request body over {MAX_BODY_BYTES} bytes")
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise RequestError(400, "the body is not UTF-8 JSON") from None
-    if not isinstance(data, dict):
-        raise RequestError(400, "the body must be a JSON object")
-    nl, lang = data.get("nl"), data.get("lang")
-    if not isinstance(nl, str) or not nl.strip():
-        raise RequestError(400, '"nl" must be a non-empty string')
-    if lang not in LANGS:
-        raise RequestError(400, f'"lang" must be one of {", ".join(LANGS)}')
-
-    def integer(key: str, lo: int, hi: int, default: Any) -> Any:
-        v = data.get(key, default)
-        if v is None and default is None:
-            return None
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            raise RequestError(400, f'"{key}" must be an integer in {lo}..{hi}')
-        return v
-
-    from engine.api import DEFAULT_K
-
-    k = integer("k", *K_RANGE, DEFAULT_K)
-    steps = integer("steps", *STEPS_RANGE, None)
-    seed = integer("seed", 0, 2 ** 31 - 1, DEFAULT_SEED)
-    retrieval = data.get("retrieval", True)
-    if not isinstance(retrieval, bool):
-        raise RequestError(400, '"retrieval" must be true or false')
-    mode = data.get("invalidMode", INVALID_MODES[0])
-    if mode not in INVALID_MODES:
-        raise RequestError(400, f'"invalidMode" must be one of {", ".join(INVALID_MODES)}')
-    note = None
-    if len(nl) > max_chars:
-        note = f"the request was cut from {len(nl)} to its first {max_chars} characters"
-        nl = nl[:max_chars]
-    return {"nl": nl, "lang": lang, "k": k, "steps": steps, "seed": seed, "retrieval": retrieval,
-            "invalid_mode": mode, "note": note}
+    try:
+        return Request.from_json(data)
+    except schema.RequestError as e:
+        raise RequestError(400, str(e)) from None
 
 
 def ranked_json(r: Any) -> dict:
@@ -146,9 +118,11 @@ class EngineClient:
 
     def suggest(self, nl: str, lang: str, k: int, steps: Optional[int] = None, seed: int = DEFAULT_SEED,
                 retrieval: bool = True, invalid_mode: str = INVALID_MODES[0],
-                cancel: Optional[Callable[[], bool]] = None, timeout: Optional[float] = None) -> RemoteSuggestions:
-        body = {"nl": nl, "lang": lang, "k": k, "steps": steps, "seed": seed, "retrieval": retrieval,
-                "invalidMode": invalid_mode}
+                cancel: Optional[Callable[[], bool]] = None, timeout: Optional[float] = None,
+                start_snr: Optional[float] = None, noise_slots: Optional[int] = None) -> RemoteSuggestions:
+        values = {"nl": nl, "lang": lang, "k": k, "steps": steps, "seed": seed, "start_snr": start_snr,
+                  "noise_slots": noise_slots, "retrieval": retrieval, "invalid_mode": invalid_mode}
+        body = {schema.WIRE_KEYS[name]: v for name, v in values.items()}  # Request's JSON (the engine checks it)
         d = self._call("POST", "/v1/generate", body, timeout or self.timeout, cancel)
         return RemoteSuggestions([ranked_from_json(c) for c in d.get("candidates", [])], d.get("message"),
                                  float(d.get("modelSeconds", 0.0)), float(d.get("pipelineSeconds", 0.0)), d.get("replica"))

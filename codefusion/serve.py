@@ -6,8 +6,10 @@ scales and spreads them over a Ray cluster; this module only says what a replica
 * requests that arrive together are answered by one sampling pass (`serve.batch`: up to
   --max-batch-size requests, waiting at most --batch-wait-ms for more), through
   codefusion.suggest.suggest_many, so each gets what a local model would give it;
-* the protocol and its limits are codefusion/remote.py's (body size, k, steps, request length),
-  enforced here whatever the client checked; a bearer token when one is set.
+* the protocol is codefusion/remote.py's and a request is engine.schema's Request (k, steps, request
+  length, language, start SNR: the limits and messages every surface shares), enforced here whatever
+  the client checked; a bearer token when one is set;
+* the model is codefusion.runtime.Engine's, warmed up before the replica answers.
 
 Run: `codefusion serve` (a local Ray head on 127.0.0.1), or `--address auto` on a Ray cluster.
 """
@@ -28,19 +30,17 @@ from starlette.responses import JSONResponse
 from codefusion.remote import DEFAULT_BATCH, DEFAULT_WAIT_MS, MAX_BODY_BYTES, RequestError, authorized, parse_request, ranked_json
 
 
-class Engine:
-    """A replica: the model, the retriever and the batched generate handler."""
+class Replica:
+    """A replica: the Engine (model, banks, retriever) and the batched generate handler."""
 
     def __init__(self, checkpoint: Optional[str], device: Optional[str], exemplars: List[str], token: Optional[str],
                  max_batch_size: int, batch_wait_s: float):
-        from engine.api import MAX_REQUEST_CHARS, exemplar_bank, load_generator, training_retriever
+        from codefusion.runtime import Engine
 
-        self.generator = load_generator(checkpoint, device=device)
-        self.retriever = training_retriever(self.generator)
-        if exemplars:  # the team's own examples widen the bank (and the retrieval beside the model)
-            self.generator.bank = self.retriever = exemplar_bank(self.generator, exemplars, [])
+        # the team's own examples widen the bank (and the retrieval beside the model)
+        self.engine = Engine.open(checkpoint, exemplars, device, warm=True)
+        self.generator = self.engine.generator
         self.token = token
-        self.max_chars = MAX_REQUEST_CHARS
         self.generate_batch.set_max_batch_size(max_batch_size)
         self.generate_batch.set_batch_wait_timeout_s(batch_wait_s)
         self.replica = f"{os.uname().nodename}:{os.getpid()}"
@@ -48,28 +48,22 @@ class Engine:
         self._lock = threading.Lock()
 
     @serve.batch(max_batch_size=DEFAULT_BATCH, batch_wait_timeout_s=DEFAULT_WAIT_MS / 1000)
-    async def generate_batch(self, requests: List[dict]) -> List[dict]:
+    async def generate_batch(self, requests: List[Any]) -> List[dict]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, self._answer, requests)
 
-    def _answer(self, requests: List[dict]) -> List[dict]:
-        """In a worker thread: one sampling pass for the batch, then each request's pipeline."""
-        from codefusion.settings import Settings
-        from codefusion.suggest import suggest_many
-
+    def _answer(self, requests: List[Any]) -> List[dict]:
+        """In a worker thread: one sampling pass for the batch (engine.schema.Requests), then each request's
+        pipeline."""
         with self._lock:  # one pass at a time per replica (the model is not re-entrant)
             self.batches = (self.batches + [len(requests)])[-100:]
-            batch = [{"nl": r["nl"], "lang": r["lang"], "seed": r["seed"],
-                      "settings": Settings(k=r["k"], steps=r["steps"], retrieval=r["retrieval"],
-                                           invalid_mode=r["invalid_mode"])} for r in requests]
-            results = suggest_many(batch, self.generator, self.retriever)
+            results = self.engine.suggest_many(requests)
         out = []
-        for r, res in zip(requests, results):
+        for res in results:
             if isinstance(res, Exception):
                 out.append({"error": str(res), "status": 400})
                 continue
-            message = "; ".join(m for m in (r["note"], res.message) if m) or None
-            out.append({"candidates": [ranked_json(c) for c in res.candidates], "message": message,
+            out.append({"candidates": [ranked_json(c) for c in res.candidates], "message": res.message,
                         "modelSeconds": res.model_seconds, "pipelineSeconds": res.pipeline_seconds,
                         "replica": self.replica, "batch": len(requests)})
         return out
@@ -97,7 +91,7 @@ class Engine:
             if len(body) > MAX_BODY_BYTES:
                 return JSONResponse({"error": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
         try:
-            req = parse_request(body, self.max_chars)
+            req = parse_request(body)
         except RequestError as e:
             return JSONResponse({"error": str(e)}, status_code=e.status)
         answer = await self.generate_batch(req)
@@ -109,7 +103,7 @@ def application(checkpoint: Optional[str] = None, device: Optional[str] = None, 
                 batch_wait_ms: float = DEFAULT_WAIT_MS, num_gpus: float = 0.0, num_cpus: float = 1.0) -> Any:
     """The Ray Serve application (bind it with serve.run)."""
     deployment = serve.deployment(
-        Engine, name="codefusion", num_replicas=replicas,
+        Replica, name="codefusion", num_replicas=replicas,
         ray_actor_options={"num_gpus": num_gpus, "num_cpus": num_cpus},
         max_ongoing_requests=max(64, 4 * max_batch_size), health_check_period_s=2, health_check_timeout_s=30)
     return deployment.bind(checkpoint, device, list(exemplars or []), token, max_batch_size, batch_wait_ms / 1000)

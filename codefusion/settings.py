@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Tuple
 
-from engine.api import DEFAULT_K
+from engine.schema import DEFAULT_K, DEFAULT_SEED, K_RANGE, MAX_REQUEST_CHARS, STEPS_RANGE
 from grammar.pipeline import INVALID_MODES
 
 # Editor language id -> engine language.
@@ -28,10 +28,9 @@ LANGUAGE_IDS = {
     "cfrule": "cf",
 }
 DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_SEED = 0
-K_RANGE = (1, 20)
-STEPS_RANGE = (1, 1200)
-COMMENT_LENGTH_RANGE = (1, 100_000)
+# DEFAULT_SEED, K_RANGE and STEPS_RANGE are engine.schema's (a request's limits, the same on every surface);
+# codefusion.maxCommentLength may only lower the schema's request length
+COMMENT_LENGTH_RANGE = (1, MAX_REQUEST_CHARS)
 
 
 def _setting(key: str, default: Any, kind: str, doc: str, lo: Optional[int] = None, hi: Optional[int] = None,
@@ -54,7 +53,7 @@ class Settings:
     device: str = _setting("device", "auto", "enum", "Device that runs the model.", choices=DEVICES)
     invalid_mode: str = _setting("invalidMode", INVALID_MODES[0], "enum", "What to do with candidates that do not parse.",
                                  choices=INVALID_MODES)
-    max_comment_length: int = _setting("maxCommentLength", 2000, "int",
+    max_comment_length: int = _setting("maxCommentLength", MAX_REQUEST_CHARS, "int",
                                        "Longest comment (in characters) sent to the model.", *COMMENT_LENGTH_RANGE)
     languages: Tuple[str, ...] = _setting("languages", ("python", "shellscript", "bash", "sh", "cfrule"), "languages",
                                           "Language ids the server serves (changing this restarts the server).")
@@ -86,7 +85,7 @@ class Settings:
 
     @property
     def load_device(self) -> Optional[str]:
-        """The `device` argument of engine.api.load_generator."""
+        """The `device` argument of codefusion.runtime.Engine.open."""
         return None if self.device == "auto" else self.device
 
 

@@ -15,8 +15,8 @@ from typing import Any, Optional, Sequence
 
 from codefusion.evaluation import metrics as M
 from codefusion.evaluation.options import EvalOptions
-from codefusion.settings import Settings
-from codefusion.suggest import suggest
+from codefusion.runtime import Engine
+from engine.schema import Request
 from grammar.syntax import LANGS, check
 
 __all__ = ["EvalError", "EvalOptions", "Source", "run", "markdown", "plot_steps", "primary_topk"]
@@ -83,27 +83,19 @@ def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
             "dense_weight": opts.retrieval_dense}
     if opts.baseline is not None:
         raise EvalError(f"unknown baseline {opts.baseline!r}; the only baseline is 'retrieval'")
-    from engine.api import load_generator
-
-    gen = load_generator(opts.checkpoint, device=opts.device, bank=None if opts.bank is not None else "default")
     if opts.bank is not None:  # exemplar models: another bank, or none
         missing = [str(p) for p in opts.bank if not Path(p).is_file()]
         if missing:
             raise EvalError(f"bank file(s) not found: {', '.join(missing)}")
-        from engine.api import files_bank
+    from codefusion.runtime import Engine
 
-        gen.bank = files_bank(gen, opts.bank)  # the shipped bank's rows file: its precomputed index
-    if opts.start_snr is not None:
-        gen.start_snr = opts.start_snr
-    if opts.noise_slots is not None:
-        if opts.noise_slots < 0:
-            raise EvalError(f"--noise-slots must be >= 0, got {opts.noise_slots}")
-        gen.noise_slots = opts.noise_slots
+    # --bank: the shipped bank's rows file keeps its precomputed index; the start SNR and noise slots go
+    # with each request (run_one), the generator is not changed for them
+    engine = Engine.open(opts.checkpoint, device=opts.device, bank="default" if opts.bank is None else opts.bank)
+    gen = engine.generator
     retriever = None
     if opts.with_retrieval:
-        from engine.api import training_retriever
-
-        retriever = training_retriever(gen)
+        retriever = engine.retriever
         if retriever is None:
             raise EvalError("--with-retrieval: the checkpoint's training files are not on this machine")
     return Source(generator=gen, retriever=retriever), {"with_retrieval": opts.with_retrieval,
@@ -134,11 +126,13 @@ def run_one(records: Sequence[dict], source: Source, steps: Optional[int], opts:
 
         iterator = tqdm(records, desc=progress_desc, unit="item")
     results = []
+    engine = Engine(source.generator, source.retriever)
     for idx, rec in enumerate(iterator):
         lang = rec["lang"]
-        settings = Settings(k=opts.k, steps=steps, invalid_mode=opts.invalid_mode,
-                            retrieval=source.generator is None or source.retriever is not None)
-        result = suggest(rec["nl"], lang, settings, source.generator, source.retriever, seed=opts.seed)
+        request = Request(rec["nl"], lang, k=opts.k, steps=steps, seed=opts.seed, start_snr=opts.start_snr,
+                          noise_slots=opts.noise_slots, invalid_mode=opts.invalid_mode,
+                          retrieval=source.generator is None or source.retriever is not None)
+        result = engine.suggest(request)
         raw = result.raw
         gold_cf = M.cf_gold(rec) if lang == "cf" else None
         cache: dict = {}
@@ -341,6 +335,11 @@ def run(opts: EvalOptions, source: Optional[Source] = None, source_info: Optiona
         raise EvalError(f"unknown lang {opts.lang!r}; expected one of {', '.join(LANGS)}")
     if any(s is not None and s < 1 for s in opts.steps):
         raise EvalError("--steps values must be at least 1")
+    try:  # the per-request options against the schema's limits now, before the model loads
+        Request("check", "bash", k=opts.k, start_snr=opts.start_snr, noise_slots=opts.noise_slots,
+                invalid_mode=opts.invalid_mode)
+    except ValueError as e:
+        raise EvalError(str(e)) from None
     records = load_records(Path(opts.data), opts.lang, opts.limit)
     if source is None:
         source, source_info = make_source(opts)

@@ -14,22 +14,25 @@ from codefusion.remote import (MAX_BODY_BYTES, EngineClient, EngineUnreachable, 
 
 
 def test_parse_request_applies_the_limits_and_defaults():
-    r = parse_request(json.dumps({"nl": "list files", "lang": "bash"}).encode(), 1000)
-    assert r["k"] == 5 and r["steps"] is None and r["retrieval"] is True and r["note"] is None
-    cut = parse_request(json.dumps({"nl": "x" * 1500, "lang": "bash"}).encode(), 1000)
-    assert len(cut["nl"]) == 1000 and "cut from 1500" in cut["note"]
+    from engine.schema import DEFAULT_K, MAX_REQUEST_CHARS
+
+    r = parse_request(json.dumps({"nl": "list files", "lang": "bash"}).encode())
+    assert r.k == DEFAULT_K and r.steps is None and r.retrieval is True and r.start_snr is None
+    assert parse_request(json.dumps({"nl": "x", "lang": "bash", "startSnr": 10}).encode()).start_snr == 10.0
     for body, status, words in [
-        (b"not json", 400, "JSON"), (b"[1]", 400, "object"), (json.dumps({"nl": " ", "lang": "bash"}).encode(), 400, '"nl"'),
-        (json.dumps({"nl": "x", "lang": "go"}).encode(), 400, '"lang"'),
-        (json.dumps({"nl": "x", "lang": "bash", "k": 0}).encode(), 400, '"k"'),
-        (json.dumps({"nl": "x", "lang": "bash", "k": True}).encode(), 400, '"k"'),
-        (json.dumps({"nl": "x", "lang": "bash", "steps": 5000}).encode(), 400, '"steps"'),
-        (json.dumps({"nl": "x", "lang": "bash", "retrieval": "yes"}).encode(), 400, '"retrieval"'),
-        (json.dumps({"nl": "x", "lang": "bash", "invalidMode": "boom"}).encode(), 400, '"invalidMode"'),
+        (b"not json", 400, "JSON"), (b"[1]", 400, "object"), (json.dumps({"nl": " ", "lang": "bash"}).encode(), 400, "empty"),
+        (json.dumps({"nl": "x" * (MAX_REQUEST_CHARS + 1), "lang": "bash"}).encode(), 400, "the limit is"),
+        (json.dumps({"nl": "x", "lang": "go"}).encode(), 400, "unknown language 'go'"),
+        (json.dumps({"nl": "x", "lang": "bash", "k": 0}).encode(), 400, "^k must"),
+        (json.dumps({"nl": "x", "lang": "bash", "k": True}).encode(), 400, "^k must"),
+        (json.dumps({"nl": "x", "lang": "bash", "steps": 5000}).encode(), 400, "^steps must"),
+        (json.dumps({"nl": "x", "lang": "bash", "startSnr": -1}).encode(), 400, "^start SNR must"),
+        (json.dumps({"nl": "x", "lang": "bash", "retrieval": "yes"}).encode(), 400, "^retrieval must"),
+        (json.dumps({"nl": "x", "lang": "bash", "invalidMode": "boom"}).encode(), 400, "^invalid mode must"),
         (b"{" + b" " * MAX_BODY_BYTES + b"}", 413, "bytes"),
     ]:
         with pytest.raises(RequestError, match=words) as e:
-            parse_request(body, 1000)
+            parse_request(body)
         assert e.value.status == status
 
 

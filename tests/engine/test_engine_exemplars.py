@@ -186,9 +186,10 @@ def test_noise_slots_mix_a_pure_noise_pass_into_the_exemplar_starts(tmp_path):
     assert all(c.code in (noise_codes if c.meta["start"] == "noise" else start_codes) for c in mixed)
     assert sum(c.meta["start"] == "noise" for c in mixed) >= min(2, len(noise_codes - start_codes))
     assert all("start" not in c.meta for c in gen.generate(nl, "bash", k=4, steps=1, seed=3, start_snr=50.0))
-    gen.noise_slots = 0  # the eval override
-    assert all(c.meta.get("start") is None for c in gen.generate(nl, "bash", k=4, steps=1, seed=3))
-    gen.noise_slots = None
+    # the request's own number (eval --noise-slots): none from noise
+    assert all(c.meta.get("start") is None for c in gen.generate(nl, "bash", k=4, steps=1, seed=3, noise_slots=0))
+    assert [c.code for c in gen.generate_many([{"nl": nl, "lang": "bash", "k": 4, "steps": 1, "seed": 3, "noise_slots": 0}])[0]] \
+        == [c.code for c in gen.generate(nl, "bash", k=4, steps=1, seed=3, noise_slots=0)]
     many = gen.generate_many([{"nl": nl, "lang": "bash", "k": 4, "steps": 1, "seed": 3},
                               {"nl": "reverse a list", "lang": "python", "k": 2, "steps": 1}])
     assert [c.code for c in many[0]] == [c.code for c in mixed]

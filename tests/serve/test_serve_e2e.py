@@ -160,14 +160,13 @@ def test_the_engine_enforces_its_token_and_limits(engine):
     assert _get(engine + "/v1/generate", token="wrong", body=body)[0] == 401
     status, answer = _get(engine + "/v1/generate", body=body)
     assert status == 200 and answer["candidates"] and answer["replica"]
-    for bad, words in [({"nl": "x", "lang": "bash", "k": 500}, '"k"'), ({"nl": "x", "lang": "bash", "steps": 10 ** 6}, '"steps"'),
-                       ({"nl": "", "lang": "bash"}, '"nl"'), ({"nl": "x", "lang": "cobol"}, '"lang"')]:
+    for bad, words in [({"nl": "x", "lang": "bash", "k": 500}, "k must"), ({"nl": "x", "lang": "bash", "steps": 10 ** 6}, "steps must"),
+                       ({"nl": "", "lang": "bash"}, "empty"), ({"nl": "x", "lang": "cobol"}, "unknown language"),
+                       ({"nl": "list files " * 500, "lang": "bash"}, "5500 characters long")]:
         status, answer = _get(engine + "/v1/generate", body=json.dumps(bad).encode())
         assert status == 400 and words in answer["error"], (bad, answer)
     status, answer = _get(engine + "/v1/generate", body=b"{" + b" " * (70 << 10) + b"}")
     assert status == 413
-    status, answer = _get(engine + "/v1/generate", body=json.dumps({"nl": "list files " * 500, "lang": "bash"}).encode())
-    assert status == 200 and "cut from 5500" in answer["message"]
     assert _get(engine + "/v1/version")[1]["version"]
 
 
