@@ -98,7 +98,7 @@ class Request:
         if snr is not None:
             lo, hi = START_SNR_RANGE
             if isinstance(snr, bool) or not isinstance(snr, (int, float)) or not math.isfinite(snr) or not lo <= snr <= hi:
-                raise RequestError(f"start SNR must be a number in {lo:g}..{hi:g} or null, got {_shown(snr)}")
+                raise RequestError(f"start SNR must be a number in {lo:g}..{hi:.0f} or null, got {_shown(snr)}")
             object.__setattr__(self, "start_snr", float(snr))
         _int_in("noise slots", self.noise_slots, *NOISE_SLOTS_RANGE, nullable=True)
         if not isinstance(self.retrieval, bool):
@@ -141,7 +141,7 @@ def schema_markdown() -> str:
         ("k", f"int {K_RANGE[0]}..{K_RANGE[1]}", str(DEFAULT_K), "Candidates to return."),
         ("steps", f"int {STEPS_RANGE[0]}..{STEPS_RANGE[1]} or null", "null", "Sampling steps (null: the checkpoint's)."),
         ("seed", f"int {SEED_RANGE[0]}..{SEED_RANGE[1]}", str(DEFAULT_SEED), "Candidate i samples with seed + i."),
-        ("startSnr", f"number {snr_lo:g}..{snr_hi:g} or null", "null",
+        ("startSnr", f"number {snr_lo:g}..{snr_hi:.0f} or null", "null",
          "Exemplar models: token SNR the exemplar starts are noised to (0: pure noise; null: the checkpoint's)."),
         ("noiseSlots", f"int {NOISE_SLOTS_RANGE[0]}..{NOISE_SLOTS_RANGE[1]} or null", "null",
          "Exemplar models: candidates from a second pass from pure noise (null: the checkpoint's)."),
