@@ -8,7 +8,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from engine.api import CancelToken, Cancelled, is_cancelled
+from engine.errors import Cancelled
+from engine.types import CancelToken, is_cancelled
 from engine.config import ModelConfig
 from engine.model import Block, CodeFusion, Conditioning, trim_exemplars
 from engine.tokenizer import EOS_ID, PAD_ID

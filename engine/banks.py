@@ -33,7 +33,9 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from engine.api import LANGUAGES, EngineError
+from engine.errors import ShippedBankError
+from engine.schema import LANGUAGES
+from engine.types import program_key
 
 PACKAGE = "codefusion_bank"  # the folder the wheel installs (pyproject.toml package-data)
 MANIFEST = "manifest.json"
@@ -50,10 +52,6 @@ SOURCE = {
     "licence": "CC BY 4.0",
     "licence_url": "https://creativecommons.org/licenses/by/4.0/",
 }
-
-
-class ShippedBankError(EngineError):
-    """The shipped bank's files do not match its manifest (a damaged install or a stale build)."""
 
 
 def shipped_dir() -> Optional[Path]:
@@ -169,9 +167,9 @@ def load_shipped(dense=None, folder: Optional[Path] = None):
 
 def default_encoder() -> tuple:
     """(encoder reference, NL length) of the shipped default model (else ModelConfig's defaults): the
-    sentence vectors the bank ships are theirs (engine.generator.dense_for's key)."""
-    from engine.api import default_checkpoint_dir
+    sentence vectors the bank ships are theirs (engine.retrieval.dense_for's key)."""
     from engine.config import ModelConfig
+    from engine.meta import default_checkpoint_dir
 
     model: dict = {}
     ckpt = default_checkpoint_dir()
@@ -240,8 +238,6 @@ def exemplar(candidate) -> Exemplar:
 def exemplar_source(exemplars: Sequence[str], copy_of: Optional[str], start: Optional[int]) -> Optional[dict]:
     """The provenance of the exemplar a candidate copies (`copy_of`: its program) or else starts from
     (`start`: its index); None when unknown (exemplars passed in as plain strings)."""
-    from engine.generator import program_key
-
     chosen = None
     if copy_of is not None:
         key = program_key(copy_of)
@@ -311,7 +307,7 @@ class LayeredBank:
 def default_layers(generator) -> list:
     """[(name, Retriever)] a request searches without user exemplars: the shipped bank (for the
     languages the model serves) and the checkpoint's training files found on this machine."""
-    from engine.generator import dense_for, training_bank
+    from engine.retrieval import dense_for, training_bank
 
     loaded = getattr(generator, "loaded", None)
     dense = dense_for(loaded) if loaded is not None else None
@@ -346,3 +342,68 @@ def hint_once(lang: str, bank, surface: str) -> Optional[str]:
     except OSError:
         pass
     return no_bank_hint(lang)
+
+
+def training_retriever(generator):
+    """The bank a request's retrieved examples come from: the generator's own (an exemplar model's,
+    with the user's exemplars when given), else the default layers (default_bank); None when there is
+    none. Shared with the exemplars, not built twice."""
+    bank = getattr(generator, "bank", None)
+    return bank if bank is not None else default_bank(generator)
+
+
+def default_bank(generator):
+    """The bank every request searches without user exemplars (the module docstring): the shipped bank
+    (Bash) and the training files the checkpoint lists, when they are on this machine; None when neither
+    is. Built once per generator (kept as its base_bank)."""
+    base = getattr(generator, "base_bank", None)
+    if base is None:
+        layers = [(name, r) for name, r in default_layers(generator) if r is not None]
+        base = LayeredBank(layers) if layers else None
+        if base is not None and hasattr(generator, "base_bank"):
+            generator.base_bank = base
+    return base
+
+
+def exemplar_bank(generator, files=(), records=(), notes: Optional[list] = None, skip_bad: bool = False):
+    """The programs an exemplar model draws on (and retrieval shows): the user's JSONL `files` (nl, code,
+    lang per line; engine.data.read_exemplar_files, what its limits cut said in `notes`) and `records`
+    (dicts alike, e.g. workspace pairs, with "file" and "line" when known) first, then the default bank
+    (default_bank), in one ranking (the module docstring). A ValueError names a missing or unreadable
+    file; with skip_bad (the language server) that file is left out and said in `notes` instead.
+    None when there is nothing."""
+    from engine.data import read_exemplar_files
+
+    extra = read_exemplar_files(files, notes=notes, skip_bad=skip_bad) + list(records)
+    base = default_bank(generator)
+    if not extra:
+        return base
+    if base is None:
+        from engine.retrieval import dense_for
+
+        loaded = getattr(generator, "loaded", None)
+        bank = LayeredBank([], dense=dense_for(loaded) if loaded is not None else None).with_records(extra)
+        return bank if bank.layers else None
+    return base.with_records(extra, bank="user")
+
+
+def files_bank(generator, files):
+    """A bank over JSONL files alone (`codefusion eval --bank`): the shipped bank's own rows file gives the
+    shipped bank with its precomputed index; other files are indexed here."""
+    from engine.retrieval import Retriever, dense_for
+
+    loaded = getattr(generator, "loaded", None)
+    dense = dense_for(loaded) if loaded is not None else None
+    if not files:
+        return None
+    shipped = shipped_file()
+    if shipped is not None and [Path(f).resolve() for f in files] == [shipped.resolve()]:
+        return LayeredBank([("shipped", load_shipped(dense, shipped.parent))])
+    return Retriever.from_jsonl(files, dense=dense)
+
+
+def bank_hint(generator, lang: str, surface: str) -> Optional[str]:
+    """One line for the user the first time `surface` ("cli", "lsp") serves `lang` with no exemplar bank
+    for it (Python and CF on a pip install: none may be redistributed): how to add their own examples.
+    None after that, or when the language has a bank (hint_once)."""
+    return hint_once(lang, training_retriever(generator), surface)

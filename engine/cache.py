@@ -24,16 +24,14 @@ from typing import Optional
 
 import numpy as np
 
+from engine.errors import CacheCorrupt
+
 log = logging.getLogger(__name__)
 
 FORMAT = 1
 MAGIC = b"CFVEC "  # then the JSON header and a newline
 MAX_HEADER = 4096  # bytes of the header line
 _warned: set = set()
-
-
-class CacheCorrupt(ValueError):
-    """A cache file that cannot be used: str() says why (one line)."""
 
 
 def default_dir() -> Path:

@@ -19,7 +19,7 @@ from typing import Optional
 
 import torch
 
-from engine.api import CheckpointError
+from engine.errors import CheckpointError
 from engine.config import ModelConfig
 from engine.tokenizer import CodeTokenizer
 

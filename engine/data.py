@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
-from engine.api import EngineError, LANGUAGES
+from engine.errors import DataError, EngineError
+from engine.schema import LANGUAGES
 
 
 @dataclass
@@ -28,10 +29,6 @@ def default_data_dir() -> Optional[Path]:
         return None
     p = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
     return p if p.is_dir() else None
-
-
-class DataError(EngineError, ValueError):
-    """A data file that cannot be read as JSONL; the message names the file and line."""
 
 
 def read_jsonl(path, max_line: Optional[int] = None) -> Iterator[tuple[int, dict]]:
@@ -89,7 +86,7 @@ class BankLimits:
     bank) may cost, whoever wrote it: a larger file or a longer line is refused; past max_lines lines
     or max_records records the rest is ignored, and the caller is told. Every record is embedded
     and TF-IDF-vectorised, so the record cap bounds the bank's memory and first-load time. Measured
-    with engine.api.exemplar_bank on generated files of distinct one-line records (the 2-core CPU,
+    with engine.banks.exemplar_bank on generated files of distinct one-line records (the 2-core CPU,
     busy, one torch thread): the shipped model, which also embeds them, took 10.0 and 14.1 s (two runs)
     and 156-167 MB of peak RSS over 5,000 records, 22.9 s and 235 MB over 10,000; from its vector
     cache the same 5,000 took 0.8 s. The tiny test model (TF-IDF only) 1.3 s and 98 MB over
@@ -100,7 +97,7 @@ class BankLimits:
     max_line: int = 1 << 20
     max_lines: int = 1_000_000
     max_records: int = 5_000
-    max_nl: int = 1000  # characters of a record's NL that are kept (engine.api.MAX_REQUEST_CHARS)
+    max_nl: int = 1000  # characters of a record's NL that are kept (engine.schema.MAX_REQUEST_CHARS)
 
 
 BANK_LIMITS = BankLimits()

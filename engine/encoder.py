@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from engine.api import CheckpointError
+from engine.errors import CheckpointError
 from engine.config import DEFAULT_ENCODER
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 
 from engine import checkpoint
-from engine.api import MAX_K, CancelToken, Candidate
+from engine.errors import NoDefaultModelError
+from engine.retrieval import dense_for, search_by_language, training_bank
 from engine.sampling import diffusion_sample, initial_noise, sequence_scores
+from engine.schema import K_RANGE, resolve_start_snr
 from engine.schedule import make_schedule
+from engine.types import CancelToken, Candidate, program_key
 
 
 
@@ -35,12 +38,6 @@ def pick_device(device: Optional[str]) -> str:
 # the bank is searched this many times deeper than the exemplars needed, so that programs that
 # several training NLs share (a third of CF's nearest five) still leave enough distinct ones
 SEARCH_WIDTH = 3
-
-
-def program_key(code: str) -> str:
-    """A program with its whitespace runs collapsed: what "the same program" means for exemplars,
-    starts and copies."""
-    return " ".join(code.split())
 
 
 def distinct_programs(nearest: list[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -92,29 +89,6 @@ def mix_starts(from_exemplars: list[Candidate], from_noise: list[Candidate], k: 
     return sorted(out, key=lambda c: -c.score)
 
 
-def training_bank(meta: dict, dense=None):
-    """A Retriever over the training files a checkpoint's config.json lists under "data" (those
-    found on this machine, relative to the data directory), or None when there are none; hybrid
-    with `dense` (engine.retrieval.Dense)."""
-    from engine.data import resolve_data_path
-    from engine.retrieval import Retriever
-
-    listed = meta.get("data") or []
-    found = [resolve_data_path(p) for p in listed if isinstance(p, str) and p.endswith(".jsonl")]
-    paths = [str(p) for p in found if p is not None]
-    return Retriever.from_jsonl(paths, dense=dense) if paths else None
-
-
-def dense_for(loaded: checkpoint.Loaded):
-    """The hybrid-retrieval part of a checkpoint (its E's sentence vectors), or None (TF-IDF only)."""
-    from engine.retrieval import Dense
-
-    w = getattr(loaded.cfg, "retrieval_dense_weight", 0.0)
-    if not w or loaded.encoder is None:
-        return None
-    return Dense(embed=loaded.encoder.sentence_vectors, weight=float(w), key=f"{loaded.cfg.encoder}:{loaded.cfg.nl_max_len}")
-
-
 @dataclass
 class _Plan:
     """One request's sampling pass, prepared (Generator._plan)."""
@@ -144,15 +118,13 @@ class Generator:
         """bank: a Retriever whose nearest programs condition an exemplar model (cfg.exemplars > 0);
         None: such a model runs without exemplars."""
         self.loaded = loaded
-        self.bank = bank  # what exemplars and retrieval draw on (engine.api.exemplar_bank may widen it)
+        self.bank = bank  # what exemplars and retrieval draw on (engine.banks.exemplar_bank may widen it)
         self.base_bank = bank  # the checkpoint's training files
         self.cfg = loaded.cfg
         self.model = loaded.model
         self.encoder = loaded.encoder
         self.tokenizer = loaded.tokenizer
         self.device = device
-        self.start_snr: Optional[float] = None  # overrides the config's exemplar start level (eval --start-snr)
-        self.noise_slots: Optional[int] = None  # overrides the config's noise slots (eval --noise-slots)
         self.schedule = make_schedule(self.cfg) if self.cfg.kind == "diffusion" else None
         # logsnr: the last sampling step sits where tokens are readable, however many steps there are
         self.t_end = self.schedule.t_at_snr(self.cfg.sample_end_snr) \
@@ -232,7 +204,7 @@ class Generator:
     def generate(self, nl: str, lang: str, k: int, steps: Optional[int] = None, seed: int = 0,
                  cancel: CancelToken = None, guidance: float = 1.0, clamp: Optional[str] = None,
                  ar_mode: str = "beam", exemplars: Optional[list[str]] = None,
-                 start_snr: Optional[float] = None) -> list[Candidate]:
+                 start_snr: Optional[float] = None, noise_slots: Optional[int] = None) -> list[Candidate]:
         """k candidates from k noise seeds (seed, seed+1, ...) in one batched pass, best first.
 
         exemplars: programs to condition on (default: the bank's nearest, for an exemplar model).
@@ -240,13 +212,14 @@ class Generator:
         nearest program noised to that token SNR (SDEdit) rather than from pure noise, and attends to it
         and the best others (m in all); the k candidates thus edit k different exemplars. With noise
         slots for the language (cfg.exemplar_noise_slots_lang, at the checkpoint's own start level), a
-        second pass from pure noise supplies that many of the k (mix_starts)."""
+        second pass from pure noise supplies that many of the k (mix_starts); `noise_slots` sets that number
+        for this request. A start level given here (a sweep measures one kind of start) has no noise pass."""
         plan = self._plan(nl, lang, k, steps, seed, exemplars, start_snr)
         if self.cfg.kind == "ar":
             from engine.ar_model import ar_generate
             res = ar_generate(self.model, plan.mem, plan.mem_mask, k, mode=ar_mode, seed=seed, cancel=cancel)
             return [Candidate(self._decode(plan, ids), score, meta={"kind": "ar"}) for ids, score in res]
-        noise = self._noise_plan(plan, nl, start_snr)
+        noise = self._noise_plan(plan, nl, start_snr, noise_slots)
         out = [self._sample(p, guidance, clamp, cancel) for p in (plan, noise) if p is not None]
         return out[0] if noise is None else mix_starts(out[0], out[1], k, noise.slots)
 
@@ -263,19 +236,21 @@ class Generator:
             spacing=self.cfg.step_spacing, t_start=plan.t_start, edit=plan.edit, t_end=plan.t_end)
         return self._finish(plan, ids, lp)
 
-    def noise_slots_for(self, lang: str) -> int:
-        """How many of a request's k candidates come from pure noise beside the exemplar starts."""
-        if self.noise_slots is not None:
-            return self.noise_slots
+    def noise_slots_for(self, lang: str, requested: Optional[int] = None) -> int:
+        """How many of a request's k candidates come from pure noise beside the exemplar starts: the
+        request's own number, else the checkpoint's for the language."""
+        if requested is not None:
+            return int(requested)
         return int((self.cfg.exemplar_noise_slots_lang or {}).get(lang, 0))
 
-    def _noise_plan(self, plan: "_Plan", nl: str, start_snr: Optional[float]) -> Optional["_Plan"]:
+    def _noise_plan(self, plan: "_Plan", nl: str, start_snr: Optional[float],
+                    noise_slots: Optional[int] = None) -> Optional["_Plan"]:
         """The second pass of a request whose sampling mixes starts: k seeds from pure noise, conditioned
         on the NL and the same nearest exemplars; None when the request has no noise slots (or its
         start level was set by the caller: a sweep measures one kind of start)."""
-        if plan.starts is None or start_snr is not None or self.start_snr is not None:
+        if plan.starts is None or start_snr is not None:
             return None
-        slots = min(self.noise_slots_for(plan.lang), plan.k)
+        slots = min(self.noise_slots_for(plan.lang, noise_slots), plan.k)
         if slots <= 0:
             return None
         noise = self._plan(nl, plan.lang, plan.k, plan.steps, plan.seed, plan.exemplars, 0.0)
@@ -284,20 +259,21 @@ class Generator:
 
     @torch.inference_mode()
     def generate_many(self, requests: list[dict], cancel: CancelToken = None) -> list[list[Candidate]]:
-        """generate() for several requests ({"nl", "lang", "k", "steps"?, "seed"?}) in as few sampling
+        """generate() for several requests ({"nl", "lang", "k", "steps"?, "seed"?, "start_snr"?, "noise_slots"?}) in as few sampling
         passes as their step counts and start levels allow (one, usually): what a server that batches
         requests from many editors runs. Each request gets what generate() alone would give it (up
         to float rounding). An AR model runs them one by one."""
         if self.cfg.kind == "ar":
-            return [self.generate(r["nl"], r["lang"], r["k"], r.get("steps"), r.get("seed", 0), cancel) for r in requests]
+            return [self.generate(r["nl"], r["lang"], r["k"], r.get("steps"), r.get("seed", 0), cancel,
+                                  start_snr=r.get("start_snr"), noise_slots=r.get("noise_slots")) for r in requests]
         for r in requests:
             self.check_request(r["nl"], r["lang"], r["k"])
         nls = [r["nl"].strip() for r in requests]
         self.encoder(nls, self.device)  # one encoder pass for the batch: the steps below find it cached
         nearest = self._nearest_batch(nls, [r["lang"] for r in requests], [r["k"] for r in requests])
-        plans = [self._plan(r["nl"], r["lang"], r["k"], r.get("steps"), r.get("seed", 0), None, None, near)
+        plans = [self._plan(r["nl"], r["lang"], r["k"], r.get("steps"), r.get("seed", 0), None, r.get("start_snr"), near)
                  for r, near in zip(requests, nearest)]
-        noises = [self._noise_plan(p, r["nl"], None) for p, r in zip(plans, requests)]
+        noises = [self._noise_plan(p, r["nl"], r.get("start_snr"), r.get("noise_slots")) for p, r in zip(plans, requests)]
         mixed = [i for i, n in enumerate(noises) if n is not None]
         plans += [noises[i] for i in mixed]  # their passes group with the other pure-noise ones
         out: list[Optional[list[Candidate]]] = [None] * len(plans)
@@ -333,12 +309,11 @@ class Generator:
             raise ValueError(f"language '{lang}' is not served by this model ({', '.join(self.cfg.languages)})")
         if not isinstance(nl, str) or not nl.strip():
             raise ValueError("the NL request is empty")
-        if not 1 <= k <= MAX_K:
-            raise ValueError(f"k must be in 1..{MAX_K}, got {k}")
+        if not K_RANGE[0] <= k <= K_RANGE[1]:  # engine.schema: the one k limit, the same message as a Request's
+            raise ValueError(f"k must be an integer in {K_RANGE[0]}..{K_RANGE[1]}, got {k!r}")
 
     def _nearest_batch(self, nls: list[str], langs: list[str], ks: list[int]) -> list[Optional[list]]:
         """_nearest for a batch, one bank search per language (None: let _plan search)."""
-        from engine.api import search_by_language
         from engine.banks import exemplar
 
         if not self.cfg.exemplars:
@@ -351,10 +326,7 @@ class Generator:
         """Everything a request's sampling pass needs: checks, exemplars, memory and the start x_T."""
         self.check_request(nl, lang, k)
         steps = self.cfg.default_steps if steps is None else int(steps)
-        if start_snr is None:
-            start_snr = self.start_snr
-        if start_snr is None:
-            start_snr = (self.cfg.exemplar_start_snr_lang or {}).get(lang, self.cfg.exemplar_start_snr)
+        start_snr = resolve_start_snr(start_snr, self.cfg, lang)
         sdedit = bool(start_snr) and self.cfg.kind == "diffusion" and bool(self.cfg.exemplars)
         sims: list[float] = []
         if exemplars is None:  # SDEdit: k candidates start from the k nearest programs, one each
@@ -426,3 +398,28 @@ class Generator:
                 meta["exemplar_source"] = src
             cands.append(Candidate(code, s, meta=meta))
         return sorted(cands, key=lambda c: -c.score)
+
+
+def load_generator(checkpoint: Union[str, Path, None] = None, device: Optional[str] = None, bank: Optional[str] = "default") -> Generator:
+    """Load a checkpoint directory (diffusion or autoregressive) and return a Generator.
+
+    checkpoint=None uses the shipped default model (NoDefaultModelError if absent).
+    device=None picks CUDA when available, else CPU.
+    bank "default": an exemplar model draws on default_bank (the shipped bank, the training files found
+    here) from the first request; None: no bank until the caller sets one (generator.bank).
+    Raises CheckpointError with a one-line message on any bad checkpoint.
+    """
+    from engine.banks import default_bank
+    from engine.meta import default_checkpoint_dir
+
+    if checkpoint is None:
+        checkpoint = default_checkpoint_dir()
+        if checkpoint is None:
+            raise NoDefaultModelError(
+                "no default model is installed (models/default is missing); pass --checkpoint DIR "
+                "or train one: codefusion train --config small --data FILE.jsonl --out DIR"
+            )
+    gen = Generator.load(Path(checkpoint), device=device, bank=None)
+    if bank == "default" and gen.cfg.exemplars:  # built now: the first request pays nothing
+        gen.bank = default_bank(gen)
+    return gen

@@ -11,7 +11,7 @@ def pyplot():
     try:
         import matplotlib
     except ImportError:
-        from engine.api import EngineError
+        from engine.errors import EngineError
 
         raise EngineError("plots need matplotlib, which the lean install leaves out: "
                           "pip install 'codefusion-editor[eval]' (in a checkout: bash scripts/setup.sh eval)") from None

@@ -8,18 +8,22 @@ it, so k results come from k distinct training NLs. Search is filtered by langua
 Hybrid (`Retriever(..., dense=Dense(embed, weight))`): the score is (1 - weight) x the TF-IDF
 cosine + weight x the cosine of sentence vectors (the NL encoder E, mean-pooled). On dev the
 hybrid at weight 0.7 found better exemplars than TF-IDF in every language
-(scripts/retriever_compare.py). The retrieval floor stays TF-IDF. The bank's vectors are cached on
+(scripts/research/retriever_compare.py). The retrieval floor stays TF-IDF. The bank's vectors are cached on
 disk (CODEFUSION_CACHE, default ~/.cache/codefusion), so only the first load pays for them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from engine.api import LANGUAGES, Candidate
+from engine.schema import LANGUAGES
+from engine.types import Candidate
+
+if TYPE_CHECKING:
+    from engine.checkpoint import Loaded
 
 
 @dataclass(frozen=True)
@@ -485,3 +489,38 @@ def _meta(index: _LangIndex, i: int) -> dict:
     """A retrieved entry's meta: its NL, and its provenance when it has one ("exemplar_source")."""
     src = index.sources[i]
     return {"nl": index.nls[i], "exemplar_source": dict(src)} if src else {"nl": index.nls[i]}
+
+
+def search_by_language(retriever, nls: list, langs: list, ns: list) -> list:
+    """The retriever's nearest examples for a batch of requests: one `search_batch` per language
+    with the largest n asked there, each request taking its own prefix (results are best first).
+    Entries are lists of Candidates, or None for all when the retriever cannot search in batches."""
+    search = getattr(retriever, "search_batch", None)
+    out: list = [None] * len(nls)
+    if search is None:
+        return out
+    for lang in dict.fromkeys(langs):
+        idx = [i for i, lg in enumerate(langs) if lg == lang]
+        for i, hits in zip(idx, search([nls[i] for i in idx], lang, max(ns[i] for i in idx))):
+            out[i] = hits[: ns[i]]
+    return out
+
+
+def training_bank(meta: dict, dense=None):
+    """A Retriever over the training files a checkpoint's config.json lists under "data" (those
+    found on this machine, relative to the data directory), or None when there are none; hybrid
+    with `dense` (Dense)."""
+    from engine.data import resolve_data_path
+
+    listed = meta.get("data") or []
+    found = [resolve_data_path(p) for p in listed if isinstance(p, str) and p.endswith(".jsonl")]
+    paths = [str(p) for p in found if p is not None]
+    return Retriever.from_jsonl(paths, dense=dense) if paths else None
+
+
+def dense_for(loaded: "Loaded"):
+    """The hybrid-retrieval part of a checkpoint (its E's sentence vectors), or None (TF-IDF only)."""
+    w = getattr(loaded.cfg, "retrieval_dense_weight", 0.0)
+    if not w or loaded.encoder is None:
+        return None
+    return Dense(embed=loaded.encoder.sentence_vectors, weight=float(w), key=f"{loaded.cfg.encoder}:{loaded.cfg.nl_max_len}")

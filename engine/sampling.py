@@ -8,7 +8,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from engine.api import CancelToken, Cancelled, is_cancelled
+from engine.errors import Cancelled
+from engine.types import CancelToken, is_cancelled
 from engine.schedule import DDIMSampler
 from engine.tokenizer import CodeTokenizer
 

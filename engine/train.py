@@ -22,7 +22,7 @@ import torch.distributed as dist
 import torch.nn as nn
 
 from engine import checkpoint
-from engine.api import CheckpointError, EngineError
+from engine.errors import CheckpointError, EngineError
 from engine.config import ModelConfig, TrainConfig, load_config
 from engine.cpd import keyword_identifier_spans, masked_text, token_mask
 from engine.data import Example, language_weights, load_pairs, load_pretrain, log, read_jsonl
@@ -58,7 +58,7 @@ class TrainArgs:
     model_overrides: dict = field(default_factory=dict)
     dev_matchers: dict = field(default_factory=dict)  # {"template_bash": fn(code, gold) -> bool}: extra dev figures
     clock: str = "wall"  # what the time budget and snapshots count: "wall" seconds or "cpu" seconds of this
-    #   process (all its threads): runs that share a machine then get equal compute (scripts/yardstick.py)
+    #   process (all its threads): runs that share a machine then get equal compute (scripts/research/yardstick.py)
     exemplar_bank: list = field(default_factory=list)  # JSONL banks (e.g. tldr-pages) that exemplars are drawn from
     #   for the languages they hold, instead of the training pairs: leaving out the target's own NL and its tldr
     #   page, so the model learns to turn a shipped template into the command the request describes
