@@ -22,7 +22,7 @@ from __future__ import annotations
 import bashlex
 import bashlex.errors
 
-from grammar.syntax import SyntaxIssue, Verdict
+from grammar.verdict import SyntaxIssue, Verdict
 from grammar.treesitter_util import parse, syntax_issues, walk
 
 # tree-sitter-bash node types for constructs bashlex 0.18 does not implement

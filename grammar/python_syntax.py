@@ -1,7 +1,7 @@
 """Python syntax check with tree-sitter-python (ERROR and MISSING nodes)."""
 from __future__ import annotations
 
-from grammar.syntax import Verdict
+from grammar.verdict import Verdict
 from grammar.treesitter_util import parse, syntax_issues
 
 

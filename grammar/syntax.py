@@ -6,26 +6,11 @@ Lines and columns are 1-based; columns count characters (not bytes).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from grammar.verdict import SyntaxIssue, Verdict
+
+__all__ = ["LANGS", "SyntaxIssue", "Verdict", "check"]
 
 LANGS = ("bash", "python", "cf")
-
-
-@dataclass(frozen=True)
-class SyntaxIssue:
-    line: int  # 1-based
-    col: int  # 1-based, in characters
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.line}:{self.col}: {self.message}"
-
-
-@dataclass
-class Verdict:
-    valid: bool
-    errors: list[SyntaxIssue] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 def check(code: str, lang: str) -> Verdict:

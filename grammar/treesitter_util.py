@@ -6,7 +6,7 @@ from typing import Iterator
 
 from tree_sitter import Language, Node, Parser, Tree
 
-from grammar.syntax import SyntaxIssue
+from grammar.verdict import SyntaxIssue
 
 
 @lru_cache(maxsize=None)

@@ -13,7 +13,7 @@ from grammar.cf.executor import CFExecutionError, execute
 from grammar.cf.functions import FUNCTIONS, FunctionSpec
 from grammar.cf.nodes import Call, unparse
 from grammar.cf.parser import CFSyntaxError, parse
-from grammar.syntax import SyntaxIssue, Verdict
+from grammar.verdict import SyntaxIssue, Verdict
 
 __all__ = ["CFExecutionError", "CFSyntaxError", "Call", "FUNCTIONS", "FunctionSpec", "check_cf", "execute",
            "normalize_cf", "parse", "unparse"]
