@@ -114,3 +114,81 @@ def test_every_package_is_in_the_wheel_list():
     found = {str(p.parent.relative_to(REPO)).replace("/", ".") for pkg in PACKAGES for p in (REPO / pkg).rglob("__init__.py")}
     assert found <= listed, f"packages missing from pyproject.toml [tool.setuptools] packages: {sorted(found - listed)}"
     assert "codefusion_model" in listed
+
+
+def _import_circles(package: str) -> list:
+    """The import circles inside `package`: each strongly connected component of more than one module
+    in its import graph (grimp, as lint-imports builds it; imports inside functions and under
+    TYPE_CHECKING count), as sorted module names."""
+    import grimp
+
+    graph = grimp.build_graph(package)
+    order: dict = {}
+    low: dict = {}
+    stack: list = []
+    on_stack: set = set()
+    circles: list = []
+
+    def visit(root: str) -> None:  # Tarjan's algorithm, iterative (no recursion limit)
+        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        order[root] = low[root] = len(order)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            nxt = next((m for m in edges if m in graph.modules), None)
+            if nxt is not None:
+                if nxt not in order:
+                    order[nxt] = low[nxt] = len(order)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph.find_modules_directly_imported_by(nxt)))))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], order[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == order[node]:
+                component = []
+                while True:
+                    m = stack.pop()
+                    on_stack.discard(m)
+                    component.append(m)
+                    if m == node:
+                        break
+                if len(component) > 1:
+                    circles.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in order:
+            visit(module)
+    return circles
+
+
+@pytest.mark.parametrize("package", ["engine", "grammar"])
+def test_no_import_circles_inside_the_package(package):
+    """Shared things live below the modules that use them (engine.types, engine.errors, grammar.verdict),
+    so no two modules of a package import each other, directly or round a circle."""
+    circles = _import_circles(package)
+    assert not circles, f"import circles in {package}/: " + "; ".join(" <-> ".join(c) for c in circles)
+
+
+def test_the_circle_check_finds_a_circle(tmp_path, monkeypatch):
+    """_import_circles can fail: a package whose a imports b inside a function and b imports a."""
+    pkg = tmp_path / "circled"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("def f():\n    from circled import b\n")
+    (pkg / "b.py").write_text("import circled.a\n")
+    (pkg / "c.py").write_text("import circled.b\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _import_circles("circled") == [["circled.a", "circled.b"]]
+
+
+def test_nothing_inside_the_engine_imports_its_facade():
+    """engine.api only re-exports: a module of the engine that imported it would close a circle."""
+    import grimp
+
+    graph = grimp.build_graph("engine")
+    assert graph.find_modules_that_directly_import("engine.api") == set()
