@@ -246,21 +246,12 @@ def _serve(path: Path, checkpoint: Optional[str], device: Optional[str], exempla
                     return 0  # idle: make room
                 with conn:
                     conn.settimeout(30)
-                    stop_now = False
                     try:
                         req = _read(conn)
-                        stop_now = isinstance(req, dict) and req.get("shutdown") is True
-                        if stop_now:
-                            reply = {"stopped": True}
-                        elif isinstance(req, dict) and req.get("hello") is True:
-                            reply = {"identity": ident, "pid": os.getpid()}
-                        else:
-                            reply = _answer(req, engine)
-                            reply["daemon"] = {"pid": os.getpid(), "install": ident["install"]}
-                    except RequestError as e:  # the schema's own one-line message, as everywhere
-                        reply = {"error": str(e)}
-                    except Exception as e:  # one bad request must not end the daemon
-                        reply = {"error": f"{type(e).__name__}: {e}"}
+                    except Exception as e:  # a message that is not one JSON line
+                        req = e
+                    reply = respond(req, engine, ident)
+                    stop_now = reply.get("stopped") is True
                     try:
                         conn.sendall(json.dumps(reply, ensure_ascii=False).encode() + b"\n")
                     except OSError:
@@ -284,6 +275,24 @@ def _read(conn, limit: int = MAX_REQUEST_BYTES) -> dict:
     if not data:
         raise ConnectionError("the connection closed without a message")
     return json.loads(data)
+
+
+def respond(req, engine, ident: dict) -> dict:
+    """The daemon's reply to one message (the loop's whole protocol; never raises): hello, shutdown, or a
+    request answered by `engine` (codefusion.runtime.Engine); errors are {"error": one line}, a request
+    that breaks the schema with the schema's own message (the CLI's, the shared engine's, the server's)."""
+    try:
+        if isinstance(req, Exception):
+            raise req
+        if isinstance(req, dict) and req.get("shutdown") is True:
+            return {"stopped": True}
+        if isinstance(req, dict) and req.get("hello") is True:
+            return {"identity": ident, "pid": os.getpid()}
+        return {**_answer(req, engine), "daemon": {"pid": os.getpid(), "install": ident["install"]}}
+    except RequestError as e:
+        return {"error": str(e)}
+    except Exception as e:  # one bad request must not end the daemon
+        return {"error": f"{type(e).__name__}: {e}"}
 
 
 def _answer(req: dict, engine) -> dict:

@@ -44,19 +44,16 @@ def percentile(xs, q):
 # ------------------------------------------------------------ local: a model per editor
 
 def _local_editor(editor: int, checkpoint, ready, go, seconds: float, out) -> None:
-    from codefusion.settings import Settings
-    from codefusion.suggest import suggest
-    from engine.api import load_generator, training_retriever
+    from codefusion.runtime import Engine
+    from engine.schema import Request
 
-    gen = load_generator(checkpoint)
-    ret = training_retriever(gen)
-    suggest("warm up", "bash", Settings(k=1), gen, ret)
+    engine = Engine.open(checkpoint, warm=True)
     ready.release()
     go.wait()
     lat, i, end = [], 0, time.monotonic() + seconds
     while time.monotonic() < end:
         t = time.perf_counter()
-        suggest(comment(i, editor), "bash", Settings(), gen, ret)
+        engine.suggest(Request(comment(i, editor), "bash"))
         lat.append(time.perf_counter() - t)
         i += 1
     out.put(lat)

@@ -33,9 +33,9 @@ def main(argv=None) -> int:
 
     from codefusion.evaluation import metrics as M
     from codefusion.evaluation.evaluate import load_records
-    from engine.api import load_generator
+    from codefusion.runtime import Engine
 
-    gen = load_generator(a.checkpoint)
+    gen = Engine.open(a.checkpoint).generator  # each generate() below passes its own start SNR
     if not gen.cfg.exemplars or gen.bank is None:
         print("edit_vs_copy: the checkpoint has no exemplars or its bank is not on this machine", file=sys.stderr)
         return 2
