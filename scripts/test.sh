@@ -7,6 +7,9 @@ bash scripts/setup.sh dev  # the lean install + the [dev] extra: test tools, Ray
 export CODEFUSION_THREADS=${CODEFUSION_THREADS:-1}
 export PATH="$PWD/.venv/bin:$PATH"  # nvim (dev extra) and the console scripts
 .venv/bin/lint-imports  # layers import one way (pyproject.toml [tool.importlinter])
+.venv/bin/ruff check --quiet .  # lint, and the format below (pyproject.toml [tool.ruff])
+.venv/bin/ruff format --check --quiet --output-format concise .  # the files `ruff format` would change
+.venv/bin/mypy  # types of engine/ grammar/ codefusion/ lsp/ (pyproject.toml [tool.mypy])
 .venv/bin/python -m pytest -q -rs tests
 CODEFUSION_PYTHON="$PWD/.venv/bin/python" bash scripts/vscode_e2e.sh
 # and once with the shipped model: what a user meets (the picker must show the model's candidates)

