@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from engine.errors import DataError, EngineError
-from engine.schema import LANGUAGES
+from engine.schema import LANGUAGES, MAX_REQUEST_CHARS
 
 
 @dataclass
@@ -97,7 +97,7 @@ class BankLimits:
     max_line: int = 1 << 20
     max_lines: int = 1_000_000
     max_records: int = 5_000
-    max_nl: int = 1000  # characters of a record's NL that are kept (engine.schema.MAX_REQUEST_CHARS)
+    max_nl: int = MAX_REQUEST_CHARS  # characters of a record's NL that are kept: what a request may hold
 
 
 BANK_LIMITS = BankLimits()
