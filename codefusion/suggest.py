@@ -18,18 +18,41 @@ import re
 import time
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
-from typing import Any, Callable, List, Optional
+from typing import Any, List, Optional, Protocol, Sequence, TypedDict
 
-from codefusion.settings import DEFAULT_SEED, Settings
-from grammar.pipeline import process
+from codefusion import scoring
+from codefusion.settings import Settings
+from engine.api import CancelToken, Candidate, GeneratorLike, RetrieverLike, calibration
+from engine.schema import DEFAULT_SEED
+from engine.types import program_key
+from grammar.normalize import normalize
+from grammar.pipeline import PipelineResult, RankedCandidate, process
+
+
+class Pipeline(Protocol):
+    """What turns the raw candidates into the shown ones: grammar.pipeline.process, or a caller's own."""
+
+    def __call__(self, candidates: Sequence[Candidate], lang: str, k: int, invalid_mode: str) -> PipelineResult: ...
+
+
+class _BatchRequired(TypedDict):
+    nl: str
+    lang: str
+    settings: Settings
+
+
+class BatchRequest(_BatchRequired, total=False):
+    """One request of suggest_many()."""
+
+    seed: int  # default DEFAULT_SEED
 
 
 @dataclass
 class Suggestions:
     """What a request gets: the ranked candidates (grammar.pipeline.RankedCandidate) and what fed them."""
 
-    candidates: List[Any]  # best first, at most k (2k when an uncalibrated checkpoint adds retrieval)
-    raw: List[Any]  # the engine's candidates then the retrieved ones (engine.api.Candidate), before the pipeline
+    candidates: List[RankedCandidate]  # best first, at most k (2k when an uncalibrated checkpoint adds retrieval)
+    raw: List[Candidate]  # the engine's candidates then the retrieved ones, before the pipeline
     message: Optional[str]  # for the user, e.g. "all 5 candidates have syntax errors; showing them anyway"
     n_duplicates: int
     n_invalid: int
@@ -37,47 +60,49 @@ class Suggestions:
     pipeline_seconds: float  # grammar's pipeline
 
 
-def suggest(nl: str, lang: str, settings: Settings, generator: Any = None, retriever: Any = None, *,
-            seed: int = DEFAULT_SEED, cancel: Any = None, pipeline: Callable[..., Any] = process) -> Suggestions:
+def suggest(nl: str, lang: str, settings: Settings, generator: Optional[GeneratorLike] = None,
+            retriever: Optional[RetrieverLike] = None, *, seed: int = DEFAULT_SEED, cancel: CancelToken = None,
+            pipeline: Pipeline = process) -> Suggestions:
     """Candidates for the request `nl` in engine language `lang`.
 
     generator: an engine Generator (engine.api.load_generator) or None (retrieval only: the baseline).
     retriever: an engine Retriever, used when settings.retrieval (or when there is no generator).
     Raises what generate raises (engine.api.Cancelled through `cancel`, ValueError on a bad request)."""
     start = time.perf_counter()
-    model: List[Any] = []
+    model: List[Candidate] = []
     if generator is not None:
         model = list(generator.generate(nl, lang, k=settings.k, steps=settings.steps, seed=seed, cancel=cancel))
     return _compose(nl, lang, settings, generator, retriever, model, start, pipeline)
 
 
-def suggest_many(requests: List[dict], generator: Any, retriever: Any = None, *,
-                 pipeline: Callable[..., Any] = process) -> List[Any]:
+def suggest_many(requests: List[BatchRequest], generator: GeneratorLike, retriever: Optional[RetrieverLike] = None, *,
+                 pipeline: Pipeline = process) -> List[Suggestions | ValueError]:
     """suggest() for several requests at once ({"nl", "lang", "settings", "seed"?}): the model samples
     them in one batched pass (Generator.generate_many), the rest is suggest()'s own composition, so
     each gets what suggest() alone would give it. An entry is a Suggestions or, for a request the
     model refused (ValueError: an unknown language, ...), that exception."""
     start = time.perf_counter()
-    ok, out = [], [None] * len(requests)
+    refused: dict[int, ValueError] = {}
     for i, r in enumerate(requests):  # the model's own checks, per request: one bad request fails alone
         try:
             generator.check_request(r["nl"], r["lang"], r["settings"].k)
-            ok.append(i)
         except ValueError as e:
-            out[i] = e
+            refused[i] = e
+    ok = [i for i in range(len(requests)) if i not in refused]
     batch = [{"nl": requests[i]["nl"], "lang": requests[i]["lang"], "k": requests[i]["settings"].k,
               "steps": requests[i]["settings"].steps, "seed": requests[i].get("seed", DEFAULT_SEED)} for i in ok]
     models = generator.generate_many(batch) if batch else []
     retrieved = _retrieve_batch([requests[i] for i in ok], retriever)
-    for i, model, found in zip(ok, models, retrieved):
-        r = requests[i]
-        out[i] = _compose(r["nl"], r["lang"], r["settings"], generator, retriever, model, start, pipeline, found)
-    return out
+    answered = {i: _compose(requests[i]["nl"], requests[i]["lang"], requests[i]["settings"], generator, retriever,
+                            model, start, pipeline, found) for i, model, found in zip(ok, models, retrieved)}
+    return [refused[i] if i in refused else answered[i] for i in range(len(requests))]
 
 
-def _retrieve_batch(requests: List[dict], retriever: Any) -> List[Optional[List[Any]]]:
+def _retrieve_batch(requests: List[BatchRequest], retriever: Optional[RetrieverLike]) -> List[Optional[List[Candidate]]]:
     """The retrieved examples for a batch, one search per language (None: _compose searches)."""
-    from engine.api import search_by_language
+    if retriever is None:
+        return [None] * len(requests)
+    from engine.api import search_by_language  # lazy: engine.retrieval imports numpy, not needed at start-up
 
     wanted = [r for r in requests if r["settings"].retrieval]
     found = iter(search_by_language(retriever, [r["nl"] for r in wanted], [r["lang"] for r in wanted],
@@ -85,22 +110,22 @@ def _retrieve_batch(requests: List[dict], retriever: Any) -> List[Optional[List[
     return [next(found) if r["settings"].retrieval else None for r in requests]
 
 
-def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: Any, model: List[Any], start: float,
-             pipeline: Callable[..., Any], found: Optional[List[Any]] = None) -> Suggestions:
+def _compose(nl: str, lang: str, settings: Settings, generator: Optional[GeneratorLike],
+             retriever: Optional[RetrieverLike], model: List[Candidate], start: float, pipeline: Pipeline,
+             found: Optional[List[Candidate]] = None) -> Suggestions:
     """The model's candidates + the retrieved ones (`found`: already searched) -> one scale -> the
     pipeline (the module docstring)."""
     k = settings.k
-    retrieved: List[Any] = []
+    retrieved: List[Candidate] = []
     if retriever is not None and (settings.retrieval or generator is None):
         retrieved = list(found) if found is not None else list(retriever.search(nl, lang, k=settings.k))
-    from codefusion import scoring
-
-    score_model = _score_model(generator, lang) if model else None
+    score_model = _score_model(generator, lang) if model and generator is not None else None
     if model:  # each candidate's features (meta "features"); with a fitted score model, score = P(right)
         scored = scoring.score_candidates(model + retrieved, lang, nl, score_model)
         model, retrieved = scored[:len(model)], scored[len(model):]
-    keep_order = score_model is not None and not _rank_by_score(generator, lang)
-    table = _calibration(generator, lang) if model and retrieved and (score_model is None or keep_order) else None
+    keep_order = generator is not None and score_model is not None and not _rank_by_score(generator, lang)
+    table = _calibration(generator, lang) if generator is not None and model and retrieved \
+        and (score_model is None or keep_order) else None
     if keep_order:  # the score is shown, but dev chose the older order (by rank rates) for this language
         model, retrieved = ([replace(c, meta={**(c.meta or {}), "p_right": c.score}) for c in cs] for cs in (model, retrieved))
         if table is None:  # no rates: the engine's own order
@@ -121,35 +146,29 @@ def _compose(nl: str, lang: str, settings: Settings, generator: Any, retriever: 
     result = pipeline(raw, lang, k=k, invalid_mode=settings.invalid_mode)
     if keep_order:  # each shown candidate carries its own P(right), in the chosen order
         result.candidates = [replace(c, score=float((c.meta or {}).get("p_right", c.score))) for c in result.candidates]
-    return Suggestions(label_origins(result.candidates, lang), raw, result.message, getattr(result, "n_duplicates", 0),
-                       getattr(result, "n_invalid", 0), model_done - start, time.perf_counter() - model_done)
+    # a caller's own pipeline (a test's) may give a result without the counts
+    n_duplicates, n_invalid = getattr(result, "n_duplicates", 0), getattr(result, "n_invalid", 0)
+    return Suggestions(label_origins(result.candidates, lang), raw, result.message, n_duplicates, n_invalid,
+                       model_done - start, time.perf_counter() - model_done)
 
 
-def _rank_by_score(generator: Any, lang: str) -> bool:
+def _rank_by_score(generator: GeneratorLike, lang: str) -> bool:
     """Whether candidates are shown in the order of their score (P(right)) for this language: config.json
     "calibration" "rank_by_score" lists the languages where that order did not lose to the rank rates on dev
     (absent: every language)."""
-    from engine.api import calibration
-
     langs = (calibration(generator) or {}).get("rank_by_score")
     return not isinstance(langs, list) or lang in langs
 
 
-def _score_model(generator: Any, lang: str) -> Optional[dict]:
+def _score_model(generator: GeneratorLike, lang: str) -> Optional[dict[str, Any]]:
     """The checkpoint's fitted score model for this language (codefusion.scoring), when it has one."""
-    from engine.api import calibration
-
-    from codefusion.scoring import usable
-
     model = ((calibration(generator) or {}).get("score") or {}).get(lang)
-    return model if usable(model) else None
+    return model if scoring.usable(model) and isinstance(model, dict) else None
 
 
-def _calibration(generator: Any, lang: str) -> Optional[dict]:
+def _calibration(generator: GeneratorLike, lang: str) -> Optional[dict[str, Any]]:
     """{"model": [...], "retrieval": [...], "model_first": bool} for this language: rates by rank, and
     whether retrieved examples only fill after the model's candidates (when the checkpoint has them)."""
-    from engine.api import calibration
-
     cal = calibration(generator) or {}
     rows = {src: (cal.get(src) or {}).get(lang) for src in ("model", "retrieval")}
     ok = all(isinstance(v, list) and v and all(isinstance(x, (int, float)) for x in v) for v in rows.values())
@@ -178,7 +197,7 @@ def token_similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, _TOKEN.findall(a), _TOKEN.findall(b), autojunk=False).ratio()
 
 
-def label_origins(candidates: List[Any], lang: str) -> List[Any]:
+def label_origins(candidates: List[RankedCandidate], lang: str) -> List[RankedCandidate]:
     """The pipeline's candidates with `origin` and `exemplar` set (ORIGINS above). `exemplar` names X:
     {"code", "nl", "source", "similarity"}; "source" is the bank provenance the engine gives (meta
     "exemplar_source"), None where it gives none; "nl" is X's request where it is known."""
@@ -186,15 +205,13 @@ def label_origins(candidates: List[Any], lang: str) -> List[Any]:
             for c in candidates]  # a caller's own pipeline may give candidates without these fields: left as they are
 
 
-def _origin(c: Any, lang: str) -> dict:
-    meta = getattr(c, "meta", None) or {}
-    if getattr(c, "source", "model") == "retrieval":
+def _origin(c: RankedCandidate, lang: str) -> dict[str, Any]:
+    meta = c.meta or {}
+    if c.source == "retrieval":
         return {"origin": "retrieved", "exemplar": _exemplar(c.code, meta.get("nl"), meta.get("exemplar_source"), 1.0)}
     start = meta.get("exemplar_code")
     if not isinstance(start, str) and not meta.get("copy"):
         return {"origin": "generated", "exemplar": None}
-    from engine.generator import program_key
-    from grammar.normalize import normalize
 
     def norm(code: str) -> str:
         try:
@@ -206,7 +223,8 @@ def _origin(c: Any, lang: str) -> dict:
     source = meta.get("exemplar_source")
     if isinstance(start, str) and program_key(norm(start)) == program_key(c.code):
         return {"origin": "copy", "exemplar": _exemplar(norm(start), seen.get("nl"), source or seen.get("exemplar_source"), 1.0)}
-    if meta.get("copy"):  # equal to another exemplar of its memory than the one it started from (or a noise start)
+    if meta.get("copy") or not isinstance(start, str):  # equal to another exemplar of its memory than the one it
+        # started from (or a noise start); a candidate without exemplar_code that is no copy returned above
         return {"origin": "copy", "exemplar": _exemplar(c.code, seen.get("nl"), source or seen.get("exemplar_source"), 1.0)}
     sim = token_similarity(norm(start), c.code)
     if sim >= EDIT_MIN_SIMILARITY:
@@ -214,21 +232,21 @@ def _origin(c: Any, lang: str) -> dict:
     return {"origin": "generated", "exemplar": None}
 
 
-def _exemplar(code: str, nl: Any, source: Any, similarity: float) -> dict:
+def _exemplar(code: str, nl: object, source: object, similarity: float) -> dict[str, Any]:
     """The exemplar object of a label; a source that JSON cannot carry becomes its str()."""
     if source is not None and not isinstance(source, (str, int, float, dict, list)):
         source = str(source)
     return {"code": code, "nl": nl if isinstance(nl, str) else None, "source": source, "similarity": similarity}
 
 
-def origin_of(r: Any) -> tuple:
+def origin_of(r: object) -> tuple[str, Optional[dict[str, Any]]]:
     """(origin, exemplar) of a shown candidate; for one that label_origins never saw (an older engine,
     a test's pipeline): retrieved or generated by its source."""
     origin = getattr(r, "origin", "") or ("retrieved" if getattr(r, "source", "model") == "retrieval" else "generated")
     return origin, getattr(r, "exemplar", None)
 
 
-def source_text(source: Any) -> str:
+def source_text(source: object) -> str:
     """An exemplar's provenance in a few words: "training bank, pairs.jsonl line 2", "shipped bank, page
     tar" ("" when unknown). `source` is the engine's meta "exemplar_source": {"bank", "file", "line",
     "page", "platform"} (the fields it has), or a string."""
@@ -245,7 +263,7 @@ def source_text(source: Any) -> str:
     return ", ".join(parts)
 
 
-def origin_text(origin: str, exemplar: Optional[dict]) -> str:
+def origin_text(origin: str, exemplar: Optional[dict[str, Any]]) -> str:
     """The label as words, the same in the CLI and the editor: "generated", "edited from exemplar `ls -la
     /tmp` (source ...)", "copy of an exemplar for “list files”", "retrieved example (source ...)"."""
     ex = exemplar if isinstance(exemplar, dict) else {}
@@ -264,7 +282,7 @@ def origin_text(origin: str, exemplar: Optional[dict]) -> str:
     return "generated"
 
 
-def candidate_json(r: Any) -> dict:
+def candidate_json(r: RankedCandidate) -> dict[str, Any]:
     """A ranked candidate as the CLI's --json and the daemon send it: "origin" (ORIGINS) and "exemplar"
     (label_origins) beside the older "source" (model | retrieval)."""
     origin, exemplar = origin_of(r)

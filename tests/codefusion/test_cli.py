@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -114,6 +115,7 @@ class FakeGenerator:
     """A test double for engine generators: returns fixed candidates, more distinct ones for more steps."""
 
     languages = ("bash",)
+    loaded = SimpleNamespace(meta={})  # a checkpoint without calibration (engine.types.GeneratorLike)
 
     def __init__(self):
         self.calls = []
