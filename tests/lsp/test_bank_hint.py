@@ -3,7 +3,7 @@ on a pip install) and how to add your own; a real (untrained) model whose traini
 import pytest
 
 from lsp.options import Options
-from lsp.worker import GenerationService
+from lsp.scheduler import GenerationService
 
 
 async def test_a_language_without_a_bank_gets_one_message_per_language(tmp_path, monkeypatch):

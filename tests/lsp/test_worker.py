@@ -1,20 +1,23 @@
-"""lsp.worker with a fake generator (unit level; the end-to-end tests use the real model)."""
+"""lsp.scheduler (and lsp.engine_client, lsp.failover) with a fake generator (unit level; the end-to-end tests use the real model)."""
 import asyncio
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import List
 
 import pytest
 
 from engine.api import Cancelled, CheckpointError, NoDefaultModelError, is_cancelled
+from lsp.generation import ModelUnavailable, Superseded
 from lsp.options import Options
-from lsp.worker import GenerationService, ModelUnavailable, Superseded
+from lsp.scheduler import GenerationService
 
 
 class FakeGenerator:
     """Sleeps `steps` x 10 ms, checking the cancellation token every step like the sampler."""
 
     languages = ("bash", "python", "cf")
+    loaded = SimpleNamespace(meta={})  # a checkpoint without calibration (engine.types.GeneratorLike)
     kind = "diffusion"
     default_steps = 5
 
@@ -209,7 +212,7 @@ async def test_closing_the_document_stops_its_generation():
 
 
 async def test_a_request_past_its_time_budget_stops_the_sampler_and_says_so():
-    from lsp.worker import TimedOut
+    from lsp.generation import TimedOut
 
     service, gen, _ = make()
     opts = Options(k=2, steps=300, timeout=1)  # 300 x 10 ms: 3 s
@@ -229,7 +232,7 @@ async def test_a_shared_engine_that_does_not_answer_hands_over_to_the_local_mode
     import threading
     from http.server import ThreadingHTTPServer
 
-    import lsp.worker as worker
+    import lsp.failover as failover
     from codefusion.remote import EngineClient
     from tests.codefusion.test_remote import _Fake
 
@@ -243,14 +246,14 @@ async def test_a_shared_engine_that_does_not_answer_hands_over_to_the_local_mode
     assert [c.code for c in r.candidates] == ["echo list files 0", "echo list files 1"]  # the local model
     assert statuses[-1][0] == "ready" and "does not answer" in statuses[-1][1]
     engine = service.generator
-    assert isinstance(engine, worker.RemoteEngine) and engine.local is gen
+    assert isinstance(engine, failover.RemoteEngine) and engine.local is gen
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Fake)  # the engine is back
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Fake.plan, _Fake.seen = [], []
     try:
         engine.client = EngineClient(f"http://127.0.0.1:{server.server_address[1]}", timeout=5)
-        monkeypatch.setattr(worker, "ENGINE_RETRY_S", 0.0)
+        monkeypatch.setattr(failover, "ENGINE_RETRY_S", 0.0)
         r = await service.generate(service.key_for("count lines", "bash", opts), "doc", opts)
         assert [c.code for c in r.candidates] == ["ls"] and engine.local is None  # the engine's answer
         assert _Fake.seen and _Fake.seen[0][0]["nl"] == "count lines"
