@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Protocol, Union
+from typing import Any, Callable, Optional, Protocol, Union, runtime_checkable
 
 # A cancellation token: a threading.Event, or any zero-argument callable that
 # returns True once the caller wants the sampler to stop.
@@ -43,6 +43,7 @@ def program_key(code: str) -> str:
     return " ".join(code.split())
 
 
+@runtime_checkable
 class LoadedLike(Protocol):
     """What is read of a loaded checkpoint (engine.checkpoint.Loaded): the rest of its config.json."""
 
@@ -50,6 +51,7 @@ class LoadedLike(Protocol):
     def meta(self) -> dict[str, Any]: ...
 
 
+@runtime_checkable
 class GeneratorLike(Protocol):
     """What suggest() and suggest_many() call on a model (engine.generator.Generator)."""
 
@@ -64,6 +66,7 @@ class GeneratorLike(Protocol):
     def check_request(self, nl: str, lang: str, k: int) -> None: ...
 
 
+@runtime_checkable
 class RetrieverLike(Protocol):
     """What suggest() and suggest_many() call on a bank (engine.retrieval.Retriever, engine.banks.LayeredBank)."""
 

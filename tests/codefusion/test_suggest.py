@@ -74,3 +74,18 @@ def test_a_batch_gets_what_each_request_gets_alone(untrained_ckpt):
         alone = suggest(r["nl"], r["lang"], r["settings"], gen, ret, seed=r.get("seed", 0))
         assert [c.code for c in got.candidates] == [c.code for c in alone.candidates]
         assert [c.score for c in got.candidates] == pytest.approx([c.score for c in alone.candidates], abs=1e-5)
+
+
+def test_the_real_generator_and_banks_are_what_suggest_takes(untrained_ckpt):
+    """suggest()'s parameter types (engine.types.GeneratorLike, RetrieverLike) describe the engine's own
+    classes: a loaded Generator, its bank (engine.banks.LayeredBank) and a plain Retriever; an object
+    without what suggest() reads is not one (mypy checks the signatures, this the attributes)."""
+    from engine.api import GeneratorLike, RetrieverLike, load_generator, training_retriever
+    from engine.retrieval import Retriever
+
+    gen = load_generator(untrained_ckpt)
+    assert isinstance(gen, GeneratorLike)
+    assert isinstance(training_retriever(gen), RetrieverLike)
+    assert isinstance(Retriever([{"nl": "list files", "code": "ls", "lang": "bash"}]), RetrieverLike)
+    assert not isinstance(Ret(), RetrieverLike)  # no search_batch: suggest_many could not batch it
+    assert not isinstance(object(), GeneratorLike)
