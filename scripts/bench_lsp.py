@@ -26,7 +26,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.client import BaseLanguageClient
@@ -50,7 +50,7 @@ REQUESTS = [
 _TIMING = re.compile(r"model ([\d.]+) ms, pipeline ([\d.]+) ms")
 
 
-def percentiles(samples: List[float]) -> str:
+def percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
     p50 = statistics.median(ordered)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -65,11 +65,11 @@ def document(comment: str, filler_lines: int = 400) -> str:
 
 
 class Bench:
-    def __init__(self, options: Dict[str, Any]):
+    def __init__(self, options: dict[str, Any]):
         self.options = options
         self.client = BaseLanguageClient("codefusion-bench", "1")
-        self.statuses: List[Dict[str, str]] = []
-        self.logs: List[str] = []
+        self.statuses: list[dict[str, str]] = []
+        self.logs: list[str] = []
         self.line = 1 + 400 // 2 + 1  # the blank line after the comment
 
         @self.client.feature("codefusion/status")
@@ -84,7 +84,7 @@ class Bench:
         def show_message(params: types.ShowMessageParams):
             print(f"server says: {params.message}", file=sys.stderr)
 
-    async def start(self) -> Optional[str]:
+    async def start(self) -> str | None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
         await self.client.start_io(sys.executable, "-m", "lsp", env=env)
         await self.client.initialize_async(
@@ -154,7 +154,7 @@ class Bench:
                 samples.append((time.perf_counter() - t) * 1000)
             print(f"  {name:22s} {percentiles(samples)}")
 
-    def rss_mb(self, field: str = "VmRSS") -> Optional[float]:
+    def rss_mb(self, field: str = "VmRSS") -> float | None:
         """The server process's resident memory (Linux /proc), MB: all of it (VmRSS), or its
         anonymous (RssAnon) or file-backed (RssFile: mapped weights) part."""
         proc = getattr(self.client, "_server", None)
@@ -225,7 +225,7 @@ class Bench:
 
 
 async def run(args: argparse.Namespace) -> int:
-    options: Dict[str, Any] = {"device": args.device, "k": args.k}
+    options: dict[str, Any] = {"device": args.device, "k": args.k}
     if args.checkpoint:
         options["checkpoint"] = str(Path(args.checkpoint).resolve())
     if args.steps:
@@ -247,7 +247,7 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench_lsp.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint (default: the shipped model)")
     from lsp.options import DEVICES, Options

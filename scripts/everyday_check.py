@@ -33,12 +33,13 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, List, Optional
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from codefusion.settings import DEFAULT_K  # noqa: E402  (the one default k; the install under test has its own code)
+
 REQUESTS = Path(__file__).resolve().parent / "everyday" / "requests.jsonl"
 LANGS = ("bash", "python")
 FIELDS = {"id": str, "lang": str, "nl": str, "must": list, "must_not": list, "note": str,
@@ -55,7 +56,7 @@ class CheckError(Exception):
 
 # ---------------------------------------------------------------- the requests and their rules
 
-def load_requests(path: Path = REQUESTS) -> List[dict]:
+def load_requests(path: Path = REQUESTS) -> list[dict]:
     """The requests of a JSONL file, each checked: fields and types, known language, unique id,
     regexes that compile. CheckError names the line."""
     out, seen = [], set()
@@ -94,7 +95,7 @@ def load_requests(path: Path = REQUESTS) -> List[dict]:
     return out
 
 
-def judge(req: dict, code: str, syntax_ok: bool) -> List[str]:
+def judge(req: dict, code: str, syntax_ok: bool) -> list[str]:
     """Which parts of the request's rule `code` fails (empty: acceptable): "must /RX/" for a
     required pattern that does not match, "must_not /RX/" for a forbidden one that does, "syntax"."""
     failed = [f"must /{rx}/" for rx in req["must"] if not re.search(rx, code)]
@@ -104,7 +105,7 @@ def judge(req: dict, code: str, syntax_ok: bool) -> List[str]:
     return failed
 
 
-def select(requests: List[dict], limit: Optional[int]) -> List[dict]:
+def select(requests: list[dict], limit: int | None) -> list[dict]:
     """The first `limit` requests of each language (all when None), in file order."""
     if limit is None:
         return list(requests)
@@ -117,7 +118,7 @@ def select(requests: List[dict], limit: Optional[int]) -> List[dict]:
     return out
 
 
-def summarise(rows: List[dict]) -> dict:
+def summarise(rows: list[dict]) -> dict:
     """{lang: {n, top1, anyk, top1_pct, anyk_pct}} for each language present, and "overall"."""
     def part(rs):
         n = len(rs)
@@ -133,7 +134,7 @@ def summarise(rows: List[dict]) -> dict:
 
 # ---------------------------------------------------------------- the fresh install
 
-def _run(cmd: List[str], what: str, timeout: float = PIP_TIMEOUT_S, **kw) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], what: str, timeout: float = PIP_TIMEOUT_S, **kw) -> subprocess.CompletedProcess:
     try:
         r = subprocess.run(cmd, capture_output=True, timeout=timeout, **{"text": True, **kw})
     except subprocess.TimeoutExpired:
@@ -160,7 +161,7 @@ def user_env(root: Path, venv: Path) -> dict:
     return env
 
 
-def source_tree(root: Path, ref: Optional[str]) -> Path:
+def source_tree(root: Path, ref: str | None) -> Path:
     """What the wheel is built from: the working tree (ref None), or commit `ref` exported to root/src."""
     if ref is None:
         return REPO
@@ -173,7 +174,7 @@ def source_tree(root: Path, ref: Optional[str]) -> Path:
     return src
 
 
-def install(root: Path, deps: str, torch: str = SETUP_TORCH, log=print, ref: Optional[str] = None) -> dict:
+def install(root: Path, deps: str, torch: str = SETUP_TORCH, log=print, ref: str | None = None) -> dict:
     """Build the wheel from the tree (or commit `ref`) and install it into root/venv. Returns what was
     installed and how long each step took."""
     t0 = time.perf_counter()
@@ -204,7 +205,7 @@ def install(root: Path, deps: str, torch: str = SETUP_TORCH, log=print, ref: Opt
             "torch": torch if deps == "clean" else None, "build_s": round(t1 - t0, 1), "install_s": round(t2 - t1, 1)}
 
 
-def tree_state(ref: Optional[str] = None) -> dict:
+def tree_state(ref: str | None = None) -> dict:
     """The commit the wheel was built from and, for the working tree, how many tracked files differ from it."""
     def git(*args):
         r = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
@@ -244,7 +245,7 @@ print(json.dumps([check(code, lang).valid for code, lang in items]))
 """
 
 
-def probe(venv: Path, cwd: Path, env: dict, checkpoint: Optional[str] = None) -> dict:
+def probe(venv: Path, cwd: Path, env: dict, checkpoint: str | None = None) -> dict:
     """Where the installed packages, the default model and any bank come from, asked of the venv's
     python from the outside folder; CheckError when a package is not the install's."""
     r = _run([str(venv / "bin" / "python"), "-c", PROBE % str(REPO)] + ([checkpoint] if checkpoint else []),
@@ -258,7 +259,7 @@ def probe(venv: Path, cwd: Path, env: dict, checkpoint: Optional[str] = None) ->
 
 # ---------------------------------------------------------------- asking the CLI
 
-def ask(venv: Path, cwd: Path, env: dict, req: dict, k: int, checkpoint: Optional[str]) -> dict:
+def ask(venv: Path, cwd: Path, env: dict, req: dict, k: int, checkpoint: str | None) -> dict:
     """One `codefusion generate --json --daemon` as a user types it: {"candidates", "seconds"} or {"error"}."""
     cmd = [str(venv / "bin" / "codefusion"), "generate", "--json", "-k", str(k), "--lang", req["lang"], "--daemon"]
     cmd += ["--checkpoint", checkpoint] if checkpoint else []
@@ -294,7 +295,7 @@ def stop_daemons(env: dict) -> int:
     return n
 
 
-def syntax_verdicts(venv: Path, cwd: Path, env: dict, items: List[tuple]) -> List[bool]:
+def syntax_verdicts(venv: Path, cwd: Path, env: dict, items: list[tuple]) -> list[bool]:
     """grammar.syntax.check(code, lang).valid of the installed package, for each (code, lang), in one process."""
     if not items:
         return []
@@ -316,8 +317,8 @@ def bank_note(info: dict, retrieved: int) -> str:
     return f"{where}; {retrieved} candidates were retrieved examples"
 
 
-def run(requests: List[dict], *, checkpoint: Optional[str], deps: str, k: int = DEFAULT_K, torch: str = SETUP_TORCH,
-        keep: bool = False, progress: bool = False, shipped_bank: bool = True, ref: Optional[str] = None) -> dict:
+def run(requests: list[dict], *, checkpoint: str | None, deps: str, k: int = DEFAULT_K, torch: str = SETUP_TORCH,
+        keep: bool = False, progress: bool = False, shipped_bank: bool = True, ref: str | None = None) -> dict:
     log = (lambda msg: print(msg, file=sys.stderr)) if progress else (lambda msg: None)
     root = Path(tempfile.mkdtemp(prefix="codefusion-everyday-"))
     try:
@@ -418,7 +419,7 @@ def markdown(report: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def main(argv: Optional[Iterable[str]] = None) -> int:
+def main(argv: Iterable[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the model the wheel ships)")
     p.add_argument("--requests", default=str(REQUESTS), help="the request file (JSONL; default: scripts/everyday/requests.jsonl)")

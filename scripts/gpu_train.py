@@ -51,7 +51,7 @@ class Variant:
     sets: dict = field(default_factory=dict)  # model config overrides
 
     @classmethod
-    def parse(cls, spec: str) -> "Variant":
+    def parse(cls, spec: str) -> Variant:
         """NAME=KIND:CONFIG:KEY=VAL,KEY=VAL -> Variant; ValueError with the reason."""
         name, eq, rest = spec.partition("=")
         parts = rest.split(":", 2)

@@ -129,7 +129,7 @@ def start_engine(checkpoint, max_batch: int, wait_ms: float, replicas: int = 1):
             return proc, url
         except Exception:
             if proc.poll() is not None:
-                raise SystemExit("codefusion serve did not start")
+                raise SystemExit("codefusion serve did not start") from None
             time.sleep(1)
     raise SystemExit("codefusion serve did not answer within 300 s")
 

@@ -12,8 +12,8 @@ import argparse
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from grammar.cf.executor import CFExecutionError, execute
 from grammar.cf.functions import FUNCTIONS

@@ -49,14 +49,7 @@ def main(argv=None) -> int:
         per = {snr: {"better": 0, "worse": 0, "same": 0, "copies": 0, "n_cands": 0, "model": [], "exemplars": []}
                for snr in a.start_snr}
         for rec in tqdm(records, desc=f"{data.parent.name} edit vs copy", unit="item"):
-            gold = M.cf_gold(rec) if lang == "cf" else None
-            cache: dict = {}
-
-            def value(code: str) -> float:
-                if code not in cache:
-                    cache[code] = float(M.candidate_hits(code, rec, lang, gold)[key])
-                return cache[code]
-
+            value = _scorer(M, rec, lang, key)
             for snr in a.start_snr:
                 cands = gen.generate(rec["nl"], lang, 5, steps=a.steps, seed=0, start_snr=snr)
                 s = per[snr]
@@ -70,10 +63,6 @@ def main(argv=None) -> int:
                 s["n_cands"] += len(cands)
         for snr, s in per.items():
             n = len(s["model"])
-
-            def top(lists, k):
-                return round(100 * sum(max(v[:k]) for v in lists) / n, 1)
-
             rows.append({"data": str(data), "lang": lang, "metric": key, "n_items": n, "start_snr": snr,
                          "steps": a.steps, "model_top1": top(s["model"], 1), "model_top5": top(s["model"], 5),
                          "exemplars_top1": top(s["exemplars"], 1), "exemplars_top5": top(s["exemplars"], 5),
@@ -89,6 +78,24 @@ def main(argv=None) -> int:
     _plot(rows, a.out.with_suffix(".png"))
     print(f"wrote {out_json} and {a.out.with_suffix('.png')}")
     return 0
+
+
+def _scorer(M, rec: dict, lang: str, key: str):
+    """code -> the item's primary metric for it (a float), each code scored once."""
+    gold = M.cf_gold(rec) if lang == "cf" else None
+    cache: dict = {}
+
+    def value(code: str) -> float:
+        if code not in cache:
+            cache[code] = float(M.candidate_hits(code, rec, lang, gold)[key])
+        return cache[code]
+
+    return value
+
+
+def top(lists: list, k: int) -> float:
+    """The share (%) of items whose best of the first k values is a hit (lists: one list of values per item)."""
+    return round(100 * sum(max(v[:k]) for v in lists) / len(lists), 1)
 
 
 def _plot(rows: list, path: Path) -> None:

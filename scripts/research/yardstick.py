@@ -162,7 +162,7 @@ def write_report(a: argparse.Namespace, arms: list[dict], rows: list[dict]) -> N
            "steps": a.steps, "k": 5, "bank": "none", "rows": rows,
            "note": "CPU minutes = the training process's own CPU time (one torch thread); eval with --bank (no bank)"}
     (a.out / "yardstick.json").write_text(json.dumps(out, indent=2))
-    lines = [f"# Yardstick: diffusion vs AR, same data, same CPU time, no bank (k = 5)", "",
+    lines = ["# Yardstick: diffusion vs AR, same data, same CPU time, no bank (k = 5)", "",
              f"Data: {', '.join(a.train)}; config {a.config} with {', '.join(out['set'])}; dev slices "
              f"{', '.join(f'{k} {v}' for k, v in a.limit.items())}; diffusion steps "
              f"{a.steps or 'the checkpoint default'}.", "",
