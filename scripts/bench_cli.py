@@ -152,7 +152,8 @@ def main(argv=None) -> int:
             firsts = [asyncio.run(lsp_first(options, {k: v for k, v in env.items() if k.startswith("CODEFUSION_")}))
                       for _ in range(a.lsp)]
             out["lsp_first"] = {**spread(firsts), "load_before": l0, "load_after": load()}
-            print(f"first completion after ready:     {fmt(out['lsp_first'])}   [{l0} -> {out['lsp_first']['load_after']}]")
+            first = out["lsp_first"]
+            print(f"first completion after ready:     {fmt(first)}   [{l0} -> {first['load_after']}]")
     except RuntimeError as e:
         print(f"bench_cli: {e}", file=sys.stderr)
         return 1

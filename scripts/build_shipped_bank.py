@@ -1,7 +1,7 @@
 """Rebuild the Bash bank the wheel ships (codefusion_bank/) from the converted tldr-pages files.
 
-    python scripts/build_shipped_bank.py [--data ../shared/data/bash/tldr-train.jsonl ../shared/data/bash/tldr-dev.jsonl]
-        [--out codefusion_bank]
+    python scripts/build_shipped_bank.py
+        [--data ../shared/data/bash/tldr-train.jsonl ../shared/data/bash/tldr-dev.jsonl] [--out codefusion_bank]
 
 Writes the rows, the fitted TF-IDF (vocabularies and IDF), the sentence vectors of the default NL
 encoder (float16) and manifest.json (rows, entries, encoder, sha256 of each file); ATTRIBUTION.md and

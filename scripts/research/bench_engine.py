@@ -1,6 +1,7 @@
 """Benchmark: parameter counts, training samples/s, generation latency for the default k.
 
-    python scripts/research/bench_engine.py [--configs small paper] [--steps 10 20 50] [--device cpu|cuda] [--checkpoint DIR]
+    python scripts/research/bench_engine.py [--configs small paper] [--steps 10 20 50] [--device cpu|cuda]
+        [--checkpoint DIR]
 
 Latency does not depend on the weights, so untrained networks of each named size are
 timed unless --checkpoint is given. The NL encoder E runs in every timed generation.

@@ -74,7 +74,8 @@ def main(argv=None) -> int:
                 top1 += vals[0]
                 top5 += max(vals)
             results[lang][name] = {"top1": round(100 * top1 / len(dev), 1), "top5": round(100 * top5 / len(dev), 1)}
-            print(f"{lang:6s} {name:10s} top-1 {results[lang][name]['top1']:5.1f}  top-5 {results[lang][name]['top5']:5.1f}")
+            got = results[lang][name]
+            print(f"{lang:6s} {name:10s} top-1 {got['top1']:5.1f}  top-5 {got['top5']:5.1f}")
     if a.out:
         Path(a.out).write_text(json.dumps(results, indent=2))
     return 0
