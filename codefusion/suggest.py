@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
-from typing import Any, List, Optional, Protocol, Sequence, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from codefusion import scoring
 from codefusion.settings import Settings
@@ -51,17 +52,17 @@ class BatchRequest(_BatchRequired, total=False):
 class Suggestions:
     """What a request gets: the ranked candidates (grammar.pipeline.RankedCandidate) and what fed them."""
 
-    candidates: List[RankedCandidate]  # best first, at most k (2k when an uncalibrated checkpoint adds retrieval)
-    raw: List[Candidate]  # the engine's candidates then the retrieved ones, before the pipeline
-    message: Optional[str]  # for the user, e.g. "all 5 candidates have syntax errors; showing them anyway"
+    candidates: list[RankedCandidate]  # best first, at most k (2k when an uncalibrated checkpoint adds retrieval)
+    raw: list[Candidate]  # the engine's candidates then the retrieved ones, before the pipeline
+    message: str | None  # for the user, e.g. "all 5 candidates have syntax errors; showing them anyway"
     n_duplicates: int
     n_invalid: int
     model_seconds: float  # generation and retrieval
     pipeline_seconds: float  # grammar's pipeline
 
 
-def suggest(nl: str, lang: str, settings: Settings, generator: Optional[GeneratorLike] = None,
-            retriever: Optional[RetrieverLike] = None, *, seed: int = DEFAULT_SEED, cancel: CancelToken = None,
+def suggest(nl: str, lang: str, settings: Settings, generator: GeneratorLike | None = None,
+            retriever: RetrieverLike | None = None, *, seed: int = DEFAULT_SEED, cancel: CancelToken = None,
             pipeline: Pipeline = process) -> Suggestions:
     """Candidates for the request `nl` in engine language `lang`.
 
@@ -69,14 +70,14 @@ def suggest(nl: str, lang: str, settings: Settings, generator: Optional[Generato
     retriever: an engine Retriever, used when settings.retrieval (or when there is no generator).
     Raises what generate raises (engine.api.Cancelled through `cancel`, ValueError on a bad request)."""
     start = time.perf_counter()
-    model: List[Candidate] = []
+    model: list[Candidate] = []
     if generator is not None:
         model = list(generator.generate(nl, lang, k=settings.k, steps=settings.steps, seed=seed, cancel=cancel))
     return _compose(nl, lang, settings, generator, retriever, model, start, pipeline)
 
 
-def suggest_many(requests: List[BatchRequest], generator: GeneratorLike, retriever: Optional[RetrieverLike] = None, *,
-                 pipeline: Pipeline = process) -> List[Suggestions | ValueError]:
+def suggest_many(requests: list[BatchRequest], generator: GeneratorLike, retriever: RetrieverLike | None = None, *,
+                 pipeline: Pipeline = process) -> list[Suggestions | ValueError]:
     """suggest() for several requests at once ({"nl", "lang", "settings", "seed"?}): the model samples
     them in one batched pass (Generator.generate_many), the rest is suggest()'s own composition, so
     each gets what suggest() alone would give it. An entry is a Suggestions or, for a request the
@@ -98,7 +99,7 @@ def suggest_many(requests: List[BatchRequest], generator: GeneratorLike, retriev
     return [refused[i] if i in refused else answered[i] for i in range(len(requests))]
 
 
-def _retrieve_batch(requests: List[BatchRequest], retriever: Optional[RetrieverLike]) -> List[Optional[List[Candidate]]]:
+def _retrieve_batch(requests: list[BatchRequest], retriever: RetrieverLike | None) -> list[list[Candidate] | None]:
     """The retrieved examples for a batch, one search per language (None: _compose searches)."""
     if retriever is None:
         return [None] * len(requests)
@@ -110,13 +111,13 @@ def _retrieve_batch(requests: List[BatchRequest], retriever: Optional[RetrieverL
     return [next(found) if r["settings"].retrieval else None for r in requests]
 
 
-def _compose(nl: str, lang: str, settings: Settings, generator: Optional[GeneratorLike],
-             retriever: Optional[RetrieverLike], model: List[Candidate], start: float, pipeline: Pipeline,
-             found: Optional[List[Candidate]] = None) -> Suggestions:
+def _compose(nl: str, lang: str, settings: Settings, generator: GeneratorLike | None,
+             retriever: RetrieverLike | None, model: list[Candidate], start: float, pipeline: Pipeline,
+             found: list[Candidate] | None = None) -> Suggestions:
     """The model's candidates + the retrieved ones (`found`: already searched) -> one scale -> the
     pipeline (the module docstring)."""
     k = settings.k
-    retrieved: List[Candidate] = []
+    retrieved: list[Candidate] = []
     if retriever is not None and (settings.retrieval or generator is None):
         retrieved = list(found) if found is not None else list(retriever.search(nl, lang, k=settings.k))
     score_model = _score_model(generator, lang) if model and generator is not None else None
@@ -127,7 +128,8 @@ def _compose(nl: str, lang: str, settings: Settings, generator: Optional[Generat
     table = _calibration(generator, lang) if generator is not None and model and retrieved \
         and (score_model is None or keep_order) else None
     if keep_order:  # the score is shown, but dev chose the older order (by rank rates) for this language
-        model, retrieved = ([replace(c, meta={**(c.meta or {}), "p_right": c.score}) for c in cs] for cs in (model, retrieved))
+        model, retrieved = ([replace(c, meta={**(c.meta or {}), "p_right": c.score}) for c in cs]
+                            for cs in (model, retrieved))
         if table is None:  # no rates: the engine's own order
             n = len(model) + len(retrieved)
             model = [replace(c, score=float(n - r)) for r, c in enumerate(model)]
@@ -139,7 +141,7 @@ def _compose(nl: str, lang: str, settings: Settings, generator: Optional[Generat
         if table["model_first"]:  # retrieved examples after the model's, only filling (model is non-empty here)
             floor = min(c.score for c in model)
             retrieved = [replace(c, score=min(c.score, floor - 1e-4 * (1 + r))) for r, c in enumerate(retrieved)]
-    elif model and retrieved and score_model is None:  # uncalibrated checkpoint: the scores do not compare; show k of each
+    elif model and retrieved and score_model is None:  # uncalibrated checkpoint: scores do not compare; k of each
         k *= 2
     raw = model + retrieved
     model_done = time.perf_counter()
@@ -160,13 +162,13 @@ def _rank_by_score(generator: GeneratorLike, lang: str) -> bool:
     return not isinstance(langs, list) or lang in langs
 
 
-def _score_model(generator: GeneratorLike, lang: str) -> Optional[dict[str, Any]]:
+def _score_model(generator: GeneratorLike, lang: str) -> dict[str, Any] | None:
     """The checkpoint's fitted score model for this language (codefusion.scoring), when it has one."""
     model = ((calibration(generator) or {}).get("score") or {}).get(lang)
     return model if scoring.usable(model) and isinstance(model, dict) else None
 
 
-def _calibration(generator: GeneratorLike, lang: str) -> Optional[dict[str, Any]]:
+def _calibration(generator: GeneratorLike, lang: str) -> dict[str, Any] | None:
     """{"model": [...], "retrieval": [...], "model_first": bool} for this language: rates by rank, and
     whether retrieved examples only fill after the model's candidates (when the checkpoint has them)."""
     cal = calibration(generator) or {}
@@ -197,7 +199,7 @@ def token_similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, _TOKEN.findall(a), _TOKEN.findall(b), autojunk=False).ratio()
 
 
-def label_origins(candidates: List[RankedCandidate], lang: str) -> List[RankedCandidate]:
+def label_origins(candidates: list[RankedCandidate], lang: str) -> list[RankedCandidate]:
     """The pipeline's candidates with `origin` and `exemplar` set (ORIGINS above). `exemplar` names X:
     {"code", "nl", "source", "similarity"}; "source" is the bank provenance the engine gives (meta
     "exemplar_source"), None where it gives none; "nl" is X's request where it is known."""
@@ -221,11 +223,13 @@ def _origin(c: RankedCandidate, lang: str) -> dict[str, Any]:
 
     seen = meta.get("retrieved") or {}  # a retrieved example equal to this candidate (the pipeline's merge)
     source = meta.get("exemplar_source")
+    copied = source or seen.get("exemplar_source")
     if isinstance(start, str) and program_key(norm(start)) == program_key(c.code):
-        return {"origin": "copy", "exemplar": _exemplar(norm(start), seen.get("nl"), source or seen.get("exemplar_source"), 1.0)}
-    if meta.get("copy") or not isinstance(start, str):  # equal to another exemplar of its memory than the one it
-        # started from (or a noise start); a candidate without exemplar_code that is no copy returned above
-        return {"origin": "copy", "exemplar": _exemplar(c.code, seen.get("nl"), source or seen.get("exemplar_source"), 1.0)}
+        return {"origin": "copy", "exemplar": _exemplar(norm(start), seen.get("nl"), copied, 1.0)}
+    # equal to another exemplar of its memory than the one it started from (or a noise start); a candidate
+    # without exemplar_code gets here only as a copy (returned "generated" above otherwise)
+    if meta.get("copy") or not isinstance(start, str):
+        return {"origin": "copy", "exemplar": _exemplar(c.code, seen.get("nl"), copied, 1.0)}
     sim = token_similarity(norm(start), c.code)
     if sim >= EDIT_MIN_SIMILARITY:
         return {"origin": "edited", "exemplar": _exemplar(norm(start), None, source, round(sim, 3))}
@@ -239,7 +243,7 @@ def _exemplar(code: str, nl: object, source: object, similarity: float) -> dict[
     return {"code": code, "nl": nl if isinstance(nl, str) else None, "source": source, "similarity": similarity}
 
 
-def origin_of(r: object) -> tuple[str, Optional[dict[str, Any]]]:
+def origin_of(r: object) -> tuple[str, dict[str, Any] | None]:
     """(origin, exemplar) of a shown candidate; for one that label_origins never saw (an older engine,
     a test's pipeline): retrieved or generated by its source."""
     origin = getattr(r, "origin", "") or ("retrieved" if getattr(r, "source", "model") == "retrieval" else "generated")
@@ -263,7 +267,7 @@ def source_text(source: object) -> str:
     return ", ".join(parts)
 
 
-def origin_text(origin: str, exemplar: Optional[dict[str, Any]]) -> str:
+def origin_text(origin: str, exemplar: dict[str, Any] | None) -> str:
     """The label as words, the same in the CLI and the editor: "generated", "edited from exemplar `ls -la
     /tmp` (source ...)", "copy of an exemplar for “list files”", "retrieved example (source ...)"."""
     ex = exemplar if isinstance(exemplar, dict) else {}

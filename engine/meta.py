@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from engine.types import GeneratorLike
 
 
-def default_checkpoint_dir() -> Optional[Path]:
+def default_checkpoint_dir() -> Path | None:
     """The shipped default model: $CODEFUSION_CHECKPOINT, else models/default in the repository, else
     the copy a wheel installs (the package `codefusion_model`)."""
     env = os.environ.get("CODEFUSION_CHECKPOINT")
@@ -29,7 +29,7 @@ def default_checkpoint_dir() -> Optional[Path]:
     return None
 
 
-def calibration(generator: GeneratorLike) -> Optional[dict[str, Any]]:
+def calibration(generator: GeneratorLike) -> dict[str, Any] | None:
     """The checkpoint's dev calibration ({"model"|"retrieval": {lang: [rate at rank 1..k]}}, see
     codefusion.evaluation.calibrate), or None."""
     cal = (generator.loaded.meta or {}).get("calibration")

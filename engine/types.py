@@ -13,12 +13,13 @@ of the engine imports the facade (which would make a circle). Importing this is 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Protocol, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 # A cancellation token: a threading.Event, or any zero-argument callable that
 # returns True once the caller wants the sampler to stop.
-CancelToken = Union[threading.Event, Callable[[], bool], None]
+CancelToken = threading.Event | Callable[[], bool] | None
 
 
 @dataclass
@@ -58,7 +59,7 @@ class GeneratorLike(Protocol):
     @property
     def loaded(self) -> LoadedLike: ...  # its checkpoint's meta holds the dev calibration (engine.meta.calibration)
 
-    def generate(self, nl: str, lang: str, k: int, steps: Optional[int] = None, seed: int = 0,
+    def generate(self, nl: str, lang: str, k: int, steps: int | None = None, seed: int = 0,
                  cancel: CancelToken = None) -> list[Candidate]: ...
 
     def generate_many(self, requests: list[dict[str, Any]]) -> list[list[Candidate]]: ...
