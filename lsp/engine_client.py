@@ -1,20 +1,24 @@
 """The engine client: the model for the current settings, loaded once, off the event loop.
 
-`load_model` is the one place the language server opens a model. `ModelClient` keeps the loaded
-model (or the shared engine, lsp.failover) per checkpoint/device setting, its retriever and its
-exemplar bank, warms it up before saying "ready", and says why when it cannot load (`explain`).
-Loads and bank updates run on the worker thread the scheduler owns (one thread owns the model).
+`load_model` is the one place the language server opens a model: codefusion.runtime.Engine.open.
+`ModelClient` keeps the loaded Engine (or the shared engine, lsp.failover) per checkpoint/device
+setting, its retriever and its exemplar bank, warms it up before saying "ready", and says why when
+it cannot load (`explain`). Loads and bank updates run on the worker thread the scheduler owns (one
+thread owns the model). A loader may return a bare generator instead (the unit tests' doubles): it
+gets no bank, no warm-up and no hints, which only an Engine has.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable, List, Optional, Sequence
+from typing import Any
 
-import engine.api as engine_api  # its model functions import torch on first use: attributes, looked up at call time
+from codefusion.runtime import Engine
 from engine.api import CheckpointError, NoDefaultModelError
 from grammar.pipeline import process
 from lsp import failover
@@ -25,19 +29,25 @@ from lsp.options import Options
 log = logging.getLogger(__name__)
 
 
-def load_model(options: Options) -> Any:
-    """Load the generator for these options (slow: imports torch). The language server's one loader."""
-    engine_api.embed_banks_in_background(progress=False)  # a new big bank: TF-IDF serves while it is embedded (no bar in a log)
-    return engine_api.load_generator(options.checkpoint, device=options.load_device)
+def load_model(options: Options) -> Engine:
+    """Open the model for these options (slow: imports torch). The language server's one loader;
+    a new big bank is embedded on a thread while TF-IDF serves (no progress bar: stderr is a log)."""
+    return Engine.open(options.checkpoint, device=options.load_device, background_embedding=True, progress=False)
+
+
+def generator_of(model: Any) -> Any:
+    """What suggest() samples from: an Engine's generator, or a bare generator (a test double) itself."""
+    return model.generator if isinstance(model, Engine) else model
 
 
 def default_pipeline(candidates: Sequence[Any], lang: str, k: int, invalid_mode: str) -> Any:
     return process(candidates, lang, k=k, invalid_mode=invalid_mode)
 
 
-def default_retriever(generator: Any) -> Any:
-    """The retriever of the checkpoint's training files (engine.api.training_retriever)."""
-    return engine_api.training_retriever(generator)
+def default_retriever(model: Any) -> Any:
+    """The retriever of an Engine (its bank: the checkpoint's training files and the shipped bank);
+    a bare generator has none."""
+    return model.retriever if isinstance(model, Engine) else None
 
 
 @dataclass
@@ -47,18 +57,25 @@ class ModelSlot:
     key: Hashable
     generator: Any = None
     retriever: Any = None
-    retriever_future: Optional["asyncio.Future[None]"] = None
-    error: Optional[str] = None
-    future: Optional["asyncio.Future[None]"] = None
+    retriever_future: asyncio.Future[None] | None = None
+    error: str | None = None
+    future: asyncio.Future[None] | None = None
 
 
 class ModelClient:
     """Owns the model handle and its bank; use from the event loop thread, except where a method
     says it runs in the worker thread."""
 
-    def __init__(self, executor: Executor, loader: Callable[[Options], Any], pipeline: Callable[..., Any],
-                 retriever_factory: Callable[[Any], Any], on_status: Callable[[str, str], None],
-                 on_log: Callable[[str], None], on_warning: Callable[[str], None]):
+    def __init__(
+        self,
+        executor: Executor,
+        loader: Callable[[Options], Any],
+        pipeline: Callable[..., Any],
+        retriever_factory: Callable[[Any], Any],
+        on_status: Callable[[str, str], None],
+        on_log: Callable[[str], None],
+        on_warning: Callable[[str], None],
+    ):
         self._executor = executor
         self.loader = loader
         self._pipeline = pipeline
@@ -66,9 +83,9 @@ class ModelClient:
         self._on_status = on_status
         self._on_log = on_log
         self._on_warning = on_warning  # a problem the user should see (exemplar files)
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self.slot: Optional[ModelSlot] = None
-        self._workspace: List[dict] = []  # the open documents' comment -> code pairs (lsp.exemplars)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.slot: ModelSlot | None = None
+        self._workspace: list[dict] = []  # the open documents' comment -> code pairs (lsp.exemplars)
         self.workspace_version = 0
         self._files: tuple = ()  # codefusion.exemplarFiles of the loaded model
         self._hinted: set = set()  # languages checked for "no bank here" (engine.api.bank_hint, once)
@@ -77,7 +94,7 @@ class ModelClient:
     def generator(self) -> Any:
         return self.slot.generator if self.slot else None
 
-    def set_workspace_exemplars(self, records: List[dict], version: int) -> None:
+    def set_workspace_exemplars(self, records: list[dict], version: int) -> None:
         """The user's comment -> code pairs; the next generation draws on them."""
         self._workspace, self.workspace_version = list(records), version
 
@@ -142,10 +159,15 @@ class ModelClient:
             if generator.problem:
                 self.say(generator.problem, warning=True)
             if self.slot is model:
-                where = f"shared engine at {generator.path}" if generator.local is None else \
-                    f"local model (the shared engine at {generator.path} does not answer; asked again every " \
+                where = (
+                    f"shared engine at {generator.path}"
+                    if generator.local is None
+                    else f"local model (the shared engine at {generator.path} does not answer; asked again every "
                     f"{failover.ENGINE_RETRY_S:.0f} s)"
-                self._on_status("ready", f"{where} ({', '.join(generator.languages)}) in {time.perf_counter() - start:.1f} s")
+                )
+                self._on_status(
+                    "ready", f"{where} ({', '.join(generator.languages)}) in {time.perf_counter() - start:.1f} s"
+                )
             return
         self._files = tuple(options.exemplar_files)
         if options.retrieval and model.retriever_future is None:  # the index too, before "ready"
@@ -157,48 +179,45 @@ class ModelClient:
         if self.slot is model:
             langs = ", ".join(getattr(generator, "languages", ()))
             self._on_status(
-                "ready", f"model ready ({getattr(generator, 'kind', '?')}, {langs}) in {time.perf_counter() - start:.1f} s"
+                "ready",
+                f"model ready ({getattr(generator, 'kind', '?')}, {langs}) in {time.perf_counter() - start:.1f} s",
             )
 
-    def _warm_up(self, generator: Any) -> None:
-        """In the worker thread, before "ready": one small generation and a syntax check per
-        language, so that the first real request does not pay for first calls (parsers, kernels).
-        Engine generators only (test doubles have no checkpoint)."""
-        if getattr(generator, "loaded", None) is None:
-            return
-        for lang in getattr(generator, "languages", ()):
-            try:
-                cands = list(generator.generate("warm up", lang, k=1, steps=1))
-                self._pipeline(cands, lang, 1, "rank_last")
-            except Exception as exc:  # a warm-up must never block the model
-                log.debug("warm-up for %s failed: %r", lang, exc)
+    def _warm_up(self, model: Any) -> None:
+        """In the worker thread, before "ready": Engine.warm_up (one small request per language), so
+        that the first real request does not pay for first calls (parsers, kernels). Engines only."""
+        if isinstance(model, Engine):
+            model.warm_up(self._pipeline)
 
-    def sync_bank(self, generator: Any, retriever: Any) -> Any:
-        """In the worker thread: widen the generator's bank by the exemplar files and workspace pairs
+    def sync_bank(self, model: Any, retriever: Any) -> Any:
+        """In the worker thread: widen an Engine's bank by the exemplar files and workspace pairs
         when they changed; returns the retriever for labelled examples (the same bank)."""
         want = (self._files, self.workspace_version)
-        if getattr(generator, "_codefusion_bank", ((), 0)) == want:
-            return getattr(generator, "bank", None) or retriever if want != ((), 0) else retriever
-        notes: List[str] = []
+        if not isinstance(model, Engine):  # a bare generator has no bank
+            return retriever
+        if getattr(model, "_codefusion_bank", ((), 0)) == want:
+            return model.bank or retriever if want != ((), 0) else retriever
+        notes: list[str] = []
         try:
-            bank = engine_api.exemplar_bank(generator, self._files, self._workspace, notes=notes, skip_bad=True)
+            bank = model.use_exemplars(self._files, self._workspace, notes=notes, skip_bad=True)
         except Exception as exc:  # a bad file is a note (skip_bad); anything worse: keep serving without the files
             message = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-            self.say(f"codefusion.exemplarFiles: {message}; using the training files and open documents only", warning=True)
-            bank = engine_api.exemplar_bank(generator, (), self._workspace)
+            self.say(
+                f"codefusion.exemplarFiles: {message}; using the training files and open documents only", warning=True
+            )
+            bank = model.use_exemplars((), self._workspace)
         for note in notes:  # what the bank's limits cut
             self.say(f"codefusion.exemplarFiles: {note}", warning=True)
-        generator.bank = bank
-        generator._codefusion_bank = want
+        model._codefusion_bank = want
         return bank or retriever
 
-    def hint_once(self, generator: Any, lang: str) -> None:
+    def hint_once(self, model: Any, lang: str) -> None:
         """In the worker thread: once per language, how to add your own examples where the model
-        has no bank (Python, CF); engine generators only."""
-        if lang in self._hinted or getattr(generator, "loaded", None) is None:
+        has no bank (Python, CF); Engines only."""
+        if lang in self._hinted or not isinstance(model, Engine):
             return
         self._hinted.add(lang)
-        hint = engine_api.bank_hint(generator, lang, "lsp")
+        hint = model.bank_hint(lang, "lsp")
         if hint:
             self.say(hint, warning=True)
 
@@ -220,3 +239,14 @@ def explain(exc: BaseException, options: Options) -> str:
     if isinstance(exc, ImportError):
         return f"CodeFusion cannot load its model: {exc}. Reinstall the package with its dependencies (torch)."
     return f"CodeFusion cannot load its model: {type(exc).__name__}: {exc}"
+
+
+def release_free_memory() -> None:
+    """glibc keeps freed heap memory in its arenas; many differently sized tensors fragment them and
+    the resident size creeps up. malloc_trim(0) gives the free pages back (Linux only; else nothing)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

@@ -4,11 +4,13 @@ With codefusion.engineFallback on, the local model stands in while the shared en
 reached; every ENGINE_RETRY_S the engine is asked again, and it takes back over when it answers.
 Nothing here speaks LSP or loads a model itself: the engine client passes its loader in.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from codefusion.remote import EngineClient, EngineUnreachable, RequestError
 from engine.api import Cancelled
@@ -33,8 +35,8 @@ class RemoteEngine:
         self.options = options
         self.local: Any = None  # the local model, loaded on first need
         self.local_retriever: Any = None
-        self.down_since: Optional[float] = None  # the engine stopped answering (monotonic time); None: up
-        self.problem: Optional[str] = None  # why the local model stands in, said once when it loads
+        self.down_since: float | None = None  # the engine stopped answering (monotonic time); None: up
+        self.problem: str | None = None  # why the local model stands in, said once when it loads
 
     def should_retry(self) -> bool:
         return self.down_since is not None and time.monotonic() - self.down_since >= ENGINE_RETRY_S
@@ -48,7 +50,9 @@ def load_engine(options: Options, loader: Callable[[Options], Any]) -> RemoteEng
     except ValueError as exc:
         raise ModelUnavailable(f"codefusion.engineUrl: {exc}") from None
     try:
-        return RemoteEngine(client, client.health(timeout=min(10.0, float(options.timeout))).get("languages") or (), options)
+        return RemoteEngine(
+            client, client.health(timeout=min(10.0, float(options.timeout))).get("languages") or (), options
+        )
     except (EngineUnreachable, RequestError) as exc:
         if not options.engine_fallback:
             raise ModelUnavailable(f"{exc} (codefusion.engineUrl; codefusion.engineFallback is off)") from None
@@ -60,9 +64,15 @@ def load_engine(options: Options, loader: Callable[[Options], Any]) -> RemoteEng
         return engine
 
 
-def ask_engine(engine: RemoteEngine, key: GenerationKey, should_stop: Callable[[], bool], start: float,
-               loader: Callable[[Options], Any], retriever_factory: Callable[[Any], Any],
-               say: Callable[[str], None]) -> Optional[GenerationResult]:
+def ask_engine(
+    engine: RemoteEngine,
+    key: GenerationKey,
+    should_stop: Callable[[], bool],
+    start: float,
+    loader: Callable[[Options], Any],
+    retriever_factory: Callable[[Any], Any],
+    say: Callable[[str], None],
+) -> GenerationResult | None:
     """In the worker thread: the shared engine's answer; None when the local model takes over
     (the engine stopped answering and codefusion.engineFallback is on). `say` warns the user."""
     if engine.local is not None and engine.should_retry():  # is the engine back?
@@ -75,8 +85,15 @@ def ask_engine(engine: RemoteEngine, key: GenerationKey, should_stop: Callable[[
             engine.down_since = time.monotonic()
     if engine.local is None:
         try:
-            res = engine.client.suggest(key.nl, key.lang, key.k, key.steps, retrieval=key.retrieval,
-                                        invalid_mode=key.invalid_mode, cancel=should_stop)
+            res = engine.client.suggest(
+                key.nl,
+                key.lang,
+                key.k,
+                key.steps,
+                retrieval=key.retrieval,
+                invalid_mode=key.invalid_mode,
+                cancel=should_stop,
+            )
             return GenerationResult(res.candidates, res.message, res.model_seconds, res.pipeline_seconds, 0)
         except Cancelled:
             raise Stopped(0, time.perf_counter() - start) from None

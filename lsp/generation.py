@@ -3,11 +3,13 @@
 The scheduler (lsp.scheduler), the engine client (lsp.engine_client) and failover (lsp.failover)
 share these; the server turns each error into a message for the user.
 """
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any, Hashable, List, Optional
+from typing import Any
 
 
 class ModelUnavailable(Exception):
@@ -38,7 +40,7 @@ class GenerationKey:
     nl: str
     lang: str
     k: int
-    steps: Optional[int]
+    steps: int | None
     invalid_mode: str
     retrieval: bool
     model: Hashable
@@ -49,9 +51,9 @@ class GenerationKey:
 class GenerationResult:
     """Ranked candidates (grammar.pipeline.RankedCandidate), best first, and a message for the user."""
 
-    candidates: List[Any]
-    message: Optional[str]
+    candidates: list[Any]
+    message: str | None
     model_seconds: float  # time in generator.generate (and retrieval)
     pipeline_seconds: float  # time in grammar.pipeline.process (dedupe, syntax checks, ranking)
     steps_run: int  # sampling steps the model ran (cancellation checks seen)
-    exemplars: List[str] = dataclasses.field(default_factory=list)  # programs the model's candidates started from
+    exemplars: list[str] = dataclasses.field(default_factory=list)  # programs the model's candidates started from

@@ -4,9 +4,10 @@
 locates the request (lsp.locate), asks the server for candidates and builds the answer
 (lsp.converters). The server never executes generated code and sends no telemetry.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 from lsprotocol import types
 
@@ -124,7 +125,7 @@ def show_title(k: int) -> str:
     types.TEXT_DOCUMENT_CODE_ACTION,
     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.RefactorRewrite], resolve_provider=True),
 )
-async def code_action(ls: CodeFusionServer, params: types.CodeActionParams) -> List[types.CodeAction]:
+async def code_action(ls: CodeFusionServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     """textDocument/codeAction: "Generate code from comment" and "Show N candidates…" on a comment.
 
     Clients that can resolve code actions get the edit (and so the generation)
@@ -175,7 +176,7 @@ async def code_action_resolve(ls: CodeFusionServer, action: types.CodeAction) ->
 
 
 @server.command(CMD_GENERATE)
-async def generate_command(ls: CodeFusionServer, *args: Any) -> Dict[str, Any]:
+async def generate_command(ls: CodeFusionServer, *args: Any) -> dict[str, Any]:
     """workspace/executeCommand codefusion.generate: all candidates for a client-side picker."""
     arg = position_argument(args)
     if isinstance(arg, str):
@@ -190,7 +191,7 @@ async def generate_command(ls: CodeFusionServer, *args: Any) -> Dict[str, Any]:
 
 
 @server.command(CMD_INSERT)
-async def insert_command(ls: CodeFusionServer, *args: Any) -> Dict[str, bool]:
+async def insert_command(ls: CodeFusionServer, *args: Any) -> dict[str, bool]:
     """workspace/executeCommand codefusion.insert: apply one candidate below the comment (workspace/applyEdit)."""
     arg = position_argument(args)
     if isinstance(arg, str) or not isinstance(arg.get("code"), str):

@@ -8,6 +8,7 @@ lsp.locate's, the LSP objects are lsp.converters', the handlers are lsp.handlers
 In an untrusted workspace (the client's `trustedWorkspace` option false or absent) it takes no
 exemplars from open documents and no exemplar file that is relative or lies in a workspace folder.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +16,8 @@ import dataclasses
 import logging
 import os
 import uuid
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidRequest
@@ -42,7 +44,7 @@ class CodeFusionServer(LanguageServer):
 
     max_body = 8 << 20  # bytes of one message (codefusion-lsp --max-message-mib)
 
-    def __init__(self, checkpoint: Optional[str] = None):
+    def __init__(self, checkpoint: str | None = None):
         super().__init__(
             "codefusion-lsp",
             __version__,
@@ -54,17 +56,23 @@ class CodeFusionServer(LanguageServer):
         self.service = GenerationService(on_status=self.send_status, on_log=self.log, on_warning=self.show_once)
         self.exemplars = WorkspaceExemplars()  # the open documents' comment -> code pairs
         self.trusted = TRUST_DEFAULT  # Workspace Trust, as the client says (initializationOptions.trustedWorkspace)
-        self.roots: List[str] = []  # the workspace folders (initialize), real paths
+        self.roots: list[str] = []  # the workspace folders (initialize), real paths
         self._shown: set = set()
-        self._progress_token: Optional[str] = None  # the load progress bar, while one is shown
+        self._progress_token: str | None = None  # the load progress bar, while one is shown
         self._loading = False
 
     # ------------------------------------------------------------ transport
 
     def refuse_oversize(self, msg_id: Any, length: int) -> None:
         """A request over the size cap (lsp.framing skipped it): an error answer, so the editor does not wait."""
-        send_error(self.protocol, msg_id, JsonRpcInvalidRequest(
-            f"message of {length} bytes refused: the limit is {self.max_body} bytes (codefusion-lsp --max-message-mib)"))
+        send_error(
+            self.protocol,
+            msg_id,
+            JsonRpcInvalidRequest(
+                f"message of {length} bytes refused: the limit is {self.max_body} bytes "
+                "(codefusion-lsp --max-message-mib)"
+            ),
+        )
 
     def start_io(self, stdin=None, stdout=None) -> None:
         """stdio, with lsp.framing's reader loop (a bad Content-Length cannot deafen or kill the server)."""
@@ -120,7 +128,9 @@ class CodeFusionServer(LanguageServer):
             self.log(f"no progress bar: {exc}")
             self._progress_token = None
             return
-        self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="CodeFusion", message=message, cancellable=False))
+        self.work_done_progress.begin(
+            token, types.WorkDoneProgressBegin(title="CodeFusion", message=message, cancellable=False)
+        )
         if not self._loading:  # the load ended while the client created the token
             self._progress_end("done")
 
@@ -141,8 +151,10 @@ class CodeFusionServer(LanguageServer):
             )
             return
         # a malformed notification or similar: the log, not a pop-up (pygls shows "Error in server")
-        self.log(f"ignored a message the server could not handle: {type(error).__name__}: {str(error)[:300]}",
-                 types.MessageType.Warning)
+        self.log(
+            f"ignored a message the server could not handle: {type(error).__name__}: {str(error)[:300]}",
+            types.MessageType.Warning,
+        )
 
     # ------------------------------------------------------------ settings
 
@@ -162,13 +174,20 @@ class CodeFusionServer(LanguageServer):
         if trusted is not None or initial:
             self.trusted = TRUST_DEFAULT if trusted is None else trusted
         if initial or self.trusted != before:
-            self.log(("the workspace is trusted: open documents and workspace exemplar files are used"
-                      if self.trusted else RESTRICTED)
-                     + ("" if trusted is not None else f" (the client did not send {TRUST_KEY})"))
+            self.log(
+                (
+                    "the workspace is trusted: open documents and workspace exemplar files are used"
+                    if self.trusted
+                    else RESTRICTED
+                )
+                + ("" if trusted is not None else f" (the client did not send {TRUST_KEY})")
+            )
         options, dropped = self._restrict(options)
         for f in dropped:
-            warnings.append(f"codefusion.exemplarFiles: {sanitize(f)[:300]} is not used: it is relative or lies in the "
-                            "untrusted workspace (only files outside the workspace count there)")
+            warnings.append(
+                f"codefusion.exemplarFiles: {sanitize(f)[:300]} is not used: it is relative or lies in the "
+                "untrusted workspace (only files outside the workspace count there)"
+            )
         self.options = self._with_default_checkpoint(options)
         for note in notes:
             self.log(note)
@@ -180,7 +199,7 @@ class CodeFusionServer(LanguageServer):
         """The workspace folders of `initialize` (rootUri, rootPath, workspaceFolders) as real paths."""
         self.roots = loc.workspace_roots(params)
 
-    def _restrict(self, options: Options) -> Tuple[Options, List[str]]:
+    def _restrict(self, options: Options) -> tuple[Options, list[str]]:
         """(options, dropped files): untrusted, lsp.locate.restrict with the folders of `initialize`
         and those that workspace/didChangeWorkspaceFolders added."""
         if self.trusted or not options.exemplar_files:
@@ -189,7 +208,9 @@ class CodeFusionServer(LanguageServer):
             folders = self.workspace.folders.values()
         except RuntimeError:  # not initialized yet: no workspace
             folders = ()
-        return loc.restrict(options, self.roots + [os.path.realpath(p) for p in (loc.file_path(f.uri) for f in folders) if p])
+        return loc.restrict(
+            options, self.roots + [os.path.realpath(p) for p in (loc.file_path(f.uri) for f in folders) if p]
+        )
 
     def preload(self) -> None:
         """Load the model in the background (so the first request does not wait for it)."""
@@ -207,18 +228,18 @@ class CodeFusionServer(LanguageServer):
     def _encoding(self) -> str:
         return str(self.workspace.position_encoding or "utf-16")
 
-    def locate(self, uri: Any, position: Any) -> Union[loc.Located, str]:
+    def locate(self, uri: Any, position: Any) -> loc.Located | str:
         """The request at a position, or a message saying why there is none."""
         return loc.locate(self.workspace.text_documents, self.options, self._encoding(), uri, position)
 
-    def check_request(self, located: loc.Located) -> Optional[str]:
+    def check_request(self, located: loc.Located) -> str | None:
         """A message when the comment cannot be sent to the model (empty or too long)."""
         return loc.check_request(located, self.options.max_comment_length)
 
     def to_client(self, lines: Sequence[str]):
         return loc.to_client(lines, self._encoding())
 
-    async def generate_for(self, located: loc.Located, k: Optional[int] = None) -> GenerationResult:
+    async def generate_for(self, located: loc.Located, k: int | None = None) -> GenerationResult:
         """Candidates for a located request (raises ModelUnavailable, Superseded, TimedOut, ValueError, CancelledError).
         The open documents' pairs join the bank in a trusted workspace only."""
         if self.trusted:
@@ -230,7 +251,7 @@ class CodeFusionServer(LanguageServer):
         key = self.service.key_for(located.request.text, located.lang, self.options, k)
         return await self.service.generate(key, located.uri, self.options, request_id=self.protocol.msg_id)
 
-    async def candidates_or_message(self, located: loc.Located, k: Optional[int] = None):
+    async def candidates_or_message(self, located: loc.Located, k: int | None = None):
         """(candidates, message): never raises for model problems, only for client cancellation."""
         problem = self.check_request(located)
         if problem:

@@ -3,12 +3,14 @@
 Pure functions over pygls's open documents and the settings (no server state, no LSP traffic);
 lsp.language_server calls them with its state.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
@@ -26,14 +28,13 @@ class Located:
 
     uri: str
     lang: str  # engine language
-    lines: List[str]
+    lines: list[str]
     line: int  # cursor, code points
     column: int
     request: NLRequest
 
 
-def locate(documents: Mapping[str, Any], options: Options, encoding: str, uri: Any,
-           position: Any) -> Union[Located, str]:
+def locate(documents: Mapping[str, Any], options: Options, encoding: str, uri: Any, position: Any) -> Located | str:
     """The request at a position of an open document (pygls's `workspace.text_documents`), or a
     message saying why there is none."""
     if not isinstance(uri, str):
@@ -58,14 +59,16 @@ def locate(documents: Mapping[str, Any], options: Options, encoding: str, uri: A
     return Located(uri, lang, lines, line, column, request)
 
 
-def check_request(located: Located, max_comment_length: int) -> Optional[str]:
+def check_request(located: Located, max_comment_length: int) -> str | None:
     """A message when the comment cannot be sent to the model (empty or too long)."""
     text = located.request.text
     if not text.strip():
         return "the comment is empty: write what the code should do"
     if len(text) > max_comment_length:
-        return (f"the comment is {len(text)} characters long; the limit is {max_comment_length} "
-                "(setting codefusion.maxCommentLength)")
+        return (
+            f"the comment is {len(text)} characters long; the limit is {max_comment_length} "
+            "(setting codefusion.maxCommentLength)"
+        )
     return None
 
 
@@ -79,7 +82,7 @@ def to_client(lines: Sequence[str], encoding: str) -> Callable[[int, int], types
     return convert
 
 
-def position_argument(args: Sequence[Any]) -> Union[Dict[str, Any], str]:
+def position_argument(args: Sequence[Any]) -> dict[str, Any] | str:
     """A command's one argument {"uri": ..., "position": {"line": ..., "character": ...}}, or what is wrong."""
     if len(args) != 1 or not isinstance(args[0], dict):
         return 'expected one argument {"uri": ..., "position": {"line": ..., "character": ...}}'
@@ -98,14 +101,14 @@ def file_path(uri: str) -> str:
     return unquote(parsed.path) if parsed.scheme == "file" else ""
 
 
-def workspace_roots(params: types.InitializeParams) -> List[str]:
+def workspace_roots(params: types.InitializeParams) -> list[str]:
     """The workspace folders of `initialize` (rootUri, rootPath, workspaceFolders) as real paths."""
     uris = [f.uri for f in params.workspace_folders or []] + ([params.root_uri] if params.root_uri else [])
     paths = [file_path(u) for u in uris] + ([params.root_path] if params.root_path else [])
     return sorted({os.path.realpath(p) for p in paths if p})
 
 
-def restrict(options: Options, roots: Iterable[str]) -> Tuple[Options, List[str]]:
+def restrict(options: Options, roots: Iterable[str]) -> tuple[Options, list[str]]:
     """(options, dropped files) for an untrusted workspace: the exemplar files that are relative (they
     would resolve in the workspace) or lie in one of `roots` (symbolic links followed) are dropped."""
     roots = list(roots)

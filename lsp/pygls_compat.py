@@ -20,17 +20,24 @@ Each override makes the server answer what the LSP / JSON-RPC specifications req
   `_server` as `LanguageServer.start_io` / `start_tcp` do; no upstream issue found.
 * `send_error` answers a request with an error outside a handler (`_send_response`).
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
 import threading
-from typing import Any, Callable, Optional, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 from lsprotocol import types
-from pygls.exceptions import (JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcMethodNotFound,
-                              JsonRpcServerNotInitialized)
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcMethodNotFound,
+    JsonRpcServerNotInitialized,
+)
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
@@ -68,21 +75,35 @@ class CodeFusionProtocol(LanguageServerProtocol):
         """Also: a request whose params do not fit the protocol (a negative or non-integer
         position, ...) gets an InvalidParams error response; pygls would leave it unanswered.
         Positions are checked strictly: lsprotocol's converter would take 1.5 or "3" for a line."""
-        if isinstance(data, dict) and "id" in data and ("method" in data or data.get("jsonrpc") != "2.0") \
-                and (data.get("jsonrpc") != "2.0" or not isinstance(data.get("method"), str)):
+        if (
+            isinstance(data, dict)
+            and "id" in data
+            and ("method" in data or data.get("jsonrpc") != "2.0")
+            and (data.get("jsonrpc") != "2.0" or not isinstance(data.get("method"), str))
+        ):
             if "method" in data or "params" in data:  # a request that is not JSON-RPC 2.0: say so
-                send_error(self, data["id"], JsonRpcInvalidRequest(
-                    "not a JSON-RPC 2.0 request (\"jsonrpc\": \"2.0\" and a string method are needed)"))
+                send_error(
+                    self,
+                    data["id"],
+                    JsonRpcInvalidRequest(
+                        'not a JSON-RPC 2.0 request ("jsonrpc": "2.0" and a string method are needed)'
+                    ),
+                )
                 return _ANSWERED
         if isinstance(data, dict) and isinstance(data.get("method"), str) and not self._knows(data["method"]):
             if "id" in data:  # JSON-RPC: a request for a method the server does not have
-                send_error(self, data["id"], JsonRpcMethodNotFound(f"unknown method {sanitize(data['method'])[:100]!r}"))
+                send_error(
+                    self, data["id"], JsonRpcMethodNotFound(f"unknown method {sanitize(data['method'])[:100]!r}")
+                )
             else:  # an unknown notification is ignored (LSP: `$/` ones may be; so are the others)
                 log.debug("ignored the unknown notification %r", data["method"][:100])
             return _ANSWERED
         try:
-            if isinstance(data, dict) and str(data.get("method", "")).startswith("textDocument/") \
-                    and not _strict_positions(data.get("params")):  # (commands check their own arguments)
+            if (
+                isinstance(data, dict)
+                and str(data.get("method", "")).startswith("textDocument/")
+                and not _strict_positions(data.get("params"))
+            ):  # (commands check their own arguments)
                 raise JsonRpcInvalidParams("positions must be non-negative integers")
             return super().structure_message(data)
         except JsonRpcException:
@@ -101,8 +122,11 @@ class CodeFusionProtocol(LanguageServerProtocol):
     def handle_message(self, message):
         if message is _ANSWERED:
             return
-        if getattr(self, "_shutdown", False) and getattr(message, "method", None) not in (None, types.EXIT) \
-                and getattr(message, "id", None) is not None:  # LSP: requests after shutdown get InvalidRequest
+        if (
+            getattr(self, "_shutdown", False)
+            and getattr(message, "method", None) not in (None, types.EXIT)
+            and getattr(message, "id", None) is not None
+        ):  # LSP: requests after shutdown get InvalidRequest
             send_error(self, message.id, JsonRpcInvalidRequest("the server is shutting down"))
             return
         super().handle_message(message)
@@ -140,8 +164,9 @@ def _strict_positions(params, depth: int = 0) -> bool:
     return True
 
 
-def run_stdio(server: LanguageServer, stdin: Any, stdout: Any, max_body: int,
-              on_oversize: Callable[[Any, int], None]) -> None:
+def run_stdio(
+    server: LanguageServer, stdin: Any, stdout: Any, max_body: int, on_oversize: Callable[[Any, int], None]
+) -> None:
     """LanguageServer.start_io with lsp.framing's reader loop (a bad Content-Length cannot deafen or
     kill the server); exits with the code of `exit` (0 after `shutdown`, 1 without)."""
     server._stop_event = threading.Event()
@@ -149,8 +174,17 @@ def run_stdio(server: LanguageServer, stdin: Any, stdout: Any, max_body: int,
     source = Source(stdin or sys.stdin.buffer, server.thread_pool)
     code = 0
     try:
-        asyncio.run(run_framed(server._stop_event, source, server.protocol, log, server.report_server_error,
-                               max_body=max_body, on_oversize=on_oversize))
+        asyncio.run(
+            run_framed(
+                server._stop_event,
+                source,
+                server.protocol,
+                log,
+                server.report_server_error,
+                max_body=max_body,
+                on_oversize=on_oversize,
+            )
+        )
     except BrokenPipeError:
         log.error("the connection to the client is lost; shutting down")
     except SystemExit as e:  # `exit`: 0 after `shutdown`, 1 without (the LSP rule)
@@ -163,15 +197,23 @@ def run_stdio(server: LanguageServer, stdin: Any, stdout: Any, max_body: int,
         sys.exit(code)
 
 
-def run_tcp(server: LanguageServer, host: str, port: int, max_body: int,
-            on_oversize: Optional[Callable[[Any, int], None]]) -> None:
+def run_tcp(
+    server: LanguageServer, host: str, port: int, max_body: int, on_oversize: Callable[[Any, int], None] | None
+) -> None:
     """LanguageServer.start_tcp with lsp.framing's reader loop."""
     server._stop_event = stop_event = threading.Event()
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         server.protocol.set_writer(writer)  # type: ignore[arg-type]
-        await run_framed(stop_event, Source(reader), server.protocol, log, server.report_server_error,
-                         max_body=max_body, on_oversize=on_oversize)
+        await run_framed(
+            stop_event,
+            Source(reader),
+            server.protocol,
+            log,
+            server.report_server_error,
+            max_body=max_body,
+            on_oversize=on_oversize,
+        )
         server.shutdown()
 
     async def serve() -> None:

@@ -14,6 +14,7 @@ threading.Event that the sampler checks between steps:
 
 Nothing here speaks LSP: the server passes callbacks for status changes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,13 +22,21 @@ import dataclasses
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 from codefusion.suggest import suggest
 from engine.api import Cancelled
-from lsp.engine_client import ModelClient, default_pipeline, default_retriever, load_model
+from lsp.engine_client import (
+    ModelClient,
+    default_pipeline,
+    default_retriever,
+    generator_of,
+    load_model,
+    release_free_memory,
+)
 from lsp.failover import RemoteEngine, ask_engine
 from lsp.generation import GenerationKey, GenerationResult, Stopped, Superseded, TimedOut
 from lsp.options import Options
@@ -40,7 +49,7 @@ class _Job:
     key: GenerationKey
     doc: str
     cancel: threading.Event
-    future: "asyncio.Future[GenerationResult]"
+    future: asyncio.Future[GenerationResult]
     waiters: int = 0
     superseded: bool = False
 
@@ -55,16 +64,17 @@ class GenerationService:
         retriever_factory: Callable[[Any], Any] = default_retriever,
         on_status: Callable[[str, str], None] = lambda state, message: None,
         on_log: Callable[[str], None] = lambda message: None,
-        on_warning: Optional[Callable[[str], None]] = None,
+        on_warning: Callable[[str], None] | None = None,
     ):
         self._pipeline = pipeline
         self._on_log = on_log
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codefusion-model")
-        self.model = ModelClient(self._executor, loader, pipeline, retriever_factory, on_status, on_log,
-                                 on_warning or on_log)
-        self._cache: "OrderedDict[GenerationKey, GenerationResult]" = OrderedDict()
-        self._jobs: Dict[GenerationKey, _Job] = {}
-        self._tasks: Dict[Any, "asyncio.Task[Any]"] = {}  # request id -> handler task
+        self.model = ModelClient(
+            self._executor, loader, pipeline, retriever_factory, on_status, on_log, on_warning or on_log
+        )
+        self._cache: OrderedDict[GenerationKey, GenerationResult] = OrderedDict()
+        self._jobs: dict[GenerationKey, _Job] = {}
+        self._tasks: dict[Any, asyncio.Task[Any]] = {}  # request id -> handler task
         self._runs = 0  # generations run (every 50th returns freed memory to the system)
 
     @property
@@ -75,7 +85,7 @@ class GenerationService:
     def workspace_version(self) -> int:
         return self.model.workspace_version
 
-    def set_workspace_exemplars(self, records: List[dict], version: int) -> None:
+    def set_workspace_exemplars(self, records: list[dict], version: int) -> None:
         """The user's comment -> code pairs; the next generation draws on them."""
         self.model.set_workspace_exemplars(records, version)
 
@@ -85,7 +95,7 @@ class GenerationService:
 
     # ------------------------------------------------------------ generation
 
-    def key_for(self, nl: str, lang: str, options: Options, k: Optional[int] = None) -> GenerationKey:
+    def key_for(self, nl: str, lang: str, options: Options, k: int | None = None) -> GenerationKey:
         return GenerationKey(
             nl=nl,
             lang=lang,
@@ -97,7 +107,7 @@ class GenerationService:
             exemplars=self.workspace_version,
         )
 
-    def cached(self, key: GenerationKey) -> Optional[GenerationResult]:
+    def cached(self, key: GenerationKey) -> GenerationResult | None:
         """A finished result for this key; a k=1 request also takes the best of a cached larger k."""
         result = self._cache.get(key)
         if result is not None:
@@ -139,8 +149,10 @@ class GenerationService:
                     job.waiters -= 1
                     if job.waiters <= 0:
                         job.cancel.set()  # the sampler stops at its next step
-                    raise TimedOut(f"the model took longer than {options.timeout} s (setting codefusion.timeout); "
-                                   "fewer steps or a smaller k answer sooner") from None
+                    raise TimedOut(
+                        f"the model took longer than {options.timeout} s (setting codefusion.timeout); "
+                        "fewer steps or a smaller k answer sooner"
+                    ) from None
                 if job.key.k > key.k:
                     return dataclasses.replace(result, candidates=result.candidates[: key.k])
                 return result
@@ -157,10 +169,14 @@ class GenerationService:
             if request_id is not None:
                 self._tasks.pop(request_id, None)
 
-    def _wider_job(self, key: GenerationKey) -> Optional[_Job]:
+    def _wider_job(self, key: GenerationKey) -> _Job | None:
         """A running job for the same request with a larger k: its best candidate will do."""
         for other in self._jobs.values():
-            if other.key.k > key.k and other.key == dataclasses.replace(key, k=other.key.k) and not other.cancel.is_set():
+            if (
+                other.key.k > key.k
+                and other.key == dataclasses.replace(key, k=other.key.k)
+                and not other.cancel.is_set()
+            ):
                 return other
         return None
 
@@ -178,14 +194,15 @@ class GenerationService:
         job = _Job(key=key, doc=doc, cancel=cancel, future=future)
         self._jobs[key] = job
 
-        def done(fut: "asyncio.Future[GenerationResult]") -> None:
+        def done(fut: asyncio.Future[GenerationResult]) -> None:
             if self._jobs.get(key) is job:
                 del self._jobs[key]
             if not fut.cancelled() and fut.exception() is None:
                 r = fut.result()
                 self._on_log(
                     f"generated {len(r.candidates)} candidate(s) for {key.nl[:60]!r} ({key.lang}): "
-                    f"model {r.model_seconds * 1000:.1f} ms, pipeline {r.pipeline_seconds * 1000:.1f} ms, {r.steps_run} steps"
+                    f"model {r.model_seconds * 1000:.1f} ms, pipeline {r.pipeline_seconds * 1000:.1f} ms, "
+                    f"{r.steps_run} steps"
                     + (f"; exemplars: {', '.join(repr(e[:80]) for e in r.exemplars)}" if r.exemplars else "")
                 )
                 self._cache[key] = r
@@ -212,8 +229,15 @@ class GenerationService:
         settings = Options(k=key.k, steps=key.steps, invalid_mode=key.invalid_mode, retrieval=key.retrieval)
         if isinstance(generator, RemoteEngine):
             model = self.model
-            remote = ask_engine(generator, key, should_stop, start, model.loader, model.retriever_factory,
-                                lambda message: model.say(message, warning=True))
+            remote = ask_engine(
+                generator,
+                key,
+                should_stop,
+                start,
+                model.loader,
+                model.retriever_factory,
+                lambda message: model.say(message, warning=True),
+            )
             if remote is not None:
                 return remote
             generator, retriever = generator.local, generator.local_retriever  # it takes over
@@ -222,17 +246,34 @@ class GenerationService:
         if retriever is not None:
             retriever = bank
         try:
-            res = suggest(key.nl, key.lang, settings, generator, retriever, cancel=should_stop, pipeline=self._pipeline)
+            res = suggest(
+                key.nl,
+                key.lang,
+                settings,
+                generator_of(generator),
+                retriever,
+                cancel=should_stop,
+                pipeline=self._pipeline,
+            )
         except Cancelled:
             raise Stopped(steps_run, time.perf_counter() - start) from None
         self._runs += 1
         if self._runs % 50 == 0:
-            _release_free_memory()
-        used = sorted((c.meta["exemplar"], c.meta["exemplar_code"]) for c in res.raw
-                      if "exemplar_code" in (getattr(c, "meta", None) or {}))  # nearest first
+            release_free_memory()
+        used = sorted(
+            (c.meta["exemplar"], c.meta["exemplar_code"])
+            for c in res.raw
+            if "exemplar_code" in (getattr(c, "meta", None) or {})
+        )  # nearest first
         used = [code for _, code in used]
-        return GenerationResult(list(res.candidates), res.message, res.model_seconds, res.pipeline_seconds, steps_run,
-                                list(dict.fromkeys(used)))
+        return GenerationResult(
+            list(res.candidates),
+            res.message,
+            res.model_seconds,
+            res.pipeline_seconds,
+            steps_run,
+            list(dict.fromkeys(used)),
+        )
 
     # ------------------------------------------------------------ cancellation
 
@@ -255,14 +296,3 @@ class GenerationService:
         for job in self._jobs.values():
             job.cancel.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-def _release_free_memory() -> None:
-    """glibc keeps freed heap memory in its arenas; many differently sized tensors fragment them and
-    the resident size creeps up. malloc_trim(0) gives the free pages back (Linux only; else nothing)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass

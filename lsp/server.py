@@ -10,12 +10,13 @@ The server never executes generated code and sends no telemetry. In an untrusted
 client's `trustedWorkspace` option false or absent) it takes no exemplars from open documents and no
 exemplar file that is relative or lies in a workspace folder.
 """
+
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from lsp.handlers import server
 from lsp.language_server import CodeFusionServer
@@ -43,21 +44,30 @@ class OneLineFormatter(logging.Formatter):
         return first[:2000]
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point `codefusion-lsp` (stdio unless --tcp)."""
     parser = argparse.ArgumentParser(prog="codefusion-lsp", description="CodeFusion language server")
     parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (a session per connection)")
     parser.add_argument("--token", default=None, help="with --tcp beyond loopback: the first line a client must send")
-    parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint when the codefusion.checkpoint setting is null")
+    parser.add_argument(
+        "--checkpoint", metavar="DIR", help="model checkpoint when the codefusion.checkpoint setting is null"
+    )
     parser.add_argument("--log-file", metavar="FILE", help="write the server's debug log here")
-    parser.add_argument("--max-message-mib", type=float, default=8.0, metavar="MIB",
-                        help="largest message accepted, in MiB (default 8); larger requests get an error answer")
+    parser.add_argument(
+        "--max-message-mib",
+        type=float,
+        default=8.0,
+        metavar="MIB",
+        help="largest message accepted, in MiB (default 8); larger requests get an error answer",
+    )
     from engine.api import version
 
     parser.add_argument("--version", action="version", version=f"codefusion-lsp {version()}")
     args = parser.parse_args(argv)
     if args.log_file:
-        logging.basicConfig(filename=args.log_file, level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.basicConfig(
+            filename=args.log_file, level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        )
     else:  # the editor shows stderr: one line per problem, never a traceback (--log-file has them)
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
@@ -73,9 +83,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             parser.error("--tcp expects HOST:PORT, e.g. 127.0.0.1:2087")
         from lsp.tcp import serve
 
-        child = (["--checkpoint", args.checkpoint] if args.checkpoint else []) + \
-            ["--max-message-mib", str(args.max_message_mib)] + \
-            (["--log-file", args.log_file] if args.log_file else [])
+        child = (
+            (["--checkpoint", args.checkpoint] if args.checkpoint else [])
+            + ["--max-message-mib", str(args.max_message_mib)]
+            + (["--log-file", args.log_file] if args.log_file else [])
+        )
         serve(host, int(port), child, args.token)
     else:
         server.start_io()
