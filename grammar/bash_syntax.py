@@ -22,8 +22,8 @@ from __future__ import annotations
 import bashlex
 import bashlex.errors
 
-from grammar.verdict import SyntaxIssue, Verdict
 from grammar.treesitter_util import parse, syntax_issues, walk
+from grammar.verdict import SyntaxIssue, Verdict
 
 # tree-sitter-bash node types for constructs bashlex 0.18 does not implement
 _BASHLEX_UNSUPPORTED = {
@@ -74,7 +74,7 @@ def _guard_bashlex() -> None:
             raise bashlex.errors.ParsingError("bad substitution: no closing '}'", string, sindex)
         return original(parserobj, string, sindex)
 
-    paramexpand._codefusion_guard = True
+    paramexpand._codefusion_guard = True  # type: ignore[attr-defined]  # a marker, read by getattr above
     subst._paramexpand = paramexpand
 
 

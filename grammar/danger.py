@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Optional
 
 # paths whose recursive deletion or chmod destroys a system or a home directory
 _ROOTISH = re.compile(r"""^["']?(/|/\*|~|~/|~/\*|\$HOME|\$HOME/|\$HOME/\*|\$\{HOME\}|\$\{HOME\}/\*|/\.\*|\.\./?\.\./?|/(bin|boot|dev|etc|home|lib|lib64|opt|root|sbin|srv|sys|usr|var|Users)/?\*?)["']?$""")
@@ -152,7 +151,7 @@ def _operands(tokens: list[str]) -> list[str]:
     return [t for t in tokens[1:] if not t.startswith("-")]
 
 
-def _in_place(tokens: list[str]) -> Optional[str]:
+def _in_place(tokens: list[str]) -> str | None:
     """For sed and perl: None when the command does not edit files in place, else its backup suffix
     ("" when it keeps no backup: sed -i, sed -Ei, perl -pi; ".bak" for sed -i.bak)."""
     cmd = tokens[0].rsplit("/", 1)[-1]
@@ -206,7 +205,7 @@ def _kill_targets(tokens: list[str]) -> list[str]:
     return rest
 
 
-def _bash_command_dangers(tokens: list[str], subs: Optional[list[list[str]]] = None) -> list[str]:
+def _bash_command_dangers(tokens: list[str], subs: list[list[str]] | None = None) -> list[str]:
     cmd = tokens[0].rsplit("/", 1)[-1]
     flags = _flags(tokens)
     operands = _operands(tokens)

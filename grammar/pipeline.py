@@ -13,8 +13,8 @@ marked invalid, with `message` saying so. Nothing is executed.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
 
 from grammar.danger import dangers
 from grammar.normalize import normalize
@@ -34,7 +34,7 @@ class RankedCandidate:
     also_retrieved: bool = False  # a model candidate that equals a retrieved training example
     meta: dict = field(default_factory=dict)  # the engine's meta of the kept candidate ("retrieved": the equal retrieved one's)
     origin: str = ""  # generated | edited | copy | retrieved (codefusion.suggest.label_origins; "" before it)
-    exemplar: Optional[dict] = None  # edited/copy/retrieved: the exemplar {"code", "nl", "source", "similarity"}
+    exemplar: dict | None = None  # edited/copy/retrieved: the exemplar {"code", "nl", "source", "similarity"}
 
 
 @dataclass

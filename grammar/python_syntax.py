@@ -1,8 +1,8 @@
 """Python syntax check with tree-sitter-python (ERROR and MISSING nodes)."""
 from __future__ import annotations
 
-from grammar.verdict import Verdict
 from grammar.treesitter_util import parse, syntax_issues
+from grammar.verdict import Verdict
 
 
 def check_python(code: str) -> Verdict:

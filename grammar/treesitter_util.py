@@ -1,24 +1,28 @@
 """Shared tree-sitter helpers: build parsers once, collect ERROR and MISSING nodes."""
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Iterator
+from collections.abc import Iterator
+from functools import cache
 
 from tree_sitter import Language, Node, Parser, Tree
 
 from grammar.verdict import SyntaxIssue
 
 
-@lru_cache(maxsize=None)
+@cache
 def parser_for(lang: str) -> Parser:
     """A cached tree-sitter parser for "python" or "bash"."""
     if lang == "python":
-        import tree_sitter_python as grammar_module
+        import tree_sitter_python
+
+        language = tree_sitter_python.language()
     elif lang == "bash":
-        import tree_sitter_bash as grammar_module
+        import tree_sitter_bash
+
+        language = tree_sitter_bash.language()
     else:
         raise ValueError(f"no tree-sitter grammar for {lang!r}")
-    return Parser(Language(grammar_module.language()))
+    return Parser(Language(language))
 
 
 def parse(code: str, lang: str) -> tuple[Tree, bytes]:

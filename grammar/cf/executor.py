@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from grammar.cf.nodes import Call, CellRef, ColRef, Node, Number, Text
 from grammar.cf.parser import parse
@@ -249,7 +250,7 @@ _HANDLERS: dict[str, Callable[[_Executor, Call], Mask]] = {
 }
 
 
-def execute(rule: Union[str, Call], data: Sequence[Sequence[Any]]) -> list[int]:
+def execute(rule: str | Call, data: Sequence[Sequence[Any]]) -> list[int]:
     """The 0/1 mask of `rule` on `data` (header row first; mask[0] == 0).
 
     Raises grammar.cf.CFSyntaxError for a rule that does not parse, CFExecutionError for one

@@ -14,7 +14,6 @@ Slot kinds:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class FunctionSpec:
     name: str
     family: str  # value | text | state | duplicate | rank | average | visual | boolean | date | helper
     shapes: tuple[tuple[str, ...], ...] = ()  # the allowed argument-slot sequences
-    variadic_min: Optional[int] = None  # AND/OR: any number >= this of `rule` arguments
+    variadic_min: int | None = None  # AND/OR: any number >= this of `rule` arguments
     returns_rule: bool = True  # False for LEN (a value, not a rule)
 
     def arity_text(self) -> str:

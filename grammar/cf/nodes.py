@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 
 @dataclass(frozen=True)
@@ -35,11 +34,11 @@ class ColRef:
 @dataclass(frozen=True)
 class Call:
     name: str
-    args: tuple["Node", ...]
+    args: tuple[Node, ...]
     pos: int
 
 
-Node = Union[Number, Text, CellRef, ColRef, Call]
+Node = Number | Text | CellRef | ColRef | Call
 
 
 def unparse(node: Node) -> str:

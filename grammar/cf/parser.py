@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Optional
 
 from grammar.cf.functions import FUNCTIONS, FunctionSpec
 from grammar.cf.nodes import Call, CellRef, ColRef, Node, Number, Text
@@ -47,10 +47,10 @@ class _Failure:
 class _Parser:
     def __init__(self, src: str):
         self.src = src
-        self.failure: Optional[_Failure] = None
+        self.failure: _Failure | None = None
 
     # -- helpers -----------------------------------------------------------
-    def fail(self, message: str, pos: int, reach: Optional[int] = None) -> None:
+    def fail(self, message: str, pos: int, reach: int | None = None) -> None:
         f = _Failure(pos if reach is None else reach, pos, message)
         if self.failure is None or f.reach > self.failure.reach:
             self.failure = f
@@ -92,7 +92,7 @@ class _Parser:
 
     def arguments(self, spec: FunctionSpec, pos: int) -> Iterator[tuple[list[Node], int]]:
         if spec.variadic_min is not None:
-            yield from self.variadic(spec, pos)
+            yield from self.variadic(spec, spec.variadic_min, pos)
             return
         matched = False
         for shape in spec.shapes:
@@ -113,7 +113,7 @@ class _Parser:
             return  # the count is fine: a slot reported what is wrong with an argument
         self.fail(f"{spec.name} takes {spec.arity_text()}, got {count}", pos - 1 - len(spec.name), reach=close)
 
-    def generic_close(self, pos: int) -> Optional[int]:
+    def generic_close(self, pos: int) -> int | None:
         for i, depth in _parens(self.src, pos):
             if depth < 0:
                 return i
@@ -134,7 +134,7 @@ class _Parser:
                 n += 1
         return n
 
-    def variadic(self, spec: FunctionSpec, pos: int) -> Iterator[tuple[list[Node], int]]:
+    def variadic(self, spec: FunctionSpec, minimum: int, pos: int) -> Iterator[tuple[list[Node], int]]:
         def more(args: list[Node], p: int) -> Iterator[tuple[list[Node], int]]:
             for node, end in self.call(p, want_rule=True):
                 q = self.skip_ws(end)
@@ -143,7 +143,7 @@ class _Parser:
                     yield from more(args + [node], q + 1)
                 elif ch == ")":
                     n = len(args) + 1
-                    if n >= spec.variadic_min:
+                    if n >= minimum:
                         yield args + [node], q + 1
                     else:
                         self.fail(f"{spec.name} takes {spec.arity_text()}, got {n}", spec_pos, reach=q)
@@ -259,7 +259,7 @@ class _Parser:
         # bare text: runs to a closing parenthesis (balanced one first, then the others)
         ends: list[int] = []
         depth = 0
-        balanced: Optional[int] = None
+        balanced: int | None = None
         for i in range(start, len(self.src)):
             ch = self.src[i]
             if ch == "(":
@@ -297,7 +297,7 @@ def _parens(src: str, pos: int = 0) -> Iterator[tuple[int, int]]:
             yield i, depth
 
 
-def _too_deep(code: str) -> Optional[int]:
+def _too_deep(code: str) -> int | None:
     """The position where parentheses (outside quotes) open more than MAX_DEPTH deep, or None."""
     return next((i for i, depth in _parens(code) if depth > MAX_DEPTH), None)
 
