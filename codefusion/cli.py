@@ -87,7 +87,7 @@ def _run_train(a: argparse.Namespace, task: str) -> int:
 
 
 def _run_generate(a: argparse.Namespace) -> int:
-    from codefusion.suggest import candidate_json
+    from codefusion.runtime import candidate_json
     from engine.schema import Request
 
     # checked before the model loads (seconds): a bad request fails at once, as a usage error (exit 2),

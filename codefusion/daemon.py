@@ -303,7 +303,7 @@ def _answer(req: dict, engine) -> dict:
     if isinstance(req, dict) and req.get("raw"):
         return {"raw": [{"code": c.code, "score": c.score} for c in engine.generate(request)]}
     res = engine.suggest(request)
-    from codefusion.suggest import candidate_json
+    from codefusion.runtime import candidate_json
 
     return {"candidates": [candidate_json(r) for r in res.candidates],
             "message": res.message, "n_duplicates": res.n_duplicates}

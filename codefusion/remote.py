@@ -68,24 +68,16 @@ def parse_request(body: bytes) -> Request:
         raise RequestError(400, str(e)) from None
 
 
-def ranked_json(r: Any) -> dict:
-    """A grammar.pipeline.RankedCandidate on the wire."""
-    return {"code": r.code, "score": float(r.score), "source": r.source, "valid": bool(r.valid),
-            "warnings": list(r.warnings), "errors": [[e.line, e.col, e.message] for e in r.errors],
-            "alsoRetrieved": bool(r.also_retrieved), "origin": getattr(r, "origin", ""),
-            "exemplar": getattr(r, "exemplar", None)}
-
-
 def ranked_from_json(d: dict) -> Any:
-    """The wire format back into a RankedCandidate (what the language server's converters read)."""
+    """A shown candidate on the wire (engine.schema.CandidateView: codefusion.runtime.candidate_json) back into
+    a RankedCandidate (what the language server's converters read)."""
     from grammar.pipeline import RankedCandidate
     from grammar.syntax import SyntaxIssue
 
-    return RankedCandidate(code=str(d["code"]), score=float(d["score"]), valid=bool(d["valid"]),
-                           errors=[SyntaxIssue(int(a), int(b), str(c)) for a, b, c in d.get("errors", [])],
-                           warnings=[str(w) for w in d.get("warnings", [])], source=str(d.get("source", "model")),
-                           also_retrieved=bool(d.get("alsoRetrieved", False)), origin=str(d.get("origin") or ""),
-                           exemplar=d["exemplar"] if isinstance(d.get("exemplar"), dict) else None)
+    v = schema.CandidateView.from_json(d)
+    errors = [SyntaxIssue(*(schema.parse_error_text(e) or (0, 0, e))) for e in v.errors]
+    return RankedCandidate(code=v.code, score=v.score, valid=v.valid, errors=errors, warnings=list(v.warnings),
+                           source=v.source, also_retrieved=v.also_retrieved, origin=v.origin, exemplar=v.exemplar)
 
 
 @dataclass

@@ -21,9 +21,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Union
 
-from engine.schema import Request
+from engine.schema import CandidateView, Request, error_text
 from codefusion.settings import Settings
-from codefusion.suggest import Suggestions, suggest, suggest_many
+from codefusion.suggest import Suggestions, origin_of, origin_text, suggest, suggest_many
 from grammar.pipeline import process
 
 WARM_UP_NL = "warm up"  # the request each language answers once before the first real one (k=1, one step)
@@ -50,6 +50,26 @@ class _WithOptions:
 def _options(request: Request) -> dict:
     """The request's sampling options that the generator takes per call (those it sets)."""
     return {k: v for k, v in (("start_snr", request.start_snr), ("noise_slots", request.noise_slots)) if v is not None}
+
+
+def candidate_view(r: Any) -> CandidateView:
+    """A ranked candidate (grammar.pipeline.RankedCandidate, labelled by codefusion.suggest) as every surface
+    shows it (engine.schema.CandidateView): its origin and exemplar, and those in words ("what"; a generated
+    candidate that equals a training example says so)."""
+    origin, exemplar = origin_of(r)
+    what = origin_text(origin, exemplar)
+    also = bool(getattr(r, "also_retrieved", False))
+    if what == "generated" and also:
+        what += ", also a training example"
+    return CandidateView(code=r.code, score=float(r.score), source=r.source, valid=bool(r.valid),
+                         errors=tuple(error_text(e.line, e.col, e.message) for e in r.errors),
+                         warnings=tuple(r.warnings), also_retrieved=also, origin=origin, exemplar=exemplar, what=what)
+
+
+def candidate_json(r: Any) -> dict:
+    """candidate_view(r) as JSON: what `generate --json` prints (a list), the daemon and the shared engine
+    send, and the language server's codefusion.generate returns."""
+    return candidate_view(r).to_json()
 
 
 def settings_for(request: Request) -> Settings:

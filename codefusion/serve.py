@@ -27,7 +27,8 @@ from ray import serve
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from codefusion.remote import DEFAULT_BATCH, DEFAULT_WAIT_MS, MAX_BODY_BYTES, RequestError, authorized, parse_request, ranked_json
+from codefusion.remote import DEFAULT_BATCH, DEFAULT_WAIT_MS, MAX_BODY_BYTES, RequestError, authorized, parse_request
+from codefusion.runtime import candidate_json
 
 
 class Replica:
@@ -63,7 +64,7 @@ class Replica:
             if isinstance(res, Exception):
                 out.append({"error": str(res), "status": 400})
                 continue
-            out.append({"candidates": [ranked_json(c) for c in res.candidates], "message": res.message,
+            out.append({"candidates": [candidate_json(c) for c in res.candidates], "message": res.message,
                         "modelSeconds": res.model_seconds, "pipelineSeconds": res.pipeline_seconds,
                         "replica": self.replica, "batch": len(requests)})
         return out

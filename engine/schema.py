@@ -13,12 +13,15 @@ Plain standard library: importing it costs nothing (the language server and the 
     Request.from_json({"nl", "lang", "k"?, "steps"?, "seed"?, "startSnr"?, "noiseSlots"?, "retrieval"?,
                        "invalidMode"?})       # the wire form (daemon, serve, the server's command)
     request.to_json()                          # the same keys back
+    CandidateView(...).to_json()               # one shown candidate, the same shape on every surface:
+                                               # generate --json, the daemon, the shared engine, the server
 """
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 # ---------------------------------------------------------------------------- the limits (their one home)
 LANGUAGES: Tuple[str, ...] = ("bash", "python", "cf")  # engine languages; grammar.syntax.LANGS parses the same
@@ -151,3 +154,79 @@ def schema_markdown() -> str:
     out = ["| key | type | default | meaning |", "|---|---|---|---|"]
     out += [f"| `{k}` | {t} | `{d}` | {m} |" for k, t, d, m in rows]
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------- the candidate schema
+ORIGINS: Tuple[str, ...] = ("generated", "edited", "copy", "retrieved")  # codefusion.suggest labels them
+DANGER_MARK = "⚠ "  # a label's mark: the code is dangerous (grammar.danger)
+RETRIEVED_MARK = "[retrieved] "  # a label's mark: a retrieved example, not the model's
+LABEL_MAX = 80  # characters of the code's first line in a label
+_ERROR = re.compile(r"line (\d+), col (\d+): (.*)", re.S)
+
+
+def error_text(line: int, col: int, message: str) -> str:
+    """A syntax error as a candidate carries it: "line 2, col 5: message" (1-based)."""
+    return f"line {line}, col {col}: {message}"
+
+
+def parse_error_text(text: str) -> Optional[Tuple[int, int, str]]:
+    """(line, col, message) of error_text's form; None for another string."""
+    m = _ERROR.fullmatch(text)
+    return (int(m.group(1)), int(m.group(2)), m.group(3)) if m else None
+
+
+def candidate_label(code: str, warnings: List[str], source: str) -> str:
+    """The code's first non-blank line (at most LABEL_MAX characters), marked when dangerous or retrieved."""
+    first = next((line.strip() for line in code.splitlines() if line.strip()), "(empty)")
+    if len(first) > LABEL_MAX:
+        first = first[: LABEL_MAX - 1] + "…"
+    return (DANGER_MARK if warnings else "") + (RETRIEVED_MARK if source == "retrieval" else "") + first
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    """One shown candidate, as every surface sends it (generate --json, the daemon, the shared engine's
+    answer, the language server's codefusion.generate result); codefusion.runtime.candidate_view builds
+    it from a ranked candidate."""
+
+    code: str
+    score: float
+    source: str = "model"  # "model" or "retrieval"
+    valid: bool = True  # the code parses (grammar.syntax)
+    errors: Tuple[str, ...] = ()  # its syntax errors, error_text's form
+    warnings: Tuple[str, ...] = ()  # danger reasons a user must see
+    also_retrieved: bool = False  # a model candidate equal to a retrieved example
+    origin: str = "generated"  # ORIGINS
+    exemplar: Optional[Dict[str, Any]] = None  # {"code", "nl", "source", "similarity"}; None for generated
+    what: str = ""  # the label in words (codefusion.suggest.origin_text), as the CLI and the editor say it
+    label: str = ""  # candidate_label (the first line, marked)
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"code": self.code, "label": self.label or candidate_label(self.code, list(self.warnings), self.source),
+                "score": float(self.score), "valid": bool(self.valid), "errors": list(self.errors),
+                "warnings": list(self.warnings), "source": self.source, "also_retrieved": bool(self.also_retrieved),
+                "origin": self.origin, "exemplar": self.exemplar, "what": self.what}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "CandidateView":
+        """to_json's dict back (an older shared engine's form too: errors as [line, col, message],
+        "alsoRetrieved")."""
+        errors = tuple(error_text(*e) if isinstance(e, (list, tuple)) and len(e) == 3 else str(e)
+                       for e in d.get("errors", []))
+        exemplar = d.get("exemplar")
+        return cls(code=str(d["code"]), score=float(d["score"]), source=str(d.get("source", "model")),
+                   valid=bool(d.get("valid", True)), errors=errors, warnings=tuple(str(w) for w in d.get("warnings", [])),
+                   also_retrieved=bool(d.get("also_retrieved", d.get("alsoRetrieved", False))),
+                   origin=str(d.get("origin") or ""), exemplar=exemplar if isinstance(exemplar, dict) else None,
+                   what=str(d.get("what") or ""), label=str(d.get("label") or ""))
+
+
+CANDIDATE_KEYS: Tuple[str, ...] = tuple(CandidateView("", 0.0).to_json())  # the keys of a shown candidate
+
+
+def candidate_markdown() -> str:
+    """The shown candidate's shape in docs/contracts.md (generated; tests/codefusion/test_schema.py checks it)."""
+    types = {"code": "str", "label": "str", "score": "float", "valid": "bool", "errors": "[str]", "warnings": "[str]",
+             "source": '"model"|"retrieval"', "also_retrieved": "bool", "origin": "|".join(f'"{o}"' for o in ORIGINS),
+             "exemplar": "{...}|null", "what": "str"}
+    return "`{" + ", ".join(f'"{k}": {types[k]}' for k in CANDIDATE_KEYS) + "}`"

@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from codefusion.remote import (MAX_BODY_BYTES, EngineClient, EngineUnreachable, RequestError, authorized,
-                               parse_request, ranked_from_json, ranked_json)
+                               parse_request, ranked_from_json)
+from codefusion.runtime import candidate_json, candidate_view
 
 
 def test_parse_request_applies_the_limits_and_defaults():
@@ -46,12 +47,19 @@ def test_candidates_survive_the_wire():
     from grammar.pipeline import RankedCandidate
     from grammar.syntax import SyntaxIssue
 
-    c = RankedCandidate("ls -la", 0.5, False, [SyntaxIssue(1, 2, "oops")], ["danger"], "retrieval", True)
-    assert ranked_from_json(json.loads(json.dumps(ranked_json(c)))) == c
+    c = RankedCandidate("ls -la", 0.5, False, [SyntaxIssue(1, 2, "oops: a, b")], ["danger"], "retrieval", True,
+                        origin="retrieved")
+    assert ranked_from_json(json.loads(json.dumps(candidate_json(c)))) == c
     labelled = RankedCandidate("ls -la", 0.5, True, [], [], "model", origin="copy",
                                exemplar={"code": "ls -la", "nl": "list", "source": {"bank": "shipped", "page": "ls"},
                                          "similarity": 1.0})  # its label reaches the editor (meta stays behind)
-    assert ranked_from_json(json.loads(json.dumps(ranked_json(labelled)))) == labelled
+    assert ranked_from_json(json.loads(json.dumps(candidate_json(labelled)))) == labelled
+    # what the editor shows of an engine's candidate is what it shows of its own
+    assert candidate_view(ranked_from_json(candidate_json(labelled))) == candidate_view(labelled)
+    older = {"code": "ls", "score": 1.0, "source": "model", "valid": False, "warnings": [], "errors": [[3, 4, "bad"]],
+             "alsoRetrieved": True}  # an older engine's form
+    back = ranked_from_json(older)
+    assert back.also_retrieved and (back.errors[0].line, back.errors[0].col, back.errors[0].message) == (3, 4, "bad")
 
 
 class _Fake(BaseHTTPRequestHandler):
@@ -88,7 +96,7 @@ class _Fake(BaseHTTPRequestHandler):
             step = 200
         if step != 200:
             return self._reply(step, {"error": f"status {step}"})
-        self._reply(200, {"candidates": [ranked_json(type("C", (), {
+        self._reply(200, {"candidates": [candidate_json(type("C", (), {
             "code": "ls", "score": 0.9, "source": "model", "valid": True, "warnings": [], "errors": [],
             "also_retrieved": False})())], "message": None, "modelSeconds": 0.01, "pipelineSeconds": 0.0, "replica": "r1"})
 

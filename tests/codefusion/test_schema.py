@@ -64,6 +64,9 @@ def test_the_limits_are_the_ones_every_layer_uses():
 
     assert tuple(LANGS) == LANGUAGES and tuple(ModelConfig().languages) == LANGUAGES
     assert tuple(INVALID_MODES) == schema.INVALID_MODES
+    from codefusion.suggest import ORIGINS
+
+    assert tuple(ORIGINS) == schema.ORIGINS
     assert settings.K_RANGE == K_RANGE and settings.STEPS_RANGE == schema.STEPS_RANGE
     assert settings.COMMENT_LENGTH_RANGE[1] == MAX_REQUEST_CHARS == settings.Settings().max_comment_length
     package = json.loads((REPO / "vscode-extension" / "package.json").read_text(encoding="utf-8"))
@@ -112,6 +115,10 @@ def test_the_daemon_refuses_it(case):
     assert reply == {"error": expected(case)}
 
 
+RAY_NOISE = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray Serve's own pydantic deprecations
+
+
+@RAY_NOISE
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_the_shared_engine_refuses_it(case):
     pytest.importorskip("ray.serve")
@@ -132,3 +139,37 @@ def test_the_shared_engine_refuses_it(case):
     response = asyncio.run(replica(HttpRequest(scope, receive)))
     assert response.status_code == 400
     assert json.loads(response.body) == {"error": expected(case)}
+
+
+@RAY_NOISE
+def test_every_surface_sends_the_one_candidate_schema(untrained_ckpt, capsys):
+    """The same request gives the same candidates, in engine.schema.CandidateView's shape, from
+    `generate --json`, the daemon and the shared engine's handler (one model, in this process)."""
+    import threading
+
+    from codefusion import daemon
+    from codefusion.cli import main
+    from codefusion.runtime import Engine
+    from codefusion.serve import Replica
+    from engine.schema import CANDIDATE_KEYS
+
+    request = Request(GOOD, "bash", k=3, steps=2, seed=1)
+    assert main(["generate", GOOD, "--lang", "bash", "-k", "3", "--steps", "2", "--seed", "1", "--json",
+                 "--checkpoint", str(untrained_ckpt), "--device", "cpu"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    engine = Engine.open(untrained_ckpt, device="cpu")
+    from_daemon = daemon.respond(request.to_json(), engine, {"install": "test"})["candidates"]
+    replica = Replica.__new__(Replica)  # the replica's answer to a batch of one, without Ray
+    replica.engine, replica.batches, replica._lock, replica.replica = engine, [], threading.Lock(), "test"
+    served = replica._answer([request])[0]["candidates"]
+    for shown in (cli, from_daemon, served):
+        assert shown and all(tuple(c) == CANDIDATE_KEYS for c in shown)
+        assert [c["code"] for c in shown] == [c["code"] for c in cli]
+        assert [c["score"] for c in shown] == pytest.approx([c["score"] for c in cli], abs=1e-4)
+        assert [{k: v for k, v in c.items() if k != "score"} for c in shown] == \
+            [{k: v for k, v in c.items() if k != "score"} for c in cli]
+
+
+def test_docs_contracts_holds_the_generated_candidate_shape():
+    assert schema.candidate_markdown() in (REPO / "docs" / "contracts.md").read_text(encoding="utf-8"), \
+        "docs/contracts.md: paste engine.schema.candidate_markdown() into the request section"
