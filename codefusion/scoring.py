@@ -39,6 +39,8 @@ import re
 from dataclasses import is_dataclass, replace
 from typing import Any, Iterable, List, Optional, Sequence
 
+from engine.slots import _PLACEHOLDERS, find_literals
+
 FEATURES = ("retrieved", "logprob", "similarity", "best_similarity", "agreement", "max_agreement", "kept", "noise",
             "valid", "rank", "model_top", "length", "request_length")
 PYTHON_RIGHT_BLEU = 0.5  # Python has no exact notion of right: a sentence BLEU of half the reference's n-grams
@@ -48,8 +50,6 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 # ------------------------------------------------------------------------------------------ features
 def shape(code: str) -> str:
     """The program with its literals and placeholders masked by kind ("tail -n NUM FILE"), whitespace collapsed."""
-    from engine.slots import _PLACEHOLDERS, find_literals
-
     spans = [(m.start(), m.end(), kind) for kind, pat in _PLACEHOLDERS.items() for m in pat.finditer(code)]
     spans += [(lit.start, lit.end, lit.kind) for lit in find_literals(code)]
     chosen: list = []

@@ -23,6 +23,8 @@ import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from engine.data import read_jsonl
+
 PLATFORMS = ("common", "linux", "osx")  # English pages a Bash user runs; others are Windows, Android, ...
 ATTRIBUTION = "tldr-pages team and contributors (CC BY 4.0), https://github.com/tldr-pages/tldr"
 
@@ -119,8 +121,6 @@ def write(root: Path, out: Path, platforms: Iterable[str] = PLATFORMS) -> int:
 def shipped_rows(files: Iterable[Path]) -> list[dict]:
     """The rows of converted tldr JSONL files (nl, code, page, platform), in file order, each (nl, code)
     pair once; a clear error for a file that is not one."""
-    from engine.data import read_jsonl
-
     rows, seen = [], set()
     for f in files:
         for n, rec in read_jsonl(f):
@@ -139,7 +139,7 @@ def shipped_rows(files: Iterable[Path]) -> list[dict]:
 def build_shipped(files: Iterable[Path], out: Path) -> dict:
     """Build the shipped bank (engine.banks.build) from converted tldr JSONL files into `out`, with
     its attribution and licence beside it; returns the manifest."""
-    from engine.banks import build
+    from engine.banks import build  # lazy: numpy, not at start-up
 
     files = [Path(f) for f in files]
     return build(shipped_rows(files), Path(out))

@@ -20,6 +20,8 @@ import json
 from pathlib import Path
 from typing import Iterable
 
+from engine.data import read_jsonl
+from engine.plots import pyplot
 
 
 def _value(hits: dict, lang: str) -> float:
@@ -86,8 +88,6 @@ def model_first(model_items: list, retrieval_items: list, t: dict, k: int) -> li
 
 
 def _read(paths) -> list[dict]:
-    from engine.data import read_jsonl
-
     for p in paths:
         if not Path(p).is_file():
             raise ValueError(f"{p}: no such report file")
@@ -111,7 +111,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 def run(a: argparse.Namespace) -> int:
     from codefusion.settings import Settings
-    from engine import checkpoint
+    from engine import checkpoint  # lazy: torch, not at start-up
 
     if bool(a.model_items) != bool(a.retrieval_items):
         raise ValueError("--model-items and --retrieval-items go together")
@@ -196,8 +196,6 @@ def _topk(shown: list, lang: str, k: int) -> dict:
 
 def plot_reliability(report: dict, out_png: Path) -> Path:
     """The reliability curves (predicted P against the share right, per language) and each language's AUC."""
-    from engine.plots import pyplot
-
     plt = pyplot()
     langs = report["languages"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))

@@ -67,7 +67,7 @@ def _primary_key(lang: str) -> str:
 def write(ckpt: Path, eval_dir: Path, prefix: str, baseline: Optional[str] = None, name: str = "CodeFusion (this model)",
           extra=(), benches: dict | None = None, notes: Optional[Path] = None, baseline_name: str = "AR baseline") -> Path:
     """Write ckpt/card.md and config.json's metrics; returns the card's path."""
-    from engine import checkpoint
+    from engine import checkpoint  # lazy: torch, not at start-up
 
     cfg, meta = checkpoint.read_config(Path(ckpt))
     tbl, metrics = table(Path(eval_dir), prefix, baseline, name, cfg.kind, extra, baseline_name)

@@ -16,7 +16,11 @@ from typing import Any, Optional, Sequence
 from codefusion.evaluation import metrics as M
 from codefusion.evaluation.options import EvalOptions
 from codefusion.runtime import Engine
+from engine.config import DEFAULT_ENCODER, ModelConfig
+from engine.data import DataError, read_jsonl
+from engine.plots import pyplot
 from engine.schema import Request
+from engine.slots import request_literals_in
 from grammar.syntax import LANGS, check
 
 __all__ = ["EvalError", "EvalOptions", "Source", "run", "markdown", "plot_steps", "primary_topk"]
@@ -30,8 +34,6 @@ class EvalError(Exception):
 def load_records(path: Path, lang: Optional[str], limit: Optional[int]) -> list[dict]:
     if not path.is_file():
         raise EvalError(f"data file {path} does not exist")
-    from engine.data import DataError, read_jsonl
-
     records: list[dict] = []
     try:
         for n, rec in read_jsonl(path):
@@ -63,15 +65,14 @@ def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
     if opts.baseline == "retrieval":
         if not opts.train:
             raise EvalError("--baseline retrieval needs --train FILE.jsonl [...]")
-        from engine.retrieval import Retriever
+        from engine.retrieval import Retriever  # lazy: numpy, not at start-up
 
         missing = [str(p) for p in opts.train if not Path(p).is_file()]
         if missing:
             raise EvalError(f"training file(s) not found: {', '.join(missing)}")
         dense = None
         if opts.retrieval_dense:  # the hybrid retriever, with the default NL encoder's sentence vectors
-            from engine.config import DEFAULT_ENCODER, ModelConfig
-            from engine.encoder import NLEncoder
+            from engine.encoder import NLEncoder  # lazy: torch
             from engine.retrieval import Dense
 
             enc = NLEncoder(DEFAULT_ENCODER, ModelConfig().nl_max_len)
@@ -191,8 +192,6 @@ def _accuracy(items: Sequence[dict], lang: str, key: str, scorer) -> dict[str, A
 def argument_recall(items: Sequence[dict], key: str = "candidates") -> dict[str, Any]:
     """On items whose reference contains a literal of the request (a file name, number, quoted string or URL,
     engine/slots.py), the share of those literals that the top-1 program contains."""
-    from engine.slots import request_literals_in
-
     want = found = n = 0
     for it in items:
         gold = request_literals_in(it["nl"], it["gold"])
@@ -292,8 +291,6 @@ def primary_topk(run: dict) -> dict[str, float]:
 
 def plot_steps(report: dict, out: Path) -> list[str]:
     """Accuracy and latency against the number of steps (one line per language and k)."""
-    from engine.plots import pyplot
-
     plt = pyplot()
 
     def figure(title: str, ylabel: str, suffix: str, draw) -> str:
