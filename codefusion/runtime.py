@@ -18,12 +18,13 @@ read as that package, and shadow it for a script run from inside codefusion/.)
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence, Union
+from typing import Any
 
-from engine.schema import CandidateView, Request, error_text
 from codefusion.settings import Settings
-from codefusion.suggest import Suggestions, origin_of, origin_text, suggest, suggest_many
+from codefusion.suggest import BatchRequest, Suggestions, origin_of, origin_text, suggest, suggest_many
+from engine.schema import CandidateView, Request, error_text
 from grammar.pipeline import process
 
 WARM_UP_NL = "warm up"  # the request each language answers once before the first real one (k=1, one step)
@@ -33,21 +34,22 @@ class _WithOptions:
     """The generator as suggest() sees it for one request that sets its own start SNR or noise slots:
     generate() and generate_many() pass them on; everything else is the generator's."""
 
-    def __init__(self, generator: Any, options: dict):
+    def __init__(self, generator: Any, options: dict[str, Any]):
         self._generator, self._options = generator, options
 
-    def generate(self, nl: str, lang: str, k: int, steps: Optional[int] = None, seed: int = 0, cancel: Any = None,
-                 **kw: Any) -> list:
-        return self._generator.generate(nl, lang, k=k, steps=steps, seed=seed, cancel=cancel, **{**self._options, **kw})
+    def generate(self, nl: str, lang: str, k: int, steps: int | None = None, seed: int = 0, cancel: Any = None,
+                 **kw: Any) -> list[Any]:
+        return list(self._generator.generate(nl, lang, k=k, steps=steps, seed=seed, cancel=cancel,
+                                             **{**self._options, **kw}))
 
-    def generate_many(self, requests: List[dict], *args: Any, **kw: Any) -> list:
-        return self._generator.generate_many([{**self._options, **r} for r in requests], *args, **kw)
+    def generate_many(self, requests: list[dict[str, Any]], *args: Any, **kw: Any) -> list[Any]:
+        return list(self._generator.generate_many([{**self._options, **r} for r in requests], *args, **kw))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._generator, name)
 
 
-def _options(request: Request) -> dict:
+def _options(request: Request) -> dict[str, Any]:
     """The request's sampling options that the generator takes per call (those it sets)."""
     return {k: v for k, v in (("start_snr", request.start_snr), ("noise_slots", request.noise_slots)) if v is not None}
 
@@ -66,7 +68,7 @@ def candidate_view(r: Any) -> CandidateView:
                          warnings=tuple(r.warnings), also_retrieved=also, origin=origin, exemplar=exemplar, what=what)
 
 
-def candidate_json(r: Any) -> dict:
+def candidate_json(r: Any) -> dict[str, Any]:
     """candidate_view(r) as JSON: what `generate --json` prints (a list), the daemon and the shared engine
     send, and the language server's codefusion.generate returns."""
     return candidate_view(r).to_json()
@@ -89,9 +91,9 @@ class Engine:
         self._from_bank = retriever_from_bank
 
     @classmethod
-    def open(cls, checkpoint: Union[str, Path, None] = None, exemplars: Sequence[Union[str, Path]] = (),
-             device: Optional[str] = None, *, bank: Union[str, Sequence[Union[str, Path]]] = "default",
-             background_embedding: Optional[bool] = None, progress: bool = True, warm: bool = False) -> "Engine":
+    def open(cls, checkpoint: str | Path | None = None, exemplars: Sequence[str | Path] = (),
+             device: str | None = None, *, bank: str | Sequence[str | Path] = "default",
+             background_embedding: bool | None = None, progress: bool = True, warm: bool = False) -> Engine:
         """Load a checkpoint (None: the shipped default model) on `device` (None: CUDA when available).
 
         bank "default": exemplars and retrieved examples come from the default layers (the shipped bank, the
@@ -130,7 +132,7 @@ class Engine:
         return self._retriever
 
     @property
-    def languages(self) -> tuple:
+    def languages(self) -> tuple[str, ...]:
         return tuple(getattr(self.generator, "languages", ()))
 
     @property
@@ -138,11 +140,11 @@ class Engine:
         return getattr(self.generator, "kind", "retrieval" if self.generator is None else "model")
 
     @property
-    def default_steps(self) -> Optional[int]:
+    def default_steps(self) -> int | None:
         return getattr(self.generator, "default_steps", None)
 
     @property
-    def path(self) -> Optional[Path]:
+    def path(self) -> Path | None:
         return getattr(self.generator, "path", None)
 
     @property
@@ -151,8 +153,8 @@ class Engine:
         return getattr(self.generator, "bank", None)
 
     # ------------------------------------------------------------ its banks
-    def use_exemplars(self, files: Sequence[Union[str, Path]] = (), records: Sequence[dict] = (),
-                      notes: Optional[list] = None, skip_bad: bool = False) -> Any:
+    def use_exemplars(self, files: Sequence[str | Path] = (), records: Sequence[dict[str, Any]] = (),
+                      notes: list[str] | None = None, skip_bad: bool = False) -> Any:
         """Widen the bank by the user's JSONL `files` and `records` (e.g. the open documents' pairs), before
         the default layers (engine.api.exemplar_bank; with skip_bad a bad file is a note in `notes`);
         returns the new bank (None: nothing)."""
@@ -161,13 +163,14 @@ class Engine:
         self.generator.bank = exemplar_bank(self.generator, files, records, notes=notes, skip_bad=skip_bad)
         return self.generator.bank
 
-    def bank_hint(self, lang: str, surface: str) -> Optional[str]:
+    def bank_hint(self, lang: str, surface: str) -> str | None:
         """One line, once per surface ("cli", "lsp"), for a language without a bank (engine.api.bank_hint)."""
         if getattr(self.generator, "loaded", None) is None:
             return None
         from engine.api import bank_hint
 
-        return bank_hint(self.generator, lang, surface)
+        hint: str | None = bank_hint(self.generator, lang, surface)
+        return hint
 
     # ------------------------------------------------------------ requests
     def _model(self, request: Request) -> Any:
@@ -180,24 +183,24 @@ class Engine:
         return suggest(request.nl, request.lang, settings_for(request), self._model(request), retriever,
                        seed=request.seed, cancel=cancel, pipeline=pipeline)
 
-    def suggest_many(self, requests: Sequence[Request], *, pipeline: Callable[..., Any] = process) -> List[Any]:
+    def suggest_many(self, requests: Sequence[Request], *, pipeline: Callable[..., Any] = process) -> list[Any]:
         """suggest() for a batch (codefusion.suggest.suggest_many: one sampling pass for the requests that
         share their start SNR and noise slots, usually all); an entry is a Suggestions or the ValueError
         that refused that request."""
-        groups: dict = {}
+        groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
         for i, r in enumerate(requests):
             groups.setdefault(tuple(sorted(_options(r).items())), []).append(i)
-        out: List[Any] = [None] * len(requests)
+        out: list[Any] = [None] * len(requests)
         retriever = self.retriever
         for options, members in groups.items():
             model = _WithOptions(self.generator, dict(options)) if options else self.generator
-            batch = [{"nl": requests[i].nl, "lang": requests[i].lang, "seed": requests[i].seed,
-                      "settings": settings_for(requests[i])} for i in members]
+            batch: list[BatchRequest] = [{"nl": requests[i].nl, "lang": requests[i].lang, "seed": requests[i].seed,
+                                          "settings": settings_for(requests[i])} for i in members]
             for i, res in zip(members, suggest_many(batch, model, retriever, pipeline=pipeline)):
                 out[i] = res
         return out
 
-    def generate(self, request: Request, *, cancel: Any = None) -> list:
+    def generate(self, request: Request, *, cancel: Any = None) -> list[Any]:
         """The model's own k candidates for the request, best first (no retrieval, no pipeline)."""
         return list(self._model(request).generate(request.nl, request.lang, k=request.k, steps=request.steps,
                                                   seed=request.seed, cancel=cancel))

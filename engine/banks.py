@@ -29,7 +29,7 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -344,7 +344,7 @@ def hint_once(lang: str, bank, surface: str) -> Optional[str]:
     return no_bank_hint(lang)
 
 
-def training_retriever(generator):
+def training_retriever(generator: Any) -> Any:
     """The bank a request's retrieved examples come from: the generator's own (an exemplar model's,
     with the user's exemplars when given), else the default layers (default_bank); None when there is
     none. Shared with the exemplars, not built twice."""
@@ -352,7 +352,7 @@ def training_retriever(generator):
     return bank if bank is not None else default_bank(generator)
 
 
-def default_bank(generator):
+def default_bank(generator: Any) -> Any:
     """The bank every request searches without user exemplars (the module docstring): the shipped bank
     (Bash) and the training files the checkpoint lists, when they are on this machine; None when neither
     is. Built once per generator (kept as its base_bank)."""
@@ -387,7 +387,7 @@ def exemplar_bank(generator, files=(), records=(), notes: Optional[list] = None,
     return base.with_records(extra, bank="user")
 
 
-def files_bank(generator, files):
+def files_bank(generator: Any, files: Any) -> Any:
     """A bank over JSONL files alone (`codefusion eval --bank`): the shipped bank's own rows file gives the
     shipped bank with its precomputed index; other files are indexed here."""
     from engine.retrieval import Retriever, dense_for

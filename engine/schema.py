@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any
 
 # ---------------------------------------------------------------------------- the limits (their one home)
-LANGUAGES: Tuple[str, ...] = ("bash", "python", "cf")  # engine languages; grammar.syntax.LANGS parses the same
+LANGUAGES: tuple[str, ...] = ("bash", "python", "cf")  # engine languages; grammar.syntax.LANGS parses the same
 #   three (grammar may not import engine: tests/test_schema.py ties them, and engine.config's default)
 DEFAULT_K = 5  # candidates per request (package.json repeats it; a test ties them)
 K_RANGE = (1, 20)  # candidates one request may ask for. 20, not the engine's former 64: the editor setting
@@ -39,7 +40,7 @@ MAX_REQUEST_CHARS = 2000  # a longer request is refused (the NL encoder reads 48
 START_SNR_RANGE = (0.0, 1e6)  # exemplar models: the token SNR a candidate's exemplar is noised to before sampling
 #   (0: pure noise; above the schedule's snr_max, 100 in the shipped configs, every value starts at step 1 alike)
 NOISE_SLOTS_RANGE = (0, K_RANGE[1])  # exemplar models: candidates from a second pass from pure noise
-INVALID_MODES: Tuple[str, ...] = ("rank_last", "hide")  # grammar.pipeline.INVALID_MODES (tied by a test)
+INVALID_MODES: tuple[str, ...] = ("rank_last", "hide")  # grammar.pipeline.INVALID_MODES (tied by a test)
 
 # the wire keys (JSON) of the request's fields; the same for the daemon, the shared engine and the server
 WIRE_KEYS = {"nl": "nl", "lang": "lang", "k": "k", "steps": "steps", "seed": "seed", "start_snr": "startSnr",
@@ -79,10 +80,10 @@ class Request:
     nl: str
     lang: str
     k: int = DEFAULT_K
-    steps: Optional[int] = None  # None: the checkpoint's default
+    steps: int | None = None  # None: the checkpoint's default
     seed: int = DEFAULT_SEED
-    start_snr: Optional[float] = None  # None: the checkpoint's (resolve_start_snr); 0: pure noise
-    noise_slots: Optional[int] = None  # None: the checkpoint's, per language
+    start_snr: float | None = None  # None: the checkpoint's (resolve_start_snr); 0: pure noise
+    noise_slots: int | None = None  # None: the checkpoint's, per language
     retrieval: bool = True  # retrieved examples beside the model's
     invalid_mode: str = INVALID_MODES[0]
 
@@ -110,7 +111,7 @@ class Request:
             raise RequestError(f"invalid mode must be one of {', '.join(INVALID_MODES)}, got {_shown(self.invalid_mode)}")
 
     @classmethod
-    def from_json(cls, data: Any) -> "Request":
+    def from_json(cls, data: Any) -> Request:
         """A request from its wire form (WIRE_KEYS; absent keys take their defaults, other keys are ignored)."""
         if not isinstance(data, Mapping):
             raise RequestError("a request must be a JSON object")
@@ -123,11 +124,11 @@ class Request:
                 del values[name]
         return cls(**values)
 
-    def to_json(self) -> Dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {WIRE_KEYS[f.name]: getattr(self, f.name) for f in fields(self)}
 
 
-def resolve_start_snr(requested: Optional[float], cfg: Any, lang: str) -> float:
+def resolve_start_snr(requested: float | None, cfg: Any, lang: str) -> float:
     """The start level of a request: its own, else the checkpoint's for the language
     (cfg.exemplar_start_snr_lang), else the checkpoint's (cfg.exemplar_start_snr). The one resolver."""
     if requested is not None:
@@ -157,7 +158,7 @@ def schema_markdown() -> str:
 
 
 # ---------------------------------------------------------------------------- the candidate schema
-ORIGINS: Tuple[str, ...] = ("generated", "edited", "copy", "retrieved")  # codefusion.suggest labels them
+ORIGINS: tuple[str, ...] = ("generated", "edited", "copy", "retrieved")  # codefusion.suggest labels them
 DANGER_MARK = "⚠ "  # a label's mark: the code is dangerous (grammar.danger)
 RETRIEVED_MARK = "[retrieved] "  # a label's mark: a retrieved example, not the model's
 LABEL_MAX = 80  # characters of the code's first line in a label
@@ -169,13 +170,13 @@ def error_text(line: int, col: int, message: str) -> str:
     return f"line {line}, col {col}: {message}"
 
 
-def parse_error_text(text: str) -> Optional[Tuple[int, int, str]]:
+def parse_error_text(text: str) -> tuple[int, int, str] | None:
     """(line, col, message) of error_text's form; None for another string."""
     m = _ERROR.fullmatch(text)
     return (int(m.group(1)), int(m.group(2)), m.group(3)) if m else None
 
 
-def candidate_label(code: str, warnings: List[str], source: str) -> str:
+def candidate_label(code: str, warnings: list[str], source: str) -> str:
     """The code's first non-blank line (at most LABEL_MAX characters), marked when dangerous or retrieved."""
     first = next((line.strip() for line in code.splitlines() if line.strip()), "(empty)")
     if len(first) > LABEL_MAX:
@@ -193,22 +194,22 @@ class CandidateView:
     score: float
     source: str = "model"  # "model" or "retrieval"
     valid: bool = True  # the code parses (grammar.syntax)
-    errors: Tuple[str, ...] = ()  # its syntax errors, error_text's form
-    warnings: Tuple[str, ...] = ()  # danger reasons a user must see
+    errors: tuple[str, ...] = ()  # its syntax errors, error_text's form
+    warnings: tuple[str, ...] = ()  # danger reasons a user must see
     also_retrieved: bool = False  # a model candidate equal to a retrieved example
     origin: str = "generated"  # ORIGINS
-    exemplar: Optional[Dict[str, Any]] = None  # {"code", "nl", "source", "similarity"}; None for generated
+    exemplar: dict[str, Any] | None = None  # {"code", "nl", "source", "similarity"}; None for generated
     what: str = ""  # the label in words (codefusion.suggest.origin_text), as the CLI and the editor say it
     label: str = ""  # candidate_label (the first line, marked)
 
-    def to_json(self) -> Dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "label": self.label or candidate_label(self.code, list(self.warnings), self.source),
                 "score": float(self.score), "valid": bool(self.valid), "errors": list(self.errors),
                 "warnings": list(self.warnings), "source": self.source, "also_retrieved": bool(self.also_retrieved),
                 "origin": self.origin, "exemplar": self.exemplar, "what": self.what}
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "CandidateView":
+    def from_json(cls, d: Mapping[str, Any]) -> CandidateView:
         """to_json's dict back (an older shared engine's form too: errors as [line, col, message],
         "alsoRetrieved")."""
         errors = tuple(error_text(*e) if isinstance(e, (list, tuple)) and len(e) == 3 else str(e)
@@ -221,7 +222,7 @@ class CandidateView:
                    what=str(d.get("what") or ""), label=str(d.get("label") or ""))
 
 
-CANDIDATE_KEYS: Tuple[str, ...] = tuple(CandidateView("", 0.0).to_json())  # the keys of a shown candidate
+CANDIDATE_KEYS: tuple[str, ...] = tuple(CandidateView("", 0.0).to_json())  # the keys of a shown candidate
 
 
 def candidate_markdown() -> str:
