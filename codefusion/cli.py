@@ -14,9 +14,11 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from engine.api import EngineError
-from engine.schema import DEFAULT_K, DEFAULT_SEED, K_RANGE, LANGUAGES
 from codefusion.settings import INVALID_MODES, Settings
+from engine import version
+from engine.api import EngineError, default_checkpoint_dir
+from engine.data import default_data_dir
+from engine.schema import DEFAULT_K, DEFAULT_SEED, K_RANGE, LANGUAGES, Request
 from grammar.syntax import LANGS
 
 
@@ -57,11 +59,10 @@ def _add_train_args(p: argparse.ArgumentParser, pretrain: bool) -> None:
 
 def _run_train(a: argparse.Namespace, task: str) -> int:
     from codefusion.evaluation.template import template_match
-    from engine.train import TrainArgs, train
+    from engine.train import TrainArgs, train  # lazy: torch, not at start-up
 
     data = a.data
     if task == "pretrain" and not data:
-        from engine.data import default_data_dir
         d = default_data_dir()
         if d is None:
             raise EngineError("no --data given and no ../shared/data directory found")
@@ -88,7 +89,6 @@ def _run_train(a: argparse.Namespace, task: str) -> int:
 
 def _run_generate(a: argparse.Namespace) -> int:
     from codefusion.runtime import candidate_json
-    from engine.schema import Request
 
     # checked before the model loads (seconds): a bad request fails at once, as a usage error (exit 2),
     # with the message the daemon, the shared engine and the language server give (engine.schema)
@@ -169,8 +169,7 @@ def _request_text(a: argparse.Namespace) -> str:
 
 
 def _run_diagnose(a: argparse.Namespace) -> int:
-    from engine.api import default_checkpoint_dir
-    from engine.diagnose import format_table, run
+    from engine.diagnose import format_table, run  # lazy: torch, not at start-up
 
     ckpt = a.checkpoint or default_checkpoint_dir()
     if ckpt is None:
@@ -273,10 +272,6 @@ def run_eval(args: argparse.Namespace) -> int:
     from codefusion.evaluation.evaluate import EvalError, primary_topk, run
 
     try:
-        from engine.api import EngineError
-    except ImportError:  # pragma: no cover - engine is part of the same project
-        EngineError = RuntimeError  # type: ignore[misc,assignment]
-    try:
         report = run(options_from_args(args))
     except (EvalError, EngineError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -329,8 +324,6 @@ def _run_bank(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engine import version
-
     p = argparse.ArgumentParser(prog="codefusion", description="CodeFusion: natural language to code with diffusion")
     p.add_argument("--version", action="version", version=f"codefusion {version()}")
     sub = p.add_subparsers(dest="cmd", required=True)

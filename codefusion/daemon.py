@@ -33,8 +33,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from engine.api import EngineError
-from engine.schema import RequestError
+from engine import version
+from engine.api import EngineError, default_checkpoint_dir
+from engine.schema import Request, RequestError
 
 IDLE_S = 1800.0  # the daemon exits after this long without a request
 START_TIMEOUT_S = 180.0  # how long a first call waits for the daemon to load its model
@@ -62,8 +63,6 @@ def identity(checkpoint: Optional[str], device: Optional[str], exemplars=()) -> 
     """What makes a daemon the right one for this call: the install and the configuration (module docstring).
     Cheap (no torch): the client computes it before every request."""
     import codefusion
-    from engine import version
-    from engine.api import default_checkpoint_dir
 
     ckpt = Path(checkpoint) if checkpoint else default_checkpoint_dir()
     files = []
@@ -297,8 +296,6 @@ def respond(req, engine, ident: dict) -> dict:
 
 def _answer(req: dict, engine) -> dict:
     """A request (engine.schema.Request's JSON, and "raw": the model's own candidates) -> the reply."""
-    from engine.schema import Request
-
     request = Request.from_json(req)  # RequestError: the one-line message every surface gives
     if isinstance(req, dict) and req.get("raw"):
         return {"raw": [{"code": c.code, "score": c.score} for c in engine.generate(request)]}

@@ -26,6 +26,7 @@ from typing import Any, Callable, List, Optional
 from urllib.parse import urlsplit
 
 from engine import schema
+from engine.api import Cancelled
 from engine.schema import DEFAULT_SEED, INVALID_MODES, Request
 
 MAX_BODY_BYTES = 64 << 10  # a request body; the NL itself: engine.schema.MAX_REQUEST_CHARS
@@ -121,8 +122,6 @@ class EngineClient:
 
     # ------------------------------------------------------------ HTTP
     def _call(self, method: str, path: str, body: Optional[dict], timeout: float, cancel) -> dict:
-        from engine.api import Cancelled
-
         deadline = time.monotonic() + timeout
         last = "no attempt"
         for attempt in range(self.retries + 1):
@@ -151,8 +150,6 @@ class EngineClient:
         raise EngineUnreachable(f"the CodeFusion engine at {self.url} did not answer ({last})")
 
     def _once(self, method: str, path: str, body: Optional[dict], deadline: float, cancel) -> tuple:
-        from engine.api import Cancelled
-
         cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
         conn = cls(self._host, self._port, timeout=max(0.1, deadline - time.monotonic()))
         try:

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse
 
 from codefusion.remote import DEFAULT_BATCH, DEFAULT_WAIT_MS, MAX_BODY_BYTES, RequestError, authorized, parse_request
 from codefusion.runtime import candidate_json
+from engine.api import EngineError, version
 
 
 class Replica:
@@ -77,8 +78,6 @@ class Replica:
             return JSONResponse({"status": "ok", "model": str(self.generator.path), "languages": list(self.generator.languages),
                                  "replica": self.replica, "pid": os.getpid(), "batches": self.batches[-20:]})
         if request.method == "GET" and path.endswith("/v1/version"):
-            from engine.api import version
-
             return JSONResponse({"version": version(), "model": str(self.generator.path)})
         if request.method != "POST" or not path.endswith("/v1/generate"):
             return JSONResponse({"error": f"no {request.method} {path}: POST /v1/generate, GET /v1/health, "
@@ -112,8 +111,6 @@ def application(checkpoint: Optional[str] = None, device: Optional[str] = None, 
 
 def run(a: argparse.Namespace) -> int:
     """`codefusion serve`: deploy, print where, serve until interrupted."""
-    from engine.api import EngineError
-
     if a.host not in ("127.0.0.1", "localhost", "::1") and not a.token:
         raise EngineError(f"listening on {a.host} (beyond loopback) needs --token TOKEN or $CODEFUSION_ENGINE_TOKEN")
     for name, v, lo in (("--replicas", a.replicas, 1), ("--max-batch-size", a.max_batch_size, 1)):
