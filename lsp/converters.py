@@ -12,12 +12,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from lsprotocol import types
 
-from codefusion.suggest import origin_of, origin_text
+from codefusion.runtime import candidate_json, candidate_view
+from codefusion.suggest import origin_of
+from engine.schema import DANGER_MARK, candidate_label
 from lsp.comments import NLRequest
 
-DANGER_MARK = "⚠ "
-RETRIEVED_MARK = "[retrieved] "
-LABEL_MAX = 80
 _FENCE = {"bash": "bash", "python": "python", "cf": ""}
 
 # (line, code-point column) -> client Position
@@ -31,25 +30,19 @@ def indent_code(code: str, indent: str) -> str:
 
 
 def label(c: Any) -> str:
-    """First non-blank line of the code, marked when dangerous or retrieved."""
-    first = next((line.strip() for line in c.code.splitlines() if line.strip()), "(empty)")
-    if len(first) > LABEL_MAX:
-        first = first[: LABEL_MAX - 1] + "…"
-    marks = (DANGER_MARK if c.warnings else "") + (RETRIEVED_MARK if c.source == "retrieval" else "")
-    return marks + first
+    """First non-blank line of the code, marked when dangerous or retrieved (engine.schema.candidate_label)."""
+    return candidate_label(c.code, list(c.warnings), c.source)
 
 
 def error_strings(c: Any) -> List[str]:
-    return [f"line {e.line}, col {e.col}: {e.message}" for e in c.errors]
+    return list(candidate_view(c).errors)
 
 
 def what(c: Any) -> str:
     """What the candidate is (its label): "generated", "edited from exemplar `...`", "copy of an exemplar
-    ...", "retrieved example ..."; a generated one that equals a training example says so."""
-    text = origin_text(*origin_of(c))
-    if text == "generated" and getattr(c, "also_retrieved", False):
-        text += ", also a training example"
-    return text
+    ...", "retrieved example ..."; a generated one that equals a training example says so
+    (codefusion.runtime.candidate_view)."""
+    return candidate_view(c).what
 
 
 def detail(c: Any) -> str:
@@ -173,19 +166,9 @@ def comment_range(request: NLRequest, lines: Sequence[str], to_client: ToClient)
 
 
 def candidate_dict(c: Any) -> Dict[str, Any]:
-    return {
-        "code": c.code,
-        "label": label(c),
-        "score": float(c.score),
-        "valid": bool(c.valid),
-        "errors": error_strings(c),
-        "warnings": list(c.warnings),
-        "source": c.source,
-        "also_retrieved": bool(c.also_retrieved),
-        "origin": origin_of(c)[0],
-        "exemplar": origin_of(c)[1],
-        "what": what(c),
-    }
+    """A candidate of the codefusion.generate result: the one shown-candidate schema (engine.schema.CandidateView),
+    as `codefusion generate --json`, the daemon and the shared engine send it."""
+    return candidate_json(c)
 
 
 def generate_result(

@@ -46,7 +46,7 @@ def load_engine(options: Options, loader: Callable[[Options], Any]) -> RemoteEng
     """For codefusion.engineUrl: the engine if it answers its health check; else, with
     engineFallback, the engine with the local model standing in; else ModelUnavailable saying why."""
     try:
-        client = EngineClient(options.engine_url, options.engine_token, timeout=float(options.timeout))
+        client = EngineClient(options.engine_url or "", options.engine_token, timeout=float(options.timeout))
     except ValueError as exc:
         raise ModelUnavailable(f"codefusion.engineUrl: {exc}") from None
     try:
@@ -93,6 +93,9 @@ def ask_engine(
                 retrieval=key.retrieval,
                 invalid_mode=key.invalid_mode,
                 cancel=should_stop,
+                seed=key.seed,
+                start_snr=key.start_snr,
+                noise_slots=key.noise_slots,
             )
             return GenerationResult(res.candidates, res.message, res.model_seconds, res.pipeline_seconds, 0)
         except Cancelled:

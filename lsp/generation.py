@@ -11,6 +11,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.schema import DEFAULT_SEED, Request
+
 
 class ModelUnavailable(Exception):
     """No usable model: str() says why and how to fix it."""
@@ -45,6 +47,41 @@ class GenerationKey:
     retrieval: bool
     model: Hashable
     exemplars: int = 0  # the version of the workspace's comment -> code pairs (a new pair: a new result)
+    seed: int = DEFAULT_SEED  # the rest of the request (engine.schema.Request), from the command's argument
+    start_snr: float | None = None
+    noise_slots: int | None = None
+
+    @classmethod
+    def of(cls, request: Request, model: Hashable, exemplars: int = 0) -> GenerationKey:
+        """The key of a request (engine.schema.Request) to a model."""
+        r = request
+        return cls(
+            r.nl,
+            r.lang,
+            r.k,
+            r.steps,
+            r.invalid_mode,
+            r.retrieval,
+            model,
+            exemplars,
+            r.seed,
+            r.start_snr,
+            r.noise_slots,
+        )
+
+    def request(self) -> Request:
+        """The request this key asks (engine.schema.Request)."""
+        return Request(
+            self.nl,
+            self.lang,
+            k=self.k,
+            steps=self.steps,
+            seed=self.seed,
+            start_snr=self.start_snr,
+            noise_slots=self.noise_slots,
+            retrieval=self.retrieval,
+            invalid_mode=self.invalid_mode,
+        )
 
 
 @dataclass

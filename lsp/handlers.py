@@ -13,7 +13,7 @@ from lsprotocol import types
 
 from lsp import converters
 from lsp.language_server import CodeFusionServer
-from lsp.locate import position_argument
+from lsp.locate import REQUEST_KEYS, position_argument
 from lsp.text import sanitize
 
 CMD_GENERATE = "codefusion.generate"
@@ -157,7 +157,8 @@ async def code_action(ls: CodeFusionServer, params: types.CodeActionParams) -> l
 async def code_action_resolve(ls: CodeFusionServer, action: types.CodeAction) -> types.CodeAction:
     """codeAction/resolve: the edit that inserts the best candidate below the comment."""
     data = action.data if isinstance(action.data, dict) else {}
-    position = data.get("position") if isinstance(data.get("position"), dict) else {}
+    raw = data.get("position")
+    position = raw if isinstance(raw, dict) else {}
     located = ls.locate(data.get("uri"), (position.get("line"), position.get("character")))
     if isinstance(located, str):
         action.disabled = types.CodeActionDisabled(reason=located)
@@ -184,7 +185,8 @@ async def generate_command(ls: CodeFusionServer, *args: Any) -> dict[str, Any]:
     located = ls.locate(arg["uri"], (arg["position"]["line"], arg["position"]["character"]))
     if isinstance(located, str):
         return converters.empty_result(located)
-    candidates, message = await ls.candidates_or_message(located)
+    overrides = {key: arg[key] for key in REQUEST_KEYS if key in arg}  # this request's own k, startSnr, ...
+    candidates, message = await ls.candidates_or_message(located, overrides=overrides)
     return converters.generate_result(
         located.request, located.lang, candidates, message, located.lines, ls.to_client(located.lines)
     )

@@ -24,6 +24,7 @@ from pygls.exceptions import JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
 
 from codefusion.settings import TRUST_DEFAULT, TRUST_KEY, parse_trust
+from engine.schema import Request
 from lsp import locate as loc
 from lsp.exemplars import WorkspaceExemplars
 from lsp.generation import GenerationResult, ModelUnavailable, Superseded, TimedOut
@@ -239,25 +240,35 @@ class CodeFusionServer(LanguageServer):
     def to_client(self, lines: Sequence[str]):
         return loc.to_client(lines, self._encoding())
 
-    async def generate_for(self, located: loc.Located, k: int | None = None) -> GenerationResult:
-        """Candidates for a located request (raises ModelUnavailable, Superseded, TimedOut, ValueError, CancelledError).
-        The open documents' pairs join the bank in a trusted workspace only."""
+    async def generate_for(
+        self, located: loc.Located, k: int | None = None, request: Request | None = None
+    ) -> GenerationResult:
+        """Candidates for a located request (raises ModelUnavailable, Superseded, TimedOut, ValueError, CancelledError);
+        `request`: the one the comment makes (loc.request_for), else the settings'. The open documents' pairs join
+        the bank in a trusted workspace only."""
         if self.trusted:
             changed = self.exemplars.refresh(self.workspace.text_documents.values(), self.options.engine_language)
         else:
             changed = self.exemplars.clear()
         if changed:
             self.service.set_workspace_exemplars(self.exemplars.records(), self.exemplars.version)
-        key = self.service.key_for(located.request.text, located.lang, self.options, k)
+        key = self.service.key_for(located.request.text, located.lang, self.options, k, request)
         return await self.service.generate(key, located.uri, self.options, request_id=self.protocol.msg_id)
 
-    async def candidates_or_message(self, located: loc.Located, k: int | None = None):
-        """(candidates, message): never raises for model problems, only for client cancellation."""
+    async def candidates_or_message(
+        self, located: loc.Located, k: int | None = None, overrides: dict[str, Any] | None = None
+    ):
+        """(candidates, message): never raises for model problems, only for client cancellation. `overrides`:
+        request fields a command sets for this one request (loc.REQUEST_KEYS); a bad one is refused with the
+        request schema's message, as every surface refuses it."""
         problem = self.check_request(located)
         if problem:
             return [], problem
+        request = loc.request_for(located, self.options, k, overrides)
+        if isinstance(request, str):
+            return [], request
         try:
-            result = await self.generate_for(located, k)
+            result = await self.generate_for(located, k, request)
         except (ModelUnavailable, Superseded, TimedOut, ValueError) as exc:
             return [], str(exc)
         except Exception as exc:  # a bug or a broken install: say so, keep serving

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
+from engine.schema import MAX_REQUEST_CHARS, WIRE_KEYS, Request, RequestError, check_length
 from lsp.comments import NLRequest, find_request
 from lsp.options import Options
 from lsp.text import sanitize, split_lines, to_codepoints, units
@@ -59,17 +60,44 @@ def locate(documents: Mapping[str, Any], options: Options, encoding: str, uri: A
     return Located(uri, lang, lines, line, column, request)
 
 
+# what a codefusion.generate argument may set for its one request, beside uri and position: the request
+# schema's keys (engine.schema.WIRE_KEYS) but the comment itself
+REQUEST_KEYS = tuple(key for key in WIRE_KEYS.values() if key != "nl")
+
+
 def check_request(located: Located, max_comment_length: int) -> str | None:
-    """A message when the comment cannot be sent to the model (empty or too long)."""
+    """A message when the comment cannot be sent to the model: empty, or longer than the request schema
+    allows (its message, as every surface says it) or than codefusion.maxCommentLength (which may only
+    lower that limit)."""
     text = located.request.text
     if not text.strip():
         return "the comment is empty: write what the code should do"
-    if len(text) > max_comment_length:
-        return (
-            f"the comment is {len(text)} characters long; the limit is {max_comment_length} "
-            "(setting codefusion.maxCommentLength)"
-        )
+    for limit in (MAX_REQUEST_CHARS, max_comment_length):
+        try:
+            check_length(text, limit)
+        except RequestError as e:
+            return str(e) if limit == MAX_REQUEST_CHARS else f"{e} (setting codefusion.maxCommentLength)"
     return None
+
+
+def request_for(
+    located: Located, options: Options, k: int | None = None, overrides: dict[str, Any] | None = None
+) -> Request | str:
+    """The request (engine.schema) a located comment makes with these settings (k: the caller's) and a
+    command's `overrides` (REQUEST_KEYS), or the schema's message saying what is wrong."""
+    values: dict[str, Any] = {
+        "nl": located.request.text,
+        "lang": located.lang,
+        "k": options.k if k is None else k,
+        "steps": options.steps,
+        "retrieval": options.retrieval,
+        "invalidMode": options.invalid_mode,
+    }
+    values.update({key: v for key, v in (overrides or {}).items() if key in REQUEST_KEYS})
+    try:
+        return Request.from_json(values)
+    except RequestError as e:
+        return str(e)
 
 
 def to_client(lines: Sequence[str], encoding: str) -> Callable[[int, int], types.Position]:
@@ -112,7 +140,8 @@ def restrict(options: Options, roots: Iterable[str]) -> tuple[Options, list[str]
     """(options, dropped files) for an untrusted workspace: the exemplar files that are relative (they
     would resolve in the workspace) or lie in one of `roots` (symbolic links followed) are dropped."""
     roots = list(roots)
-    kept, dropped = [], []
+    kept: list[str] = []
+    dropped: list[str] = []
     for f in options.exemplar_files:
         real = os.path.realpath(f) if os.path.isabs(f) else None
         inside = real is None or any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots if r)

@@ -27,8 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from codefusion.suggest import suggest
+from codefusion.runtime import Engine
 from engine.api import Cancelled
+from engine.schema import Request
 from lsp.engine_client import (
     ModelClient,
     default_pipeline,
@@ -95,7 +96,11 @@ class GenerationService:
 
     # ------------------------------------------------------------ generation
 
-    def key_for(self, nl: str, lang: str, options: Options, k: int | None = None) -> GenerationKey:
+    def key_for(
+        self, nl: str, lang: str, options: Options, k: int | None = None, request: Request | None = None
+    ) -> GenerationKey:
+        if request is not None:  # the request's own fields (engine.schema), else the settings' (k: the caller's)
+            return GenerationKey.of(request, options.model_key, self.workspace_version)
         return GenerationKey(
             nl=nl,
             lang=lang,
@@ -226,7 +231,6 @@ class GenerationService:
         start = time.perf_counter()
         if cancel.is_set():  # cancelled while queued
             raise Stopped(0, 0.0)
-        settings = Options(k=key.k, steps=key.steps, invalid_mode=key.invalid_mode, retrieval=key.retrieval)
         if isinstance(generator, RemoteEngine):
             model = self.model
             remote = ask_engine(
@@ -246,26 +250,20 @@ class GenerationService:
         if retriever is not None:
             retriever = bank
         try:
-            res = suggest(
-                key.nl,
-                key.lang,
-                settings,
-                generator_of(generator),
-                retriever,
-                cancel=should_stop,
-                pipeline=self._pipeline,
+            res = Engine(generator_of(generator), retriever).suggest(
+                key.request(), cancel=should_stop, pipeline=self._pipeline
             )
         except Cancelled:
             raise Stopped(steps_run, time.perf_counter() - start) from None
         self._runs += 1
         if self._runs % 50 == 0:
             release_free_memory()
-        used = sorted(
+        nearest = sorted(
             (c.meta["exemplar"], c.meta["exemplar_code"])
             for c in res.raw
             if "exemplar_code" in (getattr(c, "meta", None) or {})
-        )  # nearest first
-        used = [code for _, code in used]
+        )
+        used = [code for _, code in nearest]  # nearest first
         return GenerationResult(
             list(res.candidates),
             res.message,

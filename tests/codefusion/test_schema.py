@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,31 @@ def test_every_surface_sends_the_one_candidate_schema(untrained_ckpt, capsys):
 def test_docs_contracts_holds_the_generated_candidate_shape():
     assert schema.candidate_markdown() in (REPO / "docs" / "contracts.md").read_text(encoding="utf-8"), \
         "docs/contracts.md: paste engine.schema.candidate_markdown() into the request section"
+
+
+@pytest.mark.asyncio
+async def test_the_language_server_refuses_them(tmp_path):
+    """A real server process (no model: each request is refused before one is asked): the comment too long,
+    and codefusion.generate's request fields (k, lang, startSnr) that break the schema."""
+    from lsprotocol import types
+    from pytest_lsp import LanguageClient
+
+    from tests.lsp.conftest import SERVER_ENV, open_doc, start
+
+    client = LanguageClient()
+    await client.start_io(sys.executable, "-m", "lsp", env=SERVER_ENV)
+    try:
+        await start(client, {"checkpoint": str(tmp_path / "no-model")})
+        uri = "file:///tmp/cf_schema/a.sh"
+        nl = {"nl": GOOD, **BAD["request too long"]}["nl"]
+        open_doc(client, uri, f"#!/bin/bash\n# {GOOD}\n\n# {nl}\n\necho done\n")
+        for case in sorted(BAD):
+            fields = {"lang": "bash", **BAD[case]}
+            line = 3 if "nl" in fields else 1
+            extra = {schema.WIRE_KEYS[k]: v for k, v in fields.items() if k not in ("nl", "lang") or v != "bash"}
+            result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+                command="codefusion.generate",
+                arguments=[{"uri": uri, "position": {"line": line, "character": 0}, **extra}]))
+            assert result["candidates"] == [] and result["message"] == expected(case), case
+    finally:
+        await client.shutdown_session()
