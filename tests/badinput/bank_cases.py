@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List
 
 BUDGET_S = 10.0  # the issue's budget for one case
 BUDGET_RSS_MB = 200.0
@@ -67,7 +67,7 @@ def _records(name: str, n: int) -> Callable[[Path], Path]:
         p = tmp / name
         with open(p, "w", encoding="utf-8") as fh:
             for i in range(n):
-                fh.write('{"nl": "list the files of folder %d", "code": "ls dir%d", "lang": "bash"}\n' % (i, i))
+                fh.write(json.dumps({"nl": f"list the files of folder {i}", "code": f"ls dir{i}", "lang": "bash"}) + "\n")
         return p
     return make
 
@@ -86,7 +86,7 @@ def _directory(tmp: Path) -> Path:
 
 GOOD_LINE = (json.dumps(GOOD) + "\n").encode()
 
-BANK_CASES: List[BankCase] = [
+BANK_CASES: list[BankCase] = [
     BankCase("a 1 GiB file (sparse)", _sparse("huge.jsonl", 1 << 30, GOOD_LINE), "refused", "1.0 gib"),
     BankCase("a 100 MB line", _sparse("longline.jsonl", 100_000_000, b'{"nl": "'), "refused", "may hold at most"),
     BankCase("a 2 MiB line in a small file", _write("line2m.jsonl", GOOD_LINE + b'{"nl": "' + b"a" * (2 << 20) + b'"}\n'),

@@ -7,9 +7,9 @@ a failing case prints one line on stderr (argparse's usage errors: its usage lin
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Union
 
 from tests.badinput import spoil
 
@@ -17,11 +17,11 @@ from tests.badinput import spoil
 @dataclass(frozen=True)
 class CliCase:
     name: str
-    argv: Sequence[Union[str, bytes]]  # after the program; bytes for arguments that are not valid UTF-8
+    argv: Sequence[str | bytes]  # after the program; bytes for arguments that are not valid UTF-8
     code: int  # the expected exit code
     words: str  # what stderr (or stdout with code 0) must contain, case-insensitive
-    stdin: Optional[bytes] = None
-    setup: Optional[Callable[[Path, Path], None]] = None  # setup(tmp, ckpt)
+    stdin: bytes | None = None
+    setup: Callable[[Path, Path], None] | None = None  # setup(tmp, ckpt)
     program: str = "codefusion"
     expects: str = field(default="")
 
@@ -58,7 +58,7 @@ def _sparse(name: str, size: int) -> Callable[[Path, Path], None]:
 G = ["generate", "--lang", "bash", "--checkpoint", "{ckpt}"]
 GOOD = "list all files"
 
-CLI_CASES: List[CliCase] = [
+CLI_CASES: list[CliCase] = [
     # --- generate: the request
     CliCase("generate: empty request", ["generate", "", "--lang", "bash"], 2, "empty"),
     CliCase("generate: whitespace-only request", ["generate", "  \t\n ", "--lang", "bash"], 2, "empty"),

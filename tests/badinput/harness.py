@@ -15,8 +15,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
@@ -32,12 +33,12 @@ def frame(msg: Any, length_delta: int = 0, eol: bytes = b"\r\n") -> bytes:
 class Server:
     """One real server process. `messages` holds every message it sent, in order."""
 
-    def __init__(self, options: Optional[dict] = None, args: Sequence[str] = (), env: Optional[dict] = None):
+    def __init__(self, options: dict | None = None, args: Sequence[str] = (), env: dict | None = None):
         self.options = dict(options or {})
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, "-m", "lsp", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, env={**ENV, **(env or {})}, cwd=REPO)
-        self.messages: List[dict] = []
+        self.messages: list[dict] = []
         self.cond = threading.Condition()
         self.closed = False
         self._ids = itertools.count(1000)
@@ -79,7 +80,7 @@ class Server:
         except OSError:
             pass
 
-    def wait_for(self, pred: Callable[[dict], bool], timeout: float, start: int = 0) -> Optional[dict]:
+    def wait_for(self, pred: Callable[[dict], bool], timeout: float, start: int = 0) -> dict | None:
         """The first message from index `start` on that satisfies pred, or None after timeout."""
         deadline = time.monotonic() + timeout
         with self.cond:
@@ -92,10 +93,10 @@ class Server:
                     return None
                 self.cond.wait(left)
 
-    def response(self, msg_id: Any, timeout: float = 30.0, start: int = 0) -> Optional[dict]:
+    def response(self, msg_id: Any, timeout: float = 30.0, start: int = 0) -> dict | None:
         return self.wait_for(lambda m: m.get("id") == msg_id and "method" not in m, timeout, start)
 
-    def notices(self, start: int = 0) -> List[str]:
+    def notices(self, start: int = 0) -> list[str]:
         """Texts of window/showMessage, window/logMessage and codefusion/status since `start`."""
         with self.cond:
             msgs = list(self.messages[start:])
@@ -107,7 +108,7 @@ class Server:
             return len(self.messages)
 
     # --- writing
-    def send(self, data: Union[bytes, dict]) -> None:
+    def send(self, data: bytes | dict) -> None:
         self.proc.stdin.write(data if isinstance(data, bytes) else frame(data))
         self.proc.stdin.flush()
 
@@ -125,7 +126,7 @@ class Server:
             msg["params"] = params
         self.send(msg)
 
-    def call(self, method: str, params: Any = None, timeout: float = 60.0) -> Optional[dict]:
+    def call(self, method: str, params: Any = None, timeout: float = 60.0) -> dict | None:
         start = self.mark()
         return self.response(self.request(method, params), timeout, start)
 
@@ -174,7 +175,7 @@ class Server:
         self.stderr.seek(0)
         return self.stderr.read().decode("utf-8", "replace")
 
-    def close(self) -> Optional[int]:
+    def close(self) -> int | None:
         """shutdown + exit when it is alive; returns the exit code."""
         try:
             if self.alive():
@@ -189,6 +190,6 @@ class Server:
             self.stderr.close()
 
 
-def tracebacks(text: str) -> List[str]:
+def tracebacks(text: str) -> list[str]:
     """Python tracebacks in a text (stderr, or the server's log messages)."""
     return [part[:400] for part in text.split("Traceback (most recent call last)")[1:]]

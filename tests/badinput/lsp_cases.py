@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any
 
 from tests.badinput import spoil
-from tests.badinput.harness import PROBE_URI, Server, frame
+from tests.badinput.harness import Server, frame
 
 # error codes (JSON-RPC 2.0 and LSP)
 INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32600, -32601, -32602
@@ -35,7 +36,7 @@ class Case:
     fresh: bool = False  # needs a server of its own (a lifecycle case that ends it)
 
 
-CASES: List[Case] = []
+CASES: list[Case] = []
 
 
 def case(group: str, name: str, expects: str, fresh: bool = False):
@@ -416,7 +417,7 @@ def _copy_checkpoint(ctx, name: str) -> Path:
     return spoil.copy_checkpoint(Path(ctx["checkpoint"]), Path(ctx["tmp"]) / name)
 
 
-def _bad_checkpoint(name: str, spoil: Callable[[Path], Optional[str]], pattern: str):
+def _bad_checkpoint(name: str, spoil: Callable[[Path], str | None], pattern: str):
     def run(s: Server, ctx) -> None:
         path = _copy_checkpoint(ctx, name.replace(" ", "_").replace("/", "_"))
         target = spoil(path) or str(path)
@@ -510,7 +511,7 @@ for _name, _lang, _text in _MARKERS:
         marker = Path(ctx["tmp"]) / f"marker-{abs(hash(name))}"
         uri = f"file:///badinput/marker-{abs(hash(name))}"
         s.open(uri, text.format(m=marker), lang)
-        for method, extra in [("workspace/executeCommand", None), ("textDocument/completion", None)]:
+        for method in ("workspace/executeCommand", "textDocument/completion"):
             if method == "workspace/executeCommand":
                 s.call(method, {"command": "codefusion.generate", "arguments": [{"uri": uri, "position": {"line": 1, "character": 0}}]})
             else:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 def copy_checkpoint(src: Path, dst: Path) -> Path:

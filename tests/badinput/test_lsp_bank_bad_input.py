@@ -1,8 +1,8 @@
 """The hostile exemplar files of tests/badinput/bank_cases.py against the real language server
 (`python -m lsp`, a real untrained tiny model): each named in codefusion.exemplarFiles after a good
 file of the user's, then a request. The server must say what it refused or cut (a warning naming the
-file), keep using the good file, answer the request and the next completion, print no traceback, and stay within the issue's budget -- 10 s from the
-setting to the answer (the model reload the setting causes included) and 200 MB over its resident
+file), keep using the good file, answer the request and the next completion, print no traceback, and
+stay within the issue's budget -- 10 s from the setting to the answer (the model reload the setting causes included) and 200 MB over its resident
 size before, its peak measured by the kernel (VmHWM after resetting it through clear_refs)."""
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def server(untrained_ckpt):
 def test_hostile_exemplar_file_in_the_server(case: BankCase, server: Server, tmp_path):
     path = case.make(tmp_path)
     good = tmp_path / "good.jsonl"
-    good.write_text('{"nl": "list the files here", "code": "%s", "lang": "bash"}\n' % GOOD_CODE)
+    good.write_text(f'{{"nl": "list the files here", "code": "{GOOD_CODE}", "lang": "bash"}}\n')
     pid = server.proc.pid
     measured = _reset_peak(pid)
     before = _mb(pid, "VmRSS")

@@ -1,4 +1,5 @@
-"""`check` and `eval` through the CLI (subprocesses) and through codefusion.evaluation.evaluate with a fake generator."""
+"""`check` and `eval` through the CLI (subprocesses) and through codefusion.evaluation.evaluate with a fake
+generator."""
 import json
 import subprocess
 import sys
@@ -7,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from engine.api import Candidate
 from codefusion.evaluation.evaluate import EvalError, EvalOptions, Source, run
+from engine.api import Candidate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,7 +35,7 @@ def test_check_invalid_exits_1_with_line_col_lines():
     out = cli("check", "--lang", "python", "x = 1\ny = (")
     assert out.returncode == 1
     lines = out.stdout.strip().splitlines()
-    assert lines and all(l.split(":")[0].isdigit() and l.split(":")[1].isdigit() for l in lines)
+    assert lines and all(line.split(":")[0].isdigit() and line.split(":")[1].isdigit() for line in lines)
     out = cli("check", "--lang", "cf", "AND(GreaterThan(1))")
     assert out.returncode == 1
     assert out.stdout == "1:1: AND takes at least 2 arguments, got 1\n"
@@ -88,7 +89,7 @@ def test_eval_retrieval_baseline_writes_every_report(tmp_path, train_file, dev_f
     assert "skipped" in py["accuracy"]["pipeline"]["codebertscore"]
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "template_match [pipeline]" in md and "latency p50" in md
-    items = [json.loads(l) for l in (tmp_path / "rep" / "report.items.jsonl").read_text().splitlines()]
+    items = [json.loads(line) for line in (tmp_path / "rep" / "report.items.jsonl").read_text().splitlines()]
     assert len(items) == 7
     assert {"nl", "gold", "candidates"} <= set(items[0])
     assert {"code", "score", "valid", "hits"} <= set(items[0]["candidates"][0])
@@ -130,7 +131,7 @@ class FakeGenerator:
 def test_eval_with_fake_generator_several_steps_and_plots(tmp_path, dev_file):
     gen = FakeGenerator()
     opts = EvalOptions(data=dev_file, out=tmp_path / "r.json", lang=None, k=5, steps=[2, 10], progress=False)
-    records = [json.loads(l) for l in dev_file.read_text().splitlines()]
+    records = [json.loads(line) for line in dev_file.read_text().splitlines()]
     bash_only = tmp_path / "bash.jsonl"
     bash_only.write_text("".join(json.dumps(r) + "\n" for r in records if r["lang"] == "bash"), encoding="utf-8")
     opts.data = bash_only

@@ -148,7 +148,7 @@ def _generate(install: Path, ckpt: Path, *extra, timeout=240):
                         "-k", "2", "--steps", "1", "--checkpoint", str(ckpt), "--device", "cpu", "--daemon", "--verbose",
                         *extra], cwd=install, env=env, capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr
-    (line,) = [l for l in r.stdout.splitlines() if l.startswith("(answered by the daemon")]
+    (line,) = [line for line in r.stdout.splitlines() if line.startswith("(answered by the daemon")]
     pid, where = line[len("(answered by the daemon pid "):-1].split(" of ", 1)
     return int(pid), where, r
 
@@ -169,7 +169,7 @@ def test_two_installs_side_by_side_each_get_their_own_daemon(runtime_dir, untrai
     socks = sorted((runtime_dir / "codefusion").glob("*.sock"))
     assert len(socks) == 2 and all(oct(s.stat().st_mode & 0o777) == "0o600" for s in socks)
     # the same request, the same model: the same candidates from either daemon
-    strip = lambda r: [l for l in r.stdout.splitlines() if not l.startswith("(answered")]  # noqa: E731
+    strip = lambda r: [line for line in r.stdout.splitlines() if not line.startswith("(answered")]  # noqa: E731
     assert strip(out_a) == strip(out_b)
 
     # a stale daemon at install a's socket (started for another bank) is stopped and replaced

@@ -45,7 +45,7 @@ def check_eval_report(ckpt: Path, dev_file: Path, out: Path) -> dict:
         assert 1.0 <= r["diversity"]["distinct_per_query"] <= 3.0
         assert r["speed"]["latency_p50_s"] > 0 and r["speed"]["candidates_per_s"] > 0
         assert r["speed"]["latency_p50_s"] <= r["speed"]["latency_p95_s"]
-    items = [json.loads(l) for l in out.with_name(out.stem + ".items.jsonl").read_text().splitlines()]
+    items = [json.loads(line) for line in out.with_name(out.stem + ".items.jsonl").read_text().splitlines()]
     assert len(items) == 2 * 7
     assert all(len(it["raw_candidates"]) == 3 for it in items)
     for name in ("_accuracy_vs_steps.png", "_latency_vs_steps.png"):

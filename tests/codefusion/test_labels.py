@@ -7,8 +7,14 @@ import sys
 
 import pytest
 
-from codefusion.suggest import (EDIT_MIN_SIMILARITY, ORIGINS, candidate_json, label_origins, origin_text,
-                                token_similarity)
+from codefusion.suggest import (
+    EDIT_MIN_SIMILARITY,
+    ORIGINS,
+    candidate_json,
+    label_origins,
+    origin_text,
+    token_similarity,
+)
 from engine.api import Candidate
 from grammar.pipeline import process
 

@@ -9,8 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from codefusion.remote import (MAX_BODY_BYTES, EngineClient, EngineUnreachable, RequestError, authorized,
-                               parse_request, ranked_from_json)
+from codefusion.remote import (
+    MAX_BODY_BYTES,
+    EngineClient,
+    EngineUnreachable,
+    RequestError,
+    authorized,
+    parse_request,
+    ranked_from_json,
+)
 from codefusion.runtime import candidate_json, candidate_view
 
 

@@ -76,7 +76,7 @@ def test_train_tiny_and_resume(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "resumed from" in r.stderr
     assert json.loads((out / "train_state.json").read_text())["step"] == 16
-    steps = [json.loads(l)["step"] for l in (out / "metrics.jsonl").read_text().splitlines()]
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(steps) and steps[-1] <= 16
 
 

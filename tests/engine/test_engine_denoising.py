@@ -104,7 +104,7 @@ def test_old_checkpoint_layout_is_upgraded_to_the_same_function():
     new = _upgrade(old, cfg)
     m.load_state_dict(new)
     mem, mask = _mem(m, 2, cfg)
-    x_t, t = torch.randn(2, cfg.code_max_len, d), torch.tensor([5, 900])
+    x_t = torch.randn(2, cfg.code_max_len, d)
     prev = torch.randn_like(x_t) * cfg.x0_scale
     h_old = torch.cat([x_t, prev], -1) @ W.t() + m.in_proj.bias  # the old first layer
     h_new = m.in_proj(x_t) + m.sc_proj(prev / cfg.x0_scale)

@@ -90,7 +90,7 @@ def test_x0_scale_sets_signal_level_and_keeps_losses_at_unit_scale():
         x0 = m.embed_tokens(y)
         rms = x0.pow(2).mean(-1).sqrt()
         assert torch.allclose(rms, torch.full_like(rms, scale), atol=1e-4)
-        m.denoise = lambda x_t, t, mem, mask, x0_prev=None, edit=None: x0 * 1.1  # (B, Lc, d)
+        m.denoise = lambda x_t, t, mem, mask, x0_prev=None, edit=None: x0 * 1.1  # noqa: B023 (B, Lc, d), in this iteration
         mem, mask = _mem(m, 2, cfg)
         _, parts = m.loss(y, mem, mask, torch.tensor([600, 1100]), SqrtSchedule(cfg.diffusion_steps),
                           self_cond_p=0.0)
@@ -112,7 +112,7 @@ def test_pad_weight_scales_the_padding_positions_of_the_loss():
         m = CodeFusion(cfg).eval()
         x0 = m.embed_tokens(y)
         wrong_at_pad = torch.where((y == PAD_ID)[..., None], x0 * 1.1, x0)  # (B, Lc, d)
-        m.denoise = lambda x_t, t, mem, mask, x0_prev=None, edit=None: wrong_at_pad
+        m.denoise = lambda x_t, t, mem, mask, x0_prev=None, edit=None: wrong_at_pad  # noqa: B023 (this iteration)
         mem, mask = _mem(m, 2, cfg)
         _, parts = m.loss(y, mem, mask, torch.tensor([600, 1100]), SqrtSchedule(cfg.diffusion_steps),
                           self_cond_p=0.0)

@@ -2,8 +2,7 @@
 literal_slots model that writes slots and hands back the request's literals."""
 import pytest
 
-from engine.slots import (adapt_arguments, fill, find_literals, request_literals_in, slot_pair, slot_request,
-                          unfilled)
+from engine.slots import adapt_arguments, fill, find_literals, request_literals_in, slot_pair, slot_request, unfilled
 
 
 @pytest.mark.parametrize("nl, kinds", [

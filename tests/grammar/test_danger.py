@@ -203,7 +203,7 @@ def test_check_and_the_pipeline_warn_alike():
     from engine.api import Candidate
     from grammar.pipeline import process
 
-    for rule, (bad, _) in RULES.items():
+    for bad, _ in RULES.values():
         for code, _ in bad:
             (shown,) = process([Candidate(code, 0.0)], "bash", k=1).candidates
             assert [warning_line(w) for w in shown.warnings] == warning_lines(code, "bash"), code

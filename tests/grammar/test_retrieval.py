@@ -2,9 +2,9 @@
 import json
 
 import pytest
+from grammar_fixtures import TRAIN
 
 from engine.retrieval import Retriever
-from grammar_fixtures import TRAIN
 
 
 def test_nearest_neighbour_and_scores():

@@ -114,8 +114,8 @@ def test_unclosed_parameter_expansion_does_not_exhaust_memory():
     code = (
         "import resource, json; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
         "from grammar.syntax import check\n"
-        "v = check(json.loads(%r), 'bash'); print(v.valid)\n"
-    ) % '"echo $ln\'# -d=\\" -+     test \\"${find /; -\'s \\\\;}"'
+        "v = check(json.loads({!r}), 'bash'); print(v.valid)\n"
+    ).format('"echo $ln\'# -d=\\" -+     test \\"${find /; -\'s \\\\;}"')
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr[-500:]
     assert r.stdout.strip() == "False"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
@@ -23,8 +23,8 @@ echo done
 
 def record_client_traffic(client: LanguageClient) -> None:
     """Give the test client handlers for the server's custom notification and workspace/applyEdit."""
-    client.statuses: List[Dict[str, Any]] = []
-    client.applied_edits: List[types.ApplyWorkspaceEditParams] = []
+    client.statuses: list[dict[str, Any]] = []
+    client.applied_edits: list[types.ApplyWorkspaceEditParams] = []
 
     @client.feature("codefusion/status")
     def status(params):
@@ -36,7 +36,7 @@ def record_client_traffic(client: LanguageClient) -> None:
         return types.ApplyWorkspaceEditResult(applied=True)
 
 
-async def start(client: LanguageClient, options: Optional[dict], spec: str = "visual-studio-code") -> None:
+async def start(client: LanguageClient, options: dict | None, spec: str = "visual-studio-code") -> None:
     record_client_traffic(client)
     client.init_options = options
     client.init_result = await client.initialize_session(
@@ -65,7 +65,7 @@ async def generate(client: LanguageClient, uri: str, line: int, character: int =
     )
 
 
-async def wait_for_status(client: LanguageClient, state: str, timeout: float = 120.0) -> Dict[str, Any]:
+async def wait_for_status(client: LanguageClient, state: str, timeout: float = 120.0) -> dict[str, Any]:
     """Wait until the server sent codefusion/status with this state (the model loaded or failed)."""
     import asyncio
 

@@ -1,6 +1,5 @@
 """The language server says once, per language, that a language has no example bank here (Python and CF
 on a pip install) and how to add your own; a real (untrained) model whose training files hold only Bash."""
-import pytest
 
 from lsp.options import Options
 from lsp.scheduler import GenerationService

@@ -13,7 +13,7 @@ if true; then
     # count lines in a.txt
     
 fi
-""".split("\n")
+""".split("\n")  # noqa: W293  (a whitespace-only line inside a block is part of the test)
 
 PY = '''import os  # noqa: F401
 # type: ignore

@@ -1,6 +1,5 @@
 """lsp.converters: candidates to LSP objects and command results (table-driven)."""
 from dataclasses import dataclass, field
-from typing import List, Optional
 
 import pytest
 from lsprotocol import types
@@ -21,12 +20,12 @@ class Ranked:  # the shape of grammar.pipeline.RankedCandidate
     code: str
     score: float
     valid: bool = True
-    errors: List[Issue] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     source: str = "model"
     also_retrieved: bool = False
     origin: str = ""
-    exemplar: Optional[dict] = None
+    exemplar: dict | None = None
 
 
 def pos(line, col):

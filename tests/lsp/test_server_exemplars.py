@@ -10,7 +10,6 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from engine.testing import tiny_checkpoint
-
 from tests.lsp.conftest import SERVER, generate, open_doc, start, wait_for_status
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -44,7 +43,7 @@ async def client(lsp_client: LanguageClient, exemplar_ckpt, tmp_path_factory):
 
 def exemplars_logged(client: LanguageClient, request: str) -> list:
     """The exemplars the server logged for the last generation of `request`."""
-    lines = [m.message for m in client.log_messages if m.message.startswith(f"generated ") and repr(request[:60]) in m.message]
+    lines = [m.message for m in client.log_messages if m.message.startswith("generated ") and repr(request[:60]) in m.message]
     return lines[-1].split("; exemplars: ", 1)[1] if lines and "; exemplars: " in lines[-1] else ""
 
 

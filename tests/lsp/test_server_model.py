@@ -15,7 +15,6 @@ from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import LanguageClient
 
 from engine.testing import write_pairs
-
 from tests.lsp.conftest import SERVER, generate, open_doc, start, wait_for_status
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]

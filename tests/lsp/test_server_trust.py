@@ -11,7 +11,6 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 
 from engine.testing import tiny_checkpoint
-
 from tests.lsp.conftest import SERVER, generate, open_doc, record_client_traffic, wait_for_status
 from tests.lsp.test_server_exemplars import exemplars_logged
 

@@ -1,9 +1,9 @@
-"""lsp.scheduler (and lsp.engine_client, lsp.failover) with a fake generator (unit level; the end-to-end tests use the real model)."""
+"""lsp.scheduler (and lsp.engine_client, lsp.failover) with a fake generator (unit level; the end-to-end tests use
+the real model)."""
 import asyncio
 import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import List
 
 import pytest
 
@@ -47,7 +47,7 @@ class Cand:
 
 @dataclass
 class Result:
-    candidates: List[Cand]
+    candidates: list[Cand]
     message: str = None
 
 
