@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from codefusion.runtime import Engine
 from engine.api import CheckpointError, NoDefaultModelError
@@ -88,6 +89,7 @@ class ModelClient:
         self._workspace: list[dict] = []  # the open documents' comment -> code pairs (lsp.exemplars)
         self.workspace_version = 0
         self._files: tuple = ()  # codefusion.exemplarFiles of the loaded model
+        self._banks: WeakKeyDictionary[Engine, tuple] = WeakKeyDictionary()  # (files, workspace version) in its bank
         self._hinted: set = set()  # languages checked for "no bank here" (engine.api.bank_hint, once)
 
     @property
@@ -195,7 +197,7 @@ class ModelClient:
         want = (self._files, self.workspace_version)
         if not isinstance(model, Engine):  # a bare generator has no bank
             return retriever
-        if getattr(model, "_codefusion_bank", ((), 0)) == want:
+        if self._banks.get(model, ((), 0)) == want:
             return model.bank or retriever if want != ((), 0) else retriever
         notes: list[str] = []
         try:
@@ -208,7 +210,7 @@ class ModelClient:
             bank = model.use_exemplars((), self._workspace)
         for note in notes:  # what the bank's limits cut
             self.say(f"codefusion.exemplarFiles: {note}", warning=True)
-        model._codefusion_bank = want
+        self._banks[model] = want
         return bank or retriever
 
     def hint_once(self, model: Any, lang: str) -> None:
