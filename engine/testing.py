@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # A few hand-written NL->code pairs per language (fixtures, not the shared data).
@@ -51,16 +53,37 @@ def tiny_checkpoint(out_dir, steps: int = 400, pairs=TINY_PAIRS, **overrides) ->
     import os
     import shutil
 
-    tmp = out_dir / f"ckpt.tmp-{os.getpid()}"
-    data = write_pairs(out_dir / "pairs.jsonl", pairs)  # stays: config.json's "data" points here
-    train(TrainArgs(config="tiny", data=[str(data)], out=str(tmp / "ckpt"), device="cpu", max_steps=steps,
-                    progress=False, **overrides))
-    try:  # atomic publish: another process may have finished first
-        os.replace(tmp / "ckpt", ckpt)
-    except OSError:
-        pass
-    shutil.rmtree(tmp, ignore_errors=True)
+    with _building(out_dir):  # parallel test workers (pytest -n 2): one trains, the others wait and reuse it
+        if is_complete(ckpt):
+            return ckpt
+        tmp = out_dir / f"ckpt.tmp-{os.getpid()}"
+        data = write_pairs(out_dir / "pairs.jsonl", pairs)  # stays: config.json's "data" points here
+        train(TrainArgs(config="tiny", data=[str(data)], out=str(tmp / "ckpt"), device="cpu", max_steps=steps,
+                        progress=False, **overrides))
+        try:  # atomic publish: another process may have finished first
+            os.replace(tmp / "ckpt", ckpt)
+        except OSError:
+            pass
+        shutil.rmtree(tmp, ignore_errors=True)
     return ckpt
+
+
+@contextmanager
+def _building(out_dir: Path) -> Iterator[None]:
+    """Holds out_dir/.lock (an exclusive flock) while a checkpoint is built there, so that processes
+    sharing the test cache (pytest-xdist workers, the VS Code end-to-end script) build it once."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): each process builds its own, published atomically
+        yield
+        return
+    with open(out_dir / ".lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def cached_tiny_checkpoint() -> Path:
@@ -96,20 +119,21 @@ def untrained_checkpoint(out_dir, pairs=TINY_PAIRS, **model_overrides) -> Path:
 
     out_dir = Path(out_dir)
     ckpt = out_dir / "untrained"
-    if is_complete(ckpt):
-        return ckpt
-    data = write_pairs(out_dir / "pairs.jsonl", pairs)
-    mcfg, tcfg = load_config("tiny")
-    for k, v in model_overrides.items():
-        setattr(mcfg, k, v)
-    torch.manual_seed(0)
-    enc = NLEncoder(mcfg.encoder, mcfg.nl_max_len)
-    mcfg.encoder_dim = enc.dim
-    tok = CodeTokenizer.train([code for _, code, _ in pairs], mcfg.vocab_size)
-    mcfg.vocab_size = tok.vocab_size
-    model = checkpoint.build_model(mcfg)
-    meta = {"train": tcfg.__dict__, "data": [str(data)], "step": 0, "init": "random (untrained test checkpoint)"}
-    checkpoint.save(ckpt, mcfg, model, enc, tok, meta, "# untrained test checkpoint\n")
+    with _building(out_dir):  # checkpoint.save writes its files one by one: readers wait until it is done
+        if is_complete(ckpt):
+            return ckpt
+        data = write_pairs(out_dir / "pairs.jsonl", pairs)
+        mcfg, tcfg = load_config("tiny")
+        for k, v in model_overrides.items():
+            setattr(mcfg, k, v)
+        torch.manual_seed(0)
+        enc = NLEncoder(mcfg.encoder, mcfg.nl_max_len)
+        mcfg.encoder_dim = enc.dim
+        tok = CodeTokenizer.train([code for _, code, _ in pairs], mcfg.vocab_size)
+        mcfg.vocab_size = tok.vocab_size
+        model = checkpoint.build_model(mcfg)
+        meta = {"train": tcfg.__dict__, "data": [str(data)], "step": 0, "init": "random (untrained test checkpoint)"}
+        checkpoint.save(ckpt, mcfg, model, enc, tok, meta, "# untrained test checkpoint\n")
     return ckpt
 
 

