@@ -22,8 +22,8 @@ conversion from the client's units).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 # How far detection looks from the cursor: it never scans a whole huge document.
 MAX_BLOCK_LINES = 200
@@ -74,7 +74,7 @@ def _is_blank(line: str) -> bool:
     return not line.strip()
 
 
-def find_request(lines: Sequence[str], line: int, lang: str) -> Optional[NLRequest]:
+def find_request(lines: Sequence[str], line: int, lang: str) -> NLRequest | None:
     """The request for a cursor on `line` (0-based) of `lines`, or None.
 
     `lang` is the engine language ("bash", "python" or "cf"); docstrings only count
@@ -90,7 +90,7 @@ def find_request(lines: Sequence[str], line: int, lang: str) -> Optional[NLReque
     return None
 
 
-def _comment_block(lines: Sequence[str], line: int) -> Optional[NLRequest]:
+def _comment_block(lines: Sequence[str], line: int) -> NLRequest | None:
     if is_comment_line(lines[line]):
         anchor = line
     elif _is_blank(lines[line]) and line > 0 and is_comment_line(lines[line - 1]):
@@ -119,7 +119,7 @@ def _strip_trailing_comment(line: str) -> str:
     return line.split("#", 1)[0].rstrip()
 
 
-def _docstring_request(lines: Sequence[str], line: int) -> Optional[NLRequest]:
+def _docstring_request(lines: Sequence[str], line: int) -> NLRequest | None:
     # 1. the nearest `def` at or above the cursor
     def_line = None
     for i in range(line, max(-1, line - MAX_DEF_LOOKBACK), -1):
@@ -160,16 +160,17 @@ def _docstring_request(lines: Sequence[str], line: int) -> Optional[NLRequest]:
         after = first[first.index(quote) + 3 :]
     else:
         parts = [first]
-        doc_end = None
+        closing = None
         for i in range(doc_start + 1, min(len(lines), doc_start + MAX_DOCSTRING_LINES)):
             if quote in lines[i]:
-                doc_end = i
+                closing = i
                 parts.append(lines[i][: lines[i].index(quote)])
                 after = lines[i][lines[i].index(quote) + 3 :]
                 break
             parts.append(lines[i])
-        if doc_end is None:
+        if closing is None:
             return None
+        doc_end = closing
     if after.strip() and not after.strip().startswith("#"):
         return None  # code after the closing quotes
 
@@ -218,9 +219,10 @@ def comment_code_pairs_at(lines: Sequence[str]) -> list[tuple[int, str, str]]:
             i += 1
             continue
         block = _comment_block(lines, i)
+        assert block is not None  # lines[i] is a comment line
         j = block.end_line + 1
         indent = len(block.indent)
-        code = []
+        code: list[str] = []
         while j < n and len(code) < MAX_PAIR_CODE_LINES and not _is_blank(lines[j]) \
                 and not lines[j].lstrip().startswith("#") and len(indentation(lines[j])) >= indent:
             code.append(lines[j][indent:].rstrip())

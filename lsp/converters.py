@@ -7,8 +7,9 @@ converts them to the client's units (`to_client`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 from lsprotocol import types
 
@@ -34,7 +35,7 @@ def label(c: Any) -> str:
     return candidate_label(c.code, list(c.warnings), c.source)
 
 
-def error_strings(c: Any) -> List[str]:
+def error_strings(c: Any) -> list[str]:
     return list(candidate_view(c).errors)
 
 
@@ -84,7 +85,7 @@ class CursorEdit:
         return self.lead + indent_code(code, self.indent)
 
 
-def cursor_edit(request: NLRequest, lines: Sequence[str], line: int, column: int) -> Optional[CursorEdit]:
+def cursor_edit(request: NLRequest, lines: Sequence[str], line: int, column: int) -> CursorEdit | None:
     """The edit for a cursor on the blank line after the request or at the end of its last line.
 
     None when the cursor is anywhere else (no completion there).
@@ -104,7 +105,7 @@ def cursor_edit(request: NLRequest, lines: Sequence[str], line: int, column: int
     return None
 
 
-def insertion(request: NLRequest, lines: Sequence[str], code: str) -> Tuple[int, int, str]:
+def insertion(request: NLRequest, lines: Sequence[str], code: str) -> tuple[int, int, str]:
     """(line, column, text) inserting `code` below the request with its indentation."""
     body = request.indent + indent_code(code, request.indent)
     if request.insert_line < len(lines):
@@ -118,7 +119,7 @@ def insertion(request: NLRequest, lines: Sequence[str], code: str) -> Tuple[int,
 
 def completion_items(
     candidates: Sequence[Any], lang: str, edit: CursorEdit, to_client: ToClient
-) -> List[types.CompletionItem]:
+) -> list[types.CompletionItem]:
     rng = types.Range(start=to_client(edit.line, edit.start), end=to_client(edit.line, edit.end))
     items = []
     for i, c in enumerate(candidates):
@@ -144,7 +145,7 @@ def completion_items(
 
 def inline_items(
     candidates: Sequence[Any], edit: CursorEdit, to_client: ToClient
-) -> List[types.InlineCompletionItem]:
+) -> list[types.InlineCompletionItem]:
     rng = types.Range(start=to_client(edit.line, edit.start), end=to_client(edit.line, edit.end))
     return [types.InlineCompletionItem(insert_text=edit.text(c.code), range=rng) for c in candidates]
 
@@ -165,7 +166,7 @@ def comment_range(request: NLRequest, lines: Sequence[str], to_client: ToClient)
 # ---------------------------------------------------------------- command results
 
 
-def candidate_dict(c: Any) -> Dict[str, Any]:
+def candidate_dict(c: Any) -> dict[str, Any]:
     """A candidate of the codefusion.generate result: the one shown-candidate schema (engine.schema.CandidateView),
     as `codefusion generate --json`, the daemon and the shared engine send it."""
     return candidate_json(c)
@@ -175,10 +176,10 @@ def generate_result(
     request: NLRequest,
     lang: str,
     candidates: Sequence[Any],
-    message: Optional[str],
+    message: str | None,
     lines: Sequence[str],
     to_client: ToClient,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """The `codefusion.generate` result (docs/contracts.md).
 
     insertAt is where `codefusion.insert` puts the code: the start of the line after the
@@ -196,5 +197,5 @@ def generate_result(
     }
 
 
-def empty_result(message: str) -> Dict[str, Any]:
+def empty_result(message: str) -> dict[str, Any]:
     return {"candidates": [], "message": message}

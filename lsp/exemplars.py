@@ -9,7 +9,7 @@ workspace (lsp.server: trustedWorkspace).
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote, urlparse
 
 from lsp.comments import comment_code_pairs_at
@@ -26,10 +26,10 @@ def document_file(uri: str) -> str:
 
 class WorkspaceExemplars:
     def __init__(self) -> None:
-        self._docs: Dict[str, Tuple[int, List[dict]]] = {}  # uri -> (document version, records)
+        self._docs: dict[str, tuple[int, list[dict]]] = {}  # uri -> (document version, records)
         self.version = 0  # bumped whenever the set of records changes
 
-    def refresh(self, documents: Iterable, engine_language: Callable[[str], Optional[str]]) -> bool:
+    def refresh(self, documents: Iterable, engine_language: Callable[[str], str | None]) -> bool:
         """Re-read the documents whose version changed; True when the records changed."""
         changed = False
         seen = set()
@@ -40,7 +40,7 @@ class WorkspaceExemplars:
             old = self._docs.get(doc.uri)
             if old is not None and old[0] == version and version != -1:
                 continue
-            records: List[dict] = []
+            records: list[dict] = []
             source = doc.source
             if lang is not None and len(source) <= MAX_DOCUMENT_CHARS:
                 where = document_file(doc.uri)
@@ -56,7 +56,7 @@ class WorkspaceExemplars:
             self.version += 1
         return changed
 
-    def records(self) -> List[dict]:
+    def records(self) -> list[dict]:
         return [r for _, recs in self._docs.values() for r in recs]
 
     def clear(self) -> bool:

@@ -23,7 +23,8 @@ import json
 import logging
 import re
 import threading
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 MAX_BODY = 8 << 20  # bytes
 MAX_LINE = 1 << 16  # bytes of one header line kept (longer lines are junk anyway)
@@ -44,13 +45,13 @@ class Source:
         self.executor = executor
         self.is_async = hasattr(stream, "readuntil")  # asyncio.StreamReader
         self.buf = b""
-        self._pending: Optional[asyncio.Future] = None  # a stdin read still running after a timeout
+        self._pending: asyncio.Future | None = None  # a stdin read still running after a timeout
         self.eof = False
 
     def push_back(self, data: bytes) -> None:
         self.buf = data + self.buf
 
-    async def _chunk(self, timeout: Optional[float]) -> Optional[bytes]:
+    async def _chunk(self, timeout: float | None) -> bytes | None:
         """The next bytes (b"" at the end of the stream), or None when `timeout` s pass without any."""
         if self.is_async:
             try:
@@ -98,7 +99,7 @@ class Source:
         return data, len(data) == n
 
 
-def content_length(line: bytes) -> Optional[str]:
+def content_length(line: bytes) -> str | None:
     """The raw value of a Content-Length header in this line, or None."""
     m = _LENGTH.search(line)
     return None if m is None else m.group(1).strip().decode("latin-1")
@@ -117,13 +118,13 @@ def recover_id(head: bytes) -> Any:
         return None
 
 
-async def run_framed(stop_event: threading.Event, src: Source, protocol: Any, logger: Optional[logging.Logger] = None,
-                     error_handler: Optional[Callable] = None, max_body: int = MAX_BODY, idle_s: float = BODY_IDLE_S,
-                     on_oversize: Optional[Callable[[Any, int], None]] = None) -> None:
+async def run_framed(stop_event: threading.Event, src: Source, protocol: Any, logger: logging.Logger | None = None,
+                     error_handler: Callable | None = None, max_body: int = MAX_BODY, idle_s: float = BODY_IDLE_S,
+                     on_oversize: Callable[[Any, int], None] | None = None) -> None:
     """The message loop: read framed messages and hand them to `protocol` until the stream ends."""
     log = logger or logging.getLogger(__name__)
-    length: Optional[int] = None
-    oversize: Optional[int] = None  # a refused length over max_body: its id is looked for
+    length: int | None = None
+    oversize: int | None = None  # a refused length over max_body: its id is looked for
     in_headers = False
     while not stop_event.is_set():
         line = await src.readline()
@@ -152,10 +153,11 @@ async def run_framed(stop_event: threading.Event, src: Source, protocol: Any, lo
                 src.push_back(head[nxt.start():])
                 head = head[: nxt.start()]
             msg_id = recover_id(head)
-            if msg_id is not None:
+            if msg_id is not None and on_oversize is not None:  # (oversize is only set with on_oversize)
                 on_oversize(msg_id, oversize)
             oversize = None
             continue
+        assert length is not None  # in_headers comes with a valid length (or with oversize, handled above)
         body, complete = await src.body(length, idle_s)
         if not complete:
             log.warning("Content-Length %d but %d bytes came; reading what came", length, len(body))

@@ -5,8 +5,9 @@
 """
 from __future__ import annotations
 
-from codefusion.settings import (COMMENT_LENGTH_RANGE, DEVICES, INVALID_MODES, K_RANGE, LANGUAGE_IDS, STEPS_RANGE,
-                                 Settings as Options, parse_settings as parse_options)
+from codefusion.settings import COMMENT_LENGTH_RANGE, DEVICES, INVALID_MODES, K_RANGE, LANGUAGE_IDS, STEPS_RANGE
+from codefusion.settings import Settings as Options
+from codefusion.settings import parse_settings as parse_options
 
 __all__ = ["Options", "parse_options", "LANGUAGE_IDS", "DEVICES", "INVALID_MODES", "K_RANGE", "STEPS_RANGE",
            "COMMENT_LENGTH_RANGE"]

@@ -13,7 +13,6 @@ import hmac
 import ipaddress
 import logging
 import sys
-from typing import List, Optional
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +44,8 @@ async def _pump(reader: asyncio.StreamReader, writer, close_on_end: bool = True)
                 pass
 
 
-async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, child_args: List[str],
-                   token: Optional[str]) -> None:
+async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, child_args: list[str],
+                   token: str | None) -> None:
     peer = writer.get_extra_info("peername")
     if token is not None:
         try:
@@ -60,6 +59,7 @@ async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, c
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "lsp", *child_args, stdin=asyncio.subprocess.PIPE,
                                                 stdout=asyncio.subprocess.PIPE, stderr=None)
     log.info("session for %s: server process %s", peer, proc.pid)
+    assert proc.stdin is not None and proc.stdout is not None  # both PIPE
     up = asyncio.ensure_future(_pump(reader, proc.stdin))
     down = asyncio.ensure_future(_pump(proc.stdout, writer))
     await asyncio.wait([up, down], return_when=asyncio.FIRST_COMPLETED)
@@ -78,7 +78,7 @@ async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, c
     log.info("session for %s ended", peer)
 
 
-def serve(host: str, port: int, child_args: List[str], token: Optional[str] = None) -> None:
+def serve(host: str, port: int, child_args: list[str], token: str | None = None) -> None:
     """Listen until interrupted; every connection is a session of its own."""
     if not is_loopback(host) and not token:
         raise SystemExit(f"codefusion-lsp: listening on {host} (beyond loopback) needs --token TOKEN")

@@ -8,12 +8,11 @@ functions convert at the edge.
 from __future__ import annotations
 
 import re
-from typing import List
 
 _EOL = re.compile(r"\r\n|\r|\n")
 
 
-def split_lines(text: str) -> List[str]:
+def split_lines(text: str) -> list[str]:
     """The document's lines without their line endings (LSP rules; always at least one line)."""
     return _EOL.split(text)
 
