@@ -66,7 +66,7 @@ def suggest(nl: str, lang: str, settings: Settings, generator: GeneratorLike | N
             pipeline: Pipeline = process) -> Suggestions:
     """Candidates for the request `nl` in engine language `lang`.
 
-    generator: an engine Generator (engine.api.load_generator) or None (retrieval only: the baseline).
+    generator: an engine Generator (codefusion.runtime.Engine.open) or None (retrieval only: the baseline).
     retriever: an engine Retriever, used when settings.retrieval (or when there is no generator).
     Raises what generate raises (engine.api.Cancelled through `cancel`, ValueError on a bad request)."""
     start = time.perf_counter()
@@ -187,7 +187,8 @@ def _calibration(generator: GeneratorLike, lang: str) -> dict[str, Any] | None:
 #              keeping at least EDIT_MIN_SIMILARITY of it;
 #   copy       identical to exemplar X, whitespace aside (the model gave back a program of its memory);
 #   retrieved  a retrieved training/bank example shown beside the model's candidates (not the model's).
-ORIGINS = ("generated", "edited", "copy", "retrieved")
+#   (ORIGINS: engine.schema's, a shown candidate's "origin"; the JSON of a shown candidate is
+#   codefusion.runtime.candidate_json)
 # similarity = difflib's ratio over word and punctuation tokens: 2 * (tokens kept in order) / (both lengths);
 # at 0.5 or more an edit kept at least half of its exemplar ("ls -la /tmp" vs "ls -la /var": 0.8)
 EDIT_MIN_SIMILARITY = 0.5
@@ -285,10 +286,3 @@ def origin_text(origin: str, exemplar: dict[str, Any] | None) -> str:
         return f"retrieved example{nl}{where}"
     return "generated"
 
-
-def candidate_json(r: RankedCandidate) -> dict[str, Any]:
-    """A ranked candidate as the CLI's --json and the daemon send it: "origin" (ORIGINS) and "exemplar"
-    (label_origins) beside the older "source" (model | retrieval)."""
-    origin, exemplar = origin_of(r)
-    return {"code": r.code, "score": float(r.score), "source": r.source, "origin": origin, "exemplar": exemplar,
-            "valid": r.valid, "warnings": list(r.warnings)}

@@ -7,15 +7,15 @@ import sys
 
 import pytest
 
+from codefusion.runtime import candidate_json
 from codefusion.suggest import (
     EDIT_MIN_SIMILARITY,
-    ORIGINS,
-    candidate_json,
     label_origins,
     origin_text,
     token_similarity,
 )
 from engine.api import Candidate
+from engine.schema import ORIGINS
 from grammar.pipeline import process
 
 SRC = {"bank": "shipped", "page": "find", "platform": "common"}

@@ -65,9 +65,6 @@ def test_the_limits_are_the_ones_every_layer_uses():
 
     assert tuple(LANGS) == LANGUAGES and tuple(ModelConfig().languages) == LANGUAGES
     assert tuple(INVALID_MODES) == schema.INVALID_MODES
-    from codefusion.suggest import ORIGINS
-
-    assert tuple(ORIGINS) == schema.ORIGINS
     assert settings.K_RANGE == K_RANGE and settings.STEPS_RANGE == schema.STEPS_RANGE
     assert settings.COMMENT_LENGTH_RANGE[1] == MAX_REQUEST_CHARS == settings.Settings().max_comment_length
     package = json.loads((REPO / "vscode-extension" / "package.json").read_text(encoding="utf-8"))
