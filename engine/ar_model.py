@@ -8,11 +8,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from engine.errors import Cancelled
-from engine.types import CancelToken, is_cancelled
 from engine.config import ModelConfig
+from engine.errors import Cancelled
 from engine.model import Block, CodeFusion, Conditioning, trim_exemplars
 from engine.tokenizer import EOS_ID, PAD_ID
+from engine.types import CancelToken, is_cancelled
 
 BOS_ID = EOS_ID  # the sequence starts with EOS, which also ends it
 
@@ -66,7 +66,7 @@ def ar_generate(model: ARModel, mem, mem_mask, k: int, mode: str = "beam", seed:
         return _beam(model, mem, mem_mask, k, L, cancel)
     gen = torch.Generator().manual_seed(seed)
     memk, maskk = mem.expand(k, -1, -1), mem_mask.expand(k, -1)
-    caches = [{} for _ in model.blocks]
+    caches: list[dict] = [{} for _ in model.blocks]
     tok = torch.full((k, 1), BOS_ID, dtype=torch.long, device=mem.device)
     out, lps = [], torch.zeros(k, device=mem.device)
     done = torch.zeros(k, dtype=torch.bool, device=mem.device)
@@ -102,7 +102,7 @@ def _beam(model, mem, mem_mask, k, L, cancel):
         logp = F.log_softmax(model(tok, mem.expand(n, -1, -1), mem_mask.expand(n, -1), caches, offset=pos)[:, -1].float(), -1)
         top_lp, top_id = logp.topk(k, dim=-1)  # (n, k)
         cand = []
-        for b, (ids, s) in enumerate(beams):
+        for b, (_ids, s) in enumerate(beams):
             for j in range(k):
                 cand.append((s + float(top_lp[b, j]), b, int(top_id[b, j])))
         cand.sort(key=lambda c: -c[0])

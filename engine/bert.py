@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -22,7 +21,7 @@ import torch.nn.functional as F
 FILES = ("config.json", "tokenizer.json", "model.safetensors")
 
 
-def supported(path: Path) -> Optional[dict]:
+def supported(path: Path) -> dict | None:
     """The encoder directory's config when this module can run it (BERT, absolute positions, GELU, the
     three files present), else None."""
     path = Path(path)
@@ -132,7 +131,7 @@ class BertModel(nn.Module):
         return SimpleNamespace(last_hidden_state=x)
 
     @classmethod
-    def load(cls, path: Path, config: dict) -> "BertModel":
+    def load(cls, path: Path, config: dict) -> BertModel:
         from safetensors.torch import load_file
 
         state = load_file(str(Path(path) / "model.safetensors"), device="cpu")

@@ -20,7 +20,6 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -38,7 +37,7 @@ def default_dir() -> Path:
     return Path(os.environ.get("CODEFUSION_CACHE") or Path.home() / ".cache" / "codefusion")
 
 
-def cache_dir(create: bool = True) -> Optional[Path]:
+def cache_dir(create: bool = True) -> Path | None:
     """The user's cache folder (made 0700 when missing), or None when it cannot be used safely: not a
     folder, another user's, or writable by others (said once)."""
     folder = default_dir()
@@ -120,7 +119,7 @@ def _header(data: bytes, magic: bytes, what: str) -> tuple[dict, int]:
     return header, end
 
 
-def decode_vectors(data: bytes, key: str, rows: int) -> Optional[np.ndarray]:
+def decode_vectors(data: bytes, key: str, rows: int) -> np.ndarray | None:
     """The vectors of a file's bytes; None when another version or key wrote it (not an error);
     CacheCorrupt when it is truncated, corrupt or not a vector file."""
     header, end = _header(data, MAGIC, "vector")
@@ -143,7 +142,7 @@ def decode_vectors(data: bytes, key: str, rows: int) -> Optional[np.ndarray]:
     return vectors
 
 
-def load_vectors(name: str, key: str, rows: int) -> Optional[np.ndarray]:
+def load_vectors(name: str, key: str, rows: int) -> np.ndarray | None:
     """Cached vectors `name` for `rows` rows embedded under `key`, or None (missing, another version's,
     or corrupt -- said in one warning line; the caller embeds again and saves over it)."""
     folder = cache_dir(create=False)
@@ -164,13 +163,13 @@ def load_vectors(name: str, key: str, rows: int) -> Optional[np.ndarray]:
     return None
 
 
-def save_vectors(name: str, key: str, vectors: np.ndarray) -> Optional[Path]:
+def save_vectors(name: str, key: str, vectors: np.ndarray) -> Path | None:
     """Saves vectors atomically (0600) under `name`; the path, or None when the folder cannot be used
     (a read-only home: no cache, same results)."""
     return _save(name, encode_vectors(vectors, key))
 
 
-def _save(name: str, data: bytes) -> Optional[Path]:
+def _save(name: str, data: bytes) -> Path | None:
     """Writes a cache file atomically (0600); its path, or None when the folder cannot be used."""
     folder = cache_dir(create=True)
     if folder is None:
@@ -204,7 +203,7 @@ def encode_arrays(arrays: dict, key: str) -> bytes:
     return MAGIC_ARRAYS + json.dumps(header, sort_keys=True).encode() + b"\n" + payload
 
 
-def decode_arrays(data: bytes, key: str) -> Optional[dict]:
+def decode_arrays(data: bytes, key: str) -> dict | None:
     """{name: array} of a file's bytes; None when another version or key wrote it; CacheCorrupt when it is
     truncated, corrupt or not an arrays file."""
     header, end = _header(data, MAGIC_ARRAYS, "arrays")
@@ -229,7 +228,7 @@ def decode_arrays(data: bytes, key: str) -> Optional[dict]:
     return out
 
 
-def load_arrays(name: str, key: str, max_bytes: int = 1 << 31) -> Optional[dict]:
+def load_arrays(name: str, key: str, max_bytes: int = 1 << 31) -> dict | None:
     """Cached arrays `name` written under `key`, or None (missing, another version's, or damaged -- said in
     one warning line; the caller computes them again and saves over it)."""
     folder = cache_dir(create=False)
@@ -249,6 +248,6 @@ def load_arrays(name: str, key: str, max_bytes: int = 1 << 31) -> Optional[dict]
     return None
 
 
-def save_arrays(name: str, key: str, arrays: dict) -> Optional[Path]:
+def save_arrays(name: str, key: str, arrays: dict) -> Path | None:
     """Saves named arrays atomically (0600) under `name`; the path, or None when the folder cannot be used."""
     return _save(name, encode_arrays(arrays, key))

@@ -15,12 +15,11 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import torch
 
-from engine.errors import CheckpointError
 from engine.config import ModelConfig
+from engine.errors import CheckpointError
 from engine.tokenizer import CodeTokenizer
 
 MODEL_FILE, CONFIG_FILE, TOKENIZER_FILE, CARD_FILE = "model.safetensors", "config.json", "tokenizer.json", "card.md"
@@ -91,7 +90,7 @@ def read_meta(path: Path) -> dict:
         raise CheckpointError(f"{f}: corrupt JSON ({e.__class__.__name__}: {e})") from None
 
 
-def write_card(path: Path, card: str, metrics: Optional[dict] = None) -> None:
+def write_card(path: Path, card: str, metrics: dict | None = None) -> None:
     """Replace card.md (and, given, config.json's "metrics": the dev figures the card shows)."""
     path = Path(path)
     if metrics is not None:
@@ -114,7 +113,7 @@ def card_header(cfg: ModelConfig, meta: dict) -> list[str]:
     lines = [
         f"- kind: {m.kind}; languages: {', '.join(m.languages)} (one model; a language token conditions it)",
         f"- sizes: d={m.d_model}, denoiser {m.denoiser_layers} layers, decoder {m.decoder_layers} layers"
-        f"{', AR decoder %d layers' % m.ar_layers if m.kind == 'ar' else ''}, vocab {m.vocab_size} (byte-level BPE), "
+        f"{f', AR decoder {m.ar_layers} layers' if m.kind == 'ar' else ''}, vocab {m.vocab_size} (byte-level BPE), "
         f"{m.code_max_len} code tokens, {m.nl_max_len} NL tokens",
         f"- NL encoder: {m.encoder} ({'frozen' if m.freeze_encoder else 'fine-tuned'}, not stored here)",
         f"- training data: {', '.join(map(str, meta.get('data', [])))} (relative to the data directory)",

@@ -97,7 +97,7 @@ class ModelConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         _check_fields(cls, d, "model")
         d = dict(d)
         if "languages" in d:
@@ -132,7 +132,7 @@ class TrainConfig:
     tokenizer_train_files: list = field(default_factory=list)  # extra text to train BPE on
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         _check_fields(cls, d, "train")
         return cls(**d)
 

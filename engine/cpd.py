@@ -7,21 +7,25 @@ names, shell keywords), and for CF rules with the function names (NAME before '(
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 CF_FUNC = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?=\s*\()")
 _KEYWORD = re.compile(r"[A-Za-z_]+")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parser(lang: str):
     from tree_sitter import Language, Parser
 
     if lang == "python":
-        import tree_sitter_python as mod
+        import tree_sitter_python
+
+        language = tree_sitter_python.language()
     else:
-        import tree_sitter_bash as mod
-    return Parser(Language(mod.language()))
+        import tree_sitter_bash
+
+        language = tree_sitter_bash.language()
+    return Parser(Language(language))
 
 
 def keyword_identifier_spans(code: str, lang: str) -> list[tuple[int, int]]:

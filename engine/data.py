@@ -5,9 +5,9 @@ import json
 import random
 import sys
 import sysconfig
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
 
 from engine.errors import DataError, EngineError
 from engine.schema import LANGUAGES, MAX_REQUEST_CHARS
@@ -20,7 +20,7 @@ class Example:
     lang: str
 
 
-def default_data_dir() -> Optional[Path]:
+def default_data_dir() -> Path | None:
     """../shared/data beside the project, when it exists; none when $CODEFUSION_DATA is "none" (what a pip
     install sees: no training files; scripts/bench_cli.py measures so)."""
     import os
@@ -31,15 +31,15 @@ def default_data_dir() -> Optional[Path]:
     return p if p.is_dir() else None
 
 
-def read_jsonl(path, max_line: Optional[int] = None) -> Iterator[tuple[int, dict]]:
+def read_jsonl(path, max_line: int | None = None) -> Iterator[tuple[int, dict]]:
     """(line number, record) for each non-blank line of a JSONL file (the one JSONL reader).
     Read as bytes, a line at a time: `max_line` (bytes) bounds what one line may cost -- a longer one
     is a DataError after reading only that much. Every problem is a DataError naming file and line."""
     with open(path, "rb") as fh:
-        yield from _records(fh, path, max_line)
+        yield from _records(fh, path, max_line)  # type: ignore[misc]  # no None without max_lines
 
 
-def _records(fh, path, max_line: Optional[int], max_lines: Optional[int] = None) -> Iterator[tuple[int, Optional[dict]]]:
+def _records(fh, path, max_line: int | None, max_lines: int | None = None) -> Iterator[tuple[int, dict | None]]:
     """(line number, record); past `max_lines` lines (blank ones too), one (line number, None) and the end."""
     n = 0
     while True:
@@ -104,7 +104,7 @@ BANK_LIMITS = BankLimits()
 
 
 def read_exemplar_files(files: Iterable, limits: BankLimits = BANK_LIMITS,
-                        notes: Optional[list] = None, skip_bad: bool = False, _stated: Optional[BankLimits] = None) -> list[dict]:
+                        notes: list | None = None, skip_bad: bool = False, _stated: BankLimits | None = None) -> list[dict]:
     """The records of user exemplar files (JSONL of nl, code, lang), each with its provenance
     ("file": the path as given, "line": 1-based), within `limits` over all the files together.
     A file that is missing, not a regular file, too large, not UTF-8 or not JSONL, or that holds a
@@ -186,7 +186,7 @@ def _sniff(fh, path) -> None:
         raise DataError(f"{path}:{line}: not UTF-8 text") from None
 
 
-def _note(notes: Optional[list], message: str) -> None:
+def _note(notes: list | None, message: str) -> None:
     if notes is not None:
         notes.append(message)
     else:
@@ -208,7 +208,7 @@ def data_name(p) -> str:
     return str(p)
 
 
-def resolve_data_path(p: str) -> Optional[Path]:
+def resolve_data_path(p: str) -> Path | None:
     """A data file named in a checkpoint: an existing absolute path, or a path relative to
     $CODEFUSION_DATA or the default data directory (checkpoints store relative names)."""
     import os
@@ -222,7 +222,7 @@ def resolve_data_path(p: str) -> Optional[Path]:
     return path if path.exists() else None
 
 
-def load_pairs(files: Iterable, lang: Optional[str] = None) -> list[Example]:
+def load_pairs(files: Iterable, lang: str | None = None) -> list[Example]:
     """Read JSONL files of {"nl", "code", "lang"} records. Rows without nl or code are skipped."""
     out: list[Example] = []
     for f in files:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import torch
 
@@ -96,7 +95,7 @@ def diagnose(loaded, rows: list[dict], device: str = "cpu", seed: int = 0, level
     if bar is not None:
         bar.close()
     by_level = []
-    for snr, s in sums.items():
+    for s in sums.values():
         row = {"token_snr": round(s["token_snr"], 3), "t": s["t"], "band": snr_band(s["token_snr"]),
                "n_tokens": s["n"]}
         row.update({k: round(s[k] / max(1, s["n"]), 4) for k in ("x_t alone", "N", "N, self-cond", "D+H")})
@@ -149,7 +148,7 @@ def plot(res: dict, out_png: Path) -> Path:
     return out_png
 
 
-def run(checkpoint_dir: str, data: str, n: int = 128, out: Optional[str] = None, device: Optional[str] = None,
+def run(checkpoint_dir: str, data: str, n: int = 128, out: str | None = None, device: str | None = None,
         seed: int = 0, progress: bool = True) -> dict:
     from engine import checkpoint
     from engine.data import load_pairs

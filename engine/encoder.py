@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from engine.errors import CheckpointError
 from engine.config import DEFAULT_ENCODER
+from engine.errors import CheckpointError
 
 
 def resolve_encoder_path(ref: str) -> Path:
@@ -84,7 +84,7 @@ class NLEncoder(nn.Module):
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         try:  # safetensors only: a pickled pytorch_model.bin in a directory the config names is never loaded
             return AutoModel.from_pretrained(str(path), local_files_only=True, use_safetensors=True).float()
-        except (OSError, ValueError, EnvironmentError) as e:
+        except (OSError, ValueError) as e:
             raise CheckpointError(f"{path}: NL encoder cannot be loaded from safetensors "
                                   f"({str(e).splitlines()[0][:160]})") from None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, cast
 
 import torch
 
@@ -12,10 +12,9 @@ from engine import checkpoint
 from engine.errors import NoDefaultModelError
 from engine.retrieval import dense_for, search_by_language, training_bank
 from engine.sampling import diffusion_sample, initial_noise, sequence_scores
-from engine.schema import K_RANGE, resolve_start_snr
 from engine.schedule import make_schedule
+from engine.schema import K_RANGE, resolve_start_snr
 from engine.types import CancelToken, Candidate, program_key
-
 
 
 def configure_threads() -> None:
@@ -25,7 +24,7 @@ def configure_threads() -> None:
         torch.set_num_threads(int(n))
 
 
-def pick_device(device: Optional[str]) -> str:
+def pick_device(device: str | None) -> str:
     if device in (None, "", "auto"):
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -89,6 +88,12 @@ def mix_starts(from_exemplars: list[Candidate], from_noise: list[Candidate], k: 
     return sorted(out, key=lambda c: -c.score)
 
 
+def _pad_to(t: torch.Tensor, width: int, fill: float | bool) -> torch.Tensor:
+    """A (B, L, d) memory or a (B, L) mask padded with `fill` to length `width` (memories differ in length)."""
+    return torch.nn.functional.pad(t, (0, 0, 0, width - t.shape[1]) if t.dim() == 3 else (0, width - t.shape[1]),
+                                   value=fill)
+
+
 @dataclass
 class _Plan:
     """One request's sampling pass, prepared (Generator._plan)."""
@@ -99,17 +104,17 @@ class _Plan:
     seed: int
     exemplars: list  # programs it conditions on / starts from, nearest first
     sims: list  # their NL similarities to the request
-    starts: Optional[list]  # SDEdit: the exemplar each candidate starts from; None: pure noise
+    starts: list | None  # SDEdit: the exemplar each candidate starts from; None: pure noise
     conditioned: bool  # N and D attend to exemplars
     mem: torch.Tensor  # (1 or k, Lm, d)
     mem_mask: torch.Tensor  # (1 or k, Lm)
     lang_id: torch.Tensor
-    x_T: Optional[torch.Tensor] = None  # (k, Lc, d) the start sample
-    t_start: Optional[int] = None
-    t_end: Optional[int] = None
-    edit: Optional[torch.Tensor] = None  # (k,) bool
+    x_T: torch.Tensor | None = None  # (k, Lc, d) the start sample
+    t_start: int | None = None
+    t_end: int | None = None
+    edit: torch.Tensor | None = None  # (k,) bool
     slots: int = 0  # a pure-noise pass beside exemplar starts: how many of its candidates the request keeps
-    literals: Optional[dict] = None  # {slot: the request's literal} (engine/slots.py): filled into a literal_slots
+    literals: dict | None = None  # {slot: the request's literal} (engine/slots.py): filled into a literal_slots
     #   model's slots, and into a candidate's placeholders when cfg.adapt_arguments
 
 
@@ -131,7 +136,7 @@ class Generator:
             if self.schedule is not None and self.cfg.schedule == "logsnr" else None
 
     @classmethod
-    def load(cls, path: Path, device: Optional[str] = None, bank="auto") -> "Generator":
+    def load(cls, path: Path, device: str | None = None, bank="auto") -> Generator:
         """bank "auto": for an exemplar model, the training files its config.json lists (those found
         on this machine), else none; or a Retriever; or None."""
         configure_threads()
@@ -157,12 +162,12 @@ class Generator:
     def path(self) -> Path:
         return self.loaded.path
 
-    def exemplars_for(self, nl: str, lang: str, n: Optional[int] = None) -> list[str]:
+    def exemplars_for(self, nl: str, lang: str, n: int | None = None) -> list[str]:
         """The n (default m) programs of the bank nearest to the request, best first ([] without a
         bank or for m = 0)."""
         return [code for code, _ in self._nearest(nl, lang, n)]
 
-    def _nearest(self, nl: str, lang: str, n: Optional[int] = None) -> list[tuple[str, float]]:
+    def _nearest(self, nl: str, lang: str, n: int | None = None) -> list[tuple[str, float]]:
         """(program, cosine similarity of its NL to the request) for the n nearest distinct programs
         (whitespace aside), best first."""
         if not self.cfg.exemplars or self.bank is None:
@@ -176,7 +181,7 @@ class Generator:
     def _ids(self, codes: list[str]) -> list[list[int]]:
         return [self.tokenizer.encode_padded(c, self.cfg.code_max_len) for c in codes]
 
-    def _exemplar_ids(self, exemplars: list[str], starts: Optional[list[int]] = None) -> Optional[torch.Tensor]:
+    def _exemplar_ids(self, exemplars: list[str], starts: list[int] | None = None) -> torch.Tensor | None:
         """The m exemplar programs N and D attend to: the first m (1, m, Lc); or with `starts`, per
         candidate the one it starts from and the best others, in rank order (k, m, Lc). PAD rows: none."""
         m = self.cfg.exemplars
@@ -201,10 +206,10 @@ class Generator:
         return (*self.model.memory(enc, mask, lang, ex_ids), lang)
 
     @torch.inference_mode()
-    def generate(self, nl: str, lang: str, k: int, steps: Optional[int] = None, seed: int = 0,
-                 cancel: CancelToken = None, guidance: float = 1.0, clamp: Optional[str] = None,
-                 ar_mode: str = "beam", exemplars: Optional[list[str]] = None,
-                 start_snr: Optional[float] = None, noise_slots: Optional[int] = None) -> list[Candidate]:
+    def generate(self, nl: str, lang: str, k: int, steps: int | None = None, seed: int = 0,
+                 cancel: CancelToken = None, guidance: float = 1.0, clamp: str | None = None,
+                 ar_mode: str = "beam", exemplars: list[str] | None = None,
+                 start_snr: float | None = None, noise_slots: int | None = None) -> list[Candidate]:
         """k candidates from k noise seeds (seed, seed+1, ...) in one batched pass, best first.
 
         exemplars: programs to condition on (default: the bank's nearest, for an exemplar model).
@@ -223,7 +228,7 @@ class Generator:
         out = [self._sample(p, guidance, clamp, cancel) for p in (plan, noise) if p is not None]
         return out[0] if noise is None else mix_starts(out[0], out[1], k, noise.slots)
 
-    def _sample(self, plan: "_Plan", guidance: float, clamp: Optional[str], cancel: CancelToken) -> list[Candidate]:
+    def _sample(self, plan: _Plan, guidance: float, clamp: str | None, cancel: CancelToken) -> list[Candidate]:
         """One plan's sampling pass -> its k candidates, best first."""
         k = plan.k
         mem, mem_mask = plan.mem.expand(k, -1, -1), plan.mem_mask.expand(k, -1)
@@ -236,15 +241,15 @@ class Generator:
             spacing=self.cfg.step_spacing, t_start=plan.t_start, edit=plan.edit, t_end=plan.t_end)
         return self._finish(plan, ids, lp)
 
-    def noise_slots_for(self, lang: str, requested: Optional[int] = None) -> int:
+    def noise_slots_for(self, lang: str, requested: int | None = None) -> int:
         """How many of a request's k candidates come from pure noise beside the exemplar starts: the
         request's own number, else the checkpoint's for the language."""
         if requested is not None:
             return int(requested)
         return int((self.cfg.exemplar_noise_slots_lang or {}).get(lang, 0))
 
-    def _noise_plan(self, plan: "_Plan", nl: str, start_snr: Optional[float],
-                    noise_slots: Optional[int] = None) -> Optional["_Plan"]:
+    def _noise_plan(self, plan: _Plan, nl: str, start_snr: float | None,
+                    noise_slots: int | None = None) -> _Plan | None:
         """The second pass of a request whose sampling mixes starts: k seeds from pure noise, conditioned
         on the NL and the same nearest exemplars; None when the request has no noise slots (or its
         start level was set by the caller: a sweep measures one kind of start)."""
@@ -275,21 +280,16 @@ class Generator:
                  for r, near in zip(requests, nearest)]
         noises = [self._noise_plan(p, r["nl"], r.get("start_snr"), r.get("noise_slots")) for p, r in zip(plans, requests)]
         mixed = [i for i, n in enumerate(noises) if n is not None]
-        plans += [noises[i] for i in mixed]  # their passes group with the other pure-noise ones
-        out: list[Optional[list[Candidate]]] = [None] * len(plans)
+        plans += [n for n in noises if n is not None]  # in mixed's order; they group with the other pure-noise passes
+        out: list[list[Candidate] | None] = [None] * len(plans)
         groups: dict[tuple, list[int]] = {}
         for i, p in enumerate(plans):
             groups.setdefault((p.steps, p.t_start, p.t_end), []).append(i)
         for (steps, t_start, t_end), members in groups.items():
             ps = [plans[i] for i in members]
             width = max(p.mem.shape[1] for p in ps)  # memories differ in length: pad, masked out
-
-            def padded(t, fill):
-                return torch.nn.functional.pad(t, (0, 0, 0, width - t.shape[1]) if t.dim() == 3 else (0, width - t.shape[1]),
-                                               value=fill)
-
-            mem = torch.cat([padded(p.mem, 0.0).expand(p.k, -1, -1) for p in ps])
-            mask = torch.cat([padded(p.mem_mask, False).expand(p.k, -1) for p in ps])
+            mem = torch.cat([_pad_to(p.mem, width, 0.0).expand(p.k, -1, -1) for p in ps])
+            mask = torch.cat([_pad_to(p.mem_mask, width, False).expand(p.k, -1) for p in ps])
             x_T = torch.cat([p.x_T for p in ps])
             edit = None if t_start is None else torch.cat([p.edit for p in ps])
             ids, lp = diffusion_sample(self.model, mem, mask, x_T, steps, self.schedule, clamp=self.cfg.clamp,
@@ -300,8 +300,10 @@ class Generator:
                 out[i] = self._finish(p, ids[row:row + p.k], lp[row:row + p.k])
                 row += p.k
         for j, i in enumerate(mixed):
-            out[i] = mix_starts(out[i], out[len(requests) + j], requests[i]["k"], noises[i].slots)
-        return out[: len(requests)]
+            own, noise, plan = out[i], out[len(requests) + j], noises[i]
+            assert own is not None and noise is not None and plan is not None  # every pass ran above
+            out[i] = mix_starts(own, noise, requests[i]["k"], plan.slots)
+        return cast(list[list[Candidate]], out[: len(requests)])  # every pass ran above
 
     def check_request(self, nl: str, lang: str, k: int) -> None:
         """ValueError when this model cannot answer the request (language, empty request, k)."""
@@ -312,7 +314,7 @@ class Generator:
         if not K_RANGE[0] <= k <= K_RANGE[1]:  # engine.schema: the one k limit, the same message as a Request's
             raise ValueError(f"k must be an integer in {K_RANGE[0]}..{K_RANGE[1]}, got {k!r}")
 
-    def _nearest_batch(self, nls: list[str], langs: list[str], ks: list[int]) -> list[Optional[list]]:
+    def _nearest_batch(self, nls: list[str], langs: list[str], ks: list[int]) -> list[list | None]:
         """_nearest for a batch, one bank search per language (None: let _plan search)."""
         from engine.banks import exemplar
 
@@ -321,8 +323,8 @@ class Generator:
         found = search_by_language(self.bank, nls, langs, [max(k, self.cfg.exemplars) * SEARCH_WIDTH for k in ks])
         return [None if hits is None else distinct_programs([(exemplar(c), c.score) for c in hits]) for hits in found]
 
-    def _plan(self, nl: str, lang: str, k: int, steps: Optional[int], seed: int, exemplars: Optional[list[str]],
-              start_snr: Optional[float], nearest: Optional[list] = None) -> "_Plan":
+    def _plan(self, nl: str, lang: str, k: int, steps: int | None, seed: int, exemplars: list[str] | None,
+              start_snr: float | None, nearest: list | None = None) -> _Plan:
         """Everything a request's sampling pass needs: checks, exemplars, memory and the start x_T."""
         self.check_request(nl, lang, k)
         steps = self.cfg.default_steps if steps is None else int(steps)
@@ -350,6 +352,7 @@ class Generator:
         plan.x_T = initial_noise(k, self.cfg.code_max_len, self.cfg.d_model, seed, self.device)
         plan.t_end = self.t_end
         if sdedit:  # noise candidate i's exemplar to start_snr and denoise from there
+            assert self.schedule is not None and starts is not None  # a diffusion model; sdedit sets starts
             plan.t_start = self.schedule.t_at_snr(start_snr)
             x0_ex = self.model.embed_tokens(torch.tensor(self._ids([exemplars[j] for j in starts]), device=self.device))
             plan.x_T = self.schedule.add_noise(x0_ex, plan.x_T, torch.full((k,), plan.t_start, device=self.device))
@@ -359,7 +362,7 @@ class Generator:
                 plan.t_end = 1
         return plan
 
-    def _decode(self, plan: "_Plan", ids: list[int]) -> str:
+    def _decode(self, plan: _Plan, ids: list[int]) -> str:
         """Token ids -> program text, the request's literals filled into its slots (literal_slots models)."""
         code = self.tokenizer.decode(ids)
         if plan.literals and self.cfg.literal_slots:
@@ -370,13 +373,15 @@ class Generator:
             code = adapt_arguments(code, plan.literals)[0]
         return code
 
-    def _finish(self, plan: "_Plan", ids: torch.Tensor, lp: torch.Tensor) -> list[Candidate]:
+    def _finish(self, plan: _Plan, ids: torch.Tensor, lp: torch.Tensor) -> list[Candidate]:
         """A pass's token ids and log-probs (k, Lc) -> the request's candidates, best first."""
         scores = logprobs = sequence_scores(ids, lp)
-        sdedit = plan.starts is not None
+        starts = plan.starts
+        sdedit = starts is not None
         weight = (self.cfg.exemplar_rank_weight_lang or {}).get(plan.lang, self.cfg.exemplar_rank_weight)
-        if sdedit and plan.sims and weight:  # one comparable score: the model's confidence and how near its start is
-            scores = [sc + weight * plan.sims[j] for sc, j in zip(scores, plan.starts)]
+        # one comparable score: the model's confidence and how near its start is
+        if starts is not None and plan.sims and weight:
+            scores = [sc + weight * plan.sims[j] for sc, j in zip(scores, starts)]
         from engine.banks import exemplar_source
 
         exemplars = plan.exemplars
@@ -385,22 +390,23 @@ class Generator:
         cands = []
         for i, (row, s) in enumerate(zip(ids.tolist(), scores)):
             code = self._decode(plan, row)
-            meta = {"seed": plan.seed + i, "steps": plan.steps, "logprob": float(logprobs[i])}  # codefusion.scoring reads it
-            if sdedit:
-                meta["exemplar"] = plan.starts[i]
-                meta["exemplar_code"] = str(exemplars[plan.starts[i]])
+            # codefusion.scoring reads the log-prob
+            meta: dict[str, Any] = {"seed": plan.seed + i, "steps": plan.steps, "logprob": float(logprobs[i])}
+            if starts is not None:
+                meta["exemplar"] = starts[i]
+                meta["exemplar_code"] = str(exemplars[starts[i]])
                 if plan.sims:  # the bank's similarity of that exemplar's request to this one
-                    meta["exemplar_similarity"] = float(plan.sims[plan.starts[i]])
+                    meta["exemplar_similarity"] = float(plan.sims[starts[i]])
             if ex_norm is not None:
                 meta["copy"] = program_key(code) in ex_norm
-            src = exemplar_source(exemplars, code if meta.get("copy") else None, plan.starts[i] if sdedit else None)
+            src = exemplar_source(exemplars, code if meta.get("copy") else None, starts[i] if starts is not None else None)
             if src:  # the bank the exemplar it copies (else starts from) came from (engine.banks)
                 meta["exemplar_source"] = src
             cands.append(Candidate(code, s, meta=meta))
         return sorted(cands, key=lambda c: -c.score)
 
 
-def load_generator(checkpoint: Union[str, Path, None] = None, device: Optional[str] = None, bank: Optional[str] = "default") -> Generator:
+def load_generator(checkpoint: str | Path | None = None, device: str | None = None, bank: str | None = "default") -> Generator:
     """Load a checkpoint directory (diffusion or autoregressive) and return a Generator.
 
     checkpoint=None uses the shipped default model (NoDefaultModelError if absent).

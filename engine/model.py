@@ -17,7 +17,6 @@ equivalent to the paper's L_t = ||eps_hat - eps|| + ||D_s - L(y)|| - log p(y | D
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -132,7 +131,7 @@ class Conditioning(nn.Module):
             mask = torch.cat([mask, (ex_ids != PAD_ID).reshape(B, m * Le)], dim=1)
         return mem, mask
 
-    def unconditional(self, lang: torch.Tensor, generator: Optional[torch.Generator] = None):
+    def unconditional(self, lang: torch.Tensor, generator: torch.Generator | None = None):
         """The memory with E's output replaced by Gaussian noise, as in unsupervised
         generation and NL drop-out during training.  lang (B,) -> (B, 1+UNCOND_LEN, d), mask."""
         B = lang.shape[0]

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from engine.errors import Cancelled
-from engine.types import CancelToken, is_cancelled
 from engine.schedule import DDIMSampler
 from engine.tokenizer import CodeTokenizer
+from engine.types import CancelToken, is_cancelled
 
 
 def initial_noise(k: int, length: int, dim: int, seed: int, device) -> torch.Tensor:

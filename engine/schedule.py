@@ -29,7 +29,6 @@ import math
 
 import torch
 
-
 # Token-SNR bands for per-noise-level figures (training logs, `codefusion diagnose`):
 # unreadable, faint, partial, mostly readable, readable.
 SNR_BANDS: tuple = (("lt0.3", 0.0, 0.3), ("0.3-2", 0.3, 2.0), ("2-5", 2.0, 5.0), ("5-20", 5.0, 20.0),

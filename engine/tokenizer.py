@@ -6,8 +6,8 @@ Token ids 0 and 1 are reserved: PAD (fills the program up to code_max_len) and E
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -22,7 +22,7 @@ class CodeTokenizer:
             raise ValueError("tokenizer.json does not reserve <pad>=0 and <eos>=1")
 
     @classmethod
-    def train(cls, texts: Iterable[str], vocab_size: int) -> "CodeTokenizer":
+    def train(cls, texts: Iterable[str], vocab_size: int) -> CodeTokenizer:
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
         tok.decoder = decoders.ByteLevel()
@@ -34,7 +34,7 @@ class CodeTokenizer:
         return cls(tok)
 
     @classmethod
-    def from_file(cls, path: Path) -> "CodeTokenizer":
+    def from_file(cls, path: Path) -> CodeTokenizer:
         return cls(Tokenizer.from_file(str(path)))
 
     def save(self, path: Path) -> None:

@@ -15,17 +15,16 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import torch
 import torch.distributed as dist
 import torch.nn as nn
 
 from engine import checkpoint
-from engine.errors import CheckpointError, EngineError
 from engine.config import ModelConfig, TrainConfig, load_config
 from engine.cpd import keyword_identifier_spans, masked_text, token_mask
 from engine.data import Example, language_weights, load_pairs, load_pretrain, log, read_jsonl
+from engine.errors import CheckpointError, EngineError
 from engine.model import UNCOND_LEN
 from engine.schedule import make_schedule
 from engine.tokenizer import CodeTokenizer
@@ -41,18 +40,18 @@ class TrainArgs:
     config: str = "small"
     data: list = field(default_factory=list)  # JSONL files (finetune) or LANG=PATH specs (pretrain)
     out: str = "runs/model"
-    task: Optional[str] = None  # override TrainConfig.task
+    task: str | None = None  # override TrainConfig.task
     dev: list = field(default_factory=list)  # dev JSONL for periodic sampling
-    init: Optional[str] = None  # start from this checkpoint (e.g. a pre-trained one)
+    init: str | None = None  # start from this checkpoint (e.g. a pre-trained one)
     resume: bool = False
-    device: Optional[str] = None
-    kind: Optional[str] = None  # "diffusion" | "ar"
-    max_steps: Optional[int] = None
-    time_budget_s: Optional[float] = None
-    batch_size: Optional[int] = None
-    lr: Optional[float] = None
-    eval_every: Optional[int] = None
-    save_every: Optional[int] = None
+    device: str | None = None
+    kind: str | None = None  # "diffusion" | "ar"
+    max_steps: int | None = None
+    time_budget_s: float | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    eval_every: int | None = None
+    save_every: int | None = None
     tokenizer_data: list = field(default_factory=list)  # extra code files for the BPE
     progress: bool = True
     model_overrides: dict = field(default_factory=dict)
@@ -138,10 +137,10 @@ def train(args: TrainArgs) -> Path:
     if ses.world > 1:
         ddp = nn.parallel.DistributedDataParallel(
             objective, device_ids=[int(ses.device.split(":")[1])] if ses.device.startswith("cuda") else None)
-    step = _loop(args, ses, mcfg, tcfg, data, table, ddp, params, opt, sched, clock, start_step, elapsed_before,
-                 lambda: evaluate_slice(model, encoder, tok, mcfg, dev, ses.device, bank, args.dev_matchers) if dev else {},
-                 lambda step, elapsed, last_eval: _save(ses.out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args,
-                                                        elapsed, last_eval, ses.is_main, ses.world))
+    _loop(args, ses, mcfg, tcfg, data, table, ddp, params, opt, sched, clock, start_step, elapsed_before,
+          lambda: evaluate_slice(model, encoder, tok, mcfg, dev, ses.device, bank, args.dev_matchers) if dev else {},
+          lambda step, elapsed, last_eval: _save(ses.out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args,
+                                                 elapsed, last_eval, ses.is_main, ses.world))
     _finish(ses)
     return ses.out
 
@@ -292,7 +291,10 @@ def _loop(args, ses: _Session, mcfg, tcfg, data, table, ddp, params, opt, sched,
         raise EngineError(f"unknown clock '{args.clock}' (wall or cpu)")
     now = time.process_time if args.clock == "cpu" else time.time
     t0 = now()
-    elapsed = lambda: elapsed_before + now() - t0
+
+    def elapsed():
+        return elapsed_before + now() - t0
+
     next_snapshot = (int(elapsed_before // args.snapshot_every_s) + 1) * args.snapshot_every_s \
         if args.snapshot_every_s else None
     pbar = None
@@ -322,13 +324,13 @@ def _loop(args, ses: _Session, mcfg, tcfg, data, table, ddp, params, opt, sched,
             pbar.update(1)
         if ses.is_main and step % tcfg.log_every == 0:
             row = acc.flush(step, sched.get_last_lr()[0], ses.world, elapsed())
-            metrics_f.write(json.dumps(row) + "\n")
-            metrics_f.flush()
+            metrics_f.write(json.dumps(row) + "\n")  # type: ignore[union-attr]  # open where ses.is_main
+            metrics_f.flush()  # type: ignore[union-attr]
             if pbar is not None:
                 pbar.set_postfix(loss=f"{row['loss']:.3f}", sps=f"{row['samples_per_s']:.0f}")
         if ses.is_main and tcfg.eval_every and step % tcfg.eval_every == 0 and (last_eval := evaluate()):
-            metrics_f.write(json.dumps({"step": step, **last_eval}) + "\n")
-            metrics_f.flush()
+            metrics_f.write(json.dumps({"step": step, **last_eval}) + "\n")  # type: ignore[union-attr]  # (is_main)
+            metrics_f.flush()  # type: ignore[union-attr]
             ddp.train()
         if tcfg.save_every and step % tcfg.save_every == 0:
             save(step, elapsed(), last_eval)
@@ -340,10 +342,10 @@ def _loop(args, ses: _Session, mcfg, tcfg, data, table, ddp, params, opt, sched,
         pbar.close()
     if ses.is_main and (final := evaluate()):
         last_eval = final
-        metrics_f.write(json.dumps({"step": step, **last_eval}) + "\n")
+        metrics_f.write(json.dumps({"step": step, **last_eval}) + "\n")  # type: ignore[union-attr]  # (is_main)
     save(step, elapsed(), last_eval)
     if ses.is_main:
-        metrics_f.close()
+        metrics_f.close()  # type: ignore[union-attr]  # open where ses.is_main
         try:
             from engine.plots import plot_training
             plot_training(ses.out / "metrics.jsonl", ses.out / "training_curve.png")
@@ -459,7 +461,7 @@ class _NLTable:
 
 
 def _exemplar_pool(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfig, pool: int,
-                   bank_rows: Optional[list[dict]] = None):
+                   bank_rows: list[dict] | None = None):
     """A retrieval bank over the training pairs and, per example, the token ids of its `pool`
     nearest neighbours by NL, leaving itself out (Retriever.exemplars_loo): (N, pool, Lc), PAD rows
     where fewer exist. For the languages `bank_rows` hold, the neighbours come from those rows instead
@@ -476,7 +478,8 @@ def _exemplar_pool(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfi
     for lang, rows in by_lang.items():
         nls = [examples[i].nl for i in rows]
         if lang in banked:
-            found = leave_page_out([examples[i] for i in rows], [r for r in bank_rows if r.get("lang") == lang], pool)
+            in_bank = [r for r in bank_rows if r.get("lang") == lang]  # type: ignore[union-attr]  # banked: rows given
+            found = leave_page_out([examples[i] for i in rows], in_bank, pool)
         else:
             found = bank.exemplars_loo(nls, lang, pool)
         for i, codes in zip(rows, found):
@@ -563,7 +566,10 @@ def _edit_rows(ex: torch.Tensor, y: torch.Tensor, tcfg: TrainConfig, mcfg: Model
     (the denoiser edits positions; it cannot shift them, so a shifted exemplar only teaches it to
     distrust x_t). A share edit_p of those rows is drawn."""
     B, m, L = ex.shape
-    length = lambda ids: ids.ne(0).sum(-1)  # content tokens + EOS
+
+    def length(ids):
+        return ids.ne(0).sum(-1)  # content tokens + EOS
+
     same = ex.ne(0).any(-1) & (length(ex) == length(y)[:, None])  # (B, m)
     agree = ((ex == y[:, None]) & y.ne(0)[:, None]).sum(-1) / length(y).clamp(min=1)[:, None]
     ok = same & (agree >= 0.5)
@@ -611,7 +617,8 @@ class _Accumulator:
         keys = self.rows[0][0].keys()
         cat = {k: torch.cat([r[0][k] for r in self.rows]) for k in keys}
         snr = self.schedule.token_snr(torch.cat([r[1] for r in self.rows]))
-        row = {"step": step, "loss": float(cat["total"].mean()), "lr": lr, "elapsed_s": round(elapsed, 1)}
+        row: dict[str, float | None] = {"step": step, "loss": float(cat["total"].mean()), "lr": lr,
+                                        "elapsed_s": round(elapsed, 1)}
         for k in keys:
             if k not in ("edit", "acc_start"):
                 row[k] = float(cat[k].mean())
