@@ -27,9 +27,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,7 @@ SOURCE = {
 }
 
 
-def shipped_dir() -> Optional[Path]:
+def shipped_dir() -> Path | None:
     """The shipped bank's folder: $CODEFUSION_SHIPPED_BANK ("none": none), else codefusion_bank in the
     repository, else the installed package; None when there is none."""
     env = os.environ.get(ENV)
@@ -73,7 +74,7 @@ def shipped_dir() -> Optional[Path]:
     return None
 
 
-def shipped_file() -> Optional[Path]:
+def shipped_file() -> Path | None:
     """The shipped bank's rows file (a JSONL bank like any other), or None."""
     folder = shipped_dir()
     if folder is None:
@@ -130,12 +131,12 @@ def verify(folder: Path) -> dict:
     return manifest
 
 
-def load_shipped(dense=None, folder: Optional[Path] = None):
+def load_shipped(dense=None, folder: Path | None = None):
     """The shipped bank as an engine.retrieval.Retriever (None when none is installed), hybrid with
     `dense` (engine.retrieval.Dense). Nothing is fitted or embedded when `dense` is the encoder the
     bank was built with. ShippedBankError when a file does not match the manifest."""
     from engine.data import read_jsonl
-    from engine.retrieval import Retriever, RetrievalOptions, _cached_vectors, _LangIndex
+    from engine.retrieval import RetrievalOptions, Retriever, _cached_vectors, _LangIndex
 
     folder = shipped_dir() if folder is None else Path(folder)
     if folder is None:
@@ -178,7 +179,7 @@ def default_encoder() -> tuple:
     return model.get("encoder", ModelConfig().encoder), int(model.get("nl_max_len", ModelConfig().nl_max_len))
 
 
-def build(rows: Sequence[dict], out: Path, encoder=None, encoder_key: Optional[str] = None) -> dict:
+def build(rows: Sequence[dict], out: Path, encoder=None, encoder_key: str | None = None) -> dict:
     """Write the shipped bank for `rows` (tldr records) into `out`: rows, the fitted TF-IDF, the sentence
     vectors of `encoder` (an engine.encoder.NLEncoder; default: the default encoder) and the manifest.
     Returns the manifest."""
@@ -221,7 +222,9 @@ class Exemplar(str):
     """A program drawn from a bank that knows where it came from (.source: its provenance or None), so
     that a candidate made from it can say so (Generator._finish: meta "exemplar_source")."""
 
-    def __new__(cls, code: str, source: Optional[dict] = None):
+    source: dict | None
+
+    def __new__(cls, code: str, source: dict | None = None):
         obj = super().__new__(cls, code)
         obj.source = source
         return obj
@@ -235,7 +238,7 @@ def exemplar(candidate) -> Exemplar:
     return Exemplar(candidate.code, (getattr(candidate, "meta", None) or {}).get("exemplar_source"))
 
 
-def exemplar_source(exemplars: Sequence[str], copy_of: Optional[str], start: Optional[int]) -> Optional[dict]:
+def exemplar_source(exemplars: Sequence[str], copy_of: str | None, start: int | None) -> dict | None:
     """The provenance of the exemplar a candidate copies (`copy_of`: its program) or else starts from
     (`start`: its index); None when unknown (exemplars passed in as plain strings)."""
     chosen = None
@@ -282,7 +285,7 @@ class LayeredBank:
                     out.append((-c.score, layer, rank, c))
         return [[c for *_, c in sorted(out, key=lambda t: t[:3])[:k]] for out in merged]
 
-    def with_records(self, records: Iterable[dict], bank: str = "user") -> "LayeredBank":
+    def with_records(self, records: Iterable[dict], bank: str = "user") -> LayeredBank:
         """This bank with the user's records as the first layer: each language's records are indexed
         on the first layer that has the language (scores compare), or on their own."""
         records = list(records)
@@ -325,7 +328,7 @@ def no_bank_hint(lang: str) -> str:
             "generate --exemplars FILE, the codefusion.exemplarFiles setting, or comment -> code pairs in open files")
 
 
-def hint_once(lang: str, bank, surface: str) -> Optional[str]:
+def hint_once(lang: str, bank, surface: str) -> str | None:
     """no_bank_hint(lang) the first time `surface` ("cli", "lsp") serves `lang` with no bank for it on
     this machine (a marker in the cache folder, CODEFUSION_CACHE, remembers it); None after, or when the
     language has a bank. A read-only cache folder: the hint every time."""
@@ -365,7 +368,7 @@ def default_bank(generator: Any) -> Any:
     return base
 
 
-def exemplar_bank(generator, files=(), records=(), notes: Optional[list] = None, skip_bad: bool = False):
+def exemplar_bank(generator, files=(), records=(), notes: list | None = None, skip_bad: bool = False):
     """The programs an exemplar model draws on (and retrieval shows): the user's JSONL `files` (nl, code,
     lang per line; engine.data.read_exemplar_files, what its limits cut said in `notes`) and `records`
     (dicts alike, e.g. workspace pairs, with "file" and "line" when known) first, then the default bank
@@ -402,7 +405,7 @@ def files_bank(generator: Any, files: Any) -> Any:
     return Retriever.from_jsonl(files, dense=dense)
 
 
-def bank_hint(generator, lang: str, surface: str) -> Optional[str]:
+def bank_hint(generator, lang: str, surface: str) -> str | None:
     """One line for the user the first time `surface` ("cli", "lsp") serves `lang` with no exemplar bank
     for it (Python and CF on a pip install: none may be redistributed): how to add their own examples.
     None after that, or when the language has a bank (hint_once)."""

@@ -13,9 +13,10 @@ disk (CODEFUSION_CACHE, default ~/.cache/codefusion), so only the first load pay
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,7 +40,7 @@ CACHE_MIN_ROWS = 256  # extra entries (Retriever.with_records) this many or more
 PROVENANCE_FIELDS = ("file", "line", "page", "platform")  # what a record says of where it came from
 
 
-def provenance(rec: dict, bank: Optional[str] = None) -> Optional[dict]:
+def provenance(rec: dict, bank: str | None = None) -> dict | None:
     """Where an entry came from, as a candidate's meta "exemplar_source" shows it: {"bank": "user" |
     "shipped" | "training", "file", "line", "page" (tldr: the page, which is also the attribution),
     "platform"}, the fields the record has; None when it says nothing."""
@@ -57,7 +58,7 @@ def _vector_file(dense: Dense, nls: list[str]) -> str:
     return f"nl-vectors-{h.hexdigest()[:20]}.cfvec"
 
 
-def _cached_vectors(dense: Dense, nls: list[str], embed_now: bool = True) -> Optional[np.ndarray]:
+def _cached_vectors(dense: Dense, nls: list[str], embed_now: bool = True) -> np.ndarray | None:
     """The texts' sentence vectors, from the user's cache when a file for exactly these texts and this
     embedding is there (engine.cache: version-tagged, checked, written atomically 0600), else embedded
     and saved; with embed_now False, None on a cache miss (the caller embeds in the background)."""
@@ -92,7 +93,7 @@ def background_embeddings() -> list:
     return [t for t in _threads if t.is_alive()]
 
 
-def _embed_with_progress(dense: Dense, nls: list[str], batch: int = 256) -> Optional[np.ndarray]:
+def _embed_with_progress(dense: Dense, nls: list[str], batch: int = 256) -> np.ndarray | None:
     import sys
 
     from engine import cache
@@ -123,7 +124,7 @@ def _embed_with_progress(dense: Dense, nls: list[str], batch: int = 256) -> Opti
     return v.astype(np.float16).astype(np.float32)  # what the cache gives the next process: the same scores
 
 
-def _wait_for(index: "_LangIndex") -> None:
+def _wait_for(index: _LangIndex) -> None:
     """Until `index` has its vectors, or no other embedding thread is left that could give them."""
     import threading
     import time
@@ -141,7 +142,7 @@ def _later(target, *args) -> None:
     t.start()
 
 
-def _cached_tfidf(index: "_LangIndex", nls: list[str], vocabulary: dict, options: "RetrievalOptions"):
+def _cached_tfidf(index: _LangIndex, nls: list[str], vocabulary: dict, options: RetrievalOptions):
     """The entries' TF-IDF matrix (features, entries) on a fitted vocabulary, from the user's cache when a
     file for exactly these texts, vocabulary and options is there (engine.cache), else computed and saved.
     Computing it for the shipped bank's 30k entries is 2.9 s of CPU in every fresh process (scikit-learn's
@@ -240,9 +241,9 @@ class _FittedTfidf:
         if self.sublinear_tf:
             np.log(tf, tf)
             tf += 1
-        cols = np.asarray(indices, dtype=np.int32)
-        tf *= self.idf_[cols]
-        m = csr_matrix((tf, cols, np.asarray(indptr, dtype=np.int32)), shape=(len(docs), len(vocab)))
+        col_ids = np.asarray(indices, dtype=np.int32)
+        tf *= self.idf_[col_ids]
+        m = csr_matrix((tf, col_ids, np.asarray(indptr, dtype=np.int32)), shape=(len(docs), len(vocab)))
         return _l2_rows(m)
 
 
@@ -260,7 +261,7 @@ def _l2_rows(m):
     return m
 
 
-def vectorizers(options: RetrievalOptions, vocabulary: Optional[dict] = None):
+def vectorizers(options: RetrievalOptions, vocabulary: dict | None = None):
     """The (word, char) TF-IDF vectorizers of these options; with `vocabulary` ({"word"|"char": (terms in
     column order, idf)}) already fitted (a precomputed index: engine.banks), without scikit-learn."""
     if vocabulary:
@@ -283,8 +284,8 @@ def vectorizers(options: RetrievalOptions, vocabulary: Optional[dict] = None):
 
 
 class _LangIndex:
-    def __init__(self, nls: list[str], codes: list[str], options: RetrievalOptions, dense: Optional[Dense] = None,
-                 sources: Optional[list] = None, vocabulary: Optional[dict] = None, vectors: Optional[np.ndarray] = None):
+    def __init__(self, nls: list[str], codes: list[str], options: RetrievalOptions, dense: Dense | None = None,
+                 sources: list | None = None, vocabulary: dict | None = None, vectors: np.ndarray | None = None):
         """sources: each entry's provenance (or None); vocabulary: a fitted TF-IDF vocabulary (vectorizers())
         instead of fitting one; vectors: the entries' sentence vectors instead of embedding them."""
         from scipy.sparse import hstack
@@ -306,13 +307,14 @@ class _LangIndex:
         if dense is not None and self.vectors is None:  # embedded on a thread; TF-IDF alone until then
             _later(self._embed_later, nls)
 
-    def _embed_later(self, nls: list[str], first: Optional["_LangIndex"] = None) -> None:
+    def _embed_later(self, nls: list[str], first: _LangIndex | None = None) -> None:
         """(On a thread) embed these entries and use them, in front of `first`'s once it has its own."""
+        assert self.dense is not None  # only an index with a dense part embeds later
         vecs = _embed_with_progress(self.dense, nls)
         if vecs is not None:
             self._join_later(vecs, first)
 
-    def _join_later(self, vecs: np.ndarray, first: Optional["_LangIndex"] = None) -> None:
+    def _join_later(self, vecs: np.ndarray, first: _LangIndex | None = None) -> None:
         if first is not None:
             _wait_for(first)
             if first.vectors is None:  # its embedding failed: this index stays on TF-IDF
@@ -333,7 +335,7 @@ class _LangIndex:
             sims = (1 - w) * sims + w * (self.dense.embed(nls) @ vectors.T)
         return sims
 
-    def extended(self, nls: list[str], codes: list[str], sources: Optional[list] = None) -> "_LangIndex":
+    def extended(self, nls: list[str], codes: list[str], sources: list | None = None) -> _LangIndex:
         """This index with more entries in front, vectorised with the same fitted vocabulary and IDF:
         their similarities compare with the others' (a separate small index would inflate them)."""
         from scipy.sparse import hstack
@@ -397,7 +399,7 @@ class Retriever:
     """`Retriever.from_jsonl([...])` or `Retriever(records)`; `search(nl, lang, k)` -> Candidates."""
 
     def __init__(self, records: Iterable[dict], options: RetrievalOptions = RetrievalOptions(),
-                 dense: Optional[Dense] = None, bank: Optional[str] = None):
+                 dense: Dense | None = None, bank: str | None = None):
         """bank: the layer these records are (engine.banks), named in each entry's provenance."""
         grouped: dict[str, dict[str, tuple]] = {}
         for rec in records:
@@ -414,8 +416,8 @@ class Retriever:
                        for lang, m in grouped.items()}
 
     @classmethod
-    def from_jsonl(cls, paths: Sequence[Union[str, Path]], options: RetrievalOptions = RetrievalOptions(),
-                   dense: Optional[Dense] = None, bank: Optional[str] = None) -> "Retriever":
+    def from_jsonl(cls, paths: Sequence[str | Path], options: RetrievalOptions = RetrievalOptions(),
+                   dense: Dense | None = None, bank: str | None = None) -> Retriever:
         """A retriever over JSONL files; each entry's provenance names its file and line."""
         from engine.data import read_jsonl
 
@@ -424,7 +426,7 @@ class Retriever:
 
     @classmethod
     def from_indexes(cls, indexes: dict, options: RetrievalOptions = RetrievalOptions(),
-                     dense: Optional[Dense] = None) -> "Retriever":
+                     dense: Dense | None = None) -> Retriever:
         """A retriever over prepared per-language indexes (_LangIndex: a precomputed bank, engine.banks)."""
         new = object.__new__(cls)
         new.options, new.dense, new._index = options, dense, dict(indexes)
@@ -434,7 +436,7 @@ class Retriever:
     def languages(self) -> tuple[str, ...]:
         return tuple(self._index)
 
-    def with_records(self, records: Iterable[dict], bank: Optional[str] = None) -> "Retriever":
+    def with_records(self, records: Iterable[dict], bank: str | None = None) -> Retriever:
         """A retriever over these records (first: they win ties) and this one's, scored on this one's
         vocabulary; a language this one lacks gets an index of its own. bank: as in __init__."""
         grouped: dict[str, dict[str, tuple]] = {}
@@ -518,7 +520,7 @@ def training_bank(meta: dict, dense=None):
     return Retriever.from_jsonl(paths, dense=dense) if paths else None
 
 
-def dense_for(loaded: "Loaded"):
+def dense_for(loaded: Loaded):
     """The hybrid-retrieval part of a checkpoint (its E's sentence vectors), or None (TF-IDF only)."""
     w = getattr(loaded.cfg, "retrieval_dense_weight", 0.0)
     if not w or loaded.encoder is None:
