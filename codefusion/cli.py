@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 from codefusion.settings import INVALID_MODES, Settings
 from engine import version
@@ -95,13 +95,15 @@ def _run_generate(a: argparse.Namespace) -> int:
     request = Request(_request_text(a), a.lang, k=a.k, steps=a.steps, seed=a.seed, start_snr=a.start_snr,
                       noise_slots=a.noise_slots, retrieval=not a.no_retrieval, invalid_mode=a.invalid_mode)
     hint = None  # Python, CF: no bank here; once, how to add your own examples
+    raw: list[dict[str, Any]] | None = None  # --raw: the engine's own candidates
+    shown: list[dict[str, Any]] = []  # else what an editor shows (engine.schema.CandidateView's JSON)
     if a.daemon:  # a warm background process answers (codefusion/daemon.py)
         from codefusion import daemon
 
         reply = daemon.ask({**request.to_json(), "raw": a.raw}, a.checkpoint, a.device, a.exemplars)
         if "error" in reply:
             raise EngineError(f"daemon: {reply['error']}")
-        raw, shown = reply.get("raw"), reply.get("candidates")
+        raw, shown = reply.get("raw"), reply.get("candidates") or []
         message, n_dup, via = reply.get("message"), reply.get("n_duplicates", 0), reply.get("daemon")
     else:
         via = None
@@ -111,7 +113,6 @@ def _run_generate(a: argparse.Namespace) -> int:
         # beside the training files (as codefusion.exemplarFiles)
         engine = Engine.open(a.checkpoint, a.exemplars, a.device, background_embedding=True)
         hint = engine.bank_hint(a.lang, "cli")
-        raw = shown = None
         if a.raw:  # the engine's k candidates as they come, best first
             raw = [{"code": c.code, "score": c.score} for c in engine.generate(request)]
         else:  # what an editor shows: suggest() (model + retrieval + grammar's pipeline), as the server does
@@ -124,7 +125,7 @@ def _run_generate(a: argparse.Namespace) -> int:
         if a.json:
             print(json.dumps([{"code": c["code"], "score": round(c["score"], 4)} for c in raw], ensure_ascii=False))
             return 0
-        rows = [(c["code"], c["score"], "", []) for c in raw]
+        rows: list[tuple[str, float, str, list[str]]] = [(c["code"], c["score"], "", []) for c in raw]
     else:
         if a.json:
             print(json.dumps([dict(c, score=round(c["score"], 4)) for c in shown], ensure_ascii=False))
@@ -386,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = build_parser()
     a = p.parse_args(argv)
     try:

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 from engine import version
 from engine.api import EngineError, default_checkpoint_dir
@@ -59,7 +59,7 @@ def _file_stamp(path: Path) -> list:
     return [str(path), st.st_size, st.st_mtime_ns]
 
 
-def identity(checkpoint: Optional[str], device: Optional[str], exemplars=()) -> dict:
+def identity(checkpoint: str | None, device: str | None, exemplars=()) -> dict:
     """What makes a daemon the right one for this call: the install and the configuration (module docstring).
     Cheap (no torch): the client computes it before every request."""
     import codefusion
@@ -101,7 +101,7 @@ def _place(ident: dict) -> str:
     return _digest([ident["install"], ident["python"], ident["checkpoint"], ident["device"], [b[0] for b in ident["bank"]]])
 
 
-def socket_path(checkpoint: Optional[str], device: Optional[str], exemplars=(), ident: Optional[dict] = None) -> Path:
+def socket_path(checkpoint: str | None, device: str | None, exemplars=(), ident: dict | None = None) -> Path:
     """Where the daemon for this install and configuration listens: <place>-<identity>.sock."""
     ident = ident or identity(checkpoint, device, exemplars)
     return socket_folder() / f"{_place(ident)}-{_digest(ident)}.sock"
@@ -116,7 +116,7 @@ def request(path: Path, payload: dict, timeout: float = 600.0) -> dict:
         return _read(s, limit=1 << 30)
 
 
-def hello(path: Path, timeout: float = HELLO_TIMEOUT_S) -> Optional[dict]:
+def hello(path: Path, timeout: float = HELLO_TIMEOUT_S) -> dict | None:
     """The daemon's {"identity", "pid"} at `path`; None when none listens there. A daemon that does not
     speak hello (an older protocol) answers something else: its identity is then {}."""
     try:
@@ -170,7 +170,7 @@ def _stop_stale(path: Path) -> None:
             stop(other)
 
 
-def ask(payload: dict, checkpoint: Optional[str], device: Optional[str], exemplars=()) -> dict:
+def ask(payload: dict, checkpoint: str | None, device: str | None, exemplars=()) -> dict:
     """Ask the daemon for this install and configuration, starting it (and waiting for its model) when
     none runs, and replacing one whose identity is not ours."""
     ident = identity(checkpoint, device, exemplars)
@@ -207,7 +207,7 @@ def ask(payload: dict, checkpoint: Optional[str], device: Optional[str], exempla
     raise DaemonError(f"the daemon {why}" + (f": {tail[0]}" if tail else ""))
 
 
-def serve(path: Path, checkpoint: Optional[str], device: Optional[str], exemplars=(), idle_s: float = IDLE_S) -> int:
+def serve(path: Path, checkpoint: str | None, device: str | None, exemplars=(), idle_s: float = IDLE_S) -> int:
     """Load the model, then answer requests on the socket until idle_s pass without one. Exits at once
     (0) when another daemon holds this socket's lock."""
     import fcntl
@@ -224,7 +224,7 @@ def serve(path: Path, checkpoint: Optional[str], device: Optional[str], exemplar
         lock.close()
 
 
-def _serve(path: Path, checkpoint: Optional[str], device: Optional[str], exemplars, idle_s: float) -> int:
+def _serve(path: Path, checkpoint: str | None, device: str | None, exemplars, idle_s: float) -> int:
     from codefusion.runtime import Engine
 
     ident = identity(checkpoint, device, exemplars)  # what was there when the model was read
@@ -241,10 +241,11 @@ def _serve(path: Path, checkpoint: Optional[str], device: Optional[str], exempla
             while True:
                 try:
                     conn, _ = srv.accept()
-                except socket.timeout:
+                except TimeoutError:
                     return 0  # idle: make room
                 with conn:
                     conn.settimeout(30)
+                    req: Any
                     try:
                         req = _read(conn)
                     except Exception as e:  # a message that is not one JSON line

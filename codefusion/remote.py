@@ -21,8 +21,9 @@ import http.client
 import json
 import select
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
 from engine import schema
@@ -47,11 +48,11 @@ class EngineUnreachable(ConnectionError):
     """No answer from the engine (refused, reset, timed out, or 5xx after the retries)."""
 
 
-def authorized(header: Optional[str], token: Optional[str]) -> bool:
+def authorized(header: str | None, token: str | None) -> bool:
     """The Authorization header carries the engine's token (always true without one)."""
     if not token:
         return True
-    return bool(header) and hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
+    return header is not None and hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
 
 
 def parse_request(body: bytes) -> Request:
@@ -85,8 +86,8 @@ def ranked_from_json(d: dict) -> Any:
 class RemoteSuggestions:
     """What the engine answered (the fields of codefusion.suggest.Suggestions the server uses)."""
 
-    candidates: List[Any]
-    message: Optional[str]
+    candidates: list[Any]
+    message: str | None
     model_seconds: float
     pipeline_seconds: float
     replica: Any = None
@@ -97,7 +98,7 @@ class EngineClient:
     502/503/500 (a replica that died mid-request is restarted by Ray), within `timeout` seconds;
     stops at once when `cancel()` turns true, closing the connection so that the engine drops it."""
 
-    def __init__(self, url: str, token: Optional[str] = None, timeout: float = 30.0, retries: int = 3):
+    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0, retries: int = 3):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"engine URL {url!r}: expected http://HOST:PORT or https://HOST:PORT")
@@ -109,10 +110,10 @@ class EngineClient:
     def health(self, timeout: float = 5.0) -> dict:
         return self._call("GET", "/v1/health", None, timeout, None)
 
-    def suggest(self, nl: str, lang: str, k: int, steps: Optional[int] = None, seed: int = DEFAULT_SEED,
+    def suggest(self, nl: str, lang: str, k: int, steps: int | None = None, seed: int = DEFAULT_SEED,
                 retrieval: bool = True, invalid_mode: str = INVALID_MODES[0],
-                cancel: Optional[Callable[[], bool]] = None, timeout: Optional[float] = None,
-                start_snr: Optional[float] = None, noise_slots: Optional[int] = None) -> RemoteSuggestions:
+                cancel: Callable[[], bool] | None = None, timeout: float | None = None,
+                start_snr: float | None = None, noise_slots: int | None = None) -> RemoteSuggestions:
         values = {"nl": nl, "lang": lang, "k": k, "steps": steps, "seed": seed, "start_snr": start_snr,
                   "noise_slots": noise_slots, "retrieval": retrieval, "invalid_mode": invalid_mode}
         body = {schema.WIRE_KEYS[name]: v for name, v in values.items()}  # Request's JSON (the engine checks it)
@@ -121,7 +122,7 @@ class EngineClient:
                                  float(d.get("modelSeconds", 0.0)), float(d.get("pipelineSeconds", 0.0)), d.get("replica"))
 
     # ------------------------------------------------------------ HTTP
-    def _call(self, method: str, path: str, body: Optional[dict], timeout: float, cancel) -> dict:
+    def _call(self, method: str, path: str, body: dict | None, timeout: float, cancel) -> dict:
         deadline = time.monotonic() + timeout
         last = "no attempt"
         for attempt in range(self.retries + 1):
@@ -149,7 +150,7 @@ class EngineClient:
             return data
         raise EngineUnreachable(f"the CodeFusion engine at {self.url} did not answer ({last})")
 
-    def _once(self, method: str, path: str, body: Optional[dict], deadline: float, cancel) -> tuple:
+    def _once(self, method: str, path: str, body: dict | None, deadline: float, cancel) -> tuple:
         cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
         conn = cls(self._host, self._port, timeout=max(0.1, deadline - time.monotonic()))
         try:
@@ -163,7 +164,7 @@ class EngineClient:
                     raise Cancelled("request cancelled")
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"no answer within the time budget")
+                    raise TimeoutError("no answer within the time budget")
                 if select.select([conn.sock], [], [], min(0.05, left))[0]:
                     break
             resp = conn.getresponse()

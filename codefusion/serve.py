@@ -21,7 +21,7 @@ import logging
 import os
 import signal
 import threading
-from typing import Any, List, Optional
+from typing import Any
 
 from ray import serve
 from starlette.requests import Request
@@ -35,7 +35,7 @@ from engine.api import EngineError, version
 class Replica:
     """A replica: the Engine (model, banks, retriever) and the batched generate handler."""
 
-    def __init__(self, checkpoint: Optional[str], device: Optional[str], exemplars: List[str], token: Optional[str],
+    def __init__(self, checkpoint: str | None, device: str | None, exemplars: list[str], token: str | None,
                  max_batch_size: int, batch_wait_s: float):
         from codefusion.runtime import Engine
 
@@ -43,18 +43,19 @@ class Replica:
         self.engine = Engine.open(checkpoint, exemplars, device, warm=True)
         self.generator = self.engine.generator
         self.token = token
-        self.generate_batch.set_max_batch_size(max_batch_size)
-        self.generate_batch.set_batch_wait_timeout_s(batch_wait_s)
+        # serve.batch's wrapper has these setters at run time; Ray's annotations call it a plain coroutine function
+        self.generate_batch.set_max_batch_size(max_batch_size)  # type: ignore[attr-defined]
+        self.generate_batch.set_batch_wait_timeout_s(batch_wait_s)  # type: ignore[attr-defined]
         self.replica = f"{os.uname().nodename}:{os.getpid()}"
-        self.batches: List[int] = []  # sizes of the last batches (the benchmark reads them from /v1/health)
+        self.batches: list[int] = []  # sizes of the last batches (the benchmark reads them from /v1/health)
         self._lock = threading.Lock()
 
     @serve.batch(max_batch_size=DEFAULT_BATCH, batch_wait_timeout_s=DEFAULT_WAIT_MS / 1000)
-    async def generate_batch(self, requests: List[Any]) -> List[dict]:
+    async def generate_batch(self, requests: list[Any]) -> list[dict]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, self._answer, requests)
 
-    def _answer(self, requests: List[Any]) -> List[dict]:
+    def _answer(self, requests: list[Any]) -> list[dict]:
         """In a worker thread: one sampling pass for the batch (engine.schema.Requests), then each request's
         pipeline."""
         with self._lock:  # one pass at a time per replica (the model is not re-entrant)
@@ -98,15 +99,17 @@ class Replica:
         return JSONResponse(answer, status_code=answer.pop("status", 200) if "error" in answer else 200)
 
 
-def application(checkpoint: Optional[str] = None, device: Optional[str] = None, exemplars: Optional[List[str]] = None,
-                token: Optional[str] = None, replicas: int = 1, max_batch_size: int = DEFAULT_BATCH,
+def application(checkpoint: str | None = None, device: str | None = None, exemplars: list[str] | None = None,
+                token: str | None = None, replicas: int = 1, max_batch_size: int = DEFAULT_BATCH,
                 batch_wait_ms: float = DEFAULT_WAIT_MS, num_gpus: float = 0.0, num_cpus: float = 1.0) -> Any:
     """The Ray Serve application (bind it with serve.run)."""
     deployment = serve.deployment(
         Replica, name="codefusion", num_replicas=replicas,
         ray_actor_options={"num_gpus": num_gpus, "num_cpus": num_cpus},
         max_ongoing_requests=max(64, 4 * max_batch_size), health_check_period_s=2, health_check_timeout_s=30)
-    return deployment.bind(checkpoint, device, list(exemplars or []), token, max_batch_size, batch_wait_ms / 1000)
+    # serve.deployment(cls, ...) returns a Deployment at run time; Ray's overloads type it as a decorator
+    return deployment.bind(  # type: ignore[attr-defined]
+        checkpoint, device, list(exemplars or []), token, max_batch_size, batch_wait_ms / 1000)
 
 
 def run(a: argparse.Namespace) -> int:

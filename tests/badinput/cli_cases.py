@@ -83,8 +83,8 @@ CLI_CASES: list[CliCase] = [
             expects="exit 0: control characters are dropped from the request"),
     # --- generate: numbers and choices
     CliCase("generate: -k 0", [*G, GOOD, "-k", "0"], 2, "k must be an integer in"),
-    CliCase("generate: -k -1", [*G, GOOD, "-k", "-1"], 2, "-k"),
-    CliCase("generate: -k 1000", [*G, GOOD, "-k", "1000"], 2, "-k"),
+    CliCase("generate: -k -1", [*G, GOOD, "-k", "-1"], 2, "k must be an integer in 1..20"),
+    CliCase("generate: -k 1000", [*G, GOOD, "-k", "1000"], 2, "k must be an integer in 1..20"),
     CliCase("generate: -k abc", [*G, GOOD, "-k", "abc"], 2, "invalid int"),
     CliCase("generate: --steps 0", [*G, GOOD, "--steps", "0"], 2, "steps"),
     CliCase("generate: --steps -5", [*G, GOOD, "--steps", "-5"], 2, "steps"),
