@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import is_dataclass, replace
-from typing import Any, Iterable, List, Optional, Sequence
+from typing import Any
 
 from engine.slots import _PLACEHOLDERS, find_literals
 
@@ -68,7 +69,7 @@ def _kept(a: str, b: str) -> float:
     return SequenceMatcher(None, _TOKEN.findall(a), _TOKEN.findall(b), autojunk=False).ratio()
 
 
-def features(candidates: Sequence[Any], lang: str, nl: str = "", valid: Optional[Sequence[bool]] = None) -> List[dict]:
+def features(candidates: Sequence[Any], lang: str, nl: str = "", valid: Sequence[bool] | None = None) -> list[dict]:
     """FEATURES of each of a request's candidates (engine.api.Candidate: the model's, then the retrieved
     ones, with their engine scores and meta, before any calibration) for the request `nl`. `valid`: each
     one's grammar verdict (checked here when not given)."""
@@ -82,7 +83,7 @@ def features(candidates: Sequence[Any], lang: str, nl: str = "", valid: Optional
     retrieved = [getattr(c, "source", "model") == "retrieval" for c in candidates]
     n_source = {src: retrieved.count(src) for src in (False, True)}
     seen = {False: 0, True: 0}
-    out = []
+    out: list[dict[str, float]] = []
     for i, c in enumerate(candidates):
         meta = getattr(c, "meta", None) or {}
         ret = retrieved[i]
@@ -90,13 +91,15 @@ def features(candidates: Sequence[Any], lang: str, nl: str = "", valid: Optional
         seen[ret] += 1
         start = meta.get("exemplar_code")
         noise = not ret and not isinstance(start, str)
+        kept = 1.0 if ret else _kept(shape(start), shapes[i]) if isinstance(start, str) else 0.0
+        similarity = sims[i]
         out.append({
             "retrieved": float(ret),
             "logprob": 0.0 if ret else float(meta.get("logprob", c.score)),
-            "similarity": sims[i] if sims[i] is not None else 0.0,
+            "similarity": similarity if similarity is not None else 0.0,
             "best_similarity": best,
             "agreement": float(sum(s == shapes[i] for j, s in enumerate(shapes) if j != i)),
-            "kept": 1.0 if ret else (0.0 if noise else _kept(shape(start), shapes[i])),
+            "kept": kept,
             "noise": float(noise),
             "valid": float(bool(valid[i])),
             "rank": rank,
@@ -117,7 +120,7 @@ def _valid(check, code: str, lang: str) -> bool:
         return True
 
 
-def _similarity(c: Any) -> Optional[float]:
+def _similarity(c: Any) -> float | None:
     meta = getattr(c, "meta", None) or {}
     if getattr(c, "source", "model") == "retrieval":
         return float(c.score)
@@ -153,7 +156,7 @@ def usable(model: Any) -> bool:
                for r in rows) and isinstance(model.get("intercept"), (int, float))
 
 
-def score_candidates(candidates: Sequence[Any], lang: str, nl: str, model: Optional[dict]) -> List[Any]:
+def score_candidates(candidates: Sequence[Any], lang: str, nl: str, model: dict | None) -> list[Any]:
     """The candidates of the request `nl` with meta "features" and, given a fitted model, score = P(right)."""
     if not all(is_dataclass(c) for c in candidates):  # a caller's own candidates (a test's): left as they are
         return list(candidates)
@@ -248,10 +251,10 @@ def cross_validated(X: list, y: list, groups: list, folds: int = 5, seed: int = 
     return out
 
 
-def auc(scores: Sequence[float], labels: Sequence[bool]) -> Optional[float]:
+def auc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
     """Area under the ROC curve: P(a right candidate scores above a wrong one), ties count half."""
-    pos = [s for s, l in zip(scores, labels) if l]
-    neg = [s for s, l in zip(scores, labels) if not l]
+    pos = [s for s, right in zip(scores, labels) if right]
+    neg = [s for s, right in zip(scores, labels) if not right]
     if not pos or not neg:
         return None
     order = sorted([(s, 1) for s in pos] + [(s, 0) for s in neg])

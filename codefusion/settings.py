@@ -14,9 +14,10 @@ import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Tuple
+from typing import Any
 
-from engine.schema import DEFAULT_K, DEFAULT_SEED, K_RANGE, MAX_REQUEST_CHARS, STEPS_RANGE
+from engine.schema import DEFAULT_K, K_RANGE, MAX_REQUEST_CHARS, STEPS_RANGE
+from engine.schema import DEFAULT_SEED as DEFAULT_SEED  # re-exported: codefusion.evaluation.options reads defaults here
 from grammar.pipeline import INVALID_MODES
 
 # Editor language id -> engine language.
@@ -33,8 +34,8 @@ DEVICES = ("auto", "cpu", "cuda")
 COMMENT_LENGTH_RANGE = (1, MAX_REQUEST_CHARS)
 
 
-def _setting(key: str, default: Any, kind: str, doc: str, lo: Optional[int] = None, hi: Optional[int] = None,
-             choices: Tuple[str, ...] = (), nullable: bool = False):
+def _setting(key: str, default: Any, kind: str, doc: str, lo: int | None = None, hi: int | None = None,
+             choices: tuple[str, ...] = (), nullable: bool = False):
     """A dataclass field that carries its client key (camelCase), kind, range and description."""
     meta = dict(key=key, kind=kind, doc=doc, lo=lo, hi=hi, choices=choices, nullable=nullable)
     if isinstance(default, (list, tuple)):
@@ -46,32 +47,32 @@ def _setting(key: str, default: Any, kind: str, doc: str, lo: Optional[int] = No
 class Settings:
     """The `codefusion` settings section, with its defaults."""
 
-    checkpoint: Optional[str] = _setting("checkpoint", None, "path", "Model checkpoint directory. `null`: the shipped default model.", nullable=True)
+    checkpoint: str | None = _setting("checkpoint", None, "path", "Model checkpoint directory. `null`: the shipped default model.", nullable=True)
     k: int = _setting("k", DEFAULT_K, "int", "Number of candidates to generate.", *K_RANGE)
-    steps: Optional[int] = _setting("steps", None, "int", "Diffusion sampling steps. `null`: the checkpoint's default.",
+    steps: int | None = _setting("steps", None, "int", "Diffusion sampling steps. `null`: the checkpoint's default.",
                                     *STEPS_RANGE, nullable=True)
     device: str = _setting("device", "auto", "enum", "Device that runs the model.", choices=DEVICES)
     invalid_mode: str = _setting("invalidMode", INVALID_MODES[0], "enum", "What to do with candidates that do not parse.",
                                  choices=INVALID_MODES)
     max_comment_length: int = _setting("maxCommentLength", MAX_REQUEST_CHARS, "int",
                                        "Longest comment (in characters) sent to the model.", *COMMENT_LENGTH_RANGE)
-    languages: Tuple[str, ...] = _setting("languages", ("python", "shellscript", "bash", "sh", "cfrule"), "languages",
+    languages: tuple[str, ...] = _setting("languages", ("python", "shellscript", "bash", "sh", "cfrule"), "languages",
                                           "Language ids the server serves (changing this restarts the server).")
     retrieval: bool = _setting("retrieval", True, "bool", "Also offer labelled examples retrieved from the training data.")
     timeout: int = _setting("timeout", 15, "int", "Seconds a request may take; then it stops and says so.", 1, 600)
-    exemplar_files: Tuple[str, ...] = _setting("exemplarFiles", (), "paths",
+    exemplar_files: tuple[str, ...] = _setting("exemplarFiles", (), "paths",
                                                "JSONL files of your own examples (`nl`, `code`, `lang` per line): exemplars "
                                                "and retrieved examples beside the training data. Comment -> code pairs in "
                                                "open documents are used too.")
-    engine_url: Optional[str] = _setting("engineUrl", None, "url",
+    engine_url: str | None = _setting("engineUrl", None, "url",
                                          "A shared engine (`codefusion serve`) to ask instead of loading a model here, "
                                          "e.g. `http://gpu-box:8420`. `null`: the local model.", nullable=True)
-    engine_token: Optional[str] = _setting("engineToken", None, "string",
+    engine_token: str | None = _setting("engineToken", None, "string",
                                            "Bearer token of the shared engine, when it needs one.", nullable=True)
     engine_fallback: bool = _setting("engineFallback", True, "bool",
                                      "When the shared engine cannot be reached, use the local model instead.")
 
-    def engine_language(self, language_id: str) -> Optional[str]:
+    def engine_language(self, language_id: str) -> str | None:
         """The engine language for an editor language id, None when unknown or disabled."""
         if language_id not in self.languages:
             return None
@@ -84,7 +85,7 @@ class Settings:
                 self.engine_fallback)
 
     @property
-    def load_device(self) -> Optional[str]:
+    def load_device(self) -> str | None:
         """The `device` argument of codefusion.runtime.Engine.open."""
         return None if self.device == "auto" else self.device
 
@@ -100,7 +101,7 @@ TRUST_KEY = "trustedWorkspace"
 TRUST_DEFAULT = False
 
 
-def parse_trust(raw: Any) -> Tuple[Optional[bool], Optional[str]]:
+def parse_trust(raw: Any) -> tuple[bool | None, str | None]:
     """(trusted, warning) from an initializationOptions / settings payload: None when the payload
     does not say (the key is absent); a value that is not true/false is untrusted, with a warning."""
     if isinstance(raw, dict) and TRUST_KEY not in raw and isinstance(raw.get("codefusion"), dict):
@@ -118,13 +119,13 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _check(key: str, value: Any) -> Tuple[Any, Optional[str]]:
+def _check(key: str, value: Any) -> tuple[Any, str | None]:
     """(parsed value, None) or (the default, a warning), by the setting's kind and range."""
     f = SETTINGS[key]
     m = f.metadata
     default = getattr(_DEFAULTS, f.name)
 
-    def bad(expected: str) -> Tuple[Any, str]:
+    def bad(expected: str) -> tuple[Any, str]:
         shown = repr(value)
         if len(shown) > 60:
             shown = shown[:57] + "..."
@@ -169,13 +170,13 @@ def _check(key: str, value: Any) -> Tuple[Any, Optional[str]]:
     raise KeyError(key)
 
 
-def parse_settings(raw: Any) -> Tuple[Settings, List[str], List[str]]:
+def parse_settings(raw: Any) -> tuple[Settings, list[str], list[str]]:
     """Read settings. Returns (settings, warnings to show, notes to log).
 
     `raw` is the `codefusion` section itself or an object holding it under "codefusion"; None
     means all defaults."""
-    warnings: List[str] = []
-    notes: List[str] = []
+    warnings: list[str] = []
+    notes: list[str] = []
     if raw is None:
         return Settings(), warnings, notes
     if isinstance(raw, dict) and "codefusion" in raw:

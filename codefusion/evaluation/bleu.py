@@ -11,8 +11,8 @@ from __future__ import annotations
 import collections
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 def tokenize_for_bleu_eval(code: str) -> list[str]:

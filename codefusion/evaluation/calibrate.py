@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 from engine.data import read_jsonl
 from engine.plots import pyplot
@@ -47,7 +48,7 @@ def rates(items: Iterable[dict], k: int) -> dict[str, list[float]]:
 def table(model_items: Iterable[dict], retrieval_items: Iterable[dict], k: int) -> dict:
     """{"model": {lang: [rate at rank 1..k]}, "retrieval": {...}, "model_first": [lang, ...]}."""
     model_items, retrieval_items = list(model_items), list(retrieval_items)
-    t = {"model": rates(model_items, k), "retrieval": rates(retrieval_items, k)}
+    t: dict[str, Any] = {"model": rates(model_items, k), "retrieval": rates(retrieval_items, k)}
     t["model_first"] = model_first(model_items, retrieval_items, t, k)
     return t
 

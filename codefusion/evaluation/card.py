@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Optional
 
 from codefusion.evaluation.metrics import PRIMARY as PRIMARY_KEYS
 
@@ -30,7 +29,7 @@ def _fmt(x) -> str:
     return "–" if x is None else f"{x:.1f}"
 
 
-def table(eval_dir: Path, prefix: str, baseline: Optional[str], name: str, kind: str = "diffusion",
+def table(eval_dir: Path, prefix: str, baseline: str | None, name: str, kind: str = "diffusion",
           extra=(), baseline_name: str = "AR baseline") -> tuple[str, dict]:
     """The dev table (markdown) and the metrics stored in config.json."""
     lines = ["| language (dev) | system | sampling steps | metric | top-1 | top-3 | top-5 | valid top-1 (after pipeline) "
@@ -64,8 +63,8 @@ def _primary_key(lang: str) -> str:
     return key if key in NAMES else f"{key}_match"
 
 
-def write(ckpt: Path, eval_dir: Path, prefix: str, baseline: Optional[str] = None, name: str = "CodeFusion (this model)",
-          extra=(), benches: dict | None = None, notes: Optional[Path] = None, baseline_name: str = "AR baseline") -> Path:
+def write(ckpt: Path, eval_dir: Path, prefix: str, baseline: str | None = None, name: str = "CodeFusion (this model)",
+          extra=(), benches: dict | None = None, notes: Path | None = None, baseline_name: str = "AR baseline") -> Path:
     """Write ckpt/card.md and config.json's metrics; returns the card's path."""
     from engine import checkpoint  # lazy: torch, not at start-up
 

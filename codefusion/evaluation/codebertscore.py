@@ -8,8 +8,8 @@ weighting, no baseline rescaling). Scores are in 0..1, higher is better.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 class CodeBERTScorer:

@@ -8,10 +8,10 @@ REPORT_accuracy_vs_steps.png and REPORT_latency_vs_steps.png. Reads only the fil
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from codefusion.evaluation import metrics as M
 from codefusion.evaluation.options import EvalOptions
@@ -31,7 +31,7 @@ class EvalError(Exception):
 
 
 # ---------------------------------------------------------------------------- inputs
-def load_records(path: Path, lang: Optional[str], limit: Optional[int]) -> list[dict]:
+def load_records(path: Path, lang: str | None, limit: int | None) -> list[dict]:
     if not path.is_file():
         raise EvalError(f"data file {path} does not exist")
     records: list[dict] = []
@@ -78,8 +78,7 @@ def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
             enc = NLEncoder(DEFAULT_ENCODER, ModelConfig().nl_max_len)
             dense = Dense(embed=enc.sentence_vectors, weight=opts.retrieval_dense,
                           key=f"{DEFAULT_ENCODER}:{ModelConfig().nl_max_len}")
-        retriever = Retriever.from_jsonl(opts.train, dense=dense)
-        return Source(retriever=retriever), {
+        return Source(retriever=Retriever.from_jsonl(opts.train, dense=dense)), {
             "kind": "retrieval", "train": [str(p) for p in opts.train], "default_steps": None,
             "dense_weight": opts.retrieval_dense}
     if opts.baseline is not None:
@@ -117,7 +116,7 @@ def _hits_for(codes: Sequence[str], rec: dict, lang: str, cache: dict, gold_cf) 
     return out
 
 
-def run_one(records: Sequence[dict], source: Source, steps: Optional[int], opts: EvalOptions,
+def run_one(records: Sequence[dict], source: Source, steps: int | None, opts: EvalOptions,
             items_out, progress_desc: str) -> list[dict]:
     """Suggest for and score every record for one steps value (the model alone, or the retrieval
     baseline alone: settings.retrieval is off); returns per-item results."""
@@ -204,7 +203,7 @@ def argument_recall(items: Sequence[dict], key: str = "candidates") -> dict[str,
     return {"top1": 100.0 * found / want if want else None, "n_items": n, "n_literals": want}
 
 
-def summarize(items: Sequence[dict], lang: str, steps: Optional[int], scorer=None) -> dict[str, Any]:
+def summarize(items: Sequence[dict], lang: str, steps: int | None, scorer=None) -> dict[str, Any]:
     div = M.diversity([[c["code"] for c in it["raw_candidates"]] for it in items], lang)
     gen_seconds = sum(it["generation_s"] for it in items)
     n_cands = sum(len(it["raw_candidates"]) for it in items)
@@ -321,7 +320,7 @@ def plot_steps(report: dict, out: Path) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- entry point
-def run(opts: EvalOptions, source: Optional[Source] = None, source_info: Optional[dict] = None) -> dict:
+def run(opts: EvalOptions, source: Source | None = None, source_info: dict | None = None) -> dict:
     """Run the whole evaluation and write the report files; returns the report dict.
 
     `source` replaces the configured one (tests pass a fake generator here).
@@ -343,7 +342,7 @@ def run(opts: EvalOptions, source: Optional[Source] = None, source_info: Optiona
     source_info = source_info or {"kind": "custom"}
     served = source_info.get("languages")
     unserved = sorted({r["lang"] for r in records} - set(served)) if served else []
-    if unserved:
+    if served and unserved:
         raise EvalError(f"the model does not serve {', '.join(unserved)} (it serves {', '.join(served)}); "
                         f"pass --lang or another --data file")
     steps_values = list(opts.steps) or [None]

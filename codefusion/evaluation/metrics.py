@@ -27,12 +27,13 @@ generation time.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from codefusion.evaluation.bleu import corpus_bleu, sentence_bleu, tokenize_for_bleu_eval
-from grammar.normalize import normalize
 from codefusion.evaluation.template import template_match
+from grammar.normalize import normalize
 
 TOP_KS = (1, 3, 5)
 
@@ -45,8 +46,8 @@ HIT_NAMES = {"bash": ("template", "exact"), "cf": ("execution", "exact"), "pytho
 class CFGold:
     """The gold rule's mask on the item's data (None when it cannot be executed)."""
 
-    mask: Optional[list[int]]
-    reason: Optional[str] = None
+    mask: list[int] | None
+    reason: str | None = None
 
     @property
     def mixed(self) -> bool:
@@ -65,7 +66,7 @@ def cf_gold(record: dict) -> CFGold:
         return CFGold(None, f"the gold rule cannot be executed: {exc}")
 
 
-def candidate_hits(pred: str, record: dict, lang: str, gold_cf: Optional[CFGold] = None) -> dict[str, Any]:
+def candidate_hits(pred: str, record: dict, lang: str, gold_cf: CFGold | None = None) -> dict[str, Any]:
     """Per-metric hits of one predicted program against the record's gold `code`."""
     gold = record["code"]
     if lang == "bash":
