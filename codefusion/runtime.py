@@ -1,7 +1,7 @@
 """Engine: a ready model, the one way every surface opens and asks one.
 
     engine = Engine.open(checkpoint=None, exemplars=(), device=None)   # the model, its banks, warmed up on request
-    engine.suggest(Request(nl, lang, k=5, ...)) -> Suggestions          # codefusion.suggest.suggest, per-request options
+    engine.suggest(Request(nl, lang, k=5, ...)) -> Suggestions          # codefusion.suggest, per-request options
     engine.suggest_many([Request, ...]) -> [Suggestions | ValueError]   # one sampling pass (the shared engine)
     engine.generate(Request) -> [engine.api.Candidate]                  # the model's own k (`generate --raw`)
 

@@ -147,8 +147,9 @@ NAMED_CONFIGS: dict[str, dict[str, Any]] = {
         train=dict(batch_size=16, lr=2e-3, warmup_steps=20, max_steps=300, eval_every=0,
                    save_every=0, log_every=10, cfg_dropout=0.0),
     ),
-    # the shipped default (the dataclass defaults; a test ties them to models/default): usable on a 2-core CPU. x0_scale chosen on dev
-    # (GPU sweep 0.05 / 0.1; 1.0 left the model unable to generate even its training programs from noise)
+    # the shipped default (the dataclass defaults; a test ties them to models/default): usable on a 2-core CPU.
+    # x0_scale chosen on dev (GPU sweep 0.05 / 0.1; 1.0 left the model unable to generate even its training
+    # programs from noise)
     "small": dict(model=dict(), train=dict()),
     # the paper's ~75M: denoiser 10 layers, decoder 6 layers, d=512, 128 code tokens
     "paper": dict(

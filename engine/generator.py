@@ -264,8 +264,9 @@ class Generator:
 
     @torch.inference_mode()
     def generate_many(self, requests: list[dict], cancel: CancelToken = None) -> list[list[Candidate]]:
-        """generate() for several requests ({"nl", "lang", "k", "steps"?, "seed"?, "start_snr"?, "noise_slots"?}) in as few sampling
-        passes as their step counts and start levels allow (one, usually): what a server that batches
+        """generate() for several requests ({"nl", "lang", "k", "steps"?, "seed"?, "start_snr"?,
+        "noise_slots"?}) in as few sampling passes as their step counts and start levels allow (one,
+        usually): what a server that batches
         requests from many editors runs. Each request gets what generate() alone would give it (up
         to float rounding). An AR model runs them one by one."""
         if self.cfg.kind == "ar":

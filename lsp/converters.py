@@ -2,8 +2,8 @@
 
 Candidates are `grammar.pipeline.RankedCandidate`s (code, score, valid, errors,
 warnings, source, origin, exemplar), best first; their labels (generated, edited, copy,
-retrieved) are worded by codefusion.suggest.origin_text, as the CLI words them. Positions here are code points; the server
-converts them to the client's units (`to_client`).
+retrieved) are worded by codefusion.suggest.origin_text, as the CLI words them. Positions here are code
+points; the server converts them to the client's units (`to_client`).
 """
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 (`python -m lsp`, a real untrained tiny model): each named in codefusion.exemplarFiles after a good
 file of the user's, then a request. The server must say what it refused or cut (a warning naming the
 file), keep using the good file, answer the request and the next completion, print no traceback, and
-stay within the issue's budget -- 10 s from the setting to the answer (the model reload the setting causes included) and 200 MB over its resident
-size before, its peak measured by the kernel (VmHWM after resetting it through clear_refs)."""
+stay within the issue's budget -- 10 s from the setting to the answer (the model reload the setting causes
+included) and 200 MB over its resident size before, its peak measured by the kernel (VmHWM after resetting it
+through clear_refs)."""
 from __future__ import annotations
 
 import re
