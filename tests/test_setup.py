@@ -132,8 +132,11 @@ def test_plots_without_matplotlib_say_which_extra_adds_it(monkeypatch):
 def test_serve_without_ray_names_its_extra(monkeypatch, capsys):
     from codefusion.cli import main
 
+    import codefusion
+
     monkeypatch.setitem(sys.modules, "ray", None)
     monkeypatch.delitem(sys.modules, "codefusion.serve", raising=False)
+    monkeypatch.delattr(codefusion, "serve", raising=False)  # else `from codefusion import serve` finds it imported
     assert main(["serve"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "codefusion-editor[serve]" in err[0] and "scripts/setup.sh serve" in err[0], err
