@@ -130,9 +130,8 @@ def test_plots_without_matplotlib_say_which_extra_adds_it(monkeypatch):
 
 
 def test_serve_without_ray_names_its_extra(monkeypatch, capsys):
-    from codefusion.cli import main
-
     import codefusion
+    from codefusion.cli import main
 
     monkeypatch.setitem(sys.modules, "ray", None)
     monkeypatch.delitem(sys.modules, "codefusion.serve", raising=False)
