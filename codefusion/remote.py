@@ -6,8 +6,8 @@ standard-library HTTP here: the client side needs neither Ray nor torch.
 
     POST /v1/generate  engine.schema.Request's JSON: {"nl", "lang", "k"?, "steps"?, "seed"?, "startSnr"?,
                        "noiseSlots"?, "retrieval"?, "invalidMode"?}
-                       -> {"candidates": [{"code", "score", "source", "valid", "warnings", "errors",
-                           "alsoRetrieved"}], "message", "modelSeconds", "pipelineSeconds", "replica"}
+                       -> {"candidates": [engine.schema.CandidateView's JSON], "message", "modelSeconds",
+                           "pipelineSeconds", "replica", "batch"}
     GET  /v1/health    -> {"status": "ok", "model", "languages", "replica"}
     GET  /v1/version   -> {"version", "model"}
 
