@@ -86,10 +86,17 @@ def _building(out_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def cached_tiny_checkpoint() -> Path:
+def cached_tiny_checkpoint(steps: int = 400, **overrides) -> Path:
     """tiny_checkpoint() in a cache directory keyed by the engine's source code, so test
-    modules, server tests and editor tests share one checkpoint per code version."""
-    return tiny_checkpoint(_cache_dir("tiny"))
+    modules, server tests and editor tests share one checkpoint per code version. Other steps or
+    overrides (e.g. model_overrides={"exemplars": 2}) are a variant of their own in the cache: the test
+    modules that train the same variant share it."""
+    kind = "tiny"
+    if steps != 400 or overrides:
+        import hashlib
+
+        kind += "-" + hashlib.sha1(json.dumps([steps, overrides], sort_keys=True).encode()).hexdigest()[:8]
+    return tiny_checkpoint(_cache_dir(kind), steps=steps, **overrides)
 
 
 def _cache_dir(kind: str) -> Path:

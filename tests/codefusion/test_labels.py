@@ -110,15 +110,16 @@ def test_labels_of_a_real_exemplar_model_follow_the_definitions(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_trained_exemplar_model_copies_and_says_so(tmp_path):
+def test_a_trained_exemplar_model_copies_and_says_so():
     """A tiny trained exemplar model started from barely noised exemplars gives them back: labelled copy, with
     the exemplar's code; from pure noise the model's own programs are generated (or copies it makes anyway)."""
     from codefusion.settings import Settings
     from codefusion.suggest import suggest
     from engine.api import load_generator
-    from engine.testing import TINY_PAIRS, tiny_checkpoint
+    from engine.testing import cached_tiny_checkpoint
 
-    gen = load_generator(tiny_checkpoint(tmp_path, steps=300, pairs=TINY_PAIRS, model_overrides={"exemplars": 2}), "cpu")
+    # TINY_PAIRS; the variant tests/engine/test_engine_exemplars.py trains too: one training, cached
+    gen = load_generator(cached_tiny_checkpoint(steps=300, model_overrides={"exemplars": 2}), "cpu")
     gen.cfg.exemplar_start_snr, gen.cfg.exemplar_start_snr_lang, gen.cfg.exemplar_noise_slots_lang = 1000.0, {}, {}
     res = suggest("find all python files", "bash", Settings(k=2, steps=2, retrieval=False), gen)
     copies = [c for c in res.candidates if c.origin == "copy"]

@@ -1,8 +1,10 @@
 """The `codefusion` CLI contract: generate (text and --json), train, errors."""
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -180,11 +182,24 @@ def test_check_reports_danger_flags():
     assert r.returncode == 0 and "warning" not in r.stdout
 
 
+@pytest.fixture
+def runtime_dir():
+    """A short XDG_RUNTIME_DIR: a socket's path has at most 107 bytes, and under pytest -n tmp_path's is longer
+    (/tmp/pytest-of-root/pytest-165/popen-gw0/test_generate_daemon_answers_l0/codefusion/<name>.sock: 114)."""
+    from codefusion import daemon
+
+    d = Path(tempfile.mkdtemp(prefix="cfd-", dir="/tmp"))
+    yield d
+    for sock in (d / "codefusion").glob("*.sock"):  # a daemon a failed test left running
+        daemon.stop(sock)
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_generate_daemon_answers_like_the_cli_and_stays_warm(untrained_ckpt, tmp_path):
+def test_generate_daemon_answers_like_the_cli_and_stays_warm(untrained_ckpt, runtime_dir):
     """`generate --daemon` starts a background process on first use; later calls reuse it and give
     what the plain command gives."""
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)}
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_dir)}
     args = ("generate", "find all python files", "--lang", "bash", "-k", "3", "--steps", "2", "--checkpoint",
             str(untrained_ckpt), "--device", "cpu", "--json")
     plain = run(*args, env=env)
@@ -193,7 +208,7 @@ def test_generate_daemon_answers_like_the_cli_and_stays_warm(untrained_ckpt, tmp
     assert plain.returncode == first.returncode == second.returncode == 0, first.stderr + second.stderr
     assert json.loads(plain.stdout) == json.loads(first.stdout) == json.loads(second.stdout)
     assert first.stderr == second.stderr == ""
-    (sock,) = (tmp_path / "codefusion").glob("*.sock")
+    (sock,) = (runtime_dir / "codefusion").glob("*.sock")
     assert oct(sock.stat().st_mode & 0o777) == "0o600"
     from codefusion import daemon
 

@@ -97,14 +97,15 @@ def test_pick_exemplars_draws_m_in_rank_order_and_drops_rows():
 
 
 @pytest.mark.slow
-def test_exemplar_model_trains_and_starts_from_a_noised_exemplar(tmp_path):
+def test_exemplar_model_trains_and_starts_from_a_noised_exemplar():
     """A tiny exemplar model end to end: trained with a leave-one-out pool, it loads its bank from
     the training file its config names; candidates start from the nearest programs, one each, and those started
     from the request's own program noised only slightly come back as that program."""
     from engine.api import load_generator
-    from engine.testing import TINY_PAIRS, tiny_checkpoint
+    from engine.testing import cached_tiny_checkpoint
 
-    ckpt = tiny_checkpoint(tmp_path, steps=300, pairs=TINY_PAIRS, model_overrides={"exemplars": 2})
+    # TINY_PAIRS; the variant tests/codefusion/test_labels.py trains too: one training, cached
+    ckpt = cached_tiny_checkpoint(steps=300, model_overrides={"exemplars": 2})
     gen = load_generator(ckpt, "cpu")
     assert gen.cfg.exemplars == 2 and gen.bank is not None
     ex = gen.exemplars_for("find all python files", "bash")

@@ -9,7 +9,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from engine.testing import tiny_checkpoint
+from engine.testing import cached_tiny_checkpoint
 from tests.lsp.conftest import SERVER, generate, open_doc, start, wait_for_status
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -21,11 +21,10 @@ USER_CODE = "grep -i error file.txt"  # not a training program
 
 
 @pytest.fixture(scope="module")
-def exemplar_ckpt(tmp_path_factory):
+def exemplar_ckpt():
     """The tiny model conditioned on 2 exemplars; sampling starts from them barely noised, so a
     candidate from the nearest exemplar comes back as that exemplar."""
-    return tiny_checkpoint(tmp_path_factory.mktemp("ex"), steps=300,
-                           model_overrides={"exemplars": 2, "exemplar_start_snr": 1000.0})
+    return cached_tiny_checkpoint(steps=300, model_overrides={"exemplars": 2, "exemplar_start_snr": 1000.0})
 
 
 @pytest_lsp.fixture(config=SERVER, scope="module")

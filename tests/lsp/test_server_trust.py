@@ -10,7 +10,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 
-from engine.testing import tiny_checkpoint
+from engine.testing import cached_tiny_checkpoint
 from tests.lsp.conftest import SERVER, generate, open_doc, record_client_traffic, wait_for_status
 from tests.lsp.test_server_exemplars import exemplars_logged
 
@@ -23,8 +23,8 @@ USER_FILE = "wc -l user-level.txt"
 
 @pytest.fixture(scope="module")
 def trust_setup(tmp_path_factory):
-    ckpt = tiny_checkpoint(tmp_path_factory.mktemp("trust-ckpt"), steps=300,
-                           model_overrides={"exemplars": 2, "exemplar_start_snr": 1000.0})
+    # the variant tests/lsp/test_server_exemplars.py trains too: one training, cached
+    ckpt = cached_tiny_checkpoint(steps=300, model_overrides={"exemplars": 2, "exemplar_start_snr": 1000.0})
     ws = tmp_path_factory.mktemp("cloned-repo")
     (ws / "bank.jsonl").write_text(json.dumps({"nl": "frob the widget", "code": PLANTED_FILE, "lang": "bash"}) + "\n")
     (ws / "link.jsonl").symlink_to(ws / "bank.jsonl")
