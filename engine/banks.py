@@ -6,9 +6,10 @@ Every request searches, in this order:
   2. the shipped bank (Bash only; the package `codefusion_bank`), {"bank": "shipped", "page", "platform"};
   3. the training files the checkpoint lists, when they are on the machine (development only),
      {"bank": "training", "file", "line"}.
-How they merge: one ranking by score, k in all, an equal score going to the earlier layer. The user's
-exemplars are indexed on the vocabulary of the first layer that has their language, so their scores
-compare exactly with that layer's; the shipped and training layers keep their own TF-IDF vocabularies
+How they merge: one ranking by score (plus engine.slot_rank's bonus for a program that can take the
+request's literals), k in all, an equal score going to the earlier layer. The user's exemplars are
+indexed on the vocabulary of the first layer that has their language, so their scores compare exactly
+with that layer's; the shipped and training layers keep their own TF-IDF vocabularies
 (both are cosines, and 0.7 of the hybrid score is the same sentence-vector cosine). A strict order
 (every user hit before any shipped one) would let a weak user pair push out a good tldr example, and
 on a machine with the training files the tldr bank would hide them for every Bash request.
@@ -274,6 +275,8 @@ class LayeredBank:
     def search_batch(self, nls: list, lang: str, k: int) -> list:
         if lang not in LANGUAGES:
             raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
+        from engine import slot_rank
+
         merged: list[list] = [[] for _ in nls]
         for layer, (name, r) in enumerate(self.layers):
             if lang not in r.languages or k <= 0:
@@ -282,7 +285,7 @@ class LayeredBank:
                 for rank, c in enumerate(hits):
                     src = c.meta.get("exemplar_source") or {}
                     c.meta["exemplar_source"] = {"bank": name, **src} if "bank" not in src else src
-                    out.append((-c.score, layer, rank, c))
+                    out.append((-slot_rank.key(c), layer, rank, c))  # the order within layers (engine.slot_rank)
         return [[c for *_, c in sorted(out, key=lambda t: t[:3])[:k]] for out in merged]
 
     def with_records(self, records: Iterable[dict], bank: str = "user") -> LayeredBank:

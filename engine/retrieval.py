@@ -3,7 +3,8 @@
 TF-IDF (scikit-learn) over word 1-2-grams and character 2-4-grams of the NL; the two
 vectors are concatenated and L2-normalised, so the score is a cosine similarity. Training
 records that share an NL (exact text) are one neighbour: the first record's code stands for
-it, so k results come from k distinct training NLs. Search is filtered by language.
+it, so k results come from k distinct training NLs. Search is filtered by language. A search's nearest
+entries are then ordered by how well their programs take the request's literals too (engine.slot_rank).
 
 Hybrid (`Retriever(..., dense=Dense(embed, weight))`): the score is (1 - weight) x the TF-IDF
 cosine + weight x the cosine of sentence vectors (the NL encoder E, mean-pooled). On dev the
@@ -483,8 +484,13 @@ class Retriever:
         index = self._index.get(lang)
         if index is None or k <= 0 or not nls:
             return [[] for _ in nls]
-        return [[Candidate(code=index.codes[i], score=score, source="retrieval", meta=_meta(index, i))
-                 for i, score in hits] for hits in index.search_batch(nls, k)]
+        from engine import slot_rank  # the nearest SLOT_DEPTH, ordered by the request's literals they can take
+
+        found = [
+            [Candidate(code=index.codes[i], score=score, source="retrieval", meta=_meta(index, i)) for i, score in hits]
+            for hits in index.search_batch(nls, max(k, slot_rank.SLOT_DEPTH))
+        ]
+        return [slot_rank.rerank(nl, hits, k) for nl, hits in zip(nls, found)]
 
 
 def _meta(index: _LangIndex, i: int) -> dict:

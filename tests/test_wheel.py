@@ -3,6 +3,7 @@ bank (tldr-pages, with its attribution): `codefusion generate` works from any fo
 finds its model too."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,24 @@ def test_generate_from_outside_the_repository_uses_the_installed_model(installed
     assert cands and {c["source"] for c in cands} <= {"model", "retrieval"}
     banks = {((c.get("exemplar") or {}).get("source") or {}).get("bank") for c in cands}
     assert "shipped" in banks and banks <= {"shipped", None}, cands  # tldr examples, and they say so
+
+
+def test_the_installed_model_tails_the_users_file_from_a_tldr_template(installed):
+    """Issue 23: with nothing but the package, "print the last 20 lines of server.log" gets a `tail`
+    candidate with the user's file and count (the tldr tail templates rank first among the exemplars,
+    engine.slot_rank, and argument filling puts server.log and 20 into them)."""
+    root, env = installed
+    request = "print the last 20 lines of server.log"
+    args = [sys.executable, "-m", "codefusion", "generate", request, "--lang", "bash", "-k", "5", "--json"]
+    args += ["--device", "cpu"]
+    r = subprocess.run(args, cwd=root / "elsewhere", env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    codes = [c["code"] for c in json.loads(r.stdout)]
+    assert len(codes) == 5
+    assert any(
+        code.split()[0] == "tail" and "server.log" in code.split() and re.search(r"(?<!\d)20(?!\d)", code)
+        for code in codes
+    ), codes  # tail -n 20 server.log, tail --lines=20 server.log, ...
 
 
 def test_the_wheel_is_under_50_mb_and_holds_the_bank_with_its_attribution(installed):
