@@ -7,6 +7,8 @@ per code version (CODEFUSION_TEST_CACHE sets where; default: the system temp dir
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,25 @@ os.environ.setdefault("CODEFUSION_THREADS", "1")
 # Tests of fixture models search their own fixture banks: the 27k-row shipped Bash bank (engine/banks.py)
 # only where a test asks for it (it unsets CODEFUSION_SHIPPED_BANK: tests/engine/test_banks.py, the wheel).
 os.environ.setdefault("CODEFUSION_SHIPPED_BANK", "none")
+
+
+@contextmanager
+def wheel_build_lock():
+    """`pip wheel` builds in this tree's build/ folder: the tests that build the wheel (tests/test_wheel.py,
+    tests/codefusion/test_everyday.py) hold this lock meanwhile, so that under `pytest -n 2` (scripts/test.sh)
+    one builds at a time."""
+    import fcntl
+    import hashlib
+    import tempfile
+
+    repo = str(Path(__file__).resolve().parents[1])
+    lock = Path(tempfile.gettempdir()) / f"codefusion-wheel-build-{hashlib.sha1(repo.encode()).hexdigest()[:8]}.lock"
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import wheel_build_lock
+
 REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.slow
@@ -20,8 +22,9 @@ def installed(tmp_path_factory):
     """The wheel built from this tree, installed into a folder of its own (its dependencies come
     from the test environment); commands then run from a folder outside the repository."""
     root = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(root / "dist")],
-                   check=True, capture_output=True, timeout=600)
+    with wheel_build_lock():  # pip wheel builds in the tree: one test process at a time
+        subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(root / "dist")],
+                       check=True, capture_output=True, timeout=600)
     (wheel,) = (root / "dist").glob("codefusion_editor-*.whl")
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(root / "site"), str(wheel)],
                    check=True, capture_output=True, timeout=600)

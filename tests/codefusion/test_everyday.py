@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grammar.syntax import check
+from tests.conftest import wheel_build_lock
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
@@ -90,9 +91,10 @@ def test_bad_options_fail_with_one_line(tmp_path, capsys):
 @pytest.mark.slow
 def test_the_script_runs_end_to_end_against_a_fresh_install(tiny_ckpt, tmp_path):
     out = tmp_path / "report.json"
-    r = subprocess.run([sys.executable, str(REPO / "scripts" / "everyday_check.py"), "--checkpoint", str(tiny_ckpt),
-                        "--deps", "reuse", "--limit", "2", "--no-shipped-bank", "--out", str(out)], cwd=tmp_path, capture_output=True,
-                       text=True, timeout=600)
+    with wheel_build_lock():  # the script builds the wheel in the tree: one test process at a time
+        r = subprocess.run([sys.executable, str(REPO / "scripts" / "everyday_check.py"), "--checkpoint", str(tiny_ckpt),
+                            "--deps", "reuse", "--limit", "2", "--no-shipped-bank", "--out", str(out)], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""  # no progress bar without a terminal, and nothing else
     report = json.loads(out.read_text())
