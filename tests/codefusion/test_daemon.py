@@ -108,8 +108,10 @@ class _FakeDaemon(threading.Thread):
                     req = daemon._read(conn)
                     self.requests.append(req)
                     if req.get("shutdown"):
-                        conn.sendall(b'{"stopped": true}\n')
+                        # gone before the reply, as a real daemon is before stop() returns (stop waits for its lock,
+                        # a double holds none): unlinked after, it could take the socket of the daemon started next
                         self.path.unlink(missing_ok=True)
+                        conn.sendall(b'{"stopped": true}\n')
                         return
                     reply = {"identity": self.identity, "pid": 0} if req.get("hello") else {"candidates": [], "message": None}
                     conn.sendall(json.dumps(reply).encode() + b"\n")
