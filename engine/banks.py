@@ -6,10 +6,10 @@ Every request searches, in this order:
   2. the shipped bank (Bash only; the package `codefusion_bank`), {"bank": "shipped", "page", "platform"};
   3. the training files the checkpoint lists, when they are on the machine (development only),
      {"bank": "training", "file", "line"}.
-How they merge: one ranking by score (plus engine.slot_rank's bonus for a program that can take the
-request's literals), k in all, an equal score going to the earlier layer. The user's exemplars are
-indexed on the vocabulary of the first layer that has their language, so their scores compare exactly
-with that layer's; the shipped and training layers keep their own TF-IDF vocabularies
+How they merge: one ranking by score (plus, for the shipped templates, engine.slot_rank's bonus for a
+program that can take the request's literals), k in all, an equal score going to the earlier layer. The
+user's exemplars are indexed on the vocabulary of the first layer that has their language, so their
+scores compare exactly with that layer's; the shipped and training layers keep their own TF-IDF vocabularies
 (both are cosines, and 0.7 of the hybrid score is the same sentence-vector cosine). A strict order
 (every user hit before any shipped one) would let a weak user pair push out a good tldr example, and
 on a machine with the training files the tldr bank would hide them for every Bash request.
@@ -164,7 +164,9 @@ def load_shipped(dense=None, folder: Path | None = None):
         else:  # another encoder: its own vectors, embedded once and cached
             vectors = _cached_vectors(dense, nls)
     index = _LangIndex(nls, codes, options, dense, sources, vocabulary=vocabulary, vectors=vectors)
-    return Retriever.from_indexes({"bash": index}, options, dense)
+    shipped = Retriever.from_indexes({"bash": index}, options, dense)
+    shipped.slot_rank = True  # tldr templates: their placeholders take the request's literals (engine.slot_rank)
+    return shipped
 
 
 def default_encoder() -> tuple:

@@ -3,8 +3,9 @@
 TF-IDF (scikit-learn) over word 1-2-grams and character 2-4-grams of the NL; the two
 vectors are concatenated and L2-normalised, so the score is a cosine similarity. Training
 records that share an NL (exact text) are one neighbour: the first record's code stands for
-it, so k results come from k distinct training NLs. Search is filtered by language. A search's nearest
-entries are then ordered by how well their programs take the request's literals too (engine.slot_rank).
+it, so k results come from k distinct training NLs. Search is filtered by language. In a template bank
+(slot_rank: the shipped one) a search's nearest entries are then ordered by how well their programs take the
+request's literals too (engine.slot_rank).
 
 Hybrid (`Retriever(..., dense=Dense(embed, weight))`): the score is (1 - weight) x the TF-IDF
 cosine + weight x the cosine of sentence vectors (the NL encoder E, mean-pooled). On dev the
@@ -399,6 +400,8 @@ def normalise_nl(nl: str) -> str:
 class Retriever:
     """`Retriever.from_jsonl([...])` or `Retriever(records)`; `search(nl, lang, k)` -> Candidates."""
 
+    slot_rank = False  # a template bank (the shipped one, engine.banks): searches ordered by engine.slot_rank too
+
     def __init__(self, records: Iterable[dict], options: RetrievalOptions = RetrievalOptions(),
                  dense: Dense | None = None, bank: str | None = None):
         """bank: the layer these records are (engine.banks), named in each entry's provenance."""
@@ -448,6 +451,7 @@ class Retriever:
                     grouped[lang][nl] = (code, provenance(rec, bank))
         new = object.__new__(Retriever)
         new.options, new._index, new.dense = self.options, dict(self._index), self.dense
+        new.slot_rank = self.slot_rank
         for lang, m in grouped.items():
             base = self._index.get(lang)
             nls, codes, sources = list(m), [c for c, _ in m.values()], [s for _, s in m.values()]
@@ -484,13 +488,14 @@ class Retriever:
         index = self._index.get(lang)
         if index is None or k <= 0 or not nls:
             return [[] for _ in nls]
-        from engine import slot_rank  # the nearest SLOT_DEPTH, ordered by the request's literals they can take
+        from engine import slot_rank  # a template bank: the nearest SLOT_DEPTH, ordered by the literals they can take
 
+        depth = max(k, slot_rank.SLOT_DEPTH) if self.slot_rank else k
         found = [
             [Candidate(code=index.codes[i], score=score, source="retrieval", meta=_meta(index, i)) for i, score in hits]
-            for hits in index.search_batch(nls, max(k, slot_rank.SLOT_DEPTH))
+            for hits in index.search_batch(nls, depth)
         ]
-        return [slot_rank.rerank(nl, hits, k) for nl, hits in zip(nls, found)]
+        return [slot_rank.rerank(nl, hits, k) if self.slot_rank else hits for nl, hits in zip(nls, found)]
 
 
 def _meta(index: _LangIndex, i: int) -> dict:
