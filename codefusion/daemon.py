@@ -20,6 +20,7 @@ suggest(), the same composition as everywhere, executes nothing, and exits after
 without a request (or on {"shutdown": true}). Two clients that start a daemon at once start one: the
 daemon holds an exclusive lock beside its socket while it runs.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,7 +68,9 @@ def identity(checkpoint: str | None, device: str | None, exemplars=()) -> dict:
     ckpt = Path(checkpoint) if checkpoint else default_checkpoint_dir()
     files = []
     if ckpt is not None and ckpt.is_dir():
-        files = [_file_stamp(f) for f in sorted(ckpt.iterdir()) if f.suffix in (".json", ".safetensors") and f.is_file()]
+        files = [
+            _file_stamp(f) for f in sorted(ckpt.iterdir()) if f.suffix in (".json", ".safetensors") and f.is_file()
+        ]
     return {
         "protocol": PROTOCOL,
         "install": str(Path(codefusion.__file__).resolve().parent),
@@ -98,7 +101,9 @@ def socket_folder() -> Path:
 
 def _place(ident: dict) -> str:
     """The part of a socket's name that says which install and configuration paths it serves."""
-    return _digest([ident["install"], ident["python"], ident["checkpoint"], ident["device"], [b[0] for b in ident["bank"]]])
+    return _digest(
+        [ident["install"], ident["python"], ident["checkpoint"], ident["device"], [b[0] for b in ident["bank"]]]
+    )
 
 
 def socket_path(checkpoint: str | None, device: str | None, exemplars=(), ident: dict | None = None) -> Path:
@@ -125,7 +130,9 @@ def hello(path: Path, timeout: float = HELLO_TIMEOUT_S) -> dict | None:
         return None
     except (OSError, ValueError):  # a timeout, a reset, a reply that is not JSON: not a daemon of ours
         return {"identity": {}, "pid": None}
-    return reply if isinstance(reply, dict) and isinstance(reply.get("identity"), dict) else {"identity": {}, "pid": None}
+    return (
+        reply if isinstance(reply, dict) and isinstance(reply.get("identity"), dict) else {"identity": {}, "pid": None}
+    )
 
 
 def stop(path: Path, timeout: float = STOP_TIMEOUT_S) -> None:
@@ -199,11 +206,16 @@ def ask(payload: dict, checkpoint: str | None, device: str | None, exemplars=())
                 break
             continue
         if found["identity"] != ident:
-            raise DaemonError(f"the daemon at {path} is not this install's (pid {found.get('pid')}); stop it or remove the socket")
+            raise DaemonError(
+                f"the daemon at {path} is not this install's (pid {found.get('pid')}); stop it or remove the socket"
+            )
         return request(path, payload)
     tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-    why = f"exited with status {proc.returncode}" if proc is not None and proc.poll() not in (None, 0) \
+    why = (
+        f"exited with status {proc.returncode}"
+        if proc is not None and proc.poll() not in (None, 0)
         else f"did not start within {START_TIMEOUT_S:.0f} s"
+    )
     raise DaemonError(f"the daemon {why}" + (f": {tail[0]}" if tail else ""))
 
 
@@ -303,5 +315,8 @@ def _answer(req: dict, engine) -> dict:
     res = engine.suggest(request)
     from codefusion.runtime import candidate_json
 
-    return {"candidates": [candidate_json(r) for r in res.candidates],
-            "message": res.message, "n_duplicates": res.n_duplicates}
+    return {
+        "candidates": [candidate_json(r) for r in res.candidates],
+        "message": res.message,
+        "n_duplicates": res.n_duplicates,
+    }

@@ -14,6 +14,7 @@ standard-library HTTP here: the client side needs neither Ray nor torch.
 With a token, every request carries `Authorization: Bearer TOKEN`. Errors: {"error": message}
 with 400 (bad request: the schema's one-line message), 401 (token), 413 (too large), 503 (no replica).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -78,8 +79,17 @@ def ranked_from_json(d: dict) -> Any:
 
     v = schema.CandidateView.from_json(d)
     errors = [SyntaxIssue(*(schema.parse_error_text(e) or (0, 0, e))) for e in v.errors]
-    return RankedCandidate(code=v.code, score=v.score, valid=v.valid, errors=errors, warnings=list(v.warnings),
-                           source=v.source, also_retrieved=v.also_retrieved, origin=v.origin, exemplar=v.exemplar)
+    return RankedCandidate(
+        code=v.code,
+        score=v.score,
+        valid=v.valid,
+        errors=errors,
+        warnings=list(v.warnings),
+        source=v.source,
+        also_retrieved=v.also_retrieved,
+        origin=v.origin,
+        exemplar=v.exemplar,
+    )
 
 
 @dataclass
@@ -110,16 +120,40 @@ class EngineClient:
     def health(self, timeout: float = 5.0) -> dict:
         return self._call("GET", "/v1/health", None, timeout, None)
 
-    def suggest(self, nl: str, lang: str, k: int, steps: int | None = None, seed: int = DEFAULT_SEED,
-                retrieval: bool = True, invalid_mode: str = INVALID_MODES[0],
-                cancel: Callable[[], bool] | None = None, timeout: float | None = None,
-                start_snr: float | None = None, noise_slots: int | None = None) -> RemoteSuggestions:
-        values = {"nl": nl, "lang": lang, "k": k, "steps": steps, "seed": seed, "start_snr": start_snr,
-                  "noise_slots": noise_slots, "retrieval": retrieval, "invalid_mode": invalid_mode}
+    def suggest(
+        self,
+        nl: str,
+        lang: str,
+        k: int,
+        steps: int | None = None,
+        seed: int = DEFAULT_SEED,
+        retrieval: bool = True,
+        invalid_mode: str = INVALID_MODES[0],
+        cancel: Callable[[], bool] | None = None,
+        timeout: float | None = None,
+        start_snr: float | None = None,
+        noise_slots: int | None = None,
+    ) -> RemoteSuggestions:
+        values = {
+            "nl": nl,
+            "lang": lang,
+            "k": k,
+            "steps": steps,
+            "seed": seed,
+            "start_snr": start_snr,
+            "noise_slots": noise_slots,
+            "retrieval": retrieval,
+            "invalid_mode": invalid_mode,
+        }
         body = {schema.WIRE_KEYS[name]: v for name, v in values.items()}  # Request's JSON (the engine checks it)
         d = self._call("POST", "/v1/generate", body, timeout or self.timeout, cancel)
-        return RemoteSuggestions([ranked_from_json(c) for c in d.get("candidates", [])], d.get("message"),
-                                 float(d.get("modelSeconds", 0.0)), float(d.get("pipelineSeconds", 0.0)), d.get("replica"))
+        return RemoteSuggestions(
+            [ranked_from_json(c) for c in d.get("candidates", [])],
+            d.get("message"),
+            float(d.get("modelSeconds", 0.0)),
+            float(d.get("pipelineSeconds", 0.0)),
+            d.get("replica"),
+        )
 
     # ------------------------------------------------------------ HTTP
     def _call(self, method: str, path: str, body: dict | None, timeout: float, cancel) -> dict:
@@ -144,7 +178,9 @@ class EngineClient:
                 continue
             if status != 200:
                 msg = data.get("error") if isinstance(data, dict) else None
-                raise RequestError(status, f"the engine refused the request (HTTP {status}): {msg or 'no reason given'}")
+                raise RequestError(
+                    status, f"the engine refused the request (HTTP {status}): {msg or 'no reason given'}"
+                )
             if not isinstance(data, dict):
                 raise EngineUnreachable(f"the engine at {self.url} answered something that is not a JSON object")
             return data

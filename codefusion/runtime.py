@@ -16,6 +16,7 @@ calls engine.api.load_generator.
 (The module is `runtime`, not `engine`: codefusion/engine.py beside the top-level `engine` package would
 read as that package, and shadow it for a script run from inside codefusion/.)
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -37,10 +38,12 @@ class _WithOptions:
     def __init__(self, generator: Any, options: dict[str, Any]):
         self._generator, self._options = generator, options
 
-    def generate(self, nl: str, lang: str, k: int, steps: int | None = None, seed: int = 0, cancel: Any = None,
-                 **kw: Any) -> list[Any]:
-        return list(self._generator.generate(nl, lang, k=k, steps=steps, seed=seed, cancel=cancel,
-                                             **{**self._options, **kw}))
+    def generate(
+        self, nl: str, lang: str, k: int, steps: int | None = None, seed: int = 0, cancel: Any = None, **kw: Any
+    ) -> list[Any]:
+        return list(
+            self._generator.generate(nl, lang, k=k, steps=steps, seed=seed, cancel=cancel, **{**self._options, **kw})
+        )
 
     def generate_many(self, requests: list[dict[str, Any]], *args: Any, **kw: Any) -> list[Any]:
         return list(self._generator.generate_many([{**self._options, **r} for r in requests], *args, **kw))
@@ -63,9 +66,18 @@ def candidate_view(r: Any) -> CandidateView:
     also = bool(getattr(r, "also_retrieved", False))
     if what == "generated" and also:
         what += ", also a training example"
-    return CandidateView(code=r.code, score=float(r.score), source=r.source, valid=bool(r.valid),
-                         errors=tuple(error_text(e.line, e.col, e.message) for e in r.errors),
-                         warnings=tuple(r.warnings), also_retrieved=also, origin=origin, exemplar=exemplar, what=what)
+    return CandidateView(
+        code=r.code,
+        score=float(r.score),
+        source=r.source,
+        valid=bool(r.valid),
+        errors=tuple(error_text(e.line, e.col, e.message) for e in r.errors),
+        warnings=tuple(r.warnings),
+        also_retrieved=also,
+        origin=origin,
+        exemplar=exemplar,
+        what=what,
+    )
 
 
 def candidate_json(r: Any) -> dict[str, Any]:
@@ -91,9 +103,17 @@ class Engine:
         self._from_bank = retriever_from_bank
 
     @classmethod
-    def open(cls, checkpoint: str | Path | None = None, exemplars: Sequence[str | Path] = (),
-             device: str | None = None, *, bank: str | Sequence[str | Path] = "default",
-             background_embedding: bool | None = None, progress: bool = True, warm: bool = False) -> Engine:
+    def open(
+        cls,
+        checkpoint: str | Path | None = None,
+        exemplars: Sequence[str | Path] = (),
+        device: str | None = None,
+        *,
+        bank: str | Sequence[str | Path] = "default",
+        background_embedding: bool | None = None,
+        progress: bool = True,
+        warm: bool = False,
+    ) -> Engine:
         """Load a checkpoint (None: the shipped default model) on `device` (None: CUDA when available).
 
         bank "default": exemplars and retrieved examples come from the default layers (the shipped bank, the
@@ -153,8 +173,13 @@ class Engine:
         return getattr(self.generator, "bank", None)
 
     # ------------------------------------------------------------ its banks
-    def use_exemplars(self, files: Sequence[str | Path] = (), records: Sequence[dict[str, Any]] = (),
-                      notes: list[str] | None = None, skip_bad: bool = False) -> Any:
+    def use_exemplars(
+        self,
+        files: Sequence[str | Path] = (),
+        records: Sequence[dict[str, Any]] = (),
+        notes: list[str] | None = None,
+        skip_bad: bool = False,
+    ) -> Any:
         """Widen the bank by the user's JSONL `files` and `records` (e.g. the open documents' pairs), before
         the default layers (engine.api.exemplar_bank; with skip_bad a bad file is a note in `notes`);
         returns the new bank (None: nothing)."""
@@ -180,8 +205,16 @@ class Engine:
     def suggest(self, request: Request, *, cancel: Any = None, pipeline: Callable[..., Any] = process) -> Suggestions:
         """What the editor shows for the request: codefusion.suggest.suggest with the request's options."""
         retriever = self.retriever if request.retrieval or self.generator is None else None
-        return suggest(request.nl, request.lang, settings_for(request), self._model(request), retriever,
-                       seed=request.seed, cancel=cancel, pipeline=pipeline)
+        return suggest(
+            request.nl,
+            request.lang,
+            settings_for(request),
+            self._model(request),
+            retriever,
+            seed=request.seed,
+            cancel=cancel,
+            pipeline=pipeline,
+        )
 
     def suggest_many(self, requests: Sequence[Request], *, pipeline: Callable[..., Any] = process) -> list[Any]:
         """suggest() for a batch (codefusion.suggest.suggest_many: one sampling pass for the requests that
@@ -194,16 +227,26 @@ class Engine:
         retriever = self.retriever
         for options, members in groups.items():
             model = _WithOptions(self.generator, dict(options)) if options else self.generator
-            batch: list[BatchRequest] = [{"nl": requests[i].nl, "lang": requests[i].lang, "seed": requests[i].seed,
-                                          "settings": settings_for(requests[i])} for i in members]
+            batch: list[BatchRequest] = [
+                {
+                    "nl": requests[i].nl,
+                    "lang": requests[i].lang,
+                    "seed": requests[i].seed,
+                    "settings": settings_for(requests[i]),
+                }
+                for i in members
+            ]
             for i, res in zip(members, suggest_many(batch, model, retriever, pipeline=pipeline)):
                 out[i] = res
         return out
 
     def generate(self, request: Request, *, cancel: Any = None) -> list[Any]:
         """The model's own k candidates for the request, best first (no retrieval, no pipeline)."""
-        return list(self._model(request).generate(request.nl, request.lang, k=request.k, steps=request.steps,
-                                                  seed=request.seed, cancel=cancel))
+        return list(
+            self._model(request).generate(
+                request.nl, request.lang, k=request.k, steps=request.steps, seed=request.seed, cancel=cancel
+            )
+        )
 
     def warm_up(self, pipeline: Callable[..., Any] = process) -> None:
         """First calls (kernels, parsers, the bank's search) before the first request, not during it: one

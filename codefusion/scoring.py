@@ -32,6 +32,7 @@ URLs; tldr's path/to/file, count, pattern, ...), so that filling the request's a
 Nothing here imports torch; the fitted model is a few numbers in the checkpoint's config.json
 ("calibration" -> "score" -> language), read through engine.api.calibration.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,8 +43,21 @@ from typing import Any
 
 from engine.slots import _PLACEHOLDERS, find_literals
 
-FEATURES = ("retrieved", "logprob", "similarity", "best_similarity", "agreement", "max_agreement", "kept", "noise",
-            "valid", "rank", "model_top", "length", "request_length")
+FEATURES = (
+    "retrieved",
+    "logprob",
+    "similarity",
+    "best_similarity",
+    "agreement",
+    "max_agreement",
+    "kept",
+    "noise",
+    "valid",
+    "rank",
+    "model_top",
+    "length",
+    "request_length",
+)
 PYTHON_RIGHT_BLEU = 0.5  # Python has no exact notion of right: a sentence BLEU of half the reference's n-grams
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -93,20 +107,22 @@ def features(candidates: Sequence[Any], lang: str, nl: str = "", valid: Sequence
         noise = not ret and not isinstance(start, str)
         kept = 1.0 if ret else _kept(shape(start), shapes[i]) if isinstance(start, str) else 0.0
         similarity = sims[i]
-        out.append({
-            "retrieved": float(ret),
-            "logprob": 0.0 if ret else float(meta.get("logprob", c.score)),
-            "similarity": similarity if similarity is not None else 0.0,
-            "best_similarity": best,
-            "agreement": float(sum(s == shapes[i] for j, s in enumerate(shapes) if j != i)),
-            "kept": kept,
-            "noise": float(noise),
-            "valid": float(bool(valid[i])),
-            "rank": rank,
-            "model_top": float(not ret and seen[ret] == 1),
-            "length": math.log1p(len(_TOKEN.findall(shapes[i]))),
-            "request_length": math.log1p(len(nl.split())),
-        })
+        out.append(
+            {
+                "retrieved": float(ret),
+                "logprob": 0.0 if ret else float(meta.get("logprob", c.score)),
+                "similarity": similarity if similarity is not None else 0.0,
+                "best_similarity": best,
+                "agreement": float(sum(s == shapes[i] for j, s in enumerate(shapes) if j != i)),
+                "kept": kept,
+                "noise": float(noise),
+                "valid": float(bool(valid[i])),
+                "rank": rank,
+                "model_top": float(not ret and seen[ret] == 1),
+                "length": math.log1p(len(_TOKEN.findall(shapes[i]))),
+                "request_length": math.log1p(len(nl.split())),
+            }
+        )
     top = max((f["agreement"] for f in out), default=0.0)
     for f in out:
         f["max_agreement"] = top
@@ -152,8 +168,9 @@ def usable(model: Any) -> bool:
     if not isinstance(names, list) or not names:
         return False
     rows = [model.get(k) for k in ("mean", "scale", "coef")]
-    return all(isinstance(r, list) and len(r) == len(names) and all(isinstance(x, (int, float)) for x in r)
-               for r in rows) and isinstance(model.get("intercept"), (int, float))
+    return all(
+        isinstance(r, list) and len(r) == len(names) and all(isinstance(x, (int, float)) for x in r) for r in rows
+    ) and isinstance(model.get("intercept"), (int, float))
 
 
 def score_candidates(candidates: Sequence[Any], lang: str, nl: str, model: dict | None) -> list[Any]:
@@ -189,8 +206,9 @@ def rows(items: Iterable[dict], lang: str) -> tuple:
             continue
         for c in it["raw_candidates"]:
             if not isinstance(c.get("features"), dict):
-                raise ValueError(f"item {it.get('line')}: its candidates carry no features (run `codefusion eval` "
-                                 "of this version)")
+                raise ValueError(
+                    f"item {it.get('line')}: its candidates carry no features (run `codefusion eval` of this version)"
+                )
             X.append([float(c["features"].get(f, 0.0)) for f in FEATURES])
             y.append(right(c["hits"], lang))
             groups.append(n)
@@ -225,10 +243,17 @@ def fit(X: list, y: list, C: float = 1.0) -> dict:
         active = [j for j in active if j not in wrong]
     coef = np.zeros(len(FEATURES))
     coef[active] = lr.coef_[0]
-    return {"features": list(FEATURES), "mean": [round(float(v), 6) for v in mean],
-            "scale": [round(float(v), 6) for v in scale], "coef": [round(float(v), 6) for v in coef],
-            "intercept": round(float(lr.intercept_[0]), 6), "lo": [round(float(v), 6) for v in A.min(0)],
-            "hi": [round(float(v), 6) for v in A.max(0)], "n": int(len(yy)), "positives": int(yy.sum())}
+    return {
+        "features": list(FEATURES),
+        "mean": [round(float(v), 6) for v in mean],
+        "scale": [round(float(v), 6) for v in scale],
+        "coef": [round(float(v), 6) for v in coef],
+        "intercept": round(float(lr.intercept_[0]), 6),
+        "lo": [round(float(v), 6) for v in A.min(0)],
+        "hi": [round(float(v), 6) for v in A.max(0)],
+        "n": int(len(yy)),
+        "positives": int(yy.sum()),
+    }
 
 
 def cross_validated(X: list, y: list, groups: list, folds: int = 5, seed: int = 0) -> list:
@@ -276,6 +301,13 @@ def reliability(scores: Sequence[float], labels: Sequence[bool], bins: int = 10)
         lo, hi = b / bins, (b + 1) / bins
         idx = [i for i, s in enumerate(scores) if lo <= s < hi or (b == bins - 1 and s == 1.0)]
         if idx:
-            out.append({"lo": lo, "hi": hi, "n": len(idx), "mean_p": round(sum(scores[i] for i in idx) / len(idx), 4),
-                        "right": round(sum(bool(labels[i]) for i in idx) / len(idx), 4)})
+            out.append(
+                {
+                    "lo": lo,
+                    "hi": hi,
+                    "n": len(idx),
+                    "mean_p": round(sum(scores[i] for i in idx) / len(idx), 4),
+                    "right": round(sum(bool(labels[i]) for i in idx) / len(idx), 4),
+                }
+            )
     return out

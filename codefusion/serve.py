@@ -13,6 +13,7 @@ scales and spreads them over a Ray cluster; this module only says what a replica
 
 Run: `codefusion serve` (a local Ray head on 127.0.0.1), or `--address auto` on a Ray cluster.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,15 @@ from engine.api import EngineError, version
 class Replica:
     """A replica: the Engine (model, banks, retriever) and the batched generate handler."""
 
-    def __init__(self, checkpoint: str | None, device: str | None, exemplars: list[str], token: str | None,
-                 max_batch_size: int, batch_wait_s: float):
+    def __init__(
+        self,
+        checkpoint: str | None,
+        device: str | None,
+        exemplars: list[str],
+        token: str | None,
+        max_batch_size: int,
+        batch_wait_s: float,
+    ):
         from codefusion.runtime import Engine
 
         # the team's own examples widen the bank (and the retrieval beside the model)
@@ -66,9 +74,16 @@ class Replica:
             if isinstance(res, Exception):
                 out.append({"error": str(res), "status": 400})
                 continue
-            out.append({"candidates": [candidate_json(c) for c in res.candidates], "message": res.message,
-                        "modelSeconds": res.model_seconds, "pipelineSeconds": res.pipeline_seconds,
-                        "replica": self.replica, "batch": len(requests)})
+            out.append(
+                {
+                    "candidates": [candidate_json(c) for c in res.candidates],
+                    "message": res.message,
+                    "modelSeconds": res.model_seconds,
+                    "pipelineSeconds": res.pipeline_seconds,
+                    "replica": self.replica,
+                    "batch": len(requests),
+                }
+            )
         return out
 
     async def __call__(self, request: Request) -> JSONResponse:
@@ -76,13 +91,23 @@ class Replica:
             return JSONResponse({"error": "a valid bearer token is needed"}, status_code=401)
         path = request.url.path.rstrip("/")
         if request.method == "GET" and path.endswith("/v1/health"):
-            return JSONResponse({"status": "ok", "model": str(self.generator.path), "languages": list(self.generator.languages),
-                                 "replica": self.replica, "pid": os.getpid(), "batches": self.batches[-20:]})
+            return JSONResponse(
+                {
+                    "status": "ok",
+                    "model": str(self.generator.path),
+                    "languages": list(self.generator.languages),
+                    "replica": self.replica,
+                    "pid": os.getpid(),
+                    "batches": self.batches[-20:],
+                }
+            )
         if request.method == "GET" and path.endswith("/v1/version"):
             return JSONResponse({"version": version(), "model": str(self.generator.path)})
         if request.method != "POST" or not path.endswith("/v1/generate"):
-            return JSONResponse({"error": f"no {request.method} {path}: POST /v1/generate, GET /v1/health, "
-                                          f"GET /v1/version"}, status_code=404)
+            return JSONResponse(
+                {"error": f"no {request.method} {path}: POST /v1/generate, GET /v1/health, GET /v1/version"},
+                status_code=404,
+            )
         declared = request.headers.get("content-length")
         if declared and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
             return JSONResponse({"error": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
@@ -99,17 +124,31 @@ class Replica:
         return JSONResponse(answer, status_code=answer.pop("status", 200) if "error" in answer else 200)
 
 
-def application(checkpoint: str | None = None, device: str | None = None, exemplars: list[str] | None = None,
-                token: str | None = None, replicas: int = 1, max_batch_size: int = DEFAULT_BATCH,
-                batch_wait_ms: float = DEFAULT_WAIT_MS, num_gpus: float = 0.0, num_cpus: float = 1.0) -> Any:
+def application(
+    checkpoint: str | None = None,
+    device: str | None = None,
+    exemplars: list[str] | None = None,
+    token: str | None = None,
+    replicas: int = 1,
+    max_batch_size: int = DEFAULT_BATCH,
+    batch_wait_ms: float = DEFAULT_WAIT_MS,
+    num_gpus: float = 0.0,
+    num_cpus: float = 1.0,
+) -> Any:
     """The Ray Serve application (bind it with serve.run)."""
     deployment = serve.deployment(
-        Replica, name="codefusion", num_replicas=replicas,
+        Replica,
+        name="codefusion",
+        num_replicas=replicas,
         ray_actor_options={"num_gpus": num_gpus, "num_cpus": num_cpus},
-        max_ongoing_requests=max(64, 4 * max_batch_size), health_check_period_s=2, health_check_timeout_s=30)
+        max_ongoing_requests=max(64, 4 * max_batch_size),
+        health_check_period_s=2,
+        health_check_timeout_s=30,
+    )
     # serve.deployment(cls, ...) returns a Deployment at run time; Ray's overloads type it as a decorator
     return deployment.bind(  # type: ignore[attr-defined]
-        checkpoint, device, list(exemplars or []), token, max_batch_size, batch_wait_ms / 1000)
+        checkpoint, device, list(exemplars or []), token, max_batch_size, batch_wait_ms / 1000
+    )
 
 
 def run(a: argparse.Namespace) -> int:
@@ -132,17 +171,32 @@ def run(a: argparse.Namespace) -> int:
     logging.getLogger("ray").setLevel(logging.WARNING)
     logging.getLogger("ray.serve").setLevel(logging.WARNING)
     try:
-        ray.init(address=a.address, num_cpus=a.num_cpus if a.address is None else None, include_dashboard=False,
-                 log_to_driver=False, logging_level=logging.WARNING, configure_logging=False)
+        ray.init(
+            address=a.address,
+            num_cpus=a.num_cpus if a.address is None else None,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            configure_logging=False,
+        )
         serve.start(http_options={"host": a.host, "port": a.port})
-        serve.run(application(a.checkpoint, a.device, a.exemplars, a.token, a.replicas, a.max_batch_size,
-                              a.batch_wait_ms, gpus, cpus), name="codefusion", route_prefix="/", blocking=False)
+        serve.run(
+            application(
+                a.checkpoint, a.device, a.exemplars, a.token, a.replicas, a.max_batch_size, a.batch_wait_ms, gpus, cpus
+            ),
+            name="codefusion",
+            route_prefix="/",
+            blocking=False,
+        )
     except Exception as e:  # Ray's own failures (no cluster at --address, a port in use, a replica that cannot load)
         ray.shutdown()
         first = (str(e).strip().splitlines() or [""])[0][:300]
         raise EngineError(f"Ray Serve could not start the engine: {type(e).__name__}: {first}") from None
-    print(f"codefusion engine on http://{a.host}:{a.port} ({a.replicas} replica(s), batches of up to "
-          f"{a.max_batch_size}, token {'required' if a.token else 'none'}); Ctrl-C stops it", flush=True)
+    print(
+        f"codefusion engine on http://{a.host}:{a.port} ({a.replicas} replica(s), batches of up to "
+        f"{a.max_batch_size}, token {'required' if a.token else 'none'}); Ctrl-C stops it",
+        flush=True,
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -153,4 +207,3 @@ def run(a: argparse.Namespace) -> int:
         serve.shutdown()
         ray.shutdown()
     return 0
-

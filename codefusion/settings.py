@@ -8,6 +8,7 @@ configuration against `SETTINGS`.
 Every payload is read as a whole: a missing key means its default. A bad value falls back to its
 default and adds a warning that the server shows to the user; unknown keys are only logged.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,8 +35,16 @@ DEVICES = ("auto", "cpu", "cuda")
 COMMENT_LENGTH_RANGE = (1, MAX_REQUEST_CHARS)
 
 
-def _setting(key: str, default: Any, kind: str, doc: str, lo: int | None = None, hi: int | None = None,
-             choices: tuple[str, ...] = (), nullable: bool = False):
+def _setting(
+    key: str,
+    default: Any,
+    kind: str,
+    doc: str,
+    lo: int | None = None,
+    hi: int | None = None,
+    choices: tuple[str, ...] = (),
+    nullable: bool = False,
+):
     """A dataclass field that carries its client key (camelCase), kind, range and description."""
     meta = dict(key=key, kind=kind, doc=doc, lo=lo, hi=hi, choices=choices, nullable=nullable)
     if isinstance(default, (list, tuple)):
@@ -47,30 +56,56 @@ def _setting(key: str, default: Any, kind: str, doc: str, lo: int | None = None,
 class Settings:
     """The `codefusion` settings section, with its defaults."""
 
-    checkpoint: str | None = _setting("checkpoint", None, "path", "Model checkpoint directory. `null`: the shipped default model.", nullable=True)
+    checkpoint: str | None = _setting(
+        "checkpoint", None, "path", "Model checkpoint directory. `null`: the shipped default model.", nullable=True
+    )
     k: int = _setting("k", DEFAULT_K, "int", "Number of candidates to generate.", *K_RANGE)
-    steps: int | None = _setting("steps", None, "int", "Diffusion sampling steps. `null`: the checkpoint's default.",
-                                    *STEPS_RANGE, nullable=True)
+    steps: int | None = _setting(
+        "steps", None, "int", "Diffusion sampling steps. `null`: the checkpoint's default.", *STEPS_RANGE, nullable=True
+    )
     device: str = _setting("device", "auto", "enum", "Device that runs the model.", choices=DEVICES)
-    invalid_mode: str = _setting("invalidMode", INVALID_MODES[0], "enum", "What to do with candidates that do not parse.",
-                                 choices=INVALID_MODES)
-    max_comment_length: int = _setting("maxCommentLength", MAX_REQUEST_CHARS, "int",
-                                       "Longest comment (in characters) sent to the model.", *COMMENT_LENGTH_RANGE)
-    languages: tuple[str, ...] = _setting("languages", ("python", "shellscript", "bash", "sh", "cfrule"), "languages",
-                                          "Language ids the server serves (changing this restarts the server).")
-    retrieval: bool = _setting("retrieval", True, "bool", "Also offer labelled examples retrieved from the training data.")
+    invalid_mode: str = _setting(
+        "invalidMode", INVALID_MODES[0], "enum", "What to do with candidates that do not parse.", choices=INVALID_MODES
+    )
+    max_comment_length: int = _setting(
+        "maxCommentLength",
+        MAX_REQUEST_CHARS,
+        "int",
+        "Longest comment (in characters) sent to the model.",
+        *COMMENT_LENGTH_RANGE,
+    )
+    languages: tuple[str, ...] = _setting(
+        "languages",
+        ("python", "shellscript", "bash", "sh", "cfrule"),
+        "languages",
+        "Language ids the server serves (changing this restarts the server).",
+    )
+    retrieval: bool = _setting(
+        "retrieval", True, "bool", "Also offer labelled examples retrieved from the training data."
+    )
     timeout: int = _setting("timeout", 15, "int", "Seconds a request may take; then it stops and says so.", 1, 600)
-    exemplar_files: tuple[str, ...] = _setting("exemplarFiles", (), "paths",
-                                               "JSONL files of your own examples (`nl`, `code`, `lang` per line): exemplars "
-                                               "and retrieved examples beside the training data. Comment -> code pairs in "
-                                               "open documents are used too.")
-    engine_url: str | None = _setting("engineUrl", None, "url",
-                                         "A shared engine (`codefusion serve`) to ask instead of loading a model here, "
-                                         "e.g. `http://gpu-box:8420`. `null`: the local model.", nullable=True)
-    engine_token: str | None = _setting("engineToken", None, "string",
-                                           "Bearer token of the shared engine, when it needs one.", nullable=True)
-    engine_fallback: bool = _setting("engineFallback", True, "bool",
-                                     "When the shared engine cannot be reached, use the local model instead.")
+    exemplar_files: tuple[str, ...] = _setting(
+        "exemplarFiles",
+        (),
+        "paths",
+        "JSONL files of your own examples (`nl`, `code`, `lang` per line): exemplars "
+        "and retrieved examples beside the training data. Comment -> code pairs in "
+        "open documents are used too.",
+    )
+    engine_url: str | None = _setting(
+        "engineUrl",
+        None,
+        "url",
+        "A shared engine (`codefusion serve`) to ask instead of loading a model here, "
+        "e.g. `http://gpu-box:8420`. `null`: the local model.",
+        nullable=True,
+    )
+    engine_token: str | None = _setting(
+        "engineToken", None, "string", "Bearer token of the shared engine, when it needs one.", nullable=True
+    )
+    engine_fallback: bool = _setting(
+        "engineFallback", True, "bool", "When the shared engine cannot be reached, use the local model instead."
+    )
 
     def engine_language(self, language_id: str) -> str | None:
         """The engine language for an editor language id, None when unknown or disabled."""
@@ -81,8 +116,14 @@ class Settings:
     @property
     def model_key(self) -> tuple:
         """What identifies the loaded model (or the engine asked): a change reloads it."""
-        return (self.checkpoint, self.device, self.exemplar_files, self.engine_url, self.engine_token,
-                self.engine_fallback)
+        return (
+            self.checkpoint,
+            self.device,
+            self.exemplar_files,
+            self.engine_url,
+            self.engine_token,
+            self.engine_fallback,
+        )
 
     @property
     def load_device(self) -> str | None:
@@ -164,8 +205,10 @@ def _check(key: str, value: Any) -> tuple[Any, str | None]:
         unknown = [v for v in value if v not in LANGUAGE_IDS]
         known = tuple(v for v in value if v in LANGUAGE_IDS)
         if unknown:
-            return known, (f"codefusion.languages: unknown language id(s) {', '.join(map(repr, unknown))} ignored "
-                           f"(known: {', '.join(LANGUAGE_IDS)})")
+            return known, (
+                f"codefusion.languages: unknown language id(s) {', '.join(map(repr, unknown))} ignored "
+                f"(known: {', '.join(LANGUAGE_IDS)})"
+            )
         return known, None
     raise KeyError(key)
 
@@ -204,11 +247,21 @@ def json_schema(key: str) -> dict:
     """What package.json's `codefusion.<key>` property must say (type, default, range, enum)."""
     f = SETTINGS[key]
     m = f.metadata
-    types = {"path": "string", "int": "integer", "enum": "string", "bool": "boolean", "languages": "array",
-             "paths": "array", "url": "string", "string": "string"}
+    types = {
+        "path": "string",
+        "int": "integer",
+        "enum": "string",
+        "bool": "boolean",
+        "languages": "array",
+        "paths": "array",
+        "url": "string",
+        "string": "string",
+    }
     t = types[m["kind"]]
-    out: dict = {"type": [t, "null"] if m["nullable"] else t,
-                 "default": list(f.default) if isinstance(f.default, tuple) else f.default}
+    out: dict = {
+        "type": [t, "null"] if m["nullable"] else t,
+        "default": list(f.default) if isinstance(f.default, tuple) else f.default,
+    }
     if m["lo"] is not None:
         out["minimum"] = m["lo"]
     if m["hi"] is not None:
@@ -223,8 +276,16 @@ def settings_markdown() -> str:
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for key, f in SETTINGS.items():
         m = f.metadata
-        kind = {"path": "string", "url": "URL", "string": "string", "int": "int", "enum": "one of " + ", ".join(m["choices"]) if m["choices"] else "",
-                "bool": "bool", "languages": "list of language ids", "paths": "list of file paths"}[m["kind"]]
+        kind = {
+            "path": "string",
+            "url": "URL",
+            "string": "string",
+            "int": "int",
+            "enum": "one of " + ", ".join(m["choices"]) if m["choices"] else "",
+            "bool": "bool",
+            "languages": "list of language ids",
+            "paths": "list of file paths",
+        }[m["kind"]]
         if m["kind"] == "int":
             kind = f"int {m['lo']}..{m['hi']}"
         if m["nullable"]:

@@ -12,6 +12,7 @@
 The same request and settings give the same candidates wherever they are asked (a test shows it).
 Nothing is executed.
 """
+
 from __future__ import annotations
 
 import re
@@ -61,9 +62,17 @@ class Suggestions:
     pipeline_seconds: float  # grammar's pipeline
 
 
-def suggest(nl: str, lang: str, settings: Settings, generator: GeneratorLike | None = None,
-            retriever: RetrieverLike | None = None, *, seed: int = DEFAULT_SEED, cancel: CancelToken = None,
-            pipeline: Pipeline = process) -> Suggestions:
+def suggest(
+    nl: str,
+    lang: str,
+    settings: Settings,
+    generator: GeneratorLike | None = None,
+    retriever: RetrieverLike | None = None,
+    *,
+    seed: int = DEFAULT_SEED,
+    cancel: CancelToken = None,
+    pipeline: Pipeline = process,
+) -> Suggestions:
     """Candidates for the request `nl` in engine language `lang`.
 
     generator: an engine Generator (codefusion.runtime.Engine.open) or None (retrieval only: the baseline).
@@ -76,8 +85,13 @@ def suggest(nl: str, lang: str, settings: Settings, generator: GeneratorLike | N
     return _compose(nl, lang, settings, generator, retriever, model, start, pipeline)
 
 
-def suggest_many(requests: list[BatchRequest], generator: GeneratorLike, retriever: RetrieverLike | None = None, *,
-                 pipeline: Pipeline = process) -> list[Suggestions | ValueError]:
+def suggest_many(
+    requests: list[BatchRequest],
+    generator: GeneratorLike,
+    retriever: RetrieverLike | None = None,
+    *,
+    pipeline: Pipeline = process,
+) -> list[Suggestions | ValueError]:
     """suggest() for several requests at once ({"nl", "lang", "settings", "seed"?}): the model samples
     them in one batched pass (Generator.generate_many), the rest is suggest()'s own composition, so
     each gets what suggest() alone would give it. An entry is a Suggestions or, for a request the
@@ -90,12 +104,32 @@ def suggest_many(requests: list[BatchRequest], generator: GeneratorLike, retriev
         except ValueError as e:
             refused[i] = e
     ok = [i for i in range(len(requests)) if i not in refused]
-    batch = [{"nl": requests[i]["nl"], "lang": requests[i]["lang"], "k": requests[i]["settings"].k,
-              "steps": requests[i]["settings"].steps, "seed": requests[i].get("seed", DEFAULT_SEED)} for i in ok]
+    batch = [
+        {
+            "nl": requests[i]["nl"],
+            "lang": requests[i]["lang"],
+            "k": requests[i]["settings"].k,
+            "steps": requests[i]["settings"].steps,
+            "seed": requests[i].get("seed", DEFAULT_SEED),
+        }
+        for i in ok
+    ]
     models = generator.generate_many(batch) if batch else []
     retrieved = _retrieve_batch([requests[i] for i in ok], retriever)
-    answered = {i: _compose(requests[i]["nl"], requests[i]["lang"], requests[i]["settings"], generator, retriever,
-                            model, start, pipeline, found) for i, model, found in zip(ok, models, retrieved)}
+    answered = {
+        i: _compose(
+            requests[i]["nl"],
+            requests[i]["lang"],
+            requests[i]["settings"],
+            generator,
+            retriever,
+            model,
+            start,
+            pipeline,
+            found,
+        )
+        for i, model, found in zip(ok, models, retrieved)
+    }
     return [refused[i] if i in refused else answered[i] for i in range(len(requests))]
 
 
@@ -106,14 +140,25 @@ def _retrieve_batch(requests: list[BatchRequest], retriever: RetrieverLike | Non
     from engine.api import search_by_language  # lazy: engine.retrieval imports numpy, not needed at start-up
 
     wanted = [r for r in requests if r["settings"].retrieval]
-    found = iter(search_by_language(retriever, [r["nl"] for r in wanted], [r["lang"] for r in wanted],
-                                    [r["settings"].k for r in wanted]))
+    found = iter(
+        search_by_language(
+            retriever, [r["nl"] for r in wanted], [r["lang"] for r in wanted], [r["settings"].k for r in wanted]
+        )
+    )
     return [next(found) if r["settings"].retrieval else None for r in requests]
 
 
-def _compose(nl: str, lang: str, settings: Settings, generator: GeneratorLike | None,
-             retriever: RetrieverLike | None, model: list[Candidate], start: float, pipeline: Pipeline,
-             found: list[Candidate] | None = None) -> Suggestions:
+def _compose(
+    nl: str,
+    lang: str,
+    settings: Settings,
+    generator: GeneratorLike | None,
+    retriever: RetrieverLike | None,
+    model: list[Candidate],
+    start: float,
+    pipeline: Pipeline,
+    found: list[Candidate] | None = None,
+) -> Suggestions:
     """The model's candidates + the retrieved ones (`found`: already searched) -> one scale -> the
     pipeline (the module docstring)."""
     k = settings.k
@@ -123,21 +168,26 @@ def _compose(nl: str, lang: str, settings: Settings, generator: GeneratorLike | 
     score_model = _score_model(generator, lang) if model and generator is not None else None
     if model:  # each candidate's features (meta "features"); with a fitted score model, score = P(right)
         scored = scoring.score_candidates(model + retrieved, lang, nl, score_model)
-        model, retrieved = scored[:len(model)], scored[len(model):]
+        model, retrieved = scored[: len(model)], scored[len(model) :]
     keep_order = generator is not None and score_model is not None and not _rank_by_score(generator, lang)
-    table = _calibration(generator, lang) if generator is not None and model and retrieved \
-        and (score_model is None or keep_order) else None
+    table = (
+        _calibration(generator, lang)
+        if generator is not None and model and retrieved and (score_model is None or keep_order)
+        else None
+    )
     if keep_order:  # the score is shown, but dev chose the older order (by rank rates) for this language
-        model, retrieved = ([replace(c, meta={**(c.meta or {}), "p_right": c.score}) for c in cs]
-                            for cs in (model, retrieved))
+        model, retrieved = (
+            [replace(c, meta={**(c.meta or {}), "p_right": c.score}) for c in cs] for cs in (model, retrieved)
+        )
         if table is None:  # no rates: the engine's own order
             n = len(model) + len(retrieved)
             model = [replace(c, score=float(n - r)) for r, c in enumerate(model)]
             retrieved = [replace(c, score=float(len(retrieved) - r) - len(model) - 1) for r, c in enumerate(retrieved)]
     if table is not None:  # an older checkpoint: how often a candidate at this rank of its source is right on dev
         model = [replace(c, score=table["model"][min(r, len(table["model"]) - 1)]) for r, c in enumerate(model)]
-        retrieved = [replace(c, score=table["retrieval"][min(r, len(table["retrieval"]) - 1)])
-                     for r, c in enumerate(retrieved)]
+        retrieved = [
+            replace(c, score=table["retrieval"][min(r, len(table["retrieval"]) - 1)]) for r, c in enumerate(retrieved)
+        ]
         if table["model_first"]:  # retrieved examples after the model's, only filling (model is non-empty here)
             floor = min(c.score for c in model)
             retrieved = [replace(c, score=min(c.score, floor - 1e-4 * (1 + r))) for r, c in enumerate(retrieved)]
@@ -150,8 +200,15 @@ def _compose(nl: str, lang: str, settings: Settings, generator: GeneratorLike | 
         result.candidates = [replace(c, score=float((c.meta or {}).get("p_right", c.score))) for c in result.candidates]
     # a caller's own pipeline (a test's) may give a result without the counts
     n_duplicates, n_invalid = getattr(result, "n_duplicates", 0), getattr(result, "n_invalid", 0)
-    return Suggestions(label_origins(result.candidates, lang), raw, result.message, n_duplicates, n_invalid,
-                       model_done - start, time.perf_counter() - model_done)
+    return Suggestions(
+        label_origins(result.candidates, lang),
+        raw,
+        result.message,
+        n_duplicates,
+        n_invalid,
+        model_done - start,
+        time.perf_counter() - model_done,
+    )
 
 
 def _rank_by_score(generator: GeneratorLike, lang: str) -> bool:
@@ -204,8 +261,9 @@ def label_origins(candidates: list[RankedCandidate], lang: str) -> list[RankedCa
     """The pipeline's candidates with `origin` and `exemplar` set (ORIGINS above). `exemplar` names X:
     {"code", "nl", "source", "similarity"}; "source" is the bank provenance the engine gives (meta
     "exemplar_source"), None where it gives none; "nl" is X's request where it is known."""
-    return [replace(c, **_origin(c, lang)) if hasattr(c, "origin") and hasattr(c, "exemplar") else c
-            for c in candidates]  # a caller's own pipeline may give candidates without these fields: left as they are
+    return [
+        replace(c, **_origin(c, lang)) if hasattr(c, "origin") and hasattr(c, "exemplar") else c for c in candidates
+    ]  # a caller's own pipeline may give candidates without these fields: left as they are
 
 
 def _origin(c: RankedCandidate, lang: str) -> dict[str, Any]:
@@ -263,8 +321,10 @@ def source_text(source: object) -> str:
     if source.get("page"):
         parts.append(f"page {source['page']}" + (f" ({source['platform']})" if source.get("platform") else ""))
     if source.get("file"):
-        parts.append(str(source["file"]).replace("\\", "/").rsplit("/", 1)[-1]
-                     + (f" line {source['line']}" if source.get("line") is not None else ""))
+        parts.append(
+            str(source["file"]).replace("\\", "/").rsplit("/", 1)[-1]
+            + (f" line {source['line']}" if source.get("line") is not None else "")
+        )
     return ", ".join(parts)
 
 
@@ -285,4 +345,3 @@ def origin_text(origin: str, exemplar: dict[str, Any] | None) -> str:
     if origin == "retrieved":
         return f"retrieved example{nl}{where}"
     return "generated"
-

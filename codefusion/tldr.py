@@ -16,6 +16,7 @@ rendered as the tldr client spec says (`{{path/to/file}}` -> `path/to/file`, opt
 `{{[-s|--long]}}` -> `--long`, `\\{\\{` -> `{{`). Identical (nl, code) pairs are kept once.
 Attribution: tldr-pages team and contributors, https://github.com/tldr-pages/tldr.
 """
+
 from __future__ import annotations
 
 import json
@@ -99,8 +100,14 @@ def records(root: Path, platforms: Iterable[str] = PLATFORMS) -> Iterator[dict]:
                 if (nl, code) in seen:
                     continue
                 seen.add((nl, code))
-                yield {"nl": nl, "code": code, "lang": "bash", "source": "tldr", "page": page.stem,
-                       "platform": platform}
+                yield {
+                    "nl": nl,
+                    "code": code,
+                    "lang": "bash",
+                    "source": "tldr",
+                    "page": page.stem,
+                    "platform": platform,
+                }
     if not found:
         raise TldrError(f"{root}: no pages under pages/{{{','.join(platforms)}}}/*.md")
 
@@ -129,8 +136,16 @@ def shipped_rows(files: Iterable[Path]) -> list[dict]:
                 raise TldrError(f"{f}:{n}: not a converted tldr row (needs nl, code and page)")
             if (nl, code) not in seen:
                 seen.add((nl, code))
-                rows.append({"nl": nl, "code": code, "lang": "bash", "source": "tldr", "page": page,
-                             "platform": rec.get("platform") if isinstance(rec.get("platform"), str) else "common"})
+                rows.append(
+                    {
+                        "nl": nl,
+                        "code": code,
+                        "lang": "bash",
+                        "source": "tldr",
+                        "page": page,
+                        "platform": rec.get("platform") if isinstance(rec.get("platform"), str) else "common",
+                    }
+                )
     if not rows:
         raise TldrError("no tldr rows in " + ", ".join(map(str, files)))
     return rows

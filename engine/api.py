@@ -9,6 +9,7 @@ Importing it is cheap (the language server imports it on its hot path): the name
 modules are bound now; those of engine.banks and engine.retrieval (numpy) and engine.generator (torch)
 are imported the first time they are asked for (`from engine.api import load_generator` loads torch).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -39,10 +40,32 @@ _LAZY = {
     "load_generator": ("engine.generator", "load_generator"),
 }
 
-__all__ = ["DEFAULT_K", "LANGUAGES", "MAX_K", "MAX_REQUEST_CHARS", "CancelToken", "Cancelled", "Candidate",
-           "CheckpointError", "EngineError", "GeneratorLike", "NoDefaultModelError", "RetrieverLike", "bank_hint",
-           "calibration", "default_bank", "default_checkpoint_dir", "embed_banks_in_background", "exemplar_bank",
-           "files_bank", "is_cancelled", "load_generator", "search_by_language", "training_retriever", "version"]
+__all__ = [
+    "DEFAULT_K",
+    "LANGUAGES",
+    "MAX_K",
+    "MAX_REQUEST_CHARS",
+    "CancelToken",
+    "Cancelled",
+    "Candidate",
+    "CheckpointError",
+    "EngineError",
+    "GeneratorLike",
+    "NoDefaultModelError",
+    "RetrieverLike",
+    "bank_hint",
+    "calibration",
+    "default_bank",
+    "default_checkpoint_dir",
+    "embed_banks_in_background",
+    "exemplar_bank",
+    "files_bank",
+    "is_cancelled",
+    "load_generator",
+    "search_by_language",
+    "training_retriever",
+    "version",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -2,6 +2,7 @@
 a causal transformer decoder with cross-attention, decoded left to right with a KV cache
 (beam search or sampling). The paper's central comparison is diffusion against this.
 """
+
 from __future__ import annotations
 
 import torch
@@ -39,7 +40,7 @@ class ARModel(nn.Module):
 
     def forward(self, inp, mem, mem_mask, caches=None, offset: int = 0):
         """inp (B, L) token ids at positions offset..offset+L-1 -> logits (B, L, V)."""
-        h = self.embed(inp) + self.pos[:, offset: offset + inp.shape[1]]
+        h = self.embed(inp) + self.pos[:, offset : offset + inp.shape[1]]
         for i, blk in enumerate(self.blocks):
             h = blk(h, mem, mem_mask, causal=True, cache=None if caches is None else caches[i])
         return self.head(self.ln(h))
@@ -58,8 +59,16 @@ class ARModel(nn.Module):
 
 
 @torch.inference_mode()
-def ar_generate(model: ARModel, mem, mem_mask, k: int, mode: str = "beam", seed: int = 0,
-                temperature: float = 0.8, cancel: CancelToken = None):
+def ar_generate(
+    model: ARModel,
+    mem,
+    mem_mask,
+    k: int,
+    mode: str = "beam",
+    seed: int = 0,
+    temperature: float = 0.8,
+    cancel: CancelToken = None,
+):
     """mem (1, Lm, d). Returns k (ids list, mean log-prob) pairs, best first."""
     L = model.cfg.code_max_len
     if mode == "beam":
@@ -99,7 +108,9 @@ def _beam(model, mem, mem_mask, k, L, cancel):
         if is_cancelled(cancel):
             raise Cancelled("generation cancelled")
         n = tok.shape[0]
-        logp = F.log_softmax(model(tok, mem.expand(n, -1, -1), mem_mask.expand(n, -1), caches, offset=pos)[:, -1].float(), -1)
+        logp = F.log_softmax(
+            model(tok, mem.expand(n, -1, -1), mem_mask.expand(n, -1), caches, offset=pos)[:, -1].float(), -1
+        )
         top_lp, top_id = logp.topk(k, dim=-1)  # (n, k)
         cand = []
         for b, (_ids, s) in enumerate(beams):
@@ -117,7 +128,11 @@ def _beam(model, mem, mem_mask, k, L, cancel):
                 nxt.append(t)
             if len(new_beams) == k:
                 break
-        if len(finished) >= k and finished and max(f[1] for f in finished) >= (new_beams[0][1] / (pos + 1) if new_beams else -1e9):
+        if (
+            len(finished) >= k
+            and finished
+            and max(f[1] for f in finished) >= (new_beams[0][1] / (pos + 1) if new_beams else -1e9)
+        ):
             break
         if not new_beams:
             break

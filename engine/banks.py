@@ -23,6 +23,7 @@ checkpoint with another NL encoder embeds the entries once (cached) instead of u
 `python scripts/build_shipped_bank.py` (or `codefusion bank --shipped`) rebuilds it from the converted
 tldr files.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -101,7 +102,13 @@ def _entries(rows: Iterable[dict]) -> tuple[list, list, list]:
     seen: dict[str, tuple] = {}
     for rec in rows:
         nl, code = rec.get("nl"), rec.get("code")
-        if rec.get("lang") == "bash" and isinstance(nl, str) and isinstance(code, str) and nl.strip() and nl not in seen:
+        if (
+            rec.get("lang") == "bash"
+            and isinstance(nl, str)
+            and isinstance(code, str)
+            and nl.strip()
+            and nl not in seen
+        ):
             seen[nl] = (code, provenance(rec, "shipped"))
     return list(seen), [c for c, _ in seen.values()], [s for _, s in seen.values()]
 
@@ -112,7 +119,11 @@ def read_manifest(folder: Path) -> dict:
         manifest = json.loads(f.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ShippedBankError(f"{f}: unreadable ({type(e).__name__}); reinstall codefusion-editor") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), dict):
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != FORMAT
+        or not isinstance(manifest.get("files"), dict)
+    ):
         raise ShippedBankError(f"{f}: not a format-{FORMAT} bank manifest; reinstall codefusion-editor")
     return manifest
 
@@ -127,8 +138,10 @@ def verify(folder: Path) -> dict:
         if Path(name).name != name or not f.is_file():
             raise ShippedBankError(f"{folder}: {name} is missing; reinstall codefusion-editor")
         if _sha256(f) != digest:
-            raise ShippedBankError(f"{f}: does not match {MANIFEST} (sha256 differs); reinstall codefusion-editor "
-                                   "or rebuild it (python scripts/build_shipped_bank.py)")
+            raise ShippedBankError(
+                f"{f}: does not match {MANIFEST} (sha256 differs); reinstall codefusion-editor "
+                "or rebuild it (python scripts/build_shipped_bank.py)"
+            )
     return manifest
 
 
@@ -145,21 +158,26 @@ def load_shipped(dense=None, folder: Path | None = None):
     manifest = verify(folder)
     options = RetrievalOptions()
     if manifest.get("options") != json.loads(json.dumps(asdict(options))):
-        raise ShippedBankError(f"{folder}: built with other retrieval options than this version's; "
-                               "rebuild it (python scripts/build_shipped_bank.py)")
+        raise ShippedBankError(
+            f"{folder}: built with other retrieval options than this version's; "
+            "rebuild it (python scripts/build_shipped_bank.py)"
+        )
     files = manifest.get("names") or {}
     nls, codes, sources = _entries(rec for _, rec in read_jsonl(folder / files["rows"]))
     if len(nls) != manifest.get("entries"):
         raise ShippedBankError(f"{folder}: {len(nls)} entries, the manifest says {manifest.get('entries')}")
     tfidf = json.loads((folder / files["tfidf"]).read_text(encoding="utf-8"))
-    vocabulary = {part: (tfidf[part]["terms"], np.asarray(tfidf[part]["idf"], dtype=np.float64)) for part in ("word", "char")}
+    vocabulary = {
+        part: (tfidf[part]["terms"], np.asarray(tfidf[part]["idf"], dtype=np.float64)) for part in ("word", "char")
+    }
     vectors = None
     if dense is not None:
         if dense.key == manifest.get("encoder"):
             vectors = np.load(folder / files["vectors"], allow_pickle=False)
             if vectors.shape != (len(nls), manifest.get("dim")):
-                raise ShippedBankError(f"{folder}: vectors of shape {vectors.shape}, the manifest says "
-                                       f"({len(nls)}, {manifest.get('dim')})")
+                raise ShippedBankError(
+                    f"{folder}: vectors of shape {vectors.shape}, the manifest says ({len(nls)}, {manifest.get('dim')})"
+                )
             vectors = vectors.astype(np.float32)
         else:  # another encoder: its own vectors, embedded once and cached
             vectors = _cached_vectors(dense, nls)
@@ -190,8 +208,17 @@ def build(rows: Sequence[dict], out: Path, encoder=None, encoder_key: str | None
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = [{"nl": r["nl"], "code": r["code"], "lang": "bash", "source": r.get("source", "tldr"), "page": r.get("page"),
-             "platform": r.get("platform")} for r in rows]
+    rows = [
+        {
+            "nl": r["nl"],
+            "code": r["code"],
+            "lang": "bash",
+            "source": r.get("source", "tldr"),
+            "page": r.get("page"),
+            "platform": r.get("platform"),
+        }
+        for r in rows
+    ]
     nls, codes, _ = _entries(rows)
     if not nls:
         raise ValueError("no Bash rows to build a bank from")
@@ -207,14 +234,23 @@ def build(rows: Sequence[dict], out: Path, encoder=None, encoder_key: str | None
     with open(out / names["rows"], "w", encoding="utf-8") as fh:
         for r in rows:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    tfidf = {part: {"terms": v.get_feature_names_out().tolist(), "idf": v.idf_.tolist()}
-             for part, v in (("word", index.word), ("char", index.char))}
+    tfidf = {
+        part: {"terms": v.get_feature_names_out().tolist(), "idf": v.idf_.tolist()}
+        for part, v in (("word", index.word), ("char", index.char))
+    }
     (out / names["tfidf"]).write_text(json.dumps(tfidf, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     np.save(out / names["vectors"], vectors, allow_pickle=False)
     manifest = {
-        "format": FORMAT, "lang": "bash", "rows": len(rows), "entries": len(nls), "dim": int(vectors.shape[1]),
-        "encoder": encoder_key, "vectors_dtype": "float16", "options": json.loads(json.dumps(asdict(options))),
-        "source": SOURCE, "names": names,
+        "format": FORMAT,
+        "lang": "bash",
+        "rows": len(rows),
+        "entries": len(nls),
+        "dim": int(vectors.shape[1]),
+        "encoder": encoder_key,
+        "vectors_dtype": "float16",
+        "options": json.loads(json.dumps(asdict(options))),
+        "source": SOURCE,
+        "names": names,
         "files": {name: _sha256(out / name) for name in names.values()},
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -261,7 +297,9 @@ class LayeredBank:
 
     def __init__(self, layers: Sequence[tuple], dense=None):
         self.layers = [(name, r) for name, r in layers if r is not None]
-        self.dense = dense if dense is not None else next((r.dense for _, r in self.layers if r.dense is not None), None)
+        self.dense = (
+            dense if dense is not None else next((r.dense for _, r in self.layers if r.dense is not None), None)
+        )
 
     @property
     def languages(self) -> tuple:
@@ -328,9 +366,11 @@ def default_layers(generator) -> list:
 def no_bank_hint(lang: str) -> str:
     """The one line a user gets when a language has no bank here (Python, CF on a pip install)."""
     name = {"python": "Python", "cf": "CF", "bash": "Bash"}.get(lang, lang)
-    return (f"CodeFusion ships no example bank for {name} (none may be redistributed), so it writes {name} from "
-            "the request alone; add your own examples as JSONL lines {\"nl\", \"code\", \"lang\"}: "
-            "generate --exemplars FILE, the codefusion.exemplarFiles setting, or comment -> code pairs in open files")
+    return (
+        f"CodeFusion ships no example bank for {name} (none may be redistributed), so it writes {name} from "
+        'the request alone; add your own examples as JSONL lines {"nl", "code", "lang"}: '
+        "generate --exemplars FILE, the codefusion.exemplarFiles setting, or comment -> code pairs in open files"
+    )
 
 
 def hint_once(lang: str, bank, surface: str) -> str | None:

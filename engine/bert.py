@@ -8,6 +8,7 @@ pooler left out), read from the same model.safetensors, and its tokenizer from t
 (tests/engine/test_fast_load.py). engine.encoder uses it for a frozen encoder whose config.json says
 model_type "bert"; anything else (another architecture, a fine-tuned encoder) goes through transformers.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,12 +32,25 @@ def supported(path: Path) -> dict | None:
         cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    ok = (isinstance(cfg, dict) and cfg.get("model_type") == "bert" and cfg.get("hidden_act") == "gelu"
-          and cfg.get("position_embedding_type", "absolute") == "absolute"
-          and all(isinstance(cfg.get(k), int) and cfg[k] > 0 for k in (
-              "hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size", "vocab_size",
-              "max_position_embeddings", "type_vocab_size"))
-          and cfg["hidden_size"] % cfg["num_attention_heads"] == 0)
+    ok = (
+        isinstance(cfg, dict)
+        and cfg.get("model_type") == "bert"
+        and cfg.get("hidden_act") == "gelu"
+        and cfg.get("position_embedding_type", "absolute") == "absolute"
+        and all(
+            isinstance(cfg.get(k), int) and cfg[k] > 0
+            for k in (
+                "hidden_size",
+                "num_attention_heads",
+                "num_hidden_layers",
+                "intermediate_size",
+                "vocab_size",
+                "max_position_embeddings",
+                "type_vocab_size",
+            )
+        )
+        and cfg["hidden_size"] % cfg["num_attention_heads"] == 0
+    )
     return cfg if ok else None
 
 
@@ -142,8 +156,10 @@ class BertModel(nn.Module):
             raise ValueError(f"model.safetensors lacks {missing[0]} (and {len(missing) - 1} more)")
         bad = [k for k in want if tuple(state[k].shape) != tuple(want[k].shape)]
         if bad:
-            raise ValueError(f"model.safetensors: {bad[0]} has shape {tuple(state[bad[0]].shape)}, "
-                             f"the config says {tuple(want[bad[0]].shape)}")
+            raise ValueError(
+                f"model.safetensors: {bad[0]} has shape {tuple(state[bad[0]].shape)}, "
+                f"the config says {tuple(want[bad[0]].shape)}"
+            )
         model.load_state_dict({k: state[k].float() for k in want})
         return model
 

@@ -12,6 +12,7 @@ by another version or for another key is ignored (and replaced); one that is tru
 (its header, size or checksum does not match) is rebuilt with one warning line. Neither is ever
 used. Nothing here unpickles: the payload is read with numpy.frombuffer.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -97,8 +98,15 @@ def encode_vectors(vectors: np.ndarray, key: str) -> bytes:
     """The file's bytes for (rows, dim) vectors embedded under `key`."""
     payload = np.ascontiguousarray(vectors, dtype=np.float16).tobytes()
     rows, dim = vectors.shape
-    header = {"format": FORMAT, "version": _version(), "key": key, "rows": int(rows), "dim": int(dim),
-              "dtype": "float16", "sha256": hashlib.sha256(payload).hexdigest()}
+    header = {
+        "format": FORMAT,
+        "version": _version(),
+        "key": key,
+        "rows": int(rows),
+        "dim": int(dim),
+        "dtype": "float16",
+        "sha256": hashlib.sha256(payload).hexdigest(),
+    }
     return MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + payload
 
 
@@ -111,7 +119,7 @@ def _header(data: bytes, magic: bytes, what: str) -> tuple[dict, int]:
     if end < 0:
         raise CacheCorrupt("its header is cut or too long")
     try:
-        header = json.loads(data[len(magic):end].decode("utf-8"))
+        header = json.loads(data[len(magic) : end].decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise CacheCorrupt("its header is not JSON") from None
     if not isinstance(header, dict):
@@ -126,12 +134,14 @@ def decode_vectors(data: bytes, key: str, rows: int) -> np.ndarray | None:
     if header.get("format") != FORMAT or header.get("version") != _version() or header.get("key") != key:
         return None  # another version's (or another embedding's): ignored, replaced
     n, dim = header.get("rows"), header.get("dim")
-    if not (isinstance(n, int) and isinstance(dim, int) and 0 < dim <= 65536 and n >= 0) \
-            or header.get("dtype") != "float16":
+    if (
+        not (isinstance(n, int) and isinstance(dim, int) and 0 < dim <= 65536 and n >= 0)
+        or header.get("dtype") != "float16"
+    ):
         raise CacheCorrupt("its header has no valid rows, dim or dtype")
     if n != rows:
         raise CacheCorrupt(f"it holds {n} rows, the bank has {rows}")
-    payload = memoryview(data)[end + 1:]
+    payload = memoryview(data)[end + 1 :]
     if len(payload) != n * dim * 2:
         raise CacheCorrupt(f"it is truncated ({len(payload)} of {n * dim * 2} payload bytes)")
     if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
@@ -198,8 +208,13 @@ def encode_arrays(arrays: dict, key: str) -> bytes:
         if str(a.dtype) not in ARRAY_DTYPES:
             raise ValueError(f"array {name}: dtype {a.dtype} is not one of {ARRAY_DTYPES}")
     payload = b"".join(a.tobytes() for a in parts.values())
-    header = {"format": FORMAT, "version": _version(), "key": key, "sha256": hashlib.sha256(payload).hexdigest(),
-              "arrays": [{"name": n, "dtype": str(a.dtype), "shape": [int(x) for x in a.shape]} for n, a in parts.items()]}
+    header = {
+        "format": FORMAT,
+        "version": _version(),
+        "key": key,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "arrays": [{"name": n, "dtype": str(a.dtype), "shape": [int(x) for x in a.shape]} for n, a in parts.items()],
+    }
     return MAGIC_ARRAYS + json.dumps(header, sort_keys=True).encode() + b"\n" + payload
 
 
@@ -211,11 +226,15 @@ def decode_arrays(data: bytes, key: str) -> dict | None:
         return None
     specs = header.get("arrays")
     if not isinstance(specs, list) or not all(
-            isinstance(s, dict) and isinstance(s.get("name"), str) and s.get("dtype") in ARRAY_DTYPES
-            and isinstance(s.get("shape"), list) and all(isinstance(x, int) and x >= 0 for x in s["shape"])
-            for s in specs):
+        isinstance(s, dict)
+        and isinstance(s.get("name"), str)
+        and s.get("dtype") in ARRAY_DTYPES
+        and isinstance(s.get("shape"), list)
+        and all(isinstance(x, int) and x >= 0 for x in s["shape"])
+        for s in specs
+    ):
         raise CacheCorrupt("its header has no valid array list")
-    payload = memoryview(data)[end + 1:]
+    payload = memoryview(data)[end + 1 :]
     sizes = [int(np.prod(s["shape"], dtype=np.int64)) * np.dtype(s["dtype"]).itemsize for s in specs]
     if len(payload) != sum(sizes):
         raise CacheCorrupt(f"it is truncated ({len(payload)} of {sum(sizes)} payload bytes)")
@@ -223,7 +242,7 @@ def decode_arrays(data: bytes, key: str) -> dict | None:
         raise CacheCorrupt("its checksum does not match (a damaged file)")
     out, at = {}, 0
     for s, size in zip(specs, sizes):
-        out[s["name"]] = np.frombuffer(payload[at:at + size], dtype=s["dtype"]).reshape(s["shape"])
+        out[s["name"]] = np.frombuffer(payload[at : at + size], dtype=s["dtype"]).reshape(s["shape"])
         at += size
     return out
 

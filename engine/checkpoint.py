@@ -9,6 +9,7 @@ A checkpoint is a directory:
 
 Every failure to read one raises CheckpointError with a one-line message naming the file.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,15 +40,25 @@ class Loaded:
 def build_model(cfg: ModelConfig) -> torch.nn.Module:
     if cfg.kind == "diffusion":
         from engine.model import CodeFusion
+
         return CodeFusion(cfg)
     if cfg.kind == "ar":
         from engine.ar_model import ARModel
+
         return ARModel(cfg)
     raise ValueError(f"unknown model kind '{cfg.kind}'")
 
 
-def save(out: Path, cfg: ModelConfig, model: torch.nn.Module, encoder: torch.nn.Module,
-         tokenizer: CodeTokenizer, meta: dict, card: str, half: bool = False) -> None:
+def save(
+    out: Path,
+    cfg: ModelConfig,
+    model: torch.nn.Module,
+    encoder: torch.nn.Module,
+    tokenizer: CodeTokenizer,
+    meta: dict,
+    card: str,
+    half: bool = False,
+) -> None:
     """Write model.safetensors, config.json, tokenizer.json and card.md into `out`."""
     from safetensors.torch import save_file
 
@@ -67,11 +78,23 @@ def save(out: Path, cfg: ModelConfig, model: torch.nn.Module, encoder: torch.nn.
 
 # Model config fields added after checkpoints were shipped: what their absence means (the behaviour
 # of the code that wrote those checkpoints), so old checkpoints load and train as they did.
-LEGACY_DEFAULTS = {"input_scaling": False, "skip": False, "dec_weight": 1.0, "clean_weight": 1.0, "skip_posterior": False,
-                   "exemplars": 0, "exemplar_start_snr": 0.0, "exemplar_start_snr_lang": {}, "exemplar_edit": False,
-                   "exemplar_rank_weight": 0.0, "exemplar_rank_weight_lang": {}, "retrieval_dense_weight": 0.0,
-                   "exemplar_noise_slots_lang": {}, "literal_slots": False,
-                   "adapt_arguments": False}
+LEGACY_DEFAULTS = {
+    "input_scaling": False,
+    "skip": False,
+    "dec_weight": 1.0,
+    "clean_weight": 1.0,
+    "skip_posterior": False,
+    "exemplars": 0,
+    "exemplar_start_snr": 0.0,
+    "exemplar_start_snr_lang": {},
+    "exemplar_edit": False,
+    "exemplar_rank_weight": 0.0,
+    "exemplar_rank_weight_lang": {},
+    "retrieval_dense_weight": 0.0,
+    "exemplar_noise_slots_lang": {},
+    "literal_slots": False,
+    "adapt_arguments": False,
+}
 
 
 def is_complete(path: Path) -> bool:
@@ -122,20 +145,34 @@ def card_header(cfg: ModelConfig, meta: dict) -> list[str]:
         f"{meta.get('world_size', 1)} processes in {meta.get('elapsed_s')} s on {meta.get('hardware')}",
     ]
     if m.kind == "diffusion":
-        lines.append(f"- default sampling steps: {m.default_steps}; noise: {m.schedule} schedule"
-                     + (f", token SNR {m.snr_max} to {m.snr_min}, last step at SNR {m.sample_end_snr}"
-                        if m.schedule == "logsnr" else "")
-                     + f"; x0_scale {m.x0_scale}; skip/input scaling: {m.skip}/{m.input_scaling}")
+        lines.append(
+            f"- default sampling steps: {m.default_steps}; noise: {m.schedule} schedule"
+            + (
+                f", token SNR {m.snr_max} to {m.snr_min}, last step at SNR {m.sample_end_snr}"
+                if m.schedule == "logsnr"
+                else ""
+            )
+            + f"; x0_scale {m.x0_scale}; skip/input scaling: {m.skip}/{m.input_scaling}"
+        )
     else:
         lines.append("- decoding: beam search, k beams")
     if m.exemplars:
-        lines.append(f"- exemplars: the {m.exemplars} nearest training programs by NL ("
-                     + (f"hybrid: {1 - m.retrieval_dense_weight:g} TF-IDF + {m.retrieval_dense_weight:g} sentence vectors"
-                        if m.retrieval_dense_weight else "TF-IDF") + ") in the memory"
-                     + (f"; candidate i starts from the i-th nearest noised to token SNR {m.exemplar_start_snr}"
-                        f"{' (per language: ' + str(m.exemplar_start_snr_lang) + ')' if m.exemplar_start_snr_lang else ''}"
-                        if m.exemplar_start_snr else "")
-                     + ("; N trained to edit a noised exemplar (exemplar_edit)" if m.exemplar_edit else ""))
+        lines.append(
+            f"- exemplars: the {m.exemplars} nearest training programs by NL ("
+            + (
+                f"hybrid: {1 - m.retrieval_dense_weight:g} TF-IDF + {m.retrieval_dense_weight:g} sentence vectors"
+                if m.retrieval_dense_weight
+                else "TF-IDF"
+            )
+            + ") in the memory"
+            + (
+                f"; candidate i starts from the i-th nearest noised to token SNR {m.exemplar_start_snr}"
+                f"{' (per language: ' + str(m.exemplar_start_snr_lang) + ')' if m.exemplar_start_snr_lang else ''}"
+                if m.exemplar_start_snr
+                else ""
+            )
+            + ("; N trained to edit a noised exemplar (exemplar_edit)" if m.exemplar_edit else "")
+        )
     return lines
 
 
@@ -191,15 +228,17 @@ def load(path: Path, device: str = "cpu") -> Loaded:
     except Exception as e:  # tokenizers raises plain Exception subclasses
         raise CheckpointError(f"{tok_file}: corrupt tokenizer ({str(e).splitlines()[0][:120]})") from None
     if tokenizer.vocab_size != cfg.vocab_size:
-        raise CheckpointError(f"{tok_file}: vocabulary size {tokenizer.vocab_size} does not match "
-                              f"config.json's vocab_size {cfg.vocab_size}")
+        raise CheckpointError(
+            f"{tok_file}: vocabulary size {tokenizer.vocab_size} does not match "
+            f"config.json's vocab_size {cfg.vocab_size}"
+        )
     wfile = path / MODEL_FILE
     _regular(wfile)
     try:
         state = load_file(str(wfile), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{wfile}: truncated or corrupt ({str(e).splitlines()[0][:120]})") from None
-    enc_state = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
+    enc_state = {k[len("encoder.") :]: v for k, v in state.items() if k.startswith("encoder.")}
     state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
     state = _upgrade(state, cfg)
     if _rough_bytes(cfg) > DIRECT_BUILD_BYTES:  # a config far beyond its weights: its shapes are checked on the
@@ -207,8 +246,10 @@ def load(path: Path, device: str = "cpu") -> Loaded:
             _check_state(build_model(cfg).state_dict(), state, wfile, "")
     encoder = NLEncoder(cfg.encoder, cfg.nl_max_len, frozen=cfg.freeze_encoder)
     if encoder.dim != cfg.encoder_dim:
-        raise CheckpointError(f"{path / CONFIG_FILE}: encoder_dim {cfg.encoder_dim} does not match the "
-                              f"encoder '{cfg.encoder}' (hidden size {encoder.dim})")
+        raise CheckpointError(
+            f"{path / CONFIG_FILE}: encoder_dim {cfg.encoder_dim} does not match the "
+            f"encoder '{cfg.encoder}' (hidden size {encoder.dim})"
+        )
     if enc_state:
         _load_state(encoder.model, enc_state, wfile, "encoder.")
     model = build_model(cfg)
@@ -261,12 +302,15 @@ def _check_state(expected: dict, state: dict, wfile: Path, prefix: str) -> None:
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
         what = f"missing {prefix}{missing[0]}" if missing else f"unexpected {prefix}{unexpected[0]}"
-        raise CheckpointError(f"{wfile}: weights do not match config.json ({what}; "
-                              f"{len(missing)} missing, {len(unexpected)} unexpected)")
+        raise CheckpointError(
+            f"{wfile}: weights do not match config.json ({what}; {len(missing)} missing, {len(unexpected)} unexpected)"
+        )
     for k, v in expected.items():
         if tuple(state[k].shape) != tuple(v.shape):
-            raise CheckpointError(f"{wfile}: weights do not match config.json ({prefix}{k} has shape "
-                                  f"{tuple(state[k].shape)}, expected {tuple(v.shape)})")
+            raise CheckpointError(
+                f"{wfile}: weights do not match config.json ({prefix}{k} has shape "
+                f"{tuple(state[k].shape)}, expected {tuple(v.shape)})"
+            )
 
 
 # --- training state (for --resume) ---------------------------------------------------
@@ -287,9 +331,14 @@ def save_train_state(out: Path, optimizer: torch.optim.Optimizer, lr_sched, step
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = s
     save_file(tensors, str(out / STATE_FILE))
-    state = {"step": step, "param_groups": opt["param_groups"], "scalars": scalars,
-             "lr_sched": lr_sched.state_dict() if lr_sched is not None else None,
-             "python_random": _jsonable_random_state(), **extra}
+    state = {
+        "step": step,
+        "param_groups": opt["param_groups"],
+        "scalars": scalars,
+        "lr_sched": lr_sched.state_dict() if lr_sched is not None else None,
+        "python_random": _jsonable_random_state(),
+        **extra,
+    }
     (out / STATE_JSON).write_text(json.dumps(state, default=str))
 
 
@@ -336,9 +385,19 @@ def _jsonable_random_state() -> list:
 
 
 # model config fields that only choose how to sample: a shipped copy may set them (chosen on dev)
-SAMPLING_FIELDS = ("default_steps", "exemplar_start_snr", "exemplar_start_snr_lang", "sample_end_snr", "clamp", "step_spacing",
-                   "exemplar_rank_weight", "exemplar_rank_weight_lang", "retrieval_dense_weight", "exemplar_noise_slots_lang",
-                   "adapt_arguments")
+SAMPLING_FIELDS = (
+    "default_steps",
+    "exemplar_start_snr",
+    "exemplar_start_snr_lang",
+    "sample_end_snr",
+    "clamp",
+    "step_spacing",
+    "exemplar_rank_weight",
+    "exemplar_rank_weight_lang",
+    "retrieval_dense_weight",
+    "exemplar_noise_slots_lang",
+    "adapt_arguments",
+)
 
 
 def export_half(src: Path, dst: Path, **sampling) -> Path:
@@ -352,11 +411,16 @@ def export_half(src: Path, dst: Path, **sampling) -> Path:
     read_config(src)  # validates
     bad = sorted(set(sampling) - set(SAMPLING_FIELDS))
     if bad:
-        raise ValueError(f"export_half can only set sampling fields ({', '.join(SAMPLING_FIELDS)}), not {', '.join(bad)}")
+        raise ValueError(
+            f"export_half can only set sampling fields ({', '.join(SAMPLING_FIELDS)}), not {', '.join(bad)}"
+        )
     dst.mkdir(parents=True, exist_ok=True)
     state = load_file(str(src / MODEL_FILE))
-    save_file({k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}, str(dst / MODEL_FILE),
-              metadata={"format": "pt"})
+    save_file(
+        {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()},
+        str(dst / MODEL_FILE),
+        metadata={"format": "pt"},
+    )
     for f in (CONFIG_FILE, TOKENIZER_FILE, CARD_FILE, "metrics.jsonl", "training_curve.png"):
         if (src / f).exists():
             shutil.copy(src / f, dst / f)

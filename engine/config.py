@@ -5,6 +5,7 @@ Every default lives here. A checkpoint's config.json is `ModelConfig.to_dict()`;
 holding any subset of ModelConfig's and TrainConfig's fields (`{"model": {...}, "train": {...}}`
 or a flat dict of ModelConfig fields).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -57,7 +58,9 @@ class ModelConfig:
     #   (softmax of the output prior over L) instead of c_skip x_t: reads x_t as well as its nearest embedding
     self_condition: bool = True  # feed the previous x0 estimate back to N (Analog Bits), own zero-init projection
     x0_scale: float = 0.1  # RMS per dimension of x0 = L(y) against unit noise (token SNR = d x0_scale^2 ab/(1-ab))
-    step_spacing: float = 1.0  # sqrt schedule: sampling timesteps t_i = T (1 - i/n)^p: 1 = even, < 1 = more at high noise
+    step_spacing: float = (
+        1.0  # sqrt schedule: sampling timesteps t_i = T (1 - i/n)^p: 1 = even, < 1 = more at high noise
+    )
     pad_weight: float = 0.1  # loss weight of PAD positions (program tokens and EOS weigh 1); programs fill
     #   ~15 of 48-64 positions, so at 1 the padding dominates the loss
     dec_weight: float = 0.0  # weight of ||D_s - L(y)|| (the paper's decoder term; the CE asks the same)
@@ -121,7 +124,9 @@ class TrainConfig:
     exemplar_dropout: float = 0.15  # exemplars: train this often with none, so the model works without
     exemplar_snr: tuple = ()  # (lo, hi): rows with exemplars train at token SNRs log-uniform in this range (where
     #   sampling from a noised exemplar queries N); rows without keep t_power's spread. () = every row alike
-    edit_p: float = 0.5  # exemplar_edit: share of rows with an in-place-edit exemplar whose x_t noises it, not the target
+    edit_p: float = (
+        0.5  # exemplar_edit: share of rows with an in-place-edit exemplar whose x_t noises it, not the target
+    )
     edit_snr: tuple = (10.0, 50.0)  # exemplar_edit: token-SNR range of those rows (log-uniform; sampling starts ~10-20)
     pretrain_mix: float = 0.5  # pretrain: share of CPD batches (rest: unsupervised generation)
     log_every: int = 20
@@ -140,12 +145,33 @@ class TrainConfig:
 NAMED_CONFIGS: dict[str, dict[str, Any]] = {
     # trains in seconds on a CPU; for tests
     "tiny": dict(
-        model=dict(vocab_size=512, code_max_len=32, nl_max_len=24, d_model=64, n_heads=2,
-                   denoiser_layers=2, decoder_layers=1, dropout=0.0, default_steps=10, ar_layers=2,
-                   exemplars=0, exemplar_start_snr=0.0, exemplar_start_snr_lang={}, exemplar_rank_weight=0.0,
-                   retrieval_dense_weight=0.0),  # a plain denoiser, TF-IDF retrieval
-        train=dict(batch_size=16, lr=2e-3, warmup_steps=20, max_steps=300, eval_every=0,
-                   save_every=0, log_every=10, cfg_dropout=0.0),
+        model=dict(
+            vocab_size=512,
+            code_max_len=32,
+            nl_max_len=24,
+            d_model=64,
+            n_heads=2,
+            denoiser_layers=2,
+            decoder_layers=1,
+            dropout=0.0,
+            default_steps=10,
+            ar_layers=2,
+            exemplars=0,
+            exemplar_start_snr=0.0,
+            exemplar_start_snr_lang={},
+            exemplar_rank_weight=0.0,
+            retrieval_dense_weight=0.0,
+        ),  # a plain denoiser, TF-IDF retrieval
+        train=dict(
+            batch_size=16,
+            lr=2e-3,
+            warmup_steps=20,
+            max_steps=300,
+            eval_every=0,
+            save_every=0,
+            log_every=10,
+            cfg_dropout=0.0,
+        ),
     ),
     # the shipped default (the dataclass defaults; a test ties them to models/default): usable on a 2-core CPU.
     # x0_scale chosen on dev (GPU sweep 0.05 / 0.1; 1.0 left the model unable to generate even its training
@@ -153,8 +179,16 @@ NAMED_CONFIGS: dict[str, dict[str, Any]] = {
     "small": dict(model=dict(), train=dict()),
     # the paper's ~75M: denoiser 10 layers, decoder 6 layers, d=512, 128 code tokens
     "paper": dict(
-        model=dict(vocab_size=16384, code_max_len=128, nl_max_len=64, d_model=512, n_heads=8,
-                   denoiser_layers=10, decoder_layers=6, ar_layers=16),
+        model=dict(
+            vocab_size=16384,
+            code_max_len=128,
+            nl_max_len=64,
+            d_model=512,
+            n_heads=8,
+            denoiser_layers=10,
+            decoder_layers=6,
+            ar_layers=16,
+        ),
         train=dict(batch_size=128, lr=3e-4),
     ),
 }
@@ -167,8 +201,7 @@ def load_config(name_or_file: str) -> tuple[ModelConfig, TrainConfig]:
     else:
         path = Path(name_or_file)
         if not path.exists():
-            raise ValueError(f"unknown config '{name_or_file}': not one of "
-                             f"{', '.join(NAMED_CONFIGS)} and no such file")
+            raise ValueError(f"unknown config '{name_or_file}': not one of {', '.join(NAMED_CONFIGS)} and no such file")
         try:
             spec = json.loads(path.read_text())
         except json.JSONDecodeError as e:

@@ -4,6 +4,7 @@ The paper noises only identifier and keyword positions. They are found with
 tree-sitter for Python (identifiers, keywords) and Bash (command names, variable
 names, shell keywords), and for CF rules with the function names (NAME before '(').
 """
+
 from __future__ import annotations
 
 import re
@@ -43,7 +44,8 @@ def keyword_identifier_spans(code: str, lang: str) -> list[tuple[int, int]]:
             hit = kind == "identifier" or (not node.is_named and _KEYWORD.fullmatch(kind) is not None)
         else:
             hit = kind in ("command_name", "variable_name") or (
-                not node.is_named and _KEYWORD.fullmatch(kind) is not None)
+                not node.is_named and _KEYWORD.fullmatch(kind) is not None
+            )
         if hit and node.end_byte > node.start_byte:
             byte_spans.append((node.start_byte, node.end_byte))
             continue

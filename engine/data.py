@@ -1,4 +1,5 @@
 """Training data: NL->code JSONL pairs, unannotated pre-training code, default paths."""
+
 from __future__ import annotations
 
 import json
@@ -103,8 +104,13 @@ class BankLimits:
 BANK_LIMITS = BankLimits()
 
 
-def read_exemplar_files(files: Iterable, limits: BankLimits = BANK_LIMITS,
-                        notes: list | None = None, skip_bad: bool = False, _stated: BankLimits | None = None) -> list[dict]:
+def read_exemplar_files(
+    files: Iterable,
+    limits: BankLimits = BANK_LIMITS,
+    notes: list | None = None,
+    skip_bad: bool = False,
+    _stated: BankLimits | None = None,
+) -> list[dict]:
     """The records of user exemplar files (JSONL of nl, code, lang), each with its provenance
     ("file": the path as given, "line": 1-based), within `limits` over all the files together.
     A file that is missing, not a regular file, too large, not UTF-8 or not JSONL, or that holds a
@@ -115,8 +121,9 @@ def read_exemplar_files(files: Iterable, limits: BankLimits = BANK_LIMITS,
     if skip_bad:
         out: list[dict] = []
         for f in files:
-            left = BankLimits(limits.max_bytes, limits.max_line, limits.max_lines, limits.max_records - len(out),
-                              limits.max_nl)
+            left = BankLimits(
+                limits.max_bytes, limits.max_line, limits.max_lines, limits.max_records - len(out), limits.max_nl
+            )
             try:
                 out += read_exemplar_files([f], left, notes, _stated=limits)
             except ValueError as exc:  # DataError, or not found
@@ -136,7 +143,9 @@ def read_exemplar_files(files: Iterable, limits: BankLimits = BANK_LIMITS,
         if not path.is_file():
             raise DataError(f"{f}: not a regular file")
         if st.st_size > limits.max_bytes:
-            raise DataError(f"{f}: {_size(st.st_size)}; an exemplar file may hold at most {_size(limits.max_bytes)} (refused)")
+            raise DataError(
+                f"{f}: {_size(st.st_size)}; an exemplar file may hold at most {_size(limits.max_bytes)} (refused)"
+            )
         cut = None
         read = 0
         with open(path, "rb") as fh:
@@ -155,12 +164,16 @@ def read_exemplar_files(files: Iterable, limits: BankLimits = BANK_LIMITS,
                 if len(out) >= limits.max_records:
                     cut = f"{limits.max_records:,} records"
                     break
-                out.append({"nl": nl[:limits.max_nl], "code": code, "lang": rec.get("lang"), "file": str(f), "line": n})
+                out.append(
+                    {"nl": nl[: limits.max_nl], "code": code, "lang": rec.get("lang"), "file": str(f), "line": n}
+                )
         lines_left -= min(read, lines_left) if cut is None or cut.endswith("lines") else read
         if cut is not None:
             stated = _stated or limits  # the limits of the whole bank, not of what was left for this file
-            message = f"{f}: read {cut}; the rest is ignored (exemplar banks are limited to {stated.max_records:,} " \
-                      f"records, {stated.max_lines:,} lines, {_size(stated.max_bytes)} a file)"
+            message = (
+                f"{f}: read {cut}; the rest is ignored (exemplar banks are limited to {stated.max_records:,} "
+                f"records, {stated.max_lines:,} lines, {_size(stated.max_bytes)} a file)"
+            )
             _note(notes, message)
     return out
 
@@ -292,6 +305,7 @@ def stdlib_snippets(max_lines: int = 4, max_chars: int = 160) -> Iterable[str]:
 
 def _dedent(text: str) -> str:
     import textwrap
+
     return textwrap.dedent(text)
 
 
@@ -300,7 +314,7 @@ def language_weights(examples: list[Example], alpha: float = 0.5) -> list[float]
     counts: dict[str, int] = {}
     for e in examples:
         counts[e.lang] = counts.get(e.lang, 0) + 1
-    total = sum(n ** alpha for n in counts.values())
+    total = sum(n**alpha for n in counts.values())
     return [(counts[e.lang] ** alpha / total) / counts[e.lang] for e in examples]
 
 

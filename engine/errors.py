@@ -10,6 +10,7 @@
 
 engine.api re-exports the public ones; the modules that raise them import them from here.
 """
+
 from __future__ import annotations
 
 

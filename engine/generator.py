@@ -1,4 +1,5 @@
 """Generator: a loaded checkpoint that turns (NL, language) into k scored candidates."""
+
 from __future__ import annotations
 
 import os
@@ -76,7 +77,7 @@ def mix_starts(from_exemplars: list[Candidate], from_noise: list[Candidate], k: 
     for c in from_noise:
         if taken < slots and add(c, "noise"):
             taken += 1
-    for c in from_exemplars[k - slots:]:
+    for c in from_exemplars[k - slots :]:
         add(c, "exemplar")
     for c in from_noise:
         add(c, "noise")
@@ -90,8 +91,9 @@ def mix_starts(from_exemplars: list[Candidate], from_noise: list[Candidate], k: 
 
 def _pad_to(t: torch.Tensor, width: int, fill: float | bool) -> torch.Tensor:
     """A (B, L, d) memory or a (B, L) mask padded with `fill` to length `width` (memories differ in length)."""
-    return torch.nn.functional.pad(t, (0, 0, 0, width - t.shape[1]) if t.dim() == 3 else (0, width - t.shape[1]),
-                                   value=fill)
+    return torch.nn.functional.pad(
+        t, (0, 0, 0, width - t.shape[1]) if t.dim() == 3 else (0, width - t.shape[1]), value=fill
+    )
 
 
 @dataclass
@@ -132,8 +134,11 @@ class Generator:
         self.device = device
         self.schedule = make_schedule(self.cfg) if self.cfg.kind == "diffusion" else None
         # logsnr: the last sampling step sits where tokens are readable, however many steps there are
-        self.t_end = self.schedule.t_at_snr(self.cfg.sample_end_snr) \
-            if self.schedule is not None and self.cfg.schedule == "logsnr" else None
+        self.t_end = (
+            self.schedule.t_at_snr(self.cfg.sample_end_snr)
+            if self.schedule is not None and self.cfg.schedule == "logsnr"
+            else None
+        )
 
     @classmethod
     def load(cls, path: Path, device: str | None = None, bank="auto") -> Generator:
@@ -206,10 +211,21 @@ class Generator:
         return (*self.model.memory(enc, mask, lang, ex_ids), lang)
 
     @torch.inference_mode()
-    def generate(self, nl: str, lang: str, k: int, steps: int | None = None, seed: int = 0,
-                 cancel: CancelToken = None, guidance: float = 1.0, clamp: str | None = None,
-                 ar_mode: str = "beam", exemplars: list[str] | None = None,
-                 start_snr: float | None = None, noise_slots: int | None = None) -> list[Candidate]:
+    def generate(
+        self,
+        nl: str,
+        lang: str,
+        k: int,
+        steps: int | None = None,
+        seed: int = 0,
+        cancel: CancelToken = None,
+        guidance: float = 1.0,
+        clamp: str | None = None,
+        ar_mode: str = "beam",
+        exemplars: list[str] | None = None,
+        start_snr: float | None = None,
+        noise_slots: int | None = None,
+    ) -> list[Candidate]:
         """k candidates from k noise seeds (seed, seed+1, ...) in one batched pass, best first.
 
         exemplars: programs to condition on (default: the bank's nearest, for an exemplar model).
@@ -222,6 +238,7 @@ class Generator:
         plan = self._plan(nl, lang, k, steps, seed, exemplars, start_snr)
         if self.cfg.kind == "ar":
             from engine.ar_model import ar_generate
+
             res = ar_generate(self.model, plan.mem, plan.mem_mask, k, mode=ar_mode, seed=seed, cancel=cancel)
             return [Candidate(self._decode(plan, ids), score, meta={"kind": "ar"}) for ids, score in res]
         noise = self._noise_plan(plan, nl, start_snr, noise_slots)
@@ -236,9 +253,21 @@ class Generator:
         if guidance != 1.0:  # seeded: the result still depends only on (seed, i)
             uncond = self.model.cond.unconditional(plan.lang_id.expand(k), torch.Generator().manual_seed(plan.seed))
         ids, lp = diffusion_sample(
-            self.model, mem, mem_mask, plan.x_T, plan.steps, self.schedule,
-            clamp=self.cfg.clamp if clamp is None else clamp, guidance=guidance, uncond=uncond, cancel=cancel,
-            spacing=self.cfg.step_spacing, t_start=plan.t_start, edit=plan.edit, t_end=plan.t_end)
+            self.model,
+            mem,
+            mem_mask,
+            plan.x_T,
+            plan.steps,
+            self.schedule,
+            clamp=self.cfg.clamp if clamp is None else clamp,
+            guidance=guidance,
+            uncond=uncond,
+            cancel=cancel,
+            spacing=self.cfg.step_spacing,
+            t_start=plan.t_start,
+            edit=plan.edit,
+            t_end=plan.t_end,
+        )
         return self._finish(plan, ids, lp)
 
     def noise_slots_for(self, lang: str, requested: int | None = None) -> int:
@@ -248,8 +277,9 @@ class Generator:
             return int(requested)
         return int((self.cfg.exemplar_noise_slots_lang or {}).get(lang, 0))
 
-    def _noise_plan(self, plan: _Plan, nl: str, start_snr: float | None,
-                    noise_slots: int | None = None) -> _Plan | None:
+    def _noise_plan(
+        self, plan: _Plan, nl: str, start_snr: float | None, noise_slots: int | None = None
+    ) -> _Plan | None:
         """The second pass of a request whose sampling mixes starts: k seeds from pure noise, conditioned
         on the NL and the same nearest exemplars; None when the request has no noise slots (or its
         start level was set by the caller: a sweep measures one kind of start)."""
@@ -270,16 +300,31 @@ class Generator:
         requests from many editors runs. Each request gets what generate() alone would give it (up
         to float rounding). An AR model runs them one by one."""
         if self.cfg.kind == "ar":
-            return [self.generate(r["nl"], r["lang"], r["k"], r.get("steps"), r.get("seed", 0), cancel,
-                                  start_snr=r.get("start_snr"), noise_slots=r.get("noise_slots")) for r in requests]
+            return [
+                self.generate(
+                    r["nl"],
+                    r["lang"],
+                    r["k"],
+                    r.get("steps"),
+                    r.get("seed", 0),
+                    cancel,
+                    start_snr=r.get("start_snr"),
+                    noise_slots=r.get("noise_slots"),
+                )
+                for r in requests
+            ]
         for r in requests:
             self.check_request(r["nl"], r["lang"], r["k"])
         nls = [r["nl"].strip() for r in requests]
         self.encoder(nls, self.device)  # one encoder pass for the batch: the steps below find it cached
         nearest = self._nearest_batch(nls, [r["lang"] for r in requests], [r["k"] for r in requests])
-        plans = [self._plan(r["nl"], r["lang"], r["k"], r.get("steps"), r.get("seed", 0), None, r.get("start_snr"), near)
-                 for r, near in zip(requests, nearest)]
-        noises = [self._noise_plan(p, r["nl"], r.get("start_snr"), r.get("noise_slots")) for p, r in zip(plans, requests)]
+        plans = [
+            self._plan(r["nl"], r["lang"], r["k"], r.get("steps"), r.get("seed", 0), None, r.get("start_snr"), near)
+            for r, near in zip(requests, nearest)
+        ]
+        noises = [
+            self._noise_plan(p, r["nl"], r.get("start_snr"), r.get("noise_slots")) for p, r in zip(plans, requests)
+        ]
         mixed = [i for i, n in enumerate(noises) if n is not None]
         plans += [n for n in noises if n is not None]  # in mixed's order; they group with the other pure-noise passes
         out: list[list[Candidate] | None] = [None] * len(plans)
@@ -293,12 +338,23 @@ class Generator:
             mask = torch.cat([_pad_to(p.mem_mask, width, False).expand(p.k, -1) for p in ps])
             x_T = torch.cat([p.x_T for p in ps])
             edit = None if t_start is None else torch.cat([p.edit for p in ps])
-            ids, lp = diffusion_sample(self.model, mem, mask, x_T, steps, self.schedule, clamp=self.cfg.clamp,
-                                       cancel=cancel, spacing=self.cfg.step_spacing, t_start=t_start, edit=edit,
-                                       t_end=t_end)
+            ids, lp = diffusion_sample(
+                self.model,
+                mem,
+                mask,
+                x_T,
+                steps,
+                self.schedule,
+                clamp=self.cfg.clamp,
+                cancel=cancel,
+                spacing=self.cfg.step_spacing,
+                t_start=t_start,
+                edit=edit,
+                t_end=t_end,
+            )
             row = 0
             for i, p in zip(members, ps):
-                out[i] = self._finish(p, ids[row:row + p.k], lp[row:row + p.k])
+                out[i] = self._finish(p, ids[row : row + p.k], lp[row : row + p.k])
                 row += p.k
         for j, i in enumerate(mixed):
             own, noise, plan = out[i], out[len(requests) + j], noises[i]
@@ -324,8 +380,17 @@ class Generator:
         found = search_by_language(self.bank, nls, langs, [max(k, self.cfg.exemplars) * SEARCH_WIDTH for k in ks])
         return [None if hits is None else distinct_programs([(exemplar(c), c.score) for c in hits]) for hits in found]
 
-    def _plan(self, nl: str, lang: str, k: int, steps: int | None, seed: int, exemplars: list[str] | None,
-              start_snr: float | None, nearest: list | None = None) -> _Plan:
+    def _plan(
+        self,
+        nl: str,
+        lang: str,
+        k: int,
+        steps: int | None,
+        seed: int,
+        exemplars: list[str] | None,
+        start_snr: float | None,
+        nearest: list | None = None,
+    ) -> _Plan:
         """Everything a request's sampling pass needs: checks, exemplars, memory and the start x_T."""
         self.check_request(nl, lang, k)
         steps = self.cfg.default_steps if steps is None else int(steps)
@@ -346,8 +411,9 @@ class Generator:
         if not self.cfg.literal_slots:  # a literal_slots model reads "... FILE0 ..." and writes FILE0
             nl_in = nl.strip()
         mem, mem_mask, lang_id = self._memory([nl_in], [lang], ex_ids)  # (1 or k, Lm, d)
-        plan = _Plan(lang, k, steps, seed, exemplars, sims, starts, ex_ids is not None, mem, mem_mask, lang_id,
-                     literals=literals)
+        plan = _Plan(
+            lang, k, steps, seed, exemplars, sims, starts, ex_ids is not None, mem, mem_mask, lang_id, literals=literals
+        )
         if self.cfg.kind == "ar":
             return plan
         plan.x_T = initial_noise(k, self.cfg.code_max_len, self.cfg.d_model, seed, self.device)
@@ -368,9 +434,11 @@ class Generator:
         code = self.tokenizer.decode(ids)
         if plan.literals and self.cfg.literal_slots:
             from engine.slots import fill
+
             code = fill(code, plan.literals)
         if plan.literals and self.cfg.adapt_arguments:
             from engine.slots import adapt_arguments
+
             code = adapt_arguments(code, plan.literals)[0]
         return code
 
@@ -386,8 +454,11 @@ class Generator:
         from engine.banks import exemplar_source
 
         exemplars = plan.exemplars
-        ex_norm = {program_key(c) for c in (exemplars if sdedit else exemplars[: self.cfg.exemplars])} \
-            if plan.conditioned else None
+        ex_norm = (
+            {program_key(c) for c in (exemplars if sdedit else exemplars[: self.cfg.exemplars])}
+            if plan.conditioned
+            else None
+        )
         cands = []
         for i, (row, s) in enumerate(zip(ids.tolist(), scores)):
             code = self._decode(plan, row)
@@ -400,14 +471,18 @@ class Generator:
                     meta["exemplar_similarity"] = float(plan.sims[starts[i]])
             if ex_norm is not None:
                 meta["copy"] = program_key(code) in ex_norm
-            src = exemplar_source(exemplars, code if meta.get("copy") else None, starts[i] if starts is not None else None)
+            src = exemplar_source(
+                exemplars, code if meta.get("copy") else None, starts[i] if starts is not None else None
+            )
             if src:  # the bank the exemplar it copies (else starts from) came from (engine.banks)
                 meta["exemplar_source"] = src
             cands.append(Candidate(code, s, meta=meta))
         return sorted(cands, key=lambda c: -c.score)
 
 
-def load_generator(checkpoint: str | Path | None = None, device: str | None = None, bank: str | None = "default") -> Generator:
+def load_generator(
+    checkpoint: str | Path | None = None, device: str | None = None, bank: str | None = "default"
+) -> Generator:
     """Load a checkpoint directory (diffusion or autoregressive) and return a Generator.
 
     checkpoint=None uses the shipped default model (NoDefaultModelError if absent).

@@ -1,6 +1,7 @@
 """What is known of a model without torch: where the shipped default checkpoint is, and the dev
 calibration a loaded one carries. The CLI, the daemon and suggest() ask these on paths that must stay
 cheap to import (engine.api re-exports both)."""
+
 from __future__ import annotations
 
 import os

@@ -14,6 +14,7 @@ makes the x0 estimate (x_t - sqrt(1-ab) eps_hat)/sqrt(ab) blow up its errors by
 equivalent to the paper's L_t = ||eps_hat - eps|| + ||D_s - L(y)|| - log p(y | D_s):
 ||eps_hat - eps||^2 = ab/(1-ab) ||x0_hat - x0||^2 (a per-t weight), see `loss`.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,7 +55,11 @@ class Attention(nn.Module):
         if ctx_mask is not None:
             mask = ctx_mask[:, None, None, :]  # (B, 1, 1, Lk)
         y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, is_causal=causal and cache is None and Lq > 1,
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            is_causal=causal and cache is None and Lq > 1,
             dropout_p=self.dropout if self.training else 0.0,
         )  # (B, h, Lq, dh)
         return self.out(y.transpose(1, 2).reshape(B, Lq, d))
@@ -165,17 +170,20 @@ class CodeFusion(nn.Module):
         if cfg.exemplar_edit:
             self.enable_edit()
         self.denoiser = nn.ModuleList(
-            [Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.denoiser_layers)])
+            [Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.denoiser_layers)]
+        )
         self.den_ln = nn.LayerNorm(d)
         self.den_out = nn.Linear(d, d)
         # decoder D and head H
         self.dec_pos = nn.Parameter(torch.zeros(1, cfg.code_max_len, d))
         nn.init.normal_(self.dec_pos, std=0.02)
         self.decoder = nn.ModuleList(
-            [Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.decoder_layers)])
+            [Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.decoder_layers)]
+        )
         self.dec_ln = nn.LayerNorm(d)
         self.head = nn.Linear(d, cfg.vocab_size)  # H
         from engine.schedule import make_schedule
+
         self.set_schedule(make_schedule(cfg))
 
     # --- the pieces -------------------------------------------------------------
@@ -218,7 +226,7 @@ class CodeFusion(nn.Module):
         if not self.cfg.skip:
             return out
         ab = self.alpha_bar.to(t.device)[t].view(-1, 1, 1)  # (B, 1, 1)
-        s2 = self.cfg.x0_scale ** 2
+        s2 = self.cfg.x0_scale**2
         var = ab * s2 + 1 - ab  # Var(x_t) per dimension
         c_out = self.cfg.x0_scale * (1 - ab).sqrt() / var.sqrt()
         if self.cfg.skip_posterior:  # E[L(y) | x_t] with every token equally likely a priori
@@ -231,7 +239,7 @@ class CodeFusion(nn.Module):
         """1 / sqrt(ab_t s^2 + 1 - ab_t), the RMS of x_t, for t (B,) -> (B,). Uses the buffer of
         alpha_bar the schedule registered (set_schedule)."""
         ab = self.alpha_bar.to(t.device)[t]
-        return (ab * self.cfg.x0_scale ** 2 + 1 - ab).rsqrt()
+        return (ab * self.cfg.x0_scale**2 + 1 - ab).rsqrt()
 
     def set_schedule(self, schedule) -> None:
         """Keep the schedule's alpha_bar (T+1,) for input scaling (not saved: it follows the config)."""
@@ -302,13 +310,14 @@ class CodeFusion(nn.Module):
             if sel.any():
                 with torch.no_grad():
                     x0_prev = torch.zeros_like(x0)
-                    x0_prev[sel] = self.denoise(x_t[sel], t[sel], mem[sel], mem_mask[sel], None,
-                                                None if edit is None else edit[sel]).to(x0_prev.dtype)
+                    x0_prev[sel] = self.denoise(
+                        x_t[sel], t[sel], mem[sel], mem_mask[sel], None, None if edit is None else edit[sel]
+                    ).to(x0_prev.dtype)
         x0_hat = self.denoise(x_t, t, mem, mem_mask, x0_prev, edit)
         prior = self.prior_logits(x_t, t, schedule) if cfg.output_prior else None
         d_s, logits = self.decode(x0_hat, mem, mem_mask, prior)
         denom = w.sum(1).clamp(min=1)
-        s2 = cfg.x0_scale ** 2  # the squared errors are measured at unit scale
+        s2 = cfg.x0_scale**2  # the squared errors are measured at unit scale
         mse = (((x0_hat - x0.detach()) ** 2).mean(-1) * w).sum(1) / denom / s2  # ~ ||eps_hat - eps|| (x0 form)
         ce_tok = F.cross_entropy(logits.float().transpose(1, 2), y, reduction="none")  # (B, Lc)
         ce = (ce_tok * w).sum(1) / denom

@@ -1,4 +1,5 @@
 """Training-curve plot (PNG) from metrics.jsonl."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,10 @@ def pyplot():
     except ImportError:
         from engine.errors import EngineError
 
-        raise EngineError("plots need matplotlib, which the lean install leaves out: "
-                          "pip install 'codefusion-editor[eval]' (in a checkout: bash scripts/setup.sh eval)") from None
+        raise EngineError(
+            "plots need matplotlib, which the lean install leaves out: "
+            "pip install 'codefusion-editor[eval]' (in a checkout: bash scripts/setup.sh eval)"
+        ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

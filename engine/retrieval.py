@@ -13,6 +13,7 @@ hybrid at weight 0.7 found better exemplars than TF-IDF in every language
 (scripts/research/retriever_compare.py). The retrieval floor stays TF-IDF. The bank's vectors are cached on
 disk (CODEFUSION_CACHE, default ~/.cache/codefusion), so only the first load pays for them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 class Dense:
     """Sentence vectors for hybrid search: embed(texts) -> (n, d) L2-normalised float32 array;
     weight of their cosine in the score; key names the embedding (the cache's key)."""
+
     embed: Callable[[list[str]], np.ndarray]
     weight: float
     key: str
@@ -47,7 +49,13 @@ def provenance(rec: dict, bank: str | None = None) -> dict | None:
     "shipped" | "training", "file", "line", "page" (tldr: the page, which is also the attribution),
     "platform"}, the fields the record has; None when it says nothing."""
     out = {"bank": bank} if bank else {}
-    out.update({f: rec[f] for f in PROVENANCE_FIELDS if isinstance(rec.get(f), (str, int)) and not isinstance(rec.get(f), bool)})
+    out.update(
+        {
+            f: rec[f]
+            for f in PROVENANCE_FIELDS
+            if isinstance(rec.get(f), (str, int)) and not isinstance(rec.get(f), bool)
+        }
+    )
     return out or None
 
 
@@ -104,15 +112,24 @@ def _embed_with_progress(dense: Dense, nls: list[str], batch: int = 256) -> np.n
     if _BACKGROUND["progress"]:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(nls), desc="codefusion: embedding the exemplar bank (TF-IDF serves until done)",
-                   unit="entry", file=sys.stderr, leave=False, disable=None if sys.stderr.isatty() else True)
+        bar = tqdm(
+            total=len(nls),
+            desc="codefusion: embedding the exemplar bank (TF-IDF serves until done)",
+            unit="entry",
+            file=sys.stderr,
+            leave=False,
+            disable=None if sys.stderr.isatty() else True,
+        )
         if not sys.stderr.isatty():
-            print(f"codefusion: embedding {len(nls)} bank entries in the background (TF-IDF serves until done)",
-                  file=sys.stderr, flush=True)
+            print(
+                f"codefusion: embedding {len(nls)} bank entries in the background (TF-IDF serves until done)",
+                file=sys.stderr,
+                flush=True,
+            )
     parts = []
     try:
         for i in range(0, len(nls), batch):
-            parts.append(dense.embed(nls[i:i + batch]).astype(np.float32))
+            parts.append(dense.embed(nls[i : i + batch]).astype(np.float32))
             if bar is not None:
                 bar.update(len(parts[-1]))
     except Exception as e:  # the bank keeps serving TF-IDF; one line, no traceback
@@ -158,7 +175,9 @@ def _cached_tfidf(index: _LangIndex, nls: list[str], vocabulary: dict, options: 
     h = hashlib.sha1(repr(options).encode())
     for part in ("word", "char"):
         terms, idf = vocabulary[part]
-        h.update("\0".join(terms).encode("utf-8", "replace") + b"\1" + np.ascontiguousarray(idf, dtype=np.float64).tobytes())
+        h.update(
+            "\0".join(terms).encode("utf-8", "replace") + b"\1" + np.ascontiguousarray(idf, dtype=np.float64).tobytes()
+        )
     for nl in nls:
         h.update(nl.encode("utf-8", "replace") + b"\0")
     name, key = f"tfidf-{h.hexdigest()[:20]}.cfarr", "tfidf-csr"
@@ -169,8 +188,16 @@ def _cached_tfidf(index: _LangIndex, nls: list[str], vocabulary: dict, options: 
         except ValueError:  # parts that do not make a matrix: computed again below
             pass
     m = index.tfidf(nls).T.tocsr()
-    cache.save_arrays(name, key, {"data": m.data.astype(np.float64), "indices": m.indices, "indptr": m.indptr,
-                                  "shape": np.asarray(m.shape, dtype=np.int64)})
+    cache.save_arrays(
+        name,
+        key,
+        {
+            "data": m.data.astype(np.float64),
+            "indices": m.indices,
+            "indptr": m.indptr,
+            "shape": np.asarray(m.shape, dtype=np.int64),
+        },
+    )
     return m
 
 
@@ -194,7 +221,12 @@ class _FittedTfidf:
     _SPACES = __import__("re").compile(r"\s\s+")
 
     def __init__(self, analyzer: str, ngrams: tuple, lowercase: bool, sublinear_tf: bool, terms: list, idf):
-        self.analyzer, self.ngram_range, self.lowercase, self.sublinear_tf = analyzer, tuple(ngrams), lowercase, sublinear_tf
+        self.analyzer, self.ngram_range, self.lowercase, self.sublinear_tf = (
+            analyzer,
+            tuple(ngrams),
+            lowercase,
+            sublinear_tf,
+        )
         self.vocabulary_ = {t: i for i, t in enumerate(terms)}
         self._terms = list(terms)
         self.idf_ = np.asarray(idf, dtype=np.float64)
@@ -210,17 +242,17 @@ class _FittedTfidf:
         if self.analyzer == "word":
             tokens = self._TOKEN.findall(doc)
             for n in range(lo, min(hi, len(tokens)) + 1):
-                out += tokens if n == 1 else [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+                out += tokens if n == 1 else [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
             return out
         doc = self._SPACES.sub(" ", doc)
         if self.analyzer == "char":
             for n in range(lo, min(hi, len(doc)) + 1):
-                out += [doc[i:i + n] for i in range(len(doc) - n + 1)]
+                out += [doc[i : i + n] for i in range(len(doc) - n + 1)]
             return out
         for w in doc.split():  # char_wb
             w = " " + w + " "
             for n in range(lo, hi + 1):
-                out += [w[i:i + n] for i in range(max(1, len(w) - n + 1))]
+                out += [w[i : i + n] for i in range(max(1, len(w) - n + 1))]
                 if len(w) <= n:  # a short word counts once
                     break
         return out
@@ -267,18 +299,28 @@ def vectorizers(options: RetrievalOptions, vocabulary: dict | None = None):
     """The (word, char) TF-IDF vectorizers of these options; with `vocabulary` ({"word"|"char": (terms in
     column order, idf)}) already fitted (a precomputed index: engine.banks), without scikit-learn."""
     if vocabulary:
-        return tuple(_FittedTfidf(analyzer, ngrams, options.lowercase, options.sublinear_tf, *vocabulary[part])
-                     for part, analyzer, ngrams in (("word", "word", options.word_ngrams),
-                                                    ("char", options.char_analyzer, options.char_ngrams)))
+        return tuple(
+            _FittedTfidf(analyzer, ngrams, options.lowercase, options.sublinear_tf, *vocabulary[part])
+            for part, analyzer, ngrams in (
+                ("word", "word", options.word_ngrams),
+                ("char", options.char_analyzer, options.char_ngrams),
+            )
+        )
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     out = []
-    for part, analyzer, ngrams in (("word", "word", options.word_ngrams),
-                                   ("char", options.char_analyzer, options.char_ngrams)):
+    for part, analyzer, ngrams in (
+        ("word", "word", options.word_ngrams),
+        ("char", options.char_analyzer, options.char_ngrams),
+    ):
         terms, idf = (vocabulary or {}).get(part, (None, None))
-        v = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, lowercase=options.lowercase,
-                            sublinear_tf=options.sublinear_tf,
-                            vocabulary=None if terms is None else {t: i for i, t in enumerate(terms)})
+        v = TfidfVectorizer(
+            analyzer=analyzer,
+            ngram_range=ngrams,
+            lowercase=options.lowercase,
+            sublinear_tf=options.sublinear_tf,
+            vocabulary=None if terms is None else {t: i for i, t in enumerate(terms)},
+        )
         if idf is not None:
             v.idf_ = idf
         out.append(v)
@@ -286,8 +328,16 @@ def vectorizers(options: RetrievalOptions, vocabulary: dict | None = None):
 
 
 class _LangIndex:
-    def __init__(self, nls: list[str], codes: list[str], options: RetrievalOptions, dense: Dense | None = None,
-                 sources: list | None = None, vocabulary: dict | None = None, vectors: np.ndarray | None = None):
+    def __init__(
+        self,
+        nls: list[str],
+        codes: list[str],
+        options: RetrievalOptions,
+        dense: Dense | None = None,
+        sources: list | None = None,
+        vocabulary: dict | None = None,
+        vectors: np.ndarray | None = None,
+    ):
         """sources: each entry's provenance (or None); vocabulary: a fitted TF-IDF vocabulary (vectorizers())
         instead of fitting one; vectors: the entries' sentence vectors instead of embedding them."""
         from scipy.sparse import hstack
@@ -304,8 +354,13 @@ class _LangIndex:
             rows = _l2_rows(hstack([self.word.fit_transform(nls), self.char.fit_transform(nls)]).tocsr())
             self.entries_t = rows.T.tocsr()
         self.dense = dense
-        self.vectors = None if dense is None else vectors if vectors is not None else \
-            _cached_vectors(dense, nls, embed_now=not (_BACKGROUND["on"] and len(nls) >= CACHE_MIN_ROWS))
+        self.vectors = (
+            None
+            if dense is None
+            else vectors
+            if vectors is not None
+            else _cached_vectors(dense, nls, embed_now=not (_BACKGROUND["on"] and len(nls) >= CACHE_MIN_ROWS))
+        )
         if dense is not None and self.vectors is None:  # embedded on a thread; TF-IDF alone until then
             _later(self._embed_later, nls)
 
@@ -353,8 +408,11 @@ class _LangIndex:
         if self.dense is not None:  # a big file (a tldr bank) is embedded once and cached (in the background
             # where a user waits); workspace pairs, few and changing with every edit, each time (milliseconds)
             big = len(nls) >= CACHE_MIN_ROWS
-            vecs = _cached_vectors(self.dense, list(nls), embed_now=not _BACKGROUND["on"]) if big \
+            vecs = (
+                _cached_vectors(self.dense, list(nls), embed_now=not _BACKGROUND["on"])
+                if big
                 else self.dense.embed(list(nls))
+            )
             if vecs is not None and self.vectors is not None:
                 new.vectors = np.concatenate([vecs, self.vectors])
             elif vecs is None:
@@ -362,7 +420,6 @@ class _LangIndex:
             else:  # this index's own vectors are still being embedded: join them when they come
                 _later(new._join_later, vecs, self)
         return new
-
 
     def search(self, nl: str, k: int) -> list[tuple[int, float]]:
         return self.search_batch([nl], k)[0]
@@ -377,14 +434,13 @@ class _LangIndex:
             out.append([(int(i), float(sims[i])) for i in order])
         return out
 
-
     def search_many(self, nls: list[str], k: int, chunk: int = 512) -> list[list[tuple[int, float]]]:
         """search() for many queries at once: (index, score) lists, best first."""
         query = self.tfidf(nls)
         out: list[list[tuple[int, float]]] = []
         k = min(k, self.entries_t.shape[1])
         for i in range(0, len(nls), chunk):
-            sims = (query[i:i + chunk] @ self.entries_t).toarray()  # (chunk, n)
+            sims = (query[i : i + chunk] @ self.entries_t).toarray()  # (chunk, n)
             top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
             for row, cand in zip(sims, top):
                 order = sorted(cand, key=lambda j: (-row[j], j))
@@ -402,8 +458,13 @@ class Retriever:
 
     slot_rank = False  # a template bank (the shipped one, engine.banks): searches ordered by engine.slot_rank too
 
-    def __init__(self, records: Iterable[dict], options: RetrievalOptions = RetrievalOptions(),
-                 dense: Dense | None = None, bank: str | None = None):
+    def __init__(
+        self,
+        records: Iterable[dict],
+        options: RetrievalOptions = RetrievalOptions(),
+        dense: Dense | None = None,
+        bank: str | None = None,
+    ):
         """bank: the layer these records are (engine.banks), named in each entry's provenance."""
         grouped: dict[str, dict[str, tuple]] = {}
         for rec in records:
@@ -416,12 +477,19 @@ class Retriever:
             raise ValueError("no usable training records (need nl, code and lang in bash/python/cf)")
         self.options = options
         self.dense = dense
-        self._index = {lang: _LangIndex(list(m), [c for c, _ in m.values()], options, dense, [s for _, s in m.values()])
-                       for lang, m in grouped.items()}
+        self._index = {
+            lang: _LangIndex(list(m), [c for c, _ in m.values()], options, dense, [s for _, s in m.values()])
+            for lang, m in grouped.items()
+        }
 
     @classmethod
-    def from_jsonl(cls, paths: Sequence[str | Path], options: RetrievalOptions = RetrievalOptions(),
-                   dense: Dense | None = None, bank: str | None = None) -> Retriever:
+    def from_jsonl(
+        cls,
+        paths: Sequence[str | Path],
+        options: RetrievalOptions = RetrievalOptions(),
+        dense: Dense | None = None,
+        bank: str | None = None,
+    ) -> Retriever:
         """A retriever over JSONL files; each entry's provenance names its file and line."""
         from engine.data import read_jsonl
 
@@ -429,8 +497,9 @@ class Retriever:
         return cls(records, options, dense, bank)
 
     @classmethod
-    def from_indexes(cls, indexes: dict, options: RetrievalOptions = RetrievalOptions(),
-                     dense: Dense | None = None) -> Retriever:
+    def from_indexes(
+        cls, indexes: dict, options: RetrievalOptions = RetrievalOptions(), dense: Dense | None = None
+    ) -> Retriever:
         """A retriever over prepared per-language indexes (_LangIndex: a precomputed bank, engine.banks)."""
         new = object.__new__(cls)
         new.options, new.dense, new._index = options, dense, dict(indexes)
@@ -455,8 +524,11 @@ class Retriever:
         for lang, m in grouped.items():
             base = self._index.get(lang)
             nls, codes, sources = list(m), [c for c, _ in m.values()], [s for _, s in m.values()]
-            new._index[lang] = (base.extended(nls, codes, sources) if base is not None
-                                else _LangIndex(nls, codes, self.options, self.dense, sources))
+            new._index[lang] = (
+                base.extended(nls, codes, sources)
+                if base is not None
+                else _LangIndex(nls, codes, self.options, self.dense, sources)
+            )
         return new
 
     def exemplars_loo(self, nls: list[str], lang: str, k: int) -> list[list[str]]:
@@ -536,4 +608,6 @@ def dense_for(loaded: Loaded):
     w = getattr(loaded.cfg, "retrieval_dense_weight", 0.0)
     if not w or loaded.encoder is None:
         return None
-    return Dense(embed=loaded.encoder.sentence_vectors, weight=float(w), key=f"{loaded.cfg.encoder}:{loaded.cfg.nl_max_len}")
+    return Dense(
+        embed=loaded.encoder.sentence_vectors, weight=float(w), key=f"{loaded.cfg.encoder}:{loaded.cfg.nl_max_len}"
+    )

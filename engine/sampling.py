@@ -3,6 +3,7 @@
 Each candidate's x_T is drawn from its own CPU torch.Generator seeded with seed + i, so
 a result depends only on (seed, i) and not on the device or the batch.
 """
+
 from __future__ import annotations
 
 import torch
@@ -20,9 +21,22 @@ def initial_noise(k: int, length: int, dim: int, seed: int, device) -> torch.Ten
 
 
 @torch.inference_mode()
-def diffusion_sample(model, mem, mem_mask, x_T, steps: int, schedule,
-                     clamp: str = "decoder", guidance: float = 1.0, uncond=None, cancel: CancelToken = None,
-                     spacing: float = 1.0, t_end=None, t_start=None, edit=None):
+def diffusion_sample(
+    model,
+    mem,
+    mem_mask,
+    x_T,
+    steps: int,
+    schedule,
+    clamp: str = "decoder",
+    guidance: float = 1.0,
+    uncond=None,
+    cancel: CancelToken = None,
+    spacing: float = 1.0,
+    t_end=None,
+    t_start=None,
+    edit=None,
+):
     """mem (k, Lm, d) per candidate; x_T (k, Lc, d) the sample at t_start (default T: pure noise).
     Returns ids (k, Lc), token log-probs (k, Lc).
 

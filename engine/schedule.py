@@ -23,6 +23,7 @@ The network predicts x0_hat (see model.py for why); eps_hat follows from x_t and
 The sampler walks a subsequence of the T steps (DDIM, eta = 0), so any number of sampling
 steps <= T works with a model trained on T.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,13 @@ import torch
 
 # Token-SNR bands for per-noise-level figures (training logs, `codefusion diagnose`):
 # unreadable, faint, partial, mostly readable, readable.
-SNR_BANDS: tuple = (("lt0.3", 0.0, 0.3), ("0.3-2", 0.3, 2.0), ("2-5", 2.0, 5.0), ("5-20", 5.0, 20.0),
-                    ("ge20", 20.0, float("inf")))
+SNR_BANDS: tuple = (
+    ("lt0.3", 0.0, 0.3),
+    ("0.3-2", 0.3, 2.0),
+    ("2-5", 2.0, 5.0),
+    ("5-20", 5.0, 20.0),
+    ("ge20", 20.0, float("inf")),
+)
 
 
 def snr_band(snr: float) -> str:
@@ -69,7 +75,7 @@ class _Schedule:
     def token_snr(self, t) -> torch.Tensor:
         """d s^2 ab_t / (1 - ab_t) for t (int or tensor of 1..T); inf at t = 0."""
         ab = self.alpha_bar.double()[torch.as_tensor(t)]
-        return (self.d * self.x0_scale ** 2 * ab / (1 - ab)).float()
+        return (self.d * self.x0_scale**2 * ab / (1 - ab)).float()
 
     def t_at_snr(self, snr: float) -> int:
         """The step 1..T whose token SNR is closest to `snr` (in log)."""
@@ -86,15 +92,21 @@ class _Schedule:
 class LogSNRSchedule(_Schedule):
     """log token-SNR(t) = log snr_max + (log snr_min - log snr_max) t / T; alpha_bar(0) = 1."""
 
-    def __init__(self, num_train_timesteps: int = 1200, d: int = 256, x0_scale: float = 0.1,
-                 snr_min: float = 0.05, snr_max: float = 100.0):
+    def __init__(
+        self,
+        num_train_timesteps: int = 1200,
+        d: int = 256,
+        x0_scale: float = 0.1,
+        snr_min: float = 0.05,
+        snr_max: float = 100.0,
+    ):
         super().__init__(d, x0_scale)
         if not 0 < snr_min < snr_max:
             raise ValueError(f"need 0 < snr_min < snr_max, got {snr_min}, {snr_max}")
         self.T = num_train_timesteps
         t = torch.arange(0, self.T + 1, dtype=torch.float64)
         log_snr = math.log(snr_max) + (math.log(snr_min) - math.log(snr_max)) * t / self.T
-        g = log_snr.exp() / (d * x0_scale ** 2)  # ab / (1 - ab)
+        g = log_snr.exp() / (d * x0_scale**2)  # ab / (1 - ab)
         ab = g / (1 + g)
         ab[0] = 1.0  # t = 0 is the clean program
         self.alpha_bar = ab.float()  # (T+1,)
@@ -124,19 +136,20 @@ def make_schedule(cfg) -> _Schedule:
 class DDIMSampler:
     """Deterministic DDIM (eta = 0) over a subsequence of the T training steps.
 
-        sampler.set_timesteps(20)
-        x = torch.randn(...)                      # x_T
-        for t, t_prev in sampler.pairs():
-            x0_hat = model(x, t, ...)
-            x = sampler.step(x0_hat, t, t_prev, x)  # x_{t_prev}
+    sampler.set_timesteps(20)
+    x = torch.randn(...)                      # x_T
+    for t, t_prev in sampler.pairs():
+        x0_hat = model(x, t, ...)
+        x = sampler.step(x0_hat, t, t_prev, x)  # x_{t_prev}
     """
 
     def __init__(self, schedule: _Schedule):
         self.schedule = schedule
         self.timesteps: list[int] = []
 
-    def set_timesteps(self, num_steps: int, spacing: float = 1.0, t_end: int | None = None,
-                      t_start: int | None = None) -> list[int]:
+    def set_timesteps(
+        self, num_steps: int, spacing: float = 1.0, t_end: int | None = None, t_start: int | None = None
+    ) -> list[int]:
         """The n steps at which the network is queried, from t_start (default T: pure noise)
         down to t_end, then 0 (the clean end point).
 

@@ -16,6 +16,7 @@ Plain standard library: importing it costs nothing (the language server and the 
     CandidateView(...).to_json()               # one shown candidate, the same shape on every surface:
                                                # generate --json, the daemon, the shared engine, the server
 """
+
 from __future__ import annotations
 
 import math
@@ -34,7 +35,7 @@ K_RANGE = (1, 20)  # candidates one request may ask for. 20, not the engine's fo
 MAX_K = K_RANGE[1]
 STEPS_RANGE = (1, 1200)  # sampling steps (None: the checkpoint's default); 1200 = the schedules' T
 DEFAULT_SEED = 0
-SEED_RANGE = (0, 2 ** 31 - 1)  # candidate i uses seed + i
+SEED_RANGE = (0, 2**31 - 1)  # candidate i uses seed + i
 MAX_REQUEST_CHARS = 2000  # a longer request is refused (the NL encoder reads 48 word pieces anyway; the editor's
 #   codefusion.maxCommentLength may only lower it)
 START_SNR_RANGE = (0.0, 1e6)  # exemplar models: the token SNR a candidate's exemplar is noised to before sampling
@@ -43,8 +44,17 @@ NOISE_SLOTS_RANGE = (0, K_RANGE[1])  # exemplar models: candidates from a second
 INVALID_MODES: tuple[str, ...] = ("rank_last", "hide")  # grammar.pipeline.INVALID_MODES (tied by a test)
 
 # the wire keys (JSON) of the request's fields; the same for the daemon, the shared engine and the server
-WIRE_KEYS = {"nl": "nl", "lang": "lang", "k": "k", "steps": "steps", "seed": "seed", "start_snr": "startSnr",
-             "noise_slots": "noiseSlots", "retrieval": "retrieval", "invalid_mode": "invalidMode"}
+WIRE_KEYS = {
+    "nl": "nl",
+    "lang": "lang",
+    "k": "k",
+    "steps": "steps",
+    "seed": "seed",
+    "start_snr": "startSnr",
+    "noise_slots": "noiseSlots",
+    "retrieval": "retrieval",
+    "invalid_mode": "invalidMode",
+}
 
 
 class RequestError(ValueError):
@@ -101,14 +111,21 @@ class Request:
         snr = self.start_snr
         if snr is not None:
             lo, hi = START_SNR_RANGE
-            if isinstance(snr, bool) or not isinstance(snr, (int, float)) or not math.isfinite(snr) or not lo <= snr <= hi:
+            if (
+                isinstance(snr, bool)
+                or not isinstance(snr, (int, float))
+                or not math.isfinite(snr)
+                or not lo <= snr <= hi
+            ):
                 raise RequestError(f"start SNR must be a number in {lo:g}..{hi:.0f} or null, got {_shown(snr)}")
             object.__setattr__(self, "start_snr", float(snr))
         _int_in("noise slots", self.noise_slots, *NOISE_SLOTS_RANGE, nullable=True)
         if not isinstance(self.retrieval, bool):
             raise RequestError(f"retrieval must be true or false, got {_shown(self.retrieval)}")
         if self.invalid_mode not in INVALID_MODES:
-            raise RequestError(f"invalid mode must be one of {', '.join(INVALID_MODES)}, got {_shown(self.invalid_mode)}")
+            raise RequestError(
+                f"invalid mode must be one of {', '.join(INVALID_MODES)}, got {_shown(self.invalid_mode)}"
+            )
 
     @classmethod
     def from_json(cls, data: Any) -> Request:
@@ -140,17 +157,40 @@ def schema_markdown() -> str:
     """The request table of docs/contracts.md (generated; tests/test_architecture.py checks it)."""
     snr_lo, snr_hi = START_SNR_RANGE
     rows = [
-        ("nl", "string, 1.." + str(MAX_REQUEST_CHARS) + " characters, not blank", "required", "The request in natural language."),
+        (
+            "nl",
+            "string, 1.." + str(MAX_REQUEST_CHARS) + " characters, not blank",
+            "required",
+            "The request in natural language.",
+        ),
         ("lang", "one of " + ", ".join(LANGUAGES), "required", "The language of the code."),
         ("k", f"int {K_RANGE[0]}..{K_RANGE[1]}", str(DEFAULT_K), "Candidates to return."),
-        ("steps", f"int {STEPS_RANGE[0]}..{STEPS_RANGE[1]} or null", "null", "Sampling steps (null: the checkpoint's)."),
+        (
+            "steps",
+            f"int {STEPS_RANGE[0]}..{STEPS_RANGE[1]} or null",
+            "null",
+            "Sampling steps (null: the checkpoint's).",
+        ),
         ("seed", f"int {SEED_RANGE[0]}..{SEED_RANGE[1]}", str(DEFAULT_SEED), "Candidate i samples with seed + i."),
-        ("startSnr", f"number {snr_lo:g}..{snr_hi:.0f} or null", "null",
-         "Exemplar models: token SNR the exemplar starts are noised to (0: pure noise; null: the checkpoint's)."),
-        ("noiseSlots", f"int {NOISE_SLOTS_RANGE[0]}..{NOISE_SLOTS_RANGE[1]} or null", "null",
-         "Exemplar models: candidates from a second pass from pure noise (null: the checkpoint's)."),
+        (
+            "startSnr",
+            f"number {snr_lo:g}..{snr_hi:.0f} or null",
+            "null",
+            "Exemplar models: token SNR the exemplar starts are noised to (0: pure noise; null: the checkpoint's).",
+        ),
+        (
+            "noiseSlots",
+            f"int {NOISE_SLOTS_RANGE[0]}..{NOISE_SLOTS_RANGE[1]} or null",
+            "null",
+            "Exemplar models: candidates from a second pass from pure noise (null: the checkpoint's).",
+        ),
         ("retrieval", "bool", "true", "Retrieved examples beside the model's candidates."),
-        ("invalidMode", "one of " + ", ".join(INVALID_MODES), f'"{INVALID_MODES[0]}"', "What to do with candidates that do not parse."),
+        (
+            "invalidMode",
+            "one of " + ", ".join(INVALID_MODES),
+            f'"{INVALID_MODES[0]}"',
+            "What to do with candidates that do not parse.",
+        ),
     ]
     out = ["| key | type | default | meaning |", "|---|---|---|---|"]
     out += [f"| `{k}` | {t} | `{d}` | {m} |" for k, t, d, m in rows]
@@ -203,23 +243,41 @@ class CandidateView:
     label: str = ""  # candidate_label (the first line, marked)
 
     def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "label": self.label or candidate_label(self.code, list(self.warnings), self.source),
-                "score": float(self.score), "valid": bool(self.valid), "errors": list(self.errors),
-                "warnings": list(self.warnings), "source": self.source, "also_retrieved": bool(self.also_retrieved),
-                "origin": self.origin, "exemplar": self.exemplar, "what": self.what}
+        return {
+            "code": self.code,
+            "label": self.label or candidate_label(self.code, list(self.warnings), self.source),
+            "score": float(self.score),
+            "valid": bool(self.valid),
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+            "source": self.source,
+            "also_retrieved": bool(self.also_retrieved),
+            "origin": self.origin,
+            "exemplar": self.exemplar,
+            "what": self.what,
+        }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> CandidateView:
         """to_json's dict back (an older shared engine's form too: errors as [line, col, message],
         "alsoRetrieved")."""
-        errors = tuple(error_text(*e) if isinstance(e, (list, tuple)) and len(e) == 3 else str(e)
-                       for e in d.get("errors", []))
+        errors = tuple(
+            error_text(*e) if isinstance(e, (list, tuple)) and len(e) == 3 else str(e) for e in d.get("errors", [])
+        )
         exemplar = d.get("exemplar")
-        return cls(code=str(d["code"]), score=float(d["score"]), source=str(d.get("source", "model")),
-                   valid=bool(d.get("valid", True)), errors=errors, warnings=tuple(str(w) for w in d.get("warnings", [])),
-                   also_retrieved=bool(d.get("also_retrieved", d.get("alsoRetrieved", False))),
-                   origin=str(d.get("origin") or ""), exemplar=exemplar if isinstance(exemplar, dict) else None,
-                   what=str(d.get("what") or ""), label=str(d.get("label") or ""))
+        return cls(
+            code=str(d["code"]),
+            score=float(d["score"]),
+            source=str(d.get("source", "model")),
+            valid=bool(d.get("valid", True)),
+            errors=errors,
+            warnings=tuple(str(w) for w in d.get("warnings", [])),
+            also_retrieved=bool(d.get("also_retrieved", d.get("alsoRetrieved", False))),
+            origin=str(d.get("origin") or ""),
+            exemplar=exemplar if isinstance(exemplar, dict) else None,
+            what=str(d.get("what") or ""),
+            label=str(d.get("label") or ""),
+        )
 
 
 CANDIDATE_KEYS: tuple[str, ...] = tuple(CandidateView("", 0.0).to_json())  # the keys of a shown candidate
@@ -227,7 +285,17 @@ CANDIDATE_KEYS: tuple[str, ...] = tuple(CandidateView("", 0.0).to_json())  # the
 
 def candidate_markdown() -> str:
     """The shown candidate's shape in docs/contracts.md (generated; tests/codefusion/test_schema.py checks it)."""
-    types = {"code": "str", "label": "str", "score": "float", "valid": "bool", "errors": "[str]", "warnings": "[str]",
-             "source": '"model"|"retrieval"', "also_retrieved": "bool", "origin": "|".join(f'"{o}"' for o in ORIGINS),
-             "exemplar": "{...}|null", "what": "str"}
+    types = {
+        "code": "str",
+        "label": "str",
+        "score": "float",
+        "valid": "bool",
+        "errors": "[str]",
+        "warnings": "[str]",
+        "source": '"model"|"retrieval"',
+        "also_retrieved": "bool",
+        "origin": "|".join(f'"{o}"' for o in ORIGINS),
+        "exemplar": "{...}|null",
+        "what": "str",
+    }
     return "`{" + ", ".join(f'"{k}": {types[k]}' for k in CANDIDATE_KEYS) + "}`"

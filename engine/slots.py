@@ -13,6 +13,7 @@ then leave the vocabulary, and the model's capacity goes to the utilities and fl
 Pure functions, no model and no I/O: `find_literals` (what counts as a literal), `slot_request`
 (the NL at sampling time), `slot_pair` (a training pair), `fill` (the program after sampling).
 """
+
 from __future__ import annotations
 
 import re
@@ -22,21 +23,27 @@ KINDS = ("STR", "URL", "FILE", "NUM")  # slot names: KIND + index in order of ap
 
 # common file extensions a bare name may carry ("server.log"); a glob ("*.foo") or a path ("/x", "~/x",
 # "./x") needs none of them
-_EXTS = ("log txt json py csv gz tgz tar zip bz2 xz 7z sh bash zsh md conf cfg ini yaml yml xml html htm js ts "
-         "css c h cc cpp hpp java class jar war go rs rb pl php swift kt sql db sqlite bak tmp old out err pid so o "
-         "a iso img bin dat jpg jpeg png gif svg bmp ico pdf doc docx xls xlsx ppt pptx odt mp3 mp4 wav avi mkv mov "
-         "flac ogg webm deb rpm properties toml lock env pem key crt csr pub gpg asc tex bib rst ipynb pyc whl "
-         "npy npz pkl pickle h5 parquet tsv list repo service socket desktop mount timer cnf vim lua r m").split()
+_EXTS = (
+    "log txt json py csv gz tgz tar zip bz2 xz 7z sh bash zsh md conf cfg ini yaml yml xml html htm js ts "
+    "css c h cc cpp hpp java class jar war go rs rb pl php swift kt sql db sqlite bak tmp old out err pid so o "
+    "a iso img bin dat jpg jpeg png gif svg bmp ico pdf doc docx xls xlsx ppt pptx odt mp3 mp4 wav avi mkv mov "
+    "flac ogg webm deb rpm properties toml lock env pem key crt csr pub gpg asc tex bib rst ipynb pyc whl "
+    "npy npz pkl pickle h5 parquet tsv list repo service socket desktop mount timer cnf vim lua r m"
+).split()
 _EXT_RE = "|".join(sorted(_EXTS, key=len, reverse=True))
 
-_QUOTED = re.compile(r"""(?<![\w])(?:"([^"\n]{1,200})"|'([^'\n]{1,200})'|`([^`\n]{1,200})`|“([^”\n]{1,200})”|‘([^’\n]{1,200})’)""")
+_QUOTED = re.compile(
+    r"""(?<![\w])(?:"([^"\n]{1,200})"|'([^'\n]{1,200})'|`([^`\n]{1,200})`|“([^”\n]{1,200})”|‘([^’\n]{1,200})’)"""
+)
 _URL = re.compile(r"\b(?:https?|ftp)://[^\s'\"<>]+[^\s'\".,;:!?)<>]")
 _IP = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?(?![\w.])")
 # a path: starts with / ~ ./ ../ and has at least one more character; or a name with a known extension;
 # or a glob with an extension (*.txt, file_*.csv)
-_PATH = re.compile(r"(?<![\w/~.*-])(?:(?:~|\.{1,2})?/[\w.@%+=:,*?~-]+(?:/[\w.@%+=:,*?~-]*)*|~"
-                   r"|[\w*?-][\w.*?-]*\.(?:" + _EXT_RE + r")(?:\.(?:" + _EXT_RE + r"))?"
-                   r"|\*[\w.*?-]*)(?![\w])")
+_PATH = re.compile(
+    r"(?<![\w/~.*-])(?:(?:~|\.{1,2})?/[\w.@%+=:,*?~-]+(?:/[\w.@%+=:,*?~-]*)*|~"
+    r"|[\w*?-][\w.*?-]*\.(?:" + _EXT_RE + r")(?:\.(?:" + _EXT_RE + r"))?"
+    r"|\*[\w.*?-]*)(?![\w])"
+)
 _NUM = re.compile(r"(?<![\w.-])\d+(?:\.\d+)?(?![\d.]?\d)(?=[a-zA-Z%]{0,3}\b|[^\w.]|$)")
 _SLOT = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(KINDS) + r")(\d)(?!\d)")  # "+NUM0k" is a slot too
 _TRAIL = ".,;:!?)"  # sentence punctuation a path match must not swallow
@@ -107,7 +114,7 @@ def slot_request(nl: str) -> tuple[str, dict[str, str]]:
     pairs = _numbered(find_literals(nl))
     out, pos = [], 0
     for lit, slot in pairs:
-        out.append(nl[pos:lit.start])
+        out.append(nl[pos : lit.start])
         out.append(slot)
         pos = lit.end
     out.append(nl[pos:])
@@ -153,14 +160,20 @@ def request_literals_in(nl: str, code: str) -> set[str]:
 # placeholders of template programs (tldr-pages writes `tail --lines count path/to/file`), by the kind of
 # literal that takes their place
 _PLACEHOLDERS = {
-    "FILE": re.compile(r"(?<![\w/.-])(?:(?:\.\./|\./|~/|/)?path/to/[\w./*-]*|[a-z]+_(?:file|files|directory|dir|folder|path)\d?"
-                       r"|(?:file|filename|directory|folder|dir)\d?|\*\.ext)(?![\w/.-])"),
-    "NUM": re.compile(r"(?<![\w/.-])(?:count|number|num|n|lines|seconds|minutes|hours|days|size|amount|limit|depth"
-                      r"|port|port_number|pid|process_id|timeout|interval|width|height|length|line_number|index"
-                      r"|bytes|percentage|level|priority|signal_number|exit_code)(?![\w.-])"),
-    "STR": re.compile(r"(?<![\w/.-])(?:search_pattern|pattern|search_term|search_string|string|text|regex|regexp"
-                      r"|substring|keyword|word|message|ip_address|remote_host|host|hostname|domain|username|user"
-                      r"|name|value|query|replacement|old_text|new_text)(?![\w/.-])"),
+    "FILE": re.compile(
+        r"(?<![\w/.-])(?:(?:\.\./|\./|~/|/)?path/to/[\w./*-]*|[a-z]+_(?:file|files|directory|dir|folder|path)\d?"
+        r"|(?:file|filename|directory|folder|dir)\d?|\*\.ext)(?![\w/.-])"
+    ),
+    "NUM": re.compile(
+        r"(?<![\w/.-])(?:count|number|num|n|lines|seconds|minutes|hours|days|size|amount|limit|depth"
+        r"|port|port_number|pid|process_id|timeout|interval|width|height|length|line_number|index"
+        r"|bytes|percentage|level|priority|signal_number|exit_code)(?![\w.-])"
+    ),
+    "STR": re.compile(
+        r"(?<![\w/.-])(?:search_pattern|pattern|search_term|search_string|string|text|regex|regexp"
+        r"|substring|keyword|word|message|ip_address|remote_host|host|hostname|domain|username|user"
+        r"|name|value|query|replacement|old_text|new_text)(?![\w/.-])"
+    ),
     "URL": re.compile(r"(?<![\w/.-])(?:https?://(?:www\.)?example\.(?:com|org|net)[\w./?=&%-]*|url|uri)(?![\w/.-])"),
 }
 
@@ -179,8 +192,16 @@ def adapt_arguments(code: str, table: dict[str, str]) -> tuple[str, list[tuple[s
     spans: list[tuple[int, int, str]] = []  # (start, end, kind): placeholders first, then concrete literals
     for kind, pat in _PLACEHOLDERS.items():
         spans += [(m.start(), m.end(), kind) for m in pat.finditer(code)]
-    own = [(lit.start, lit.end, lit.kind) for lit in find_literals(code) if not (lit.kind == "STR" and lit.end - lit.start > len(lit.text))]
-    quoted = [(lit.start + 1, lit.end - 1, lit.kind) for lit in find_literals(code) if lit.kind == "STR" and lit.end - lit.start > len(lit.text)]
+    own = [
+        (lit.start, lit.end, lit.kind)
+        for lit in find_literals(code)
+        if not (lit.kind == "STR" and lit.end - lit.start > len(lit.text))
+    ]
+    quoted = [
+        (lit.start + 1, lit.end - 1, lit.kind)
+        for lit in find_literals(code)
+        if lit.kind == "STR" and lit.end - lit.start > len(lit.text)
+    ]
     chosen: list[tuple[int, int, str]] = []
     for group in (spans, quoted + own):
         for a, b, kind in sorted(group):
@@ -193,7 +214,7 @@ def adapt_arguments(code: str, table: dict[str, str]) -> tuple[str, list[tuple[s
         lits = list(todo[kind])
         if kind == "FILE":  # a glob goes where a glob stands (*.ext), a path where a path does
             for want_glob in (True, False):
-                for sp in [sp for sp in places if _is_glob(code[sp[0]:sp[1]]) == want_glob]:
+                for sp in [sp for sp in places if _is_glob(code[sp[0] : sp[1]]) == want_glob]:
                     lit = next((t for t in lits if _is_glob(t) == want_glob), None)
                     if lit is not None:
                         edits.append((sp[0], sp[1], lit))

@@ -1,8 +1,9 @@
 """Test helper: a small real checkpoint, trained in seconds on the CPU.
 
-    from engine.testing import tiny_checkpoint
-    path = tiny_checkpoint(tmp_dir)   # all three languages, a handful of pairs each
+from engine.testing import tiny_checkpoint
+path = tiny_checkpoint(tmp_dir)   # all three languages, a handful of pairs each
 """
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,17 @@ def tiny_checkpoint(out_dir, steps: int = 400, pairs=TINY_PAIRS, **overrides) ->
             return ckpt
         tmp = out_dir / f"ckpt.tmp-{os.getpid()}"
         data = write_pairs(out_dir / "pairs.jsonl", pairs)  # stays: config.json's "data" points here
-        train(TrainArgs(config="tiny", data=[str(data)], out=str(tmp / "ckpt"), device="cpu", max_steps=steps,
-                        progress=False, **overrides))
+        train(
+            TrainArgs(
+                config="tiny",
+                data=[str(data)],
+                out=str(tmp / "ckpt"),
+                device="cpu",
+                max_steps=steps,
+                progress=False,
+                **overrides,
+            )
+        )
         try:  # atomic publish: another process may have finished first
             os.replace(tmp / "ckpt", ckpt)
         except OSError:

@@ -4,6 +4,7 @@ Byte-level BPE round-trips any text exactly: spaces, tabs, newlines and non-ASCI
 Token ids 0 and 1 are reserved: PAD (fills the program up to code_max_len) and EOS
 (ends the program). Decoding stops at the first of them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -27,7 +28,9 @@ class CodeTokenizer:
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
         tok.decoder = decoders.ByteLevel()
         trainer = trainers.BpeTrainer(
-            vocab_size=vocab_size, special_tokens=[PAD, EOS], show_progress=False,
+            vocab_size=vocab_size,
+            special_tokens=[PAD, EOS],
+            show_progress=False,
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         )
         tok.train_from_iterator(texts, trainer=trainer)

@@ -5,6 +5,7 @@ on GPU). bf16 autocast on CUDA. Resumable (--resume). Logs metrics.jsonl with th
 loss per noise-level bucket, samples a dev slice every eval_every steps, and plots
 the training curve at the end.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,26 @@ from engine.tokenizer import CodeTokenizer
 
 # model config fields that --set may change when training goes on from --init / --resume: the loss
 # weighting and sampling defaults (everything else describes the weights)
-CHANGEABLE_AT_INIT = ("pad_weight", "default_steps", "clamp", "step_spacing", "dec_weight", "clean_weight",
-                      "output_prior", "input_scaling", "skip", "skip_posterior", "exemplars", "exemplar_start_snr", "exemplar_edit", "schedule", "snr_min", "snr_max", "sample_end_snr", "code_max_len")
+CHANGEABLE_AT_INIT = (
+    "pad_weight",
+    "default_steps",
+    "clamp",
+    "step_spacing",
+    "dec_weight",
+    "clean_weight",
+    "output_prior",
+    "input_scaling",
+    "skip",
+    "skip_posterior",
+    "exemplars",
+    "exemplar_start_snr",
+    "exemplar_edit",
+    "schedule",
+    "snr_min",
+    "snr_max",
+    "sample_end_snr",
+    "code_max_len",
+)
 
 
 @dataclass
@@ -103,6 +122,7 @@ def _dist_info():
 @dataclass
 class _Session:
     """Where a run happens: processes, device, output folder."""
+
     world: int
     rank: int
     device: str
@@ -136,11 +156,27 @@ def train(args: TrainArgs) -> Path:
     ddp = objective
     if ses.world > 1:
         ddp = nn.parallel.DistributedDataParallel(
-            objective, device_ids=[int(ses.device.split(":")[1])] if ses.device.startswith("cuda") else None)
-    _loop(args, ses, mcfg, tcfg, data, table, ddp, params, opt, sched, clock, start_step, elapsed_before,
-          lambda: evaluate_slice(model, encoder, tok, mcfg, dev, ses.device, bank, args.dev_matchers) if dev else {},
-          lambda step, elapsed, last_eval: _save(ses.out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args,
-                                                 elapsed, last_eval, ses.is_main, ses.world))
+            objective, device_ids=[int(ses.device.split(":")[1])] if ses.device.startswith("cuda") else None
+        )
+    _loop(
+        args,
+        ses,
+        mcfg,
+        tcfg,
+        data,
+        table,
+        ddp,
+        params,
+        opt,
+        sched,
+        clock,
+        start_step,
+        elapsed_before,
+        lambda: evaluate_slice(model, encoder, tok, mcfg, dev, ses.device, bank, args.dev_matchers) if dev else {},
+        lambda step, elapsed, last_eval: _save(
+            ses.out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args, elapsed, last_eval, ses.is_main, ses.world
+        ),
+    )
     _finish(ses)
     return ses.out
 
@@ -185,9 +221,15 @@ def _start_session(args: TrainArgs) -> _Session:
 def _configs(args: TrainArgs, rank: int) -> tuple[ModelConfig, TrainConfig]:
     """The named config or file, then the command line's options on top."""
     mcfg, tcfg = load_config(args.config)
-    for k, v in [("task", args.task), ("max_steps", args.max_steps), ("time_budget_s", args.time_budget_s),
-                 ("batch_size", args.batch_size), ("lr", args.lr), ("eval_every", args.eval_every),
-                 ("save_every", args.save_every)]:
+    for k, v in [
+        ("task", args.task),
+        ("max_steps", args.max_steps),
+        ("time_budget_s", args.time_budget_s),
+        ("batch_size", args.batch_size),
+        ("lr", args.lr),
+        ("eval_every", args.eval_every),
+        ("save_every", args.save_every),
+    ]:
         if v is not None:
             setattr(tcfg, k, v)
     if args.kind:
@@ -234,12 +276,17 @@ def _model(args: TrainArgs, mcfg: ModelConfig, tcfg: TrainConfig, examples, dev,
     asked = list(args.model_overrides) + (["kind"] if args.kind else [])
     for k in set(asked) & set(CHANGEABLE_AT_INIT):
         _change_at_init(loaded, mcfg, k, asked, loaded_from)
-    differ = [f"{k}={getattr(mcfg, k)!r} (checkpoint: {getattr(loaded.cfg, k)!r})" for k in asked
-              if getattr(mcfg, k) != getattr(loaded.cfg, k)]
+    differ = [
+        f"{k}={getattr(mcfg, k)!r} (checkpoint: {getattr(loaded.cfg, k)!r})"
+        for k in asked
+        if getattr(mcfg, k) != getattr(loaded.cfg, k)
+    ]
     if differ:
-        raise EngineError(f"{loaded_from} keeps its own model config; these options differ from it: "
-                          f"{', '.join(differ)} (drop them, or train from scratch; only "
-                          f"{', '.join(CHANGEABLE_AT_INIT)} can change)")
+        raise EngineError(
+            f"{loaded_from} keeps its own model config; these options differ from it: "
+            f"{', '.join(differ)} (drop them, or train from scratch; only "
+            f"{', '.join(CHANGEABLE_AT_INIT)} can change)"
+        )
     return loaded.cfg, loaded.model, loaded.encoder, loaded.tokenizer, loaded_from
 
 
@@ -282,8 +329,23 @@ def _resume_state(args: TrainArgs, ses: _Session, opt, sched) -> tuple[int, floa
     return int(state["step"]), float(state.get("elapsed_s", 0.0))
 
 
-def _loop(args, ses: _Session, mcfg, tcfg, data, table, ddp, params, opt, sched, clock, step: int,
-          elapsed_before: float, evaluate, save) -> int:
+def _loop(
+    args,
+    ses: _Session,
+    mcfg,
+    tcfg,
+    data,
+    table,
+    ddp,
+    params,
+    opt,
+    sched,
+    clock,
+    step: int,
+    elapsed_before: float,
+    evaluate,
+    save,
+) -> int:
     """The training loop: batches, steps, logging, dev samples, checkpoints; returns the last step."""
     use_amp = ses.device.startswith("cuda")
     metrics_f = (ses.out / "metrics.jsonl").open("a") if ses.is_main else None
@@ -295,12 +357,16 @@ def _loop(args, ses: _Session, mcfg, tcfg, data, table, ddp, params, opt, sched,
     def elapsed():
         return elapsed_before + now() - t0
 
-    next_snapshot = (int(elapsed_before // args.snapshot_every_s) + 1) * args.snapshot_every_s \
-        if args.snapshot_every_s else None
+    next_snapshot = (
+        (int(elapsed_before // args.snapshot_every_s) + 1) * args.snapshot_every_s if args.snapshot_every_s else None
+    )
     pbar = None
     if ses.is_main and args.progress:
         from tqdm import tqdm
-        pbar = tqdm(total=tcfg.max_steps, initial=step, desc=f"{tcfg.task} {mcfg.kind}", unit="step", dynamic_ncols=True)
+
+        pbar = tqdm(
+            total=tcfg.max_steps, initial=step, desc=f"{tcfg.task} {mcfg.kind}", unit="step", dynamic_ncols=True
+        )
     acc = _Accumulator(ddp.module.schedule if hasattr(ddp, "module") else ddp.schedule)
     last_eval: dict = {}
     while step < tcfg.max_steps:
@@ -309,8 +375,9 @@ def _loop(args, ses: _Session, mcfg, tcfg, data, table, ddp, params, opt, sched,
                 log(f"time budget of {tcfg.time_budget_s:.0f}s reached at step {step}")
             break
         clock["elapsed"] = elapsed()
-        batch = _batch(data, torch.multinomial(data["weights"], tcfg.batch_size, replacement=True), tcfg, mcfg,
-                       ses.device, table)
+        batch = _batch(
+            data, torch.multinomial(data["weights"], tcfg.batch_size, replacement=True), tcfg, mcfg, ses.device, table
+        )
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
             loss, parts = ddp(*batch)
         opt.zero_grad(set_to_none=True)
@@ -348,6 +415,7 @@ def _loop(args, ses: _Session, mcfg, tcfg, data, table, ddp, params, opt, sched,
         metrics_f.close()  # type: ignore[union-attr]  # open where ses.is_main
         try:
             from engine.plots import plot_training
+
             plot_training(ses.out / "metrics.jsonl", ses.out / "training_curve.png")
         except Exception as e:  # a plot must never lose a trained model
             log(f"training-curve plot failed: {e}")
@@ -391,6 +459,7 @@ def _lr_lambda(tcfg: TrainConfig, clock: dict):
         if tcfg.time_budget_s:
             p = max(p, min(1.0, clock["elapsed"] / tcfg.time_budget_s))
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p))
+
     return f
 
 
@@ -429,8 +498,12 @@ def _tensorize(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfig, t
             nls.append(masked_text(e.code, spans, mask_token) if spans else e.code)
         else:
             nls.append(e.nl)
-    return {"ids": torch.tensor(ids, dtype=torch.long), "nl": nls, "lang": torch.tensor(langs),
-            "noise_mask": torch.tensor(masks, dtype=torch.bool) if masks else None}
+    return {
+        "ids": torch.tensor(ids, dtype=torch.long),
+        "nl": nls,
+        "lang": torch.tensor(langs),
+        "noise_mask": torch.tensor(masks, dtype=torch.bool) if masks else None,
+    }
 
 
 class _NLTable:
@@ -447,9 +520,9 @@ class _NLTable:
         self.len = torch.zeros(len(uniq), dtype=torch.long, device=device)
         with torch.no_grad():
             for i in range(0, len(uniq), batch):
-                h, m = encoder.run(uniq[i:i + batch], device)  # (b, Ln, de), (b, Ln)
-                self.enc[i:i + len(h), : h.shape[1]] = h.to(dtype)
-                self.len[i:i + len(h)] = m.sum(1)
+                h, m = encoder.run(uniq[i : i + batch], device)  # (b, Ln, de), (b, Ln)
+                self.enc[i : i + len(h), : h.shape[1]] = h.to(dtype)
+                self.len[i : i + len(h)] = m.sum(1)
 
     def lookup(self, nls: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """-> enc (B, Lmax, de) float, mask (B, Lmax) bool, Lmax = the longest NL in the batch."""
@@ -460,8 +533,9 @@ class _NLTable:
         return self.enc[rows, :L].float(), mask
 
 
-def _exemplar_pool(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfig, pool: int,
-                   bank_rows: list[dict] | None = None):
+def _exemplar_pool(
+    examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfig, pool: int, bank_rows: list[dict] | None = None
+):
     """A retrieval bank over the training pairs and, per example, the token ids of its `pool`
     nearest neighbours by NL, leaving itself out (Retriever.exemplars_loo): (N, pool, Lc), PAD rows
     where fewer exist. For the languages `bank_rows` hold, the neighbours come from those rows instead
@@ -617,8 +691,12 @@ class _Accumulator:
         keys = self.rows[0][0].keys()
         cat = {k: torch.cat([r[0][k] for r in self.rows]) for k in keys}
         snr = self.schedule.token_snr(torch.cat([r[1] for r in self.rows]))
-        row: dict[str, float | None] = {"step": step, "loss": float(cat["total"].mean()), "lr": lr,
-                                        "elapsed_s": round(elapsed, 1)}
+        row: dict[str, float | None] = {
+            "step": step,
+            "loss": float(cat["total"].mean()),
+            "lr": lr,
+            "elapsed_s": round(elapsed, 1),
+        }
         for k in keys:
             if k not in ("edit", "acc_start"):
                 row[k] = float(cat[k].mean())
@@ -673,9 +751,16 @@ def _save(out, mcfg, tcfg, model, encoder, tok, opt, sched, step, args, elapsed,
     from engine.data import data_name
 
     data = [data_name(d) if "=" not in str(d) else str(d) for d in args.data]  # pretrain specs stay LANG=PATH
-    meta = {"train": dataclasses.asdict(tcfg), "data": data, "init": args.init,
-            "step": step, "elapsed_s": round(elapsed, 1), "hardware": hardware_string(),
-            "world_size": world, "dev_slice": last_eval}
+    meta = {
+        "train": dataclasses.asdict(tcfg),
+        "data": data,
+        "init": args.init,
+        "step": step,
+        "elapsed_s": round(elapsed, 1),
+        "hardware": hardware_string(),
+        "world_size": world,
+        "dev_slice": last_eval,
+    }
     if (out / checkpoint.CONFIG_FILE).exists():  # keep metrics a later evaluation added
         try:
             old = checkpoint.read_meta(out)
@@ -694,5 +779,3 @@ def hardware_string() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
     return f"CPU ({os.cpu_count()} cores, {platform.machine()}), torch {torch.__version__}"
-
-

@@ -10,6 +10,7 @@
 engine.api re-exports the public ones; engine's own modules import them from here, so that no module
 of the engine imports the facade (which would make a circle). Importing this is cheap: no torch, no numpy.
 """
+
 from __future__ import annotations
 
 import threading
@@ -59,8 +60,9 @@ class GeneratorLike(Protocol):
     @property
     def loaded(self) -> LoadedLike: ...  # its checkpoint's meta holds the dev calibration (engine.meta.calibration)
 
-    def generate(self, nl: str, lang: str, k: int, steps: int | None = None, seed: int = 0,
-                 cancel: CancelToken = None) -> list[Candidate]: ...
+    def generate(
+        self, nl: str, lang: str, k: int, steps: int | None = None, seed: int = 0, cancel: CancelToken = None
+    ) -> list[Candidate]: ...
 
     def generate_many(self, requests: list[dict[str, Any]]) -> list[list[Candidate]]: ...
 

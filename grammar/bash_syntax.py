@@ -17,6 +17,7 @@ bashlex rejects some valid Bash):
      position is clamped to the code).
 4. Any other exception from bashlex (an internal bug) -> a note; tree-sitter decides.
 """
+
 from __future__ import annotations
 
 import bashlex
@@ -98,7 +99,9 @@ def check_bash(code: str) -> Verdict:
         if unsupported:
             return Verdict(
                 valid=True,
-                notes=[f"bashlex rejects {', '.join(unsupported)}, which it does not implement (tree-sitter says valid)"],
+                notes=[
+                    f"bashlex rejects {', '.join(unsupported)}, which it does not implement (tree-sitter says valid)"
+                ],
             )
         line, col = _position(code, getattr(exc, "position", None))
         message = getattr(exc, "message", None) or str(exc)

@@ -8,14 +8,19 @@ quotes respected) plus a few whole-text patterns (fork bombs, download piped int
 Python is checked for shell-outs that run a dangerous command and for recursive deletes
 of / or ~. CF rules only format cells: never dangerous. Nothing is executed.
 """
+
 from __future__ import annotations
 
 import re
 import shlex
 
 # paths whose recursive deletion or chmod destroys a system or a home directory
-_ROOTISH = re.compile(r"""^["']?(/|/\*|~|~/|~/\*|\$HOME|\$HOME/|\$HOME/\*|\$\{HOME\}|\$\{HOME\}/\*|/\.\*|\.\./?\.\./?|/(bin|boot|dev|etc|home|lib|lib64|opt|root|sbin|srv|sys|usr|var|Users)/?\*?)["']?$""")
-_DEVICE = re.compile(r"^/dev/(sd[a-z]+\d*|hd[a-z]+\d*|vd[a-z]+\d*|xvd[a-z]+\d*|nvme\d+n\d+(p\d+)?|mmcblk\d+(p\d+)?|disk\d+|md\d+|dm-\d+|mapper/\S+)$")
+_ROOTISH = re.compile(
+    r"""^["']?(/|/\*|~|~/|~/\*|\$HOME|\$HOME/|\$HOME/\*|\$\{HOME\}|\$\{HOME\}/\*|/\.\*|\.\./?\.\./?|/(bin|boot|dev|etc|home|lib|lib64|opt|root|sbin|srv|sys|usr|var|Users)/?\*?)["']?$"""
+)
+_DEVICE = re.compile(
+    r"^/dev/(sd[a-z]+\d*|hd[a-z]+\d*|vd[a-z]+\d*|xvd[a-z]+\d*|nvme\d+n\d+(p\d+)?|mmcblk\d+(p\d+)?|disk\d+|md\d+|dm-\d+|mapper/\S+)$"
+)
 # name() { name | name & }; name  (also `function name { ... }` and `name & name` inside)
 _FORK_BOMB = re.compile(r"(?:\bfunction\s+)?(\w+|:)\s*(?:\(\s*\))?\s*\{\s*\1\s*[|&]\s*\1\s*&?\s*;?\s*\}\s*;?\s*\1")
 _DOWNLOAD_TO_SHELL = re.compile(
@@ -26,8 +31,21 @@ _DOWNLOAD_TO_SHELL = re.compile(
 _SHELLS = {"sh", "bash", "zsh", "ksh", "dash", "fish", "csh", "tcsh"}
 _REDIRECT_ETC = re.compile(r"(^|[^<>&0-9])\d?>>?\|?\s*[\"']?(/etc/\S+|/boot/\S+)")
 _REDIRECT_DEVICE = re.compile(r"(^|[^<>&0-9])\d?>>?\|?\s*(/dev/(sd|hd|vd|xvd|nvme|mmcblk|disk)\S*)")
-_PREFIX_COMMANDS = {"sudo", "doas", "nohup", "time", "exec", "command", "builtin", "env", "xargs", "nice", "ionice",
-                    "stdbuf", "timeout"}
+_PREFIX_COMMANDS = {
+    "sudo",
+    "doas",
+    "nohup",
+    "time",
+    "exec",
+    "command",
+    "builtin",
+    "env",
+    "xargs",
+    "nice",
+    "ionice",
+    "stdbuf",
+    "timeout",
+}
 _PREFIX_ARG_OPTIONS = ("-u", "-g", "-n", "-I", "-P", "-d", "-L", "-s", "-E", "-a", "-p", "-C", "-c")
 # commands that list files recursively: what `find ... | xargs sed -i` edits
 _RECURSIVE_LISTERS = {"find", "fd", "fdfind", "rg", "ag", "ack"}
@@ -59,7 +77,7 @@ def _parse(code: str) -> tuple[list[list[str]], list[list[str]]]:
         stages.clear()
 
     while i < n:
-        ch, two = code[i], code[i:i + 2]
+        ch, two = code[i], code[i : i + 2]
         if quote:
             buf.append(ch)
             if ch == "\\" and quote == '"' and i + 1 < n:
@@ -102,7 +120,7 @@ def _parse(code: str) -> tuple[list[list[str]], list[list[str]]]:
             end_stage()
             if two == "|&":
                 i += 1
-        elif ch == "&" and (buf and buf[-1][-1:] in "<>" or code[i + 1:i + 2] == ">"):
+        elif ch == "&" and (buf and buf[-1][-1:] in "<>" or code[i + 1 : i + 2] == ">"):
             buf.append(ch)  # a redirection (2>&1, &>), not a background job
         elif ch in ";&\n()":
             end_pipeline()
@@ -163,9 +181,9 @@ def _in_place(tokens: list[str]) -> str | None:
         if t.startswith("--in-place"):
             return t.partition("=")[2]
         if t.startswith("-") and not t.startswith("--") and "i" in t[1:]:
-            if cmd == "perl" and "e" in t[1:t.index("i")]:
+            if cmd == "perl" and "e" in t[1 : t.index("i")]:
                 continue  # -ei...: the i is part of perl's code
-            suffix = t[t.index("i") + 1:]
+            suffix = t[t.index("i") + 1 :]
             if suffix == "" and j + 1 < len(tokens) and tokens[j + 1] == "" and cmd != "perl":
                 return ""  # BSD sed -i '' (no backup)
             return suffix
@@ -242,14 +260,21 @@ def _bash_command_dangers(tokens: list[str], subs: list[list[str]] | None = None
         reasons.append(f"systemctl {operands[0]} shuts down or restarts the machine")
     elif cmd == "tee" and any(o.startswith("/etc/") for o in operands):
         target = next(o for o in operands if o.startswith("/etc/"))
-        reasons.append(f"overwrites the system file {target}" if not flags & {"-a", "--append"} else f"modifies the system file {target}")
-    elif cmd in ("cp", "mv", "install", "ln", "rsync", "truncate") and len(operands) >= (1 if cmd == "truncate" else 2) \
-            and (operands[-1] == "/etc" or operands[-1].startswith("/etc/")):
+        reasons.append(
+            f"overwrites the system file {target}"
+            if not flags & {"-a", "--append"}
+            else f"modifies the system file {target}"
+        )
+    elif (
+        cmd in ("cp", "mv", "install", "ln", "rsync", "truncate")
+        and len(operands) >= (1 if cmd == "truncate" else 2)
+        and (operands[-1] == "/etc" or operands[-1].startswith("/etc/"))
+    ):
         reasons.append(f"{cmd} writes into {operands[-1]} (system configuration)")
     elif cmd == "mv" and operands and any(_ROOTISH.match(o) for o in operands[:-1]):
         reasons.append("moves a system or home directory away")
     elif cmd == "kill" and "-1" in _kill_targets(tokens):
-        reasons.append(f"{' '.join(tokens[:tokens.index('-1', 1) + 1])} signals every process you own (kills them)")
+        reasons.append(f"{' '.join(tokens[: tokens.index('-1', 1) + 1])} signals every process you own (kills them)")
     elif cmd == "git":
         rest = tokens[1:]
         while rest and rest[0].startswith("-"):  # git -C DIR -c KEY=VALUE push ...
@@ -258,7 +283,7 @@ def _bash_command_dangers(tokens: list[str], subs: list[list[str]] | None = None
             reasons.append("git push --force replaces the remote branch's history (commits others pushed are lost)")
     elif cmd == "find":
         for j, t in enumerate(tokens):  # find ... -exec sed -i ... {} \;
-            if t in ("-exec", "-execdir") and j + 1 < len(tokens) and _in_place(tokens[j + 1:]) == "":
+            if t in ("-exec", "-execdir") and j + 1 < len(tokens) and _in_place(tokens[j + 1 :]) == "":
                 reasons.append(f"find {t} {tokens[j + 1]} -i edits every file find matches in place, without a backup")
     suffix = _in_place(tokens)
     if suffix is not None:
@@ -270,7 +295,12 @@ def _bash_command_dangers(tokens: list[str], subs: list[list[str]] | None = None
             reasons.append(f"{tool} -i edits every file ** matches (the whole tree) in place, without a backup")
         for o in operands:
             m = re.fullmatch(r"\x00(\d+)", o)
-            if suffix == "" and m and subs and any(_recursive_lister(_tokens(stage)[0]) for stage in subs[int(m.group(1))]):
+            if (
+                suffix == ""
+                and m
+                and subs
+                and any(_recursive_lister(_tokens(stage)[0]) for stage in subs[int(m.group(1))])
+            ):
                 reasons.append(f"{tool} -i edits every file a recursive search lists in place, without a backup")
     return reasons
 
@@ -322,7 +352,9 @@ _PY_SHELL = re.compile(
 )
 _PY_SHELL_LIST = re.compile(r"""\bsubprocess\.\w+\s*\(\s*\[(?P<items>[^\]]*)\]""")
 _PY_RMTREE = re.compile(r"""\bshutil\.rmtree\s*\(\s*(?:[rbu]?)(["'])(?P<path>[^"']*)\1""")
-_PY_RMTREE_EXPR = re.compile(r"""\bshutil\.rmtree\s*\(\s*(os\.path\.expanduser\(\s*["']~["']\s*\)|Path\.home\(\)|os\.environ\[\s*["']HOME["']\s*\]|os\.sep|os\.path\.abspath\(\s*["']/["']\s*\))""")
+_PY_RMTREE_EXPR = re.compile(
+    r"""\bshutil\.rmtree\s*\(\s*(os\.path\.expanduser\(\s*["']~["']\s*\)|Path\.home\(\)|os\.environ\[\s*["']HOME["']\s*\]|os\.sep|os\.path\.abspath\(\s*["']/["']\s*\))"""
+)
 
 _PY_FORK_LOOP = re.compile(r"\bwhile\s+(?:True|1)\s*:(?:[^\n]*\n\s+)?[^\n]*\bos\.fork\s*\(\s*\)")
 
@@ -334,7 +366,9 @@ def python_dangers(code: str) -> list[str]:
     for m in _PY_SHELL_LIST.finditer(code):
         items = re.findall(r"""["']([^"']*)["']""", m.group("items"))
         if items:
-            reasons.extend(f"runs a shell command that {r}" for r in bash_dangers(" ".join(shlex.quote(i) for i in items)))
+            reasons.extend(
+                f"runs a shell command that {r}" for r in bash_dangers(" ".join(shlex.quote(i) for i in items))
+            )
     for m in _PY_RMTREE.finditer(code):
         path = m.group("path")
         if _ROOTISH.match(path):
@@ -342,7 +376,8 @@ def python_dangers(code: str) -> list[str]:
     if _PY_RMTREE_EXPR.search(code):
         reasons.append("deletes / or your home directory recursively (shutil.rmtree)")
     if re.search(r"""\bos\.(remove|unlink)\s*\(\s*["']/dev/(sd|nvme|hd)""", code) or re.search(
-            r"""\bopen\s*\(\s*["']/dev/(sd[a-z]|nvme\d|hd[a-z])[^"']*["']\s*,\s*["'][wa]""", code):
+        r"""\bopen\s*\(\s*["']/dev/(sd[a-z]|nvme\d|hd[a-z])[^"']*["']\s*,\s*["'][wa]""", code
+    ):
         reasons.append("writes onto a raw disk device")
     if re.search(r"""\bopen\s*\(\s*["']/etc/[^"']+["']\s*,\s*["'][wa]""", code):
         reasons.append("overwrites a system file in /etc")

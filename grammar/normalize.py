@@ -12,6 +12,7 @@
 * cf: print the parse tree canonically (no spaces after commas outside text); rules that do
   not parse only lose the spaces after commas outside quoted text.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,11 +20,20 @@ import re
 _SINGLE = "‘’‚‛′"  # curly single quotes (and the prime autocorrect gives for ')
 _DOUBLE = "“”„‟″"  # curly double quotes (and the double prime)
 _ASCII = {
-    **{c: "'" for c in _SINGLE}, **{c: '"' for c in _DOUBLE},
-    "–": "-", "‐": "-", "‑": "-", "‒": "-", "−": "-",  # en dash, hyphens, figure dash, minus
-    "—": "--", "―": "--",  # em dash, horizontal bar: what autocorrect makes of "--"
+    **{c: "'" for c in _SINGLE},
+    **{c: '"' for c in _DOUBLE},
+    "–": "-",
+    "‐": "-",
+    "‑": "-",
+    "‒": "-",
+    "−": "-",  # en dash, hyphens, figure dash, minus
+    "—": "--",
+    "―": "--",  # em dash, horizontal bar: what autocorrect makes of "--"
     "…": "...",
-    **{c: " " for c in "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"},
+    **{
+        c: " "
+        for c in "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+    },
     **{c: "" for c in "\u200b\u200c\u200d\u2060\ufeff"},  # zero-width spaces and joiners, BOM
 }
 _TYPOGRAPHIC = re.compile("[" + "".join(_ASCII) + "]")
@@ -47,7 +57,7 @@ def ascii_typography(code: str, lang: str) -> str:
                 quote = curly = ""  # an unterminated one-line string ends with its line
                 continue
             if ch == "\\" and quote != "'" or (ch == "\\" and lang == "python"):
-                out.append(code[i:i + 2])
+                out.append(code[i : i + 2])
                 i += 2
                 continue
             if curly and ch in curly:
@@ -94,11 +104,11 @@ def ascii_typography(code: str, lang: str) -> str:
                 i = m.end()
                 continue
         if ch == "\\":
-            out.append(code[i:i + 2])
+            out.append(code[i : i + 2])
             i += 2
             continue
         if ch in "'\"":
-            quote = code[i:i + 3] if lang == "python" and code.startswith(ch * 3, i) else ch
+            quote = code[i : i + 3] if lang == "python" and code.startswith(ch * 3, i) else ch
             out.append(quote)
             i += len(quote)
             continue

@@ -11,6 +11,7 @@ rank invalid candidates after the valid ones ("rank_last") or hide them ("hide")
 "hide" never silently returns nothing: when every candidate is invalid they are returned,
 marked invalid, with `message` saying so. Nothing is executed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -32,7 +33,9 @@ class RankedCandidate:
     warnings: list[str] = field(default_factory=list)
     source: str = "model"
     also_retrieved: bool = False  # a model candidate that equals a retrieved training example
-    meta: dict = field(default_factory=dict)  # the engine's meta of the kept candidate ("retrieved": the equal retrieved one's)
+    meta: dict = field(
+        default_factory=dict
+    )  # the engine's meta of the kept candidate ("retrieved": the equal retrieved one's)
     origin: str = ""  # generated | edited | copy | retrieved (codefusion.suggest.label_origins; "" before it)
     exemplar: dict | None = None  # edited/copy/retrieved: the exemplar {"code", "nl", "source", "similarity"}
 
@@ -78,9 +81,16 @@ def process(candidates: Sequence, lang: str, k: int, invalid_mode: str = INVALID
         source = "model" if "model" in sources else min(sources)
         also_retrieved = source == "model" and "retrieval" in sources
         verdict = check(code, lang)
-        rc = RankedCandidate(code=code, score=score, valid=verdict.valid, errors=list(verdict.errors),
-                             warnings=dangers(code, lang), source=source, also_retrieved=also_retrieved,
-                             meta=dict(sources[source], **({"retrieved": sources["retrieval"]} if also_retrieved else {})))
+        rc = RankedCandidate(
+            code=code,
+            score=score,
+            valid=verdict.valid,
+            errors=list(verdict.errors),
+            warnings=dangers(code, lang),
+            source=source,
+            also_retrieved=also_retrieved,
+            meta=dict(sources[source], **({"retrieved": sources["retrieval"]} if also_retrieved else {})),
+        )
         ranked.append((verdict.valid, score, position, rc))
     ranked.sort(key=lambda t: (not t[0], -t[1], t[2]))
     n_invalid = sum(1 for t in ranked if not t[0])
@@ -92,9 +102,13 @@ def process(candidates: Sequence, lang: str, k: int, invalid_mode: str = INVALID
         if valid_only:
             shown = valid_only
         elif shown:
-            message = ("the only candidate has a syntax error; showing it anyway" if len(shown) == 1
-                       else f"all {len(shown)} candidates have syntax errors; showing them anyway")
+            message = (
+                "the only candidate has a syntax error; showing it anyway"
+                if len(shown) == 1
+                else f"all {len(shown)} candidates have syntax errors; showing them anyway"
+            )
     if not ranked:
         message = "the model returned no candidates" if not candidates else "every candidate was empty"
-    return PipelineResult(candidates=shown[:k], n_raw=len(candidates), n_duplicates=n_duplicates,
-                          n_invalid=n_invalid, message=message)
+    return PipelineResult(
+        candidates=shown[:k], n_raw=len(candidates), n_duplicates=n_duplicates, n_invalid=n_invalid, message=message
+    )

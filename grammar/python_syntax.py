@@ -1,4 +1,5 @@
 """Python syntax check with tree-sitter-python (ERROR and MISSING nodes)."""
+
 from __future__ import annotations
 
 from grammar.treesitter_util import parse, syntax_issues

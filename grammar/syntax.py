@@ -4,6 +4,7 @@
 
 Lines and columns are 1-based; columns count characters (not bytes).
 """
+
 from __future__ import annotations
 
 from grammar.verdict import SyntaxIssue, Verdict

@@ -1,4 +1,5 @@
 """Shared tree-sitter helpers: build parsers once, collect ERROR and MISSING nodes."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -3,6 +3,7 @@
 Its own module, below grammar.syntax and the per-language checkers that build these, so that they
 import it and not one another (grammar.syntax, which dispatches to them, re-exports both).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -19,6 +19,7 @@ taken for a comment.
 Lines and columns are 0-based; columns are code points (see lsp.text for the
 conversion from the client's units).
 """
+
 from __future__ import annotations
 
 import re
@@ -223,8 +224,13 @@ def comment_code_pairs_at(lines: Sequence[str]) -> list[tuple[int, str, str]]:
         j = block.end_line + 1
         indent = len(block.indent)
         code: list[str] = []
-        while j < n and len(code) < MAX_PAIR_CODE_LINES and not _is_blank(lines[j]) \
-                and not lines[j].lstrip().startswith("#") and len(indentation(lines[j])) >= indent:
+        while (
+            j < n
+            and len(code) < MAX_PAIR_CODE_LINES
+            and not _is_blank(lines[j])
+            and not lines[j].lstrip().startswith("#")
+            and len(indentation(lines[j])) >= indent
+        ):
             code.append(lines[j][indent:].rstrip())
             j += 1
         if block.text and code:

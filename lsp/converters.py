@@ -5,6 +5,7 @@ warnings, source, origin, exemplar), best first; their labels (generated, edited
 retrieved) are worded by codefusion.suggest.origin_text, as the CLI words them. Positions here are code
 points; the server converts them to the client's units (`to_client`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -143,14 +144,14 @@ def completion_items(
     return items
 
 
-def inline_items(
-    candidates: Sequence[Any], edit: CursorEdit, to_client: ToClient
-) -> list[types.InlineCompletionItem]:
+def inline_items(candidates: Sequence[Any], edit: CursorEdit, to_client: ToClient) -> list[types.InlineCompletionItem]:
     rng = types.Range(start=to_client(edit.line, edit.start), end=to_client(edit.line, edit.end))
     return [types.InlineCompletionItem(insert_text=edit.text(c.code), range=rng) for c in candidates]
 
 
-def workspace_edit(uri: str, request: NLRequest, lines: Sequence[str], code: str, to_client: ToClient) -> types.WorkspaceEdit:
+def workspace_edit(
+    uri: str, request: NLRequest, lines: Sequence[str], code: str, to_client: ToClient
+) -> types.WorkspaceEdit:
     line, col, text = insertion(request, lines, code)
     pos = to_client(line, col)
     return types.WorkspaceEdit(changes={uri: [types.TextEdit(range=types.Range(start=pos, end=pos), new_text=text)]})

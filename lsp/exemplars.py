@@ -7,6 +7,7 @@ names its document ("file": the path of a file: URI, else the URI) and the comme
 1-based), the provenance a candidate drawn from it shows. The server uses them only in a trusted
 workspace (lsp.server: trustedWorkspace).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -44,8 +45,10 @@ class WorkspaceExemplars:
             source = doc.source
             if lang is not None and len(source) <= MAX_DOCUMENT_CHARS:
                 where = document_file(doc.uri)
-                records = [{"nl": nl, "code": code, "lang": lang, "file": where, "line": line + 1}
-                           for line, nl, code in comment_code_pairs_at(split_lines(source))]
+                records = [
+                    {"nl": nl, "code": code, "lang": lang, "file": where, "line": line + 1}
+                    for line, nl, code in comment_code_pairs_at(split_lines(source))
+                ]
             if old is None or old[1] != records:
                 changed = changed or bool(records) or bool(old and old[1])
             self._docs[doc.uri] = (version, records)

@@ -16,6 +16,7 @@ LF-only header is never matched. Here:
 
 Every problem is logged, none ends the loop; only the end of the stream does.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -118,9 +119,16 @@ def recover_id(head: bytes) -> Any:
         return None
 
 
-async def run_framed(stop_event: threading.Event, src: Source, protocol: Any, logger: logging.Logger | None = None,
-                     error_handler: Callable | None = None, max_body: int = MAX_BODY, idle_s: float = BODY_IDLE_S,
-                     on_oversize: Callable[[Any, int], None] | None = None) -> None:
+async def run_framed(
+    stop_event: threading.Event,
+    src: Source,
+    protocol: Any,
+    logger: logging.Logger | None = None,
+    error_handler: Callable | None = None,
+    max_body: int = MAX_BODY,
+    idle_s: float = BODY_IDLE_S,
+    on_oversize: Callable[[Any, int], None] | None = None,
+) -> None:
     """The message loop: read framed messages and hand them to `protocol` until the stream ends."""
     log = logger or logging.getLogger(__name__)
     length: int | None = None
@@ -135,7 +143,9 @@ async def run_framed(stop_event: threading.Event, src: Source, protocol: Any, lo
             in_headers = True
             length = int(value) if value.isdigit() and len(value) <= 12 else None
             if length is None or not 0 < length <= max_body:
-                log.warning("refused Content-Length %r (1..%d bytes); skipping to the next header", value[:40], max_body)
+                log.warning(
+                    "refused Content-Length %r (1..%d bytes); skipping to the next header", value[:40], max_body
+                )
                 oversize = length if length is not None and length > max_body and on_oversize else None
                 length, in_headers = None, oversize is not None
             continue
@@ -150,7 +160,7 @@ async def run_framed(stop_event: threading.Event, src: Source, protocol: Any, lo
             head, _ = await src.body(min(oversize, PEEK), idle_s)
             nxt = _NEXT.search(head)
             if nxt is not None:  # the length lied: what follows is the next message; keep it
-                src.push_back(head[nxt.start():])
+                src.push_back(head[nxt.start() :])
                 head = head[: nxt.start()]
             msg_id = recover_id(head)
             if msg_id is not None and on_oversize is not None:  # (oversize is only set with on_oversize)
@@ -170,7 +180,7 @@ async def run_framed(stop_event: threading.Event, src: Source, protocol: Any, lo
             if nxt is None:  # the length may have been too short: the next header may begin inside
                 src.push_back(body[1:])  # rescanned as lines: junk is skipped, a header is found
             else:
-                src.push_back(body[nxt.start():])
+                src.push_back(body[nxt.start() :])
                 head = body[: nxt.start()]
                 try:  # the length was too long: the message itself is whole before the next header
                     protocol.handle_message(protocol.structure_message(json.loads(head)))

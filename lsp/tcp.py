@@ -6,6 +6,7 @@ connects and closes) ends only its own session, and the listener stays up. Beyon
 interface a token is required: the first line a client sends must be it (for tunnels; refused
 connections are closed at once).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,9 @@ async def _pump(reader: asyncio.StreamReader, writer, close_on_end: bool = True)
                 pass
 
 
-async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, child_args: list[str],
-                   token: str | None) -> None:
+async def _session(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, child_args: list[str], token: str | None
+) -> None:
     peer = writer.get_extra_info("peername")
     if token is not None:
         try:
@@ -56,8 +58,15 @@ async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, c
             log.warning("refused %s: wrong or missing token", peer)
             writer.close()
             return
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "lsp", *child_args, stdin=asyncio.subprocess.PIPE,
-                                                stdout=asyncio.subprocess.PIPE, stderr=None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "lsp",
+        *child_args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=None,
+    )
     log.info("session for %s: server process %s", peer, proc.pid)
     assert proc.stdin is not None and proc.stdout is not None  # both PIPE
     up = asyncio.ensure_future(_pump(reader, proc.stdin))

@@ -5,6 +5,7 @@ negotiated position encoding (UTF-16 code units unless the client offers
 another). The rest of the package works in Python code points; these
 functions convert at the edge.
 """
+
 from __future__ import annotations
 
 import re

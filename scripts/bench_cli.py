@@ -12,6 +12,7 @@ beside them, and each bound of issue 24 is checked against the p50: fresh proces
 0.5 s, first completion after "ready" <= 0.5 s. "Cold cache" is one fresh process with an empty cache folder
 (it must embed nothing: the cache then holds no sentence vectors). Exit status 1 when a call fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,25 +30,40 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-REQUESTS = ["find all python files modified today", "count lines in every text file", "delete empty directories",
-            "show the ten largest files", "list processes using port 8080", "compress the logs folder"]
+REQUESTS = [
+    "find all python files modified today",
+    "count lines in every text file",
+    "delete empty directories",
+    "show the ten largest files",
+    "list processes using port 8080",
+    "compress the logs folder",
+]
 BOUNDS = {"fresh": 3.0, "daemon_warm": 0.5, "lsp_first": 0.5}
 
 
 def machine(threads: str) -> str:
     model = ""
     try:
-        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("model name")), "")
+        model = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
+        )
     except OSError:
         pass
     try:
         import torch
+
         tv = torch.__version__
     except ImportError:
         tv = "?"
-    return (f"{os.cpu_count()} cores ({model or platform.machine()}), {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, torch {tv}, CODEFUSION_THREADS={threads}")
+    return (
+        f"{os.cpu_count()} cores ({model or platform.machine()}), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, torch {tv}, CODEFUSION_THREADS={threads}"
+    )
 
 
 def load() -> str:
@@ -56,8 +72,13 @@ def load() -> str:
 
 def spread(xs: list) -> dict:
     s = sorted(xs)
-    return {"n": len(s), "min": round(s[0], 3), "p50": round(statistics.median(s), 3),
-            "p95": round(s[min(len(s) - 1, round(0.95 * (len(s) - 1)))], 3), "max": round(s[-1], 3)}
+    return {
+        "n": len(s),
+        "min": round(s[0], 3),
+        "p50": round(statistics.median(s), 3),
+        "p95": round(s[min(len(s) - 1, round(0.95 * (len(s) - 1)))], 3),
+        "max": round(s[-1], 3),
+    }
 
 
 def fmt(d: dict) -> str:
@@ -108,15 +129,21 @@ def main(argv=None) -> int:
     p.add_argument("--training-files", action="store_true", help="let the bank use the training files when found")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     a = p.parse_args(argv)
-    env = {**os.environ, "CODEFUSION_THREADS": os.environ.get("CODEFUSION_THREADS", "1"),
-           "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="cf-bench-run-")}
+    env = {
+        **os.environ,
+        "CODEFUSION_THREADS": os.environ.get("CODEFUSION_THREADS", "1"),
+        "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="cf-bench-run-"),
+    }
     if not a.training_files:
         env["CODEFUSION_DATA"] = "none"
     cwd = tempfile.mkdtemp(prefix="cf-bench-cwd-")  # a user's folder: no relative data paths resolve here
     base = [sys.executable, "-m", "codefusion", "generate", "--lang", a.lang, "--device", "cpu"]
     base += ["--checkpoint", a.checkpoint] if a.checkpoint else []
-    out = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(env["CODEFUSION_THREADS"]),
-           "bank": "shipped + training files" if a.training_files else "shipped (no training files: CODEFUSION_DATA=none)"}
+    out = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(env["CODEFUSION_THREADS"]),
+        "bank": "shipped + training files" if a.training_files else "shipped (no training files: CODEFUSION_DATA=none)",
+    }
     print(f"{out['date']}; {out['machine']}")
     print(f"bank: {out['bank']}")
     try:
@@ -126,31 +153,47 @@ def main(argv=None) -> int:
         wall, cpu = timed(base + [REQUESTS[0]], {**env, "CODEFUSION_CACHE": cold_dir}, cwd)
         vectors = [f.name for f in Path(cold_dir).iterdir() if f.name.startswith("nl-vectors")]
         out["cold"] = {"wall": round(wall, 3), "cpu": round(cpu, 3), "embedded": bool(vectors), "load_before": l0}
-        print(f"cold cache, first call:           {wall:.3f} s (CPU {cpu:.2f} s); embedded a bank: "
-              f"{'yes' if vectors else 'no'}   [{l0}]")
+        print(
+            f"cold cache, first call:           {wall:.3f} s (CPU {cpu:.2f} s); embedded a bank: "
+            f"{'yes' if vectors else 'no'}   [{l0}]"
+        )
         # fresh processes, the user's cache warm
         l0 = load()
         runs = [timed(base + [REQUESTS[i % len(REQUESTS)] + f" {i}"], env, cwd) for i in range(a.n)]
-        out["fresh"] = {**spread([w for w, _ in runs]), "cpu_p50": round(statistics.median(c for _, c in runs), 3),
-                        "load_before": l0, "load_after": load()}
-        print(f"fresh process (generate):         {fmt(out['fresh'])}; CPU p50 {out['fresh']['cpu_p50']:.2f} s   "
-              f"[{l0} -> {out['fresh']['load_after']}]")
+        out["fresh"] = {
+            **spread([w for w, _ in runs]),
+            "cpu_p50": round(statistics.median(c for _, c in runs), 3),
+            "load_before": l0,
+            "load_after": load(),
+        }
+        print(
+            f"fresh process (generate):         {fmt(out['fresh'])}; CPU p50 {out['fresh']['cpu_p50']:.2f} s   "
+            f"[{l0} -> {out['fresh']['load_after']}]"
+        )
         # the daemon
         l0 = load()
         start, _ = timed(base + ["--daemon", "warm up the daemon"], env, cwd)
         warm = [timed(base + ["--daemon", REQUESTS[i % len(REQUESTS)] + f" {i}"], env, cwd) for i in range(a.n)]
         out["daemon_start"] = round(start, 3)
-        out["daemon_warm"] = {**spread([w for w, _ in warm]), "cpu_p50": round(statistics.median(c for _, c in warm), 3),
-                              "load_before": l0, "load_after": load()}
+        out["daemon_warm"] = {
+            **spread([w for w, _ in warm]),
+            "cpu_p50": round(statistics.median(c for _, c in warm), 3),
+            "load_before": l0,
+            "load_after": load(),
+        }
         print(f"daemon start (first --daemon):    {start:.3f} s")
-        print(f"daemon warm (generate --daemon):  {fmt(out['daemon_warm'])}; client CPU p50 "
-              f"{out['daemon_warm']['cpu_p50']:.2f} s   [{l0} -> {out['daemon_warm']['load_after']}]")
+        print(
+            f"daemon warm (generate --daemon):  {fmt(out['daemon_warm'])}; client CPU p50 "
+            f"{out['daemon_warm']['cpu_p50']:.2f} s   [{l0} -> {out['daemon_warm']['load_after']}]"
+        )
         # the language server
         if a.lsp:
             l0 = load()
             options = {"device": "cpu", **({"checkpoint": str(Path(a.checkpoint).resolve())} if a.checkpoint else {})}
-            firsts = [asyncio.run(lsp_first(options, {k: v for k, v in env.items() if k.startswith("CODEFUSION_")}))
-                      for _ in range(a.lsp)]
+            firsts = [
+                asyncio.run(lsp_first(options, {k: v for k, v in env.items() if k.startswith("CODEFUSION_")}))
+                for _ in range(a.lsp)
+            ]
             out["lsp_first"] = {**spread(firsts), "load_before": l0, "load_after": load()}
             first = out["lsp_first"]
             print(f"first completion after ready:     {fmt(first)}   [{l0} -> {first['load_after']}]")

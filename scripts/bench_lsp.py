@@ -16,6 +16,7 @@ Starts the real server (`python -m lsp`) over stdio, as an editor would, and pri
 
 Without --checkpoint the server uses the shipped default model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,7 +61,11 @@ def percentiles(samples: list[float]) -> str:
 def document(comment: str, filler_lines: int = 400) -> str:
     """A shell script with `comment` in the middle; the cursor goes on the blank line after it."""
     half = filler_lines // 2
-    body = [f"echo line {i}" for i in range(half)] + [f"# {comment}", ""] + [f"echo line {i}" for i in range(half, filler_lines)]
+    body = (
+        [f"echo line {i}" for i in range(half)]
+        + [f"# {comment}", ""]
+        + [f"echo line {i}" for i in range(half, filler_lines)]
+    )
     return "#!/bin/bash\n" + "\n".join(body) + "\n"
 
 
@@ -105,7 +110,9 @@ class Bench:
 
     def open(self, uri: str, text: str) -> None:
         self.client.text_document_did_open(
-            types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=uri, language_id="shellscript", version=1, text=text))
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(uri=uri, language_id="shellscript", version=1, text=text)
+            )
         )
 
     def requests(self, uri: str):
@@ -113,7 +120,9 @@ class Bench:
         pos = types.Position(line=self.line, character=0)
         c = self.client
         return {
-            "completion": lambda: c.text_document_completion_async(types.CompletionParams(text_document=doc, position=pos)),
+            "completion": lambda: c.text_document_completion_async(
+                types.CompletionParams(text_document=doc, position=pos)
+            ),
             "inlineCompletion": lambda: c.text_document_inline_completion_async(
                 types.InlineCompletionParams(
                     text_document=doc,
@@ -124,7 +133,10 @@ class Bench:
             "codeAction": lambda: c.text_document_code_action_async(
                 types.CodeActionParams(
                     text_document=doc,
-                    range=types.Range(start=types.Position(line=self.line - 1, character=2), end=types.Position(line=self.line - 1, character=2)),
+                    range=types.Range(
+                        start=types.Position(line=self.line - 1, character=2),
+                        end=types.Position(line=self.line - 1, character=2),
+                    ),
                     context=types.CodeActionContext(diagnostics=[]),
                 )
             ),
@@ -183,12 +195,18 @@ class Bench:
             t = time.perf_counter()
             await self.requests(uri)["completion"]()
             lat.append((time.perf_counter() - t) * 1000)
-            self.client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+            self.client.text_document_did_close(
+                types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+            )
             if i + 1 in (1, 100, n) or (i + 1) % 250 == 0:
                 rss[i + 1] = self.rss_mb()
                 parts = self.rss_mb("RssAnon"), self.rss_mb("RssFile")
                 detail = f" (anonymous {parts[0]:.1f}, file-backed {parts[1]:.1f})" if None not in parts else ""
-                print(f"  after {i + 1:5d} requests: RSS {rss[i + 1]:.1f} MB{detail}" if rss[i + 1] else f"  after {i + 1} requests")
+                print(
+                    f"  after {i + 1:5d} requests: RSS {rss[i + 1]:.1f} MB{detail}"
+                    if rss[i + 1]
+                    else f"  after {i + 1} requests"
+                )
         print(f"\nendurance, {n} completions on new comments: {percentiles(lat)}")
         if rss.get(100) and rss.get(n) and n > 100:
             print(f"  RSS growth from request 100 to {n}: {rss[n] - rss[100]:+.1f} MB")
@@ -257,8 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the checkpoint's)")
     parser.add_argument("--n", type=int, default=200, help="requests per kind for the overhead (default 200)")
     parser.add_argument("--e2e", type=int, default=10, help="end-to-end requests (default 10)")
-    parser.add_argument("--endurance", type=int, default=0, metavar="N",
-                        help="instead: N completions on new comments, latency and the server's RSS growth")
+    parser.add_argument(
+        "--endurance",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: N completions on new comments, latency and the server's RSS growth",
+    )
     return asyncio.run(run(parser.parse_args(argv)))
 
 

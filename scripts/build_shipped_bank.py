@@ -9,6 +9,7 @@ LICENSE-tldr.txt in that folder are kept as they are. Embedding the ~27k distinc
 minutes on a CPU; nothing else needs rebuilding unless the tldr files, the retrieval options or the
 default encoder change (the loader refuses a bank whose files or options do not match).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,10 +27,16 @@ def main(argv=None) -> int:
 
     data = default_data_dir()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", nargs="+", type=Path,
-                   default=[data / "bash" / "tldr-train.jsonl", data / "bash" / "tldr-dev.jsonl"] if data else None,
-                   help="converted tldr JSONL files (default: tldr-train and tldr-dev in ../shared/data/bash)")
-    p.add_argument("--out", type=Path, default=REPO / "codefusion_bank", help="the bank folder (default: codefusion_bank)")
+    p.add_argument(
+        "--data",
+        nargs="+",
+        type=Path,
+        default=[data / "bash" / "tldr-train.jsonl", data / "bash" / "tldr-dev.jsonl"] if data else None,
+        help="converted tldr JSONL files (default: tldr-train and tldr-dev in ../shared/data/bash)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=REPO / "codefusion_bank", help="the bank folder (default: codefusion_bank)"
+    )
     a = p.parse_args(argv)
     if not a.data:
         p.error("no --data given and no ../shared/data directory found")
@@ -42,8 +49,10 @@ def main(argv=None) -> int:
     except (TldrError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"{a.out}: {m['rows']} rows, {m['entries']} entries, vectors {m['entries']}x{m['dim']} {m['vectors_dtype']} "
-          f"({m['encoder']}), {time.perf_counter() - start:.0f} s")
+    print(
+        f"{a.out}: {m['rows']} rows, {m['entries']} entries, vectors {m['entries']}x{m['dim']} {m['vectors_dtype']} "
+        f"({m['encoder']}), {time.perf_counter() - start:.0f} s"
+    )
     return 0
 
 

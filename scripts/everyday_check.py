@@ -20,6 +20,7 @@
 --out FILE.json writes the report and FILE.md beside it (a table per language, then each request
 with its candidates and which rule part failed). Nothing is executed but the CLI itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,16 @@ from codefusion.settings import DEFAULT_K  # noqa: E402  (the one default k; the
 
 REQUESTS = Path(__file__).resolve().parent / "everyday" / "requests.jsonl"
 LANGS = ("bash", "python")
-FIELDS = {"id": str, "lang": str, "nl": str, "must": list, "must_not": list, "note": str,
-          "example_ok": list, "example_bad": list}
+FIELDS = {
+    "id": str,
+    "lang": str,
+    "nl": str,
+    "must": list,
+    "must_not": list,
+    "note": str,
+    "example_ok": list,
+    "example_bad": list,
+}
 # scripts/setup.sh's torch: the CPU build on a machine without an NVIDIA driver (the clean install's first step)
 SETUP_TORCH = "torch==2.13.0"
 PIP_TIMEOUT_S = 1200
@@ -55,6 +64,7 @@ class CheckError(Exception):
 
 
 # ---------------------------------------------------------------- the requests and their rules
+
 
 def load_requests(path: Path = REQUESTS) -> list[dict]:
     """The requests of a JSONL file, each checked: fields and types, known language, unique id,
@@ -120,6 +130,7 @@ def select(requests: list[dict], limit: int | None) -> list[dict]:
 
 def summarise(rows: list[dict]) -> dict:
     """{lang: {n, top1, anyk, top1_pct, anyk_pct}} for each language present, and "overall"."""
+
     def part(rs):
         n = len(rs)
         top1 = sum(r["top1"] for r in rs)
@@ -133,6 +144,7 @@ def summarise(rows: list[dict]) -> dict:
 
 
 # ---------------------------------------------------------------- the fresh install
+
 
 def _run(cmd: list[str], what: str, timeout: float = PIP_TIMEOUT_S, **kw) -> subprocess.CompletedProcess:
     try:
@@ -150,8 +162,17 @@ def _run(cmd: list[str], what: str, timeout: float = PIP_TIMEOUT_S, **kw) -> sub
 def user_env(root: Path, venv: Path) -> dict:
     """The environment a user's shell has: the venv's bin first, nothing that points into the repository
     or the data, a private XDG_RUNTIME_DIR (this run's own daemon) and cache."""
-    drop = {"PYTHONPATH", "PYTHONHOME", "CODEFUSION_CHECKPOINT", "CODEFUSION_DATA", "CODEFUSION_CACHE",
-            "CODEFUSION_SHIPPED_BANK", "VIRTUAL_ENV", "XDG_RUNTIME_DIR", "PYTHONSTARTUP"}
+    drop = {
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "CODEFUSION_CHECKPOINT",
+        "CODEFUSION_DATA",
+        "CODEFUSION_CACHE",
+        "CODEFUSION_SHIPPED_BANK",
+        "VIRTUAL_ENV",
+        "XDG_RUNTIME_DIR",
+        "PYTHONSTARTUP",
+    }
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(venv)
@@ -169,7 +190,10 @@ def source_tree(root: Path, ref: str | None) -> Path:
     src.mkdir()
     archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", ref], capture_output=True)
     if archive.returncode != 0:
-        raise CheckError(f"--ref {ref}: " + (archive.stderr.decode(errors="replace").strip().splitlines() or ["git archive failed"])[-1])
+        raise CheckError(
+            f"--ref {ref}: "
+            + (archive.stderr.decode(errors="replace").strip().splitlines() or ["git archive failed"])[-1]
+        )
     _run(["tar", "-x", "-C", str(src)], "unpacking the commit", input=archive.stdout, text=False)
     return src
 
@@ -194,19 +218,31 @@ def install(root: Path, deps: str, torch: str = SETUP_TORCH, log=print, ref: str
         _run(pip + [str(wheel)], "pip install (the wheel)")
     else:
         _run(pip + ["--no-deps", str(wheel)], "pip install --no-deps (the wheel)")
-        site = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                         "the venv's site-packages").stdout.strip())
+        site = Path(
+            _run(
+                [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], "the venv's site-packages"
+            ).stdout.strip()
+        )
         mine = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
         # plain path lines: those folders join sys.path after the venv's own; their .pth files (the
         # editable checkout's finder among them) do not run
         (site / "_everyday_reuse.pth").write_text("".join(p + "\n" for p in mine))
     t2 = time.perf_counter()
-    return {"source": "the working tree" if ref is None else f"commit {ref}", "wheel": wheel.name, "wheel_bytes": wheel.stat().st_size, "venv": str(venv), "deps": deps,
-            "torch": torch if deps == "clean" else None, "build_s": round(t1 - t0, 1), "install_s": round(t2 - t1, 1)}
+    return {
+        "source": "the working tree" if ref is None else f"commit {ref}",
+        "wheel": wheel.name,
+        "wheel_bytes": wheel.stat().st_size,
+        "venv": str(venv),
+        "deps": deps,
+        "torch": torch if deps == "clean" else None,
+        "build_s": round(t1 - t0, 1),
+        "install_s": round(t2 - t1, 1),
+    }
 
 
 def tree_state(ref: str | None = None) -> dict:
     """The commit the wheel was built from and, for the working tree, how many tracked files differ from it."""
+
     def git(*args):
         r = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
         return r.stdout.strip() if r.returncode == 0 else None
@@ -214,8 +250,10 @@ def tree_state(ref: str | None = None) -> dict:
     if ref is not None:
         return {"commit": git("rev-parse", "--short", f"{ref}^{{commit}}"), "tree_changes": 0}
     changed = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": git("rev-parse", "--short", "HEAD"),
-            "tree_changes": None if changed is None else len(changed.splitlines())}
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "tree_changes": None if changed is None else len(changed.splitlines()),
+    }
 
 
 PROBE = """
@@ -248,8 +286,13 @@ print(json.dumps([check(code, lang).valid for code, lang in items]))
 def probe(venv: Path, cwd: Path, env: dict, checkpoint: str | None = None) -> dict:
     """Where the installed packages, the default model and any bank come from, asked of the venv's
     python from the outside folder; CheckError when a package is not the install's."""
-    r = _run([str(venv / "bin" / "python"), "-c", PROBE % str(REPO)] + ([checkpoint] if checkpoint else []),
-             "the install's import check", timeout=300, cwd=cwd, env=env)
+    r = _run(
+        [str(venv / "bin" / "python"), "-c", PROBE % str(REPO)] + ([checkpoint] if checkpoint else []),
+        "the install's import check",
+        timeout=300,
+        cwd=cwd,
+        env=env,
+    )
     info = json.loads(r.stdout)
     inside = [str(venv) in p for p in info["modules"].values()]
     if not all(inside) or info["repo_on_path"]:
@@ -258,6 +301,7 @@ def probe(venv: Path, cwd: Path, env: dict, checkpoint: str | None = None) -> di
 
 
 # ---------------------------------------------------------------- asking the CLI
+
 
 def ask(venv: Path, cwd: Path, env: dict, req: dict, k: int, checkpoint: str | None) -> dict:
     """One `codefusion generate --json --daemon` as a user types it: {"candidates", "seconds"} or {"error"}."""
@@ -299,12 +343,19 @@ def syntax_verdicts(venv: Path, cwd: Path, env: dict, items: list[tuple]) -> lis
     """grammar.syntax.check(code, lang).valid of the installed package, for each (code, lang), in one process."""
     if not items:
         return []
-    r = _run([str(venv / "bin" / "python"), "-c", SYNTAX], "the syntax check", timeout=600, cwd=cwd, env=env,
-             input=json.dumps(items))
+    r = _run(
+        [str(venv / "bin" / "python"), "-c", SYNTAX],
+        "the syntax check",
+        timeout=600,
+        cwd=cwd,
+        env=env,
+        input=json.dumps(items),
+    )
     return json.loads(r.stdout)
 
 
 # ---------------------------------------------------------------- the run and its report
+
 
 def bank_note(info: dict, retrieved: int) -> str:
     """What the install could retrieve from, in words."""
@@ -317,8 +368,18 @@ def bank_note(info: dict, retrieved: int) -> str:
     return f"{where}; {retrieved} candidates were retrieved examples"
 
 
-def run(requests: list[dict], *, checkpoint: str | None, deps: str, k: int = DEFAULT_K, torch: str = SETUP_TORCH,
-        keep: bool = False, progress: bool = False, shipped_bank: bool = True, ref: str | None = None) -> dict:
+def run(
+    requests: list[dict],
+    *,
+    checkpoint: str | None,
+    deps: str,
+    k: int = DEFAULT_K,
+    torch: str = SETUP_TORCH,
+    keep: bool = False,
+    progress: bool = False,
+    shipped_bank: bool = True,
+    ref: str | None = None,
+) -> dict:
     log = (lambda msg: print(msg, file=sys.stderr)) if progress else (lambda msg: None)
     root = Path(tempfile.mkdtemp(prefix="codefusion-everyday-"))
     try:
@@ -350,11 +411,26 @@ def run(requests: list[dict], *, checkpoint: str | None, deps: str, k: int = DEF
             for c in a.get("candidates", []):
                 ok = next(verdicts)
                 failed = judge(req, c["code"], ok)
-                cands.append({"code": c["code"], "source": c.get("source"), "origin": c.get("origin"), "score": c.get("score"),
-                              "syntax_ok": ok, "accepted": not failed, "failed": failed})
-            row = {"id": req["id"], "lang": req["lang"], "nl": req["nl"], "candidates": cands,
-                   "top1": bool(cands) and cands[0]["accepted"], "anyk": any(c["accepted"] for c in cands),
-                   "seconds": round(a["seconds"], 2)}
+                cands.append(
+                    {
+                        "code": c["code"],
+                        "source": c.get("source"),
+                        "origin": c.get("origin"),
+                        "score": c.get("score"),
+                        "syntax_ok": ok,
+                        "accepted": not failed,
+                        "failed": failed,
+                    }
+                )
+            row = {
+                "id": req["id"],
+                "lang": req["lang"],
+                "nl": req["nl"],
+                "candidates": cands,
+                "top1": bool(cands) and cands[0]["accepted"],
+                "anyk": any(c["accepted"] for c in cands),
+                "seconds": round(a["seconds"], 2),
+            }
             if "error" in a:
                 row["error"] = a["error"]
             if a.get("stderr"):
@@ -365,20 +441,38 @@ def run(requests: list[dict], *, checkpoint: str | None, deps: str, k: int = DEF
         origins = {}  # generated / edited / copy / retrieved, where the CLI labels them
         for c in (c for r in rows for c in r["candidates"]):
             origins[str(c["origin"])] = origins.get(str(c["origin"]), 0) + 1
-        meta = {**inst, "python": info["python"], "torch_version": info["torch"], "modules": info["modules"],
-                "checkpoint": checkpoint or info["default_checkpoint"], "shipped_model": checkpoint is None,
-                "bank": bank_note(info, retrieved), "shipped_bank": info["shipped_bank"],
-                "shipped_bank_off": not shipped_bank, "training_files_found": info["training_files_found"],
-                "retrieved_candidates": retrieved, "origins": origins, "errors": sum("error" in r for r in rows), **tree_state(ref),
-                "mode": f"one `codefusion generate --json -k {k} --lang L --daemon` process per request, from a folder "
-                        "outside the repository (the first one starts the daemon)",
-                "deps_note": ("clean: the wheel's dependencies installed by pip from its configured index"
-                              + (f", {torch} first as scripts/setup.sh" if torch != "skip" else "")) if deps == "clean"
-                else "reuse: the wheel installed alone; third-party packages from the running interpreter's site-packages",
-                "k": k, "n_requests": len(rows), "first_request_s": rows[0]["seconds"] if rows else None,
-                "request_p50_s": secs[len(secs) // 2], "requests_s": round(sum(r["seconds"] for r in rows), 1),
-                "total_s": round(time.perf_counter() - started, 1), "daemons_stopped": stopped,
-                "threads": os.environ.get("CODEFUSION_THREADS")}
+        meta = {
+            **inst,
+            "python": info["python"],
+            "torch_version": info["torch"],
+            "modules": info["modules"],
+            "checkpoint": checkpoint or info["default_checkpoint"],
+            "shipped_model": checkpoint is None,
+            "bank": bank_note(info, retrieved),
+            "shipped_bank": info["shipped_bank"],
+            "shipped_bank_off": not shipped_bank,
+            "training_files_found": info["training_files_found"],
+            "retrieved_candidates": retrieved,
+            "origins": origins,
+            "errors": sum("error" in r for r in rows),
+            **tree_state(ref),
+            "mode": f"one `codefusion generate --json -k {k} --lang L --daemon` process per request, from a folder "
+            "outside the repository (the first one starts the daemon)",
+            "deps_note": (
+                "clean: the wheel's dependencies installed by pip from its configured index"
+                + (f", {torch} first as scripts/setup.sh" if torch != "skip" else "")
+            )
+            if deps == "clean"
+            else "reuse: the wheel installed alone; third-party packages from the running interpreter's site-packages",
+            "k": k,
+            "n_requests": len(rows),
+            "first_request_s": rows[0]["seconds"] if rows else None,
+            "request_p50_s": secs[len(secs) // 2],
+            "requests_s": round(sum(r["seconds"] for r in rows), 1),
+            "total_s": round(time.perf_counter() - started, 1),
+            "daemons_stopped": stopped,
+            "threads": os.environ.get("CODEFUSION_THREADS"),
+        }
         return {"meta": meta, "summary": summarise(rows), "requests": rows}
     finally:
         if keep:
@@ -393,28 +487,47 @@ def _cell(s: str) -> str:
 
 def markdown(report: dict) -> str:
     m, s = report["meta"], report["summary"]
-    out = ["# Everyday check", "",
-           f"Model: `{m['checkpoint']}`{' (the one the wheel ships)' if m['shipped_model'] else ''}; bank: {m['bank']}.",
-           f"Install: `{m['wheel']}` (built from " + (f"commit {m['commit']}" if m["source"] != "the working tree" else
-           f"the working tree: {m['commit']} + {m['tree_changes']} changed tracked files")
-           + f") in a new venv ({m['deps_note']}); python {m['python']}, torch {m['torch_version']}.",
-           f"Asked: {m['mode']}.",
-           f"Time: wheel {m['build_s']} s, install {m['install_s']} s, first request {m['first_request_s']} s, "
-           f"then p50 {m['request_p50_s']} s a request; {m['total_s']} s in all.",
-           "Candidates by origin: " + ", ".join(f"{k} {v}" for k, v in sorted(m.get("origins", {}).items())) + ".", "",
-           f"| | requests | top-1 acceptable | any of {m['k']} acceptable |", "|---|---|---|---|"]
+    out = [
+        "# Everyday check",
+        "",
+        f"Model: `{m['checkpoint']}`{' (the one the wheel ships)' if m['shipped_model'] else ''}; bank: {m['bank']}.",
+        f"Install: `{m['wheel']}` (built from "
+        + (
+            f"commit {m['commit']}"
+            if m["source"] != "the working tree"
+            else f"the working tree: {m['commit']} + {m['tree_changes']} changed tracked files"
+        )
+        + f") in a new venv ({m['deps_note']}); python {m['python']}, torch {m['torch_version']}.",
+        f"Asked: {m['mode']}.",
+        f"Time: wheel {m['build_s']} s, install {m['install_s']} s, first request {m['first_request_s']} s, "
+        f"then p50 {m['request_p50_s']} s a request; {m['total_s']} s in all.",
+        "Candidates by origin: " + ", ".join(f"{k} {v}" for k, v in sorted(m.get("origins", {}).items())) + ".",
+        "",
+        f"| | requests | top-1 acceptable | any of {m['k']} acceptable |",
+        "|---|---|---|---|",
+    ]
     for key, part in s.items():
-        out.append(f"| {key} | {part['n']} | {part['top1']} ({part['top1_pct']} %) | {part['anyk']} ({part['anyk_pct']} %) |")
-    out += ["", "A candidate is acceptable when every `must` regex of its request matches, no `must_not` "
-            "regex matches and grammar.syntax.check accepts it (scripts/everyday/requests.jsonl).", "",
-            "| id | request | top-1 | any | candidates (✓ acceptable; else the first failed rule part) |", "|---|---|---|---|---|"]
+        out.append(
+            f"| {key} | {part['n']} | {part['top1']} ({part['top1_pct']} %) | {part['anyk']} ({part['anyk_pct']} %) |"
+        )
+    out += [
+        "",
+        "A candidate is acceptable when every `must` regex of its request matches, no `must_not` "
+        "regex matches and grammar.syntax.check accepts it (scripts/everyday/requests.jsonl).",
+        "",
+        "| id | request | top-1 | any | candidates (✓ acceptable; else the first failed rule part) |",
+        "|---|---|---|---|---|",
+    ]
     for r in report["requests"]:
         if "error" in r:
             cands = f"error: {r['error']}"
         else:
-            cands = "<br>".join(f"{'✓' if c['accepted'] else '✗'} {_cell(c['code'])}"
-                                + (f" ({c['origin']})" if c.get("origin") else "")
-                                + ("" if c["accepted"] else f" — {_cell(c['failed'][0])}") for c in r["candidates"])
+            cands = "<br>".join(
+                f"{'✓' if c['accepted'] else '✗'} {_cell(c['code'])}"
+                + (f" ({c['origin']})" if c.get("origin") else "")
+                + ("" if c["accepted"] else f" — {_cell(c['failed'][0])}")
+                for c in r["candidates"]
+            )
         out.append(f"| {r['id']} | {r['nl']} | {'✓' if r['top1'] else ''} | {'✓' if r['anyk'] else ''} | {cands} |")
     return "\n".join(out) + "\n"
 
@@ -422,16 +535,31 @@ def markdown(report: dict) -> str:
 def main(argv: Iterable[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the model the wheel ships)")
-    p.add_argument("--requests", default=str(REQUESTS), help="the request file (JSONL; default: scripts/everyday/requests.jsonl)")
+    p.add_argument(
+        "--requests", default=str(REQUESTS), help="the request file (JSONL; default: scripts/everyday/requests.jsonl)"
+    )
     p.add_argument("--limit", type=int, default=None, help="the first N requests of each language")
     p.add_argument("-k", type=int, default=DEFAULT_K, help=f"candidates per request (default {DEFAULT_K})")
-    p.add_argument("--deps", choices=["clean", "reuse"], default="clean",
-                   help="clean: pip installs the wheel's dependencies into the new venv (about a minute); "
-                        "reuse: the new venv borrows this interpreter's third-party packages")
-    p.add_argument("--torch", default=SETUP_TORCH, help=f"--deps clean: torch requirement installed first ('skip': none; default {SETUP_TORCH})")
-    p.add_argument("--ref", default=None, help="build the wheel from this commit (git archive) instead of the working tree")
-    p.add_argument("--no-shipped-bank", action="store_true",
-                   help="turn off the Bash exemplar bank the package ships (CODEFUSION_SHIPPED_BANK=none): the model alone")
+    p.add_argument(
+        "--deps",
+        choices=["clean", "reuse"],
+        default="clean",
+        help="clean: pip installs the wheel's dependencies into the new venv (about a minute); "
+        "reuse: the new venv borrows this interpreter's third-party packages",
+    )
+    p.add_argument(
+        "--torch",
+        default=SETUP_TORCH,
+        help=f"--deps clean: torch requirement installed first ('skip': none; default {SETUP_TORCH})",
+    )
+    p.add_argument(
+        "--ref", default=None, help="build the wheel from this commit (git archive) instead of the working tree"
+    )
+    p.add_argument(
+        "--no-shipped-bank",
+        action="store_true",
+        help="turn off the Bash exemplar bank the package ships (CODEFUSION_SHIPPED_BANK=none): the model alone",
+    )
     p.add_argument("--out", default=None, help="write the report here (JSON) and beside it a .md")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (wheel, venv) and say where")
     a = p.parse_args(argv)
@@ -445,8 +573,17 @@ def main(argv: Iterable[str] | None = None) -> int:
                 raise CheckError(f"--checkpoint {a.checkpoint}: not a checkpoint directory (no config.json)")
             checkpoint = str(ck)
         requests = select(load_requests(Path(a.requests)), a.limit)
-        report = run(requests, checkpoint=checkpoint, deps=a.deps, k=a.k, torch=a.torch, keep=a.keep,
-                     progress=sys.stderr.isatty(), shipped_bank=not a.no_shipped_bank, ref=a.ref)
+        report = run(
+            requests,
+            checkpoint=checkpoint,
+            deps=a.deps,
+            k=a.k,
+            torch=a.torch,
+            keep=a.keep,
+            progress=sys.stderr.isatty(),
+            shipped_bank=not a.no_shipped_bank,
+            ref=a.ref,
+        )
     except CheckError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -19,6 +19,7 @@ Device files: scripts/gpu_pack.sh writes .gpu/ (data, NL encoder, wheels); carry
 Exit status: 0 when every variant trained and evaluated; 1 when any failed (each is listed, and the
 others still finish and are packed); 2 for a malformed variant or option.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,10 +38,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 KINDS = ("diffusion", "ar", "cont")
-DEFAULT_VARIANTS = ("s10=diffusion:small:x0_scale=0.1 s05=diffusion:small:x0_scale=0.05 "
-                    "m08=diffusion:small:x0_scale=0.08,d_model=384,n_heads=6,denoiser_layers=6,decoder_layers=3 ar=ar:small:")
+DEFAULT_VARIANTS = (
+    "s10=diffusion:small:x0_scale=0.1 s05=diffusion:small:x0_scale=0.05 "
+    "m08=diffusion:small:x0_scale=0.08,d_model=384,n_heads=6,denoiser_layers=6,decoder_layers=3 ar=ar:small:"
+)
 SMOKE_VARIANTS = "d05=diffusion:tiny:x0_scale=0.5 ar=ar:tiny:"
-PART_BYTES = 15 * 2 ** 20  # the device machine returns files of limited size
+PART_BYTES = 15 * 2**20  # the device machine returns files of limited size
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Variant:
 @dataclass
 class Run:
     """Where and how: the parsed options."""
+
     out: Path
     work: Path
     device: str
@@ -101,8 +105,12 @@ class Run:
     def files(self, split: str) -> list[str]:
         d = self.data
         if split == "train":
-            return [str(d / "bash/codefusion-train.jsonl"), str(d / "bash/tldr-train.jsonl"),
-                    str(d / "python/codefusion-train.jsonl"), str(d / "cf/codefusion-train.jsonl")]
+            return [
+                str(d / "bash/codefusion-train.jsonl"),
+                str(d / "bash/tldr-train.jsonl"),
+                str(d / "python/codefusion-train.jsonl"),
+                str(d / "cf/codefusion-train.jsonl"),
+            ]
         return [str(d / f"{lang}/codefusion-dev.jsonl") for lang in ("bash", "python", "cf")]
 
     def cli(self, args: list[str], log_file: Path, launch: bool = True, timeout: float | None = None) -> int:
@@ -127,30 +135,107 @@ def checkpoint_kind(path: str) -> str:
 def train_variant(run: Run, v: Variant) -> str | None:
     """Train, export (fp16) and pack one variant; None when it worked, else what failed."""
     log_file, w = run.out / "logs" / f"{v.name}.log", run.work
-    common = ["--device", run.device, "--out", str(w / v.name), "--data", *run.files("train"), "--batch-size", str(run.bs),
-              "--max-steps", "1000000", "--no-progress"]
+    common = [
+        "--device",
+        run.device,
+        "--out",
+        str(w / v.name),
+        "--data",
+        *run.files("train"),
+        "--batch-size",
+        str(run.bs),
+        "--max-steps",
+        "1000000",
+        "--no-progress",
+    ]
     if v.kind == "cont":
         from engine.checkpoint import is_complete
 
         if not is_complete(Path(v.config)):
             return f"cont: {v.config} is not a checkpoint"
         dev = ["--dev", *run.files("dev"), "--eval-every", "1000"] if checkpoint_kind(v.config) == "diffusion" else []
-        rc = run.cli(["train", "--init", v.config, *v.set_args(), *common, *dev, "--time-budget", str(run.ft_s),
-                      "--save-every", "2000"], log_file)
+        rc = run.cli(
+            [
+                "train",
+                "--init",
+                v.config,
+                *v.set_args(),
+                *common,
+                *dev,
+                "--time-budget",
+                str(run.ft_s),
+                "--save-every",
+                "2000",
+            ],
+            log_file,
+        )
     elif v.kind == "ar":
-        rc = run.cli(["train", "--config", v.config, "--model", "ar", *v.set_args(), *common,
-                      "--time-budget", str(run.ar_s), "--save-every", "0"], log_file)
+        rc = run.cli(
+            [
+                "train",
+                "--config",
+                v.config,
+                "--model",
+                "ar",
+                *v.set_args(),
+                *common,
+                "--time-budget",
+                str(run.ar_s),
+                "--save-every",
+                "0",
+            ],
+            log_file,
+        )
     else:
         d = run.data
-        rc = run.cli(["pretrain", "--config", v.config, *v.set_args(), "--device", run.device, "--out", str(w / f"{v.name}-pre"),
-                      "--batch-size", str(run.bs), "--max-steps", "1000000", "--time-budget", str(run.pre_s),
-                      "--save-every", "0", "--no-progress", "--tokenizer-data", *run.files("train"),
-                      "--data", f"bash={d / 'bash/codefusion-pretrain.txt'}", f"cf={d / 'cf/codefusion-pretrain.txt'}",
-                      "python=stdlib"], log_file)
+        rc = run.cli(
+            [
+                "pretrain",
+                "--config",
+                v.config,
+                *v.set_args(),
+                "--device",
+                run.device,
+                "--out",
+                str(w / f"{v.name}-pre"),
+                "--batch-size",
+                str(run.bs),
+                "--max-steps",
+                "1000000",
+                "--time-budget",
+                str(run.pre_s),
+                "--save-every",
+                "0",
+                "--no-progress",
+                "--tokenizer-data",
+                *run.files("train"),
+                "--data",
+                f"bash={d / 'bash/codefusion-pretrain.txt'}",
+                f"cf={d / 'cf/codefusion-pretrain.txt'}",
+                "python=stdlib",
+            ],
+            log_file,
+        )
         if rc == 0:
-            rc = run.cli(["train", "--config", v.config, "--init", str(w / f"{v.name}-pre"), *common,
-                          "--dev", *run.files("dev"), "--time-budget", str(run.ft_s), "--eval-every", "1000",
-                          "--save-every", "2000"], log_file)
+            rc = run.cli(
+                [
+                    "train",
+                    "--config",
+                    v.config,
+                    "--init",
+                    str(w / f"{v.name}-pre"),
+                    *common,
+                    "--dev",
+                    *run.files("dev"),
+                    "--time-budget",
+                    str(run.ft_s),
+                    "--eval-every",
+                    "1000",
+                    "--save-every",
+                    "2000",
+                ],
+                log_file,
+            )
     if rc != 0:
         return f"training exited {rc} (see logs/{v.name}.log)"
     pack(run, v)  # at once: a later failure or timeout must not lose a trained model
@@ -175,7 +260,7 @@ def pack(run: Run, v: Variant) -> None:
     data = buf.getvalue()
     for i in range(0, len(data), PART_BYTES):
         suffix = chr(ord("a") + i // PART_BYTES // 26) + chr(ord("a") + i // PART_BYTES % 26)
-        (run.out / f"{v.name}.tar.part-{suffix}").write_bytes(data[i:i + PART_BYTES])
+        (run.out / f"{v.name}.tar.part-{suffix}").write_bytes(data[i : i + PART_BYTES])
 
 
 def eval_variant(run: Run, v: Variant) -> str | None:
@@ -185,10 +270,25 @@ def eval_variant(run: Run, v: Variant) -> str | None:
     log_file = run.out / "logs" / f"eval-{v.name}.log"
 
     def one(lang: str) -> int:
-        return run.cli(["eval", "--checkpoint", str(run.work / f"ship-{v.name}"), "--data",
-                        str(run.data / f"{lang}/codefusion-dev.jsonl"), *steps, "--device", run.device,
-                        "--out", str(run.work / "eval" / f"{v.name}-{lang}.json"), "--no-progress", *run.limit],
-                       log_file, launch=False, timeout=run.eval_t)
+        return run.cli(
+            [
+                "eval",
+                "--checkpoint",
+                str(run.work / f"ship-{v.name}"),
+                "--data",
+                str(run.data / f"{lang}/codefusion-dev.jsonl"),
+                *steps,
+                "--device",
+                run.device,
+                "--out",
+                str(run.work / "eval" / f"{v.name}-{lang}.json"),
+                "--no-progress",
+                *run.limit,
+            ],
+            log_file,
+            launch=False,
+            timeout=run.eval_t,
+        )
 
     with ThreadPoolExecutor(3) as ex:
         rcs = dict(zip(("bash", "python", "cf"), ex.map(one, ("bash", "python", "cf"))))
@@ -201,8 +301,24 @@ def prepare(run: Run) -> None:
     gpu = REPO / ".gpu"
     if (gpu / "whl").is_dir():
         wheels = sorted(str(p) for p in (gpu / "whl").glob("*.whl"))
-        subprocess.run([run.py, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile", "--no-cache-dir",
-                        "--upgrade", "--target", "/tmp/site", *wheels], check=True)
+        subprocess.run(
+            [
+                run.py,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-index",
+                "--no-deps",
+                "--no-compile",
+                "--no-cache-dir",
+                "--upgrade",
+                "--target",
+                "/tmp/site",
+                *wheels,
+            ],
+            check=True,
+        )
         os.environ["PYTHONPATH"] = f"/tmp/site{os.pathsep}{REPO}"
         sys.path.insert(0, "/tmp/site")
     os.environ.setdefault("PYTHONPATH", str(REPO))
@@ -222,7 +338,9 @@ def parse_args(argv: list[str] | None) -> tuple[Run, list[Variant]]:
     p.add_argument("--device", default=env("DEVICE", "cuda"))
     p.add_argument("--py", default=env("PY", sys.executable))
     p.add_argument("--launch", default=env("LAUNCH", ""), help='e.g. "torchrun --nproc_per_node 2" (default: --py)')
-    p.add_argument("--data", default=env("DATA", ""), help="the data directory (default: .gpu/data.tgz or ../shared/data)")
+    p.add_argument(
+        "--data", default=env("DATA", ""), help="the data directory (default: .gpu/data.tgz or ../shared/data)"
+    )
     p.add_argument("--variant", action="append", default=None, help="NAME=KIND:CONFIG:KEY=VAL,... (repeatable)")
     p.add_argument("--smoke", action="store_true", default=bool(env("SMOKE")), help="seconds-long rehearsal")
     p.add_argument("--pre-s", type=int, default=int(env("PRE_S", "60")))
@@ -241,7 +359,14 @@ def parse_args(argv: list[str] | None) -> tuple[Run, list[Variant]]:
     out, work = Path(a.out), Path(a.work)
     (out / "logs").mkdir(parents=True, exist_ok=True)
     (work / "eval").mkdir(parents=True, exist_ok=True)
-    pre_s, ft_s, ar_s, bs, eval_steps, limit = a.pre_s, a.ft_s, a.ar_s or a.pre_s + a.ft_s, a.bs, a.eval_steps.split(), []
+    pre_s, ft_s, ar_s, bs, eval_steps, limit = (
+        a.pre_s,
+        a.ft_s,
+        a.ar_s or a.pre_s + a.ft_s,
+        a.bs,
+        a.eval_steps.split(),
+        [],
+    )
     if a.smoke:
         pre_s, ft_s, ar_s, bs, eval_steps, limit = 4, 6, 6, 8, ["2"], ["--limit", "3"]
     data = Path(a.data) if a.data else None
@@ -252,9 +377,22 @@ def parse_args(argv: list[str] | None) -> tuple[Run, list[Variant]]:
             data = work / "data"
         else:
             data = REPO.parent / "shared" / "data"
-    run = Run(out=out.resolve(), work=work.resolve(), device=a.device, py=a.py,
-              launch=shlex.split(a.launch) if a.launch else [a.py], data=data.resolve(), pre_s=pre_s, ft_s=ft_s,
-              ar_s=ar_s, bs=bs, eval_steps=eval_steps, eval_t=a.eval_t, limit=limit, bench=a.bench)
+    run = Run(
+        out=out.resolve(),
+        work=work.resolve(),
+        device=a.device,
+        py=a.py,
+        launch=shlex.split(a.launch) if a.launch else [a.py],
+        data=data.resolve(),
+        pre_s=pre_s,
+        ft_s=ft_s,
+        ar_s=ar_s,
+        bs=bs,
+        eval_steps=eval_steps,
+        eval_t=a.eval_t,
+        limit=limit,
+        bench=a.bench,
+    )
     return run, variants
 
 
@@ -265,7 +403,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gpu_train: error: {e}", file=sys.stderr)
         return 2
     prepare(run)
-    run.log(f"device={run.device} data={run.data} variants={' '.join(f'{v.name}={v.kind}:{v.config}' for v in variants)}")
+    run.log(
+        f"device={run.device} data={run.data} variants={' '.join(f'{v.name}={v.kind}:{v.config}' for v in variants)}"
+    )
     failures: dict[str, str] = {}
     with ThreadPoolExecutor(len(variants)) as ex:
         for v, err in zip(variants, ex.map(lambda v: _guard(train_variant, run, v), variants)):
@@ -285,8 +425,24 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(run.out / "logs")
     if run.bench and "--smoke" not in (argv or []):
         bench = REPO / "scripts" / "research" / "bench_engine.py"
-        rc = subprocess.run([run.py, str(bench), "--device", run.device, "--configs", "small", "paper", "--steps", "10", "20",
-                             "--repeats", "5", "--json", str(run.out / f"bench-{run.device}.json")]).returncode
+        rc = subprocess.run(
+            [
+                run.py,
+                str(bench),
+                "--device",
+                run.device,
+                "--configs",
+                "small",
+                "paper",
+                "--steps",
+                "10",
+                "20",
+                "--repeats",
+                "5",
+                "--json",
+                str(run.out / f"bench-{run.device}.json"),
+            ]
+        ).returncode
         if rc:
             failures["bench"] = f"bench_engine.py exited {rc}"
     for name, err in failures.items():

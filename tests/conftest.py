@@ -4,6 +4,7 @@ The cache key is a hash of the engine's source and the fixture pairs, so every t
 module, the language-server tests and the VS Code end-to-end test reuse one checkpoint
 per code version (CODEFUSION_TEST_CACHE sets where; default: the system temp dir).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """How the parts join: layers that import one way, one settings definition, one home per default."""
+
 import ast
 import json
 import subprocess
@@ -30,8 +31,14 @@ def test_import_contracts_catch_a_violation(tmp_path):
     with open(tmp_path / "grammar" / "normalize.py", "a") as f:
         f.write("\nfrom engine.api import LANGUAGES  # a layer violation\n")
     exe = Path(sys.executable).parent / "lint-imports"
-    r = subprocess.run([str(exe)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                       env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    r = subprocess.run(
+        [str(exe)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
     assert r.returncode != 0 and "BROKEN" in r.stdout
 
 
@@ -65,29 +72,44 @@ def test_the_default_k_lives_in_one_python_place_and_package_json_agrees():
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     a = node.args
                     pos = a.posonlyargs + a.args
-                    pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults))
+                    pairs = list(zip(pos[len(pos) - len(a.defaults) :], a.defaults))
                     pairs += [(x, d) for x, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
-                    offenders += [f"{path.relative_to(REPO)}:{node.lineno} {node.name}(k={ast.unparse(d)})"
-                                  for x, d in pairs if x.arg == "k" and isinstance(d, ast.Constant) and d.value is not None]
-                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "k" \
-                        and isinstance(node.value, ast.Constant):
+                    offenders += [
+                        f"{path.relative_to(REPO)}:{node.lineno} {node.name}(k={ast.unparse(d)})"
+                        for x, d in pairs
+                        if x.arg == "k" and isinstance(d, ast.Constant) and d.value is not None
+                    ]
+                if (
+                    isinstance(node, ast.AnnAssign)
+                    and isinstance(node.target, ast.Name)
+                    and node.target.id == "k"
+                    and isinstance(node.value, ast.Constant)
+                ):
                     offenders.append(f"{path.relative_to(REPO)}:{node.lineno} k = {ast.unparse(node.value)}")
-                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument" \
-                        and any(isinstance(x, ast.Constant) and x.value in ("-k", "--k") for x in node.args):
-                    offenders += [f"{path.relative_to(REPO)}:{node.lineno} add_argument(-k, default=...)"
-                                  for kw in node.keywords if kw.arg == "default" and isinstance(kw.value, ast.Constant)
-                                  and kw.value.value is not None]
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "attr", "") == "add_argument"
+                    and any(isinstance(x, ast.Constant) and x.value in ("-k", "--k") for x in node.args)
+                ):
+                    offenders += [
+                        f"{path.relative_to(REPO)}:{node.lineno} add_argument(-k, default=...)"
+                        for kw in node.keywords
+                        if kw.arg == "default" and isinstance(kw.value, ast.Constant) and kw.value.value is not None
+                    ]
     assert not offenders, offenders
 
 
 def test_docs_hold_the_generated_settings_table():
     from codefusion.settings import settings_markdown
 
-    assert settings_markdown() in (REPO / "docs" / "contracts.md").read_text(encoding="utf-8"), \
+    assert settings_markdown() in (REPO / "docs" / "contracts.md").read_text(encoding="utf-8"), (
         "docs/contracts.md: paste codefusion.settings.settings_markdown() into the settings section"
+    )
 
 
-@pytest.mark.parametrize("raw, field, value", [({"k": 3}, "k", 3), ({"k": 0}, "k", 5), ({"steps": None}, "steps", None)])
+@pytest.mark.parametrize(
+    "raw, field, value", [({"k": 3}, "k", 3), ({"k": 0}, "k", 5), ({"steps": None}, "steps", None)]
+)
 def test_server_options_are_the_settings(raw, field, value):
     from codefusion.settings import Settings, parse_settings
     from lsp.options import Options, parse_options
@@ -111,7 +133,9 @@ def test_every_package_is_in_the_wheel_list():
     import tomllib
 
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {str(p.parent.relative_to(REPO)).replace("/", ".") for pkg in PACKAGES for p in (REPO / pkg).rglob("__init__.py")}
+    found = {
+        str(p.parent.relative_to(REPO)).replace("/", ".") for pkg in PACKAGES for p in (REPO / pkg).rglob("__init__.py")
+    }
     assert found <= listed, f"packages missing from pyproject.toml [tool.setuptools] packages: {sorted(found - listed)}"
     assert "codefusion_model" in listed
 

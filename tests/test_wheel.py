@@ -1,6 +1,7 @@
 """The built wheel, installed apart from the repository, brings the shipped model and the shipped Bash
 bank (tldr-pages, with its attribution): `codefusion generate` works from any folder, and the server
 finds its model too."""
+
 import json
 import os
 import re
@@ -23,13 +24,24 @@ def installed(tmp_path_factory):
     from the test environment); commands then run from a folder outside the repository."""
     root = tmp_path_factory.mktemp("wheel")
     with wheel_build_lock():  # pip wheel builds in the tree: one test process at a time
-        subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(root / "dist")],
-                       check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(root / "dist")],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
     (wheel,) = (root / "dist").glob("codefusion_editor-*.whl")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(root / "site"), str(wheel)],
-                   check=True, capture_output=True, timeout=600)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CODEFUSION_CHECKPOINT", "PYTHONPATH", "CODEFUSION_SHIPPED_BANK", "CODEFUSION_DATA")}
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(root / "site"), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CODEFUSION_CHECKPOINT", "PYTHONPATH", "CODEFUSION_SHIPPED_BANK", "CODEFUSION_DATA")
+    }
     env["PYTHONPATH"] = str(root / "site")
     env["CODEFUSION_CACHE"] = str(root / "cache")  # a cold cache, as after an install
     (root / "elsewhere").mkdir()
@@ -38,12 +50,34 @@ def installed(tmp_path_factory):
 
 def test_generate_from_outside_the_repository_uses_the_installed_model(installed):
     root, env = installed
-    r = subprocess.run([sys.executable, "-c", "import engine.api as a; print(a.default_checkpoint_dir())"],
-                       cwd=root / "elsewhere", env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", "import engine.api as a; print(a.default_checkpoint_dir())"],
+        cwd=root / "elsewhere",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0 and str(root / "site" / "codefusion_model") == r.stdout.strip(), r.stdout + r.stderr
-    r = subprocess.run([sys.executable, "-m", "codefusion", "generate", "count lines in all python files", "--lang",
-                        "bash", "--json", "--device", "cpu"], cwd=root / "elsewhere", env=env, capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "codefusion",
+            "generate",
+            "count lines in all python files",
+            "--lang",
+            "bash",
+            "--json",
+            "--device",
+            "cpu",
+        ],
+        cwd=root / "elsewhere",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     cands = json.loads(r.stdout)
@@ -78,15 +112,26 @@ def test_the_wheel_is_under_50_mb_and_holds_the_bank_with_its_attribution(instal
     assert wheel.stat().st_size < 50e6, f"the wheel is {wheel.stat().st_size / 1e6:.1f} MB"
     bank = root / "site" / "codefusion_bank"
     attribution = (bank / "ATTRIBUTION.md").read_text(encoding="utf-8")
-    for words in ("tldr-pages team and contributors", "https://github.com/tldr-pages/tldr",
-                  "08e345f42639f67d99282813247ac670dc6e87cb", "CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/"):
+    for words in (
+        "tldr-pages team and contributors",
+        "https://github.com/tldr-pages/tldr",
+        "08e345f42639f67d99282813247ac670dc6e87cb",
+        "CC BY 4.0",
+        "https://creativecommons.org/licenses/by/4.0/",
+    ):
         assert words in attribution, words
     licence = (bank / "LICENSE-tldr.txt").read_text(encoding="utf-8")
     assert licence.startswith("Attribution 4.0 International") and "Section 8 -- Interpretation." in licence
     manifest = json.loads((bank / "manifest.json").read_text())
     assert manifest["source"]["commit"] == "08e345f42639f67d99282813247ac670dc6e87cb"
-    r = subprocess.run([sys.executable, "-c", "from engine import banks; d = banks.shipped_dir(); banks.verify(d); print(d)"],
-                       cwd=root / "elsewhere", env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", "from engine import banks; d = banks.shipped_dir(); banks.verify(d); print(d)"],
+        cwd=root / "elsewhere",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0 and r.stdout.strip() == str(bank), r.stdout + r.stderr
 
 
@@ -94,8 +139,20 @@ def test_a_language_without_a_bank_says_so_once(installed):
     """Python has no redistributable bank: the first `generate` says how to add your own examples (one
     line, on stderr beside --json), the next does not."""
     root, env = installed
-    args = [sys.executable, "-m", "codefusion", "generate", "reverse the list x", "--lang", "python", "--json",
-            "--device", "cpu", "-k", "2"]
+    args = [
+        sys.executable,
+        "-m",
+        "codefusion",
+        "generate",
+        "reverse the list x",
+        "--lang",
+        "python",
+        "--json",
+        "--device",
+        "cpu",
+        "-k",
+        "2",
+    ]
     first = subprocess.run(args, cwd=root / "elsewhere", env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0 and json.loads(first.stdout), first.stderr
     assert first.stderr.count("\n") == 1 and "no example bank for Python" in first.stderr
@@ -114,7 +171,10 @@ def test_the_wheel_holds_the_product_modules_and_nothing_else(installed):
     (wheel,) = (root / "dist").glob("codefusion_editor-*.whl")
     shipped = {n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".py")}
     setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
-    tree = {f"{pkg.replace('.', '/')}/{f.name}" for pkg in setuptools["packages"]
-            for f in (REPO / setuptools["package-dir"].get(pkg, pkg.replace(".", "/"))).glob("*.py")}
+    tree = {
+        f"{pkg.replace('.', '/')}/{f.name}"
+        for pkg in setuptools["packages"]
+        for f in (REPO / setuptools["package-dir"].get(pkg, pkg.replace(".", "/"))).glob("*.py")
+    }
     assert shipped == tree, f"only in the wheel: {sorted(shipped - tree)}; only in the tree: {sorted(tree - shipped)}"
     assert not shipped & {"engine/bench.py", "lsp/bench.py", "grammar/cf/label_report.py"}  # in scripts/ (issue 25)

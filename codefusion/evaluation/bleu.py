@@ -6,6 +6,7 @@ eval/conala_eval.py); `compute_bleu` follows the `compute_bleu` CoNaLa imports
 geometric mean, brevity penalty exp(1 - r/c) when the candidate corpus is shorter.
 With smooth=False any zero precision gives BLEU 0.
 """
+
 from __future__ import annotations
 
 import collections

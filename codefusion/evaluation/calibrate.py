@@ -13,6 +13,7 @@ only fill what the pipeline drops.
 
 writes the table into the checkpoint's config.json ("calibration") through engine.checkpoint.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,8 +80,9 @@ def model_first(model_items: list, retrieval_items: list, t: dict, k: int) -> li
         if other is None or not rm or not rr:
             continue
         model, retrieved = it["raw_candidates"][:k], other["raw_candidates"][:k]
-        rated = [(rm[min(r, len(rm) - 1)], 0, r, c) for r, c in enumerate(model)] + \
-                [(rr[min(r, len(rr) - 1)], 1, r, c) for r, c in enumerate(retrieved)]
+        rated = [(rm[min(r, len(rm) - 1)], 0, r, c) for r, c in enumerate(model)] + [
+            (rr[min(r, len(rr) - 1)], 1, r, c) for r, c in enumerate(retrieved)
+        ]
         interleaved = [c for *_, c in sorted(rated, key=lambda x: (-x[0], x[1], x[2]))]
         tot = totals.setdefault(lang, [0.0, 0.0])
         tot[0] += _top_k(interleaved, lang, k)
@@ -97,16 +99,36 @@ def _read(paths) -> list[dict]:
 
 def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--items", nargs="+", default=[], metavar="REPORT.items.jsonl",
-                   help="`codefusion eval --with-retrieval` items of this checkpoint on dev: fit each language's "
-                        "score (codefusion.scoring: P(right) from each candidate's features)")
-    p.add_argument("--report", type=Path, default=None, metavar="FILE.json",
-                   help="with --items: the score's cross-validated AUC and reliability curve per language "
-                        "(and FILE.png beside it; the plot needs the [eval] extra)")
-    p.add_argument("--model-items", nargs="+", default=[], metavar="REPORT.items.jsonl",
-                   help="older table: `codefusion eval` items of this checkpoint on dev (rates by rank)")
-    p.add_argument("--retrieval-items", nargs="+", default=[], metavar="REPORT.items.jsonl",
-                   help="older table: `codefusion eval --baseline retrieval` items on the same dev files")
+    p.add_argument(
+        "--items",
+        nargs="+",
+        default=[],
+        metavar="REPORT.items.jsonl",
+        help="`codefusion eval --with-retrieval` items of this checkpoint on dev: fit each language's "
+        "score (codefusion.scoring: P(right) from each candidate's features)",
+    )
+    p.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE.json",
+        help="with --items: the score's cross-validated AUC and reliability curve per language "
+        "(and FILE.png beside it; the plot needs the [eval] extra)",
+    )
+    p.add_argument(
+        "--model-items",
+        nargs="+",
+        default=[],
+        metavar="REPORT.items.jsonl",
+        help="older table: `codefusion eval` items of this checkpoint on dev (rates by rank)",
+    )
+    p.add_argument(
+        "--retrieval-items",
+        nargs="+",
+        default=[],
+        metavar="REPORT.items.jsonl",
+        help="older table: `codefusion eval --baseline retrieval` items on the same dev files",
+    )
     p.add_argument("-k", type=int, default=None, help="ranks to calibrate (default: the setting's k)")
 
 
@@ -133,10 +155,12 @@ def run(a: argparse.Namespace) -> int:
         models, report = score_report(_read(a.items), k)
         cal["score"] = {**(cal.get("score") or {}), **models}
         for lang, r in sorted(report["languages"].items()):
-            print(f"score {lang:6s} AUC {r['auc_cv']:.3f} (5-fold by item, {r['n_candidates']} candidates, "
-                  f"{r['positives']} right); top-1 {r['ranked_by_score']['top1']:.1f} / top-{k} "
-                  f"{r['ranked_by_score']['topk']:.1f} ranked by it, {r['as_shown']['top1']:.1f} / "
-                  f"{r['as_shown']['topk']:.1f} as shown in the run")
+            print(
+                f"score {lang:6s} AUC {r['auc_cv']:.3f} (5-fold by item, {r['n_candidates']} candidates, "
+                f"{r['positives']} right); top-1 {r['ranked_by_score']['top1']:.1f} / top-{k} "
+                f"{r['ranked_by_score']['topk']:.1f} ranked by it, {r['as_shown']['top1']:.1f} / "
+                f"{r['as_shown']['topk']:.1f} as shown in the run"
+            )
         if a.report is not None:
             report["checkpoint"] = str(a.checkpoint)
             report["items"] = [str(p) for p in a.items]
@@ -160,19 +184,30 @@ def score_report(items: list, k: int) -> tuple[dict, dict]:
         p = scoring.cross_validated(X, y, groups)
         models[lang] = scoring.fit(X, y)
         by_item: dict = {}
-        for (g, prob) in zip(groups, p):
+        for g, prob in zip(groups, p):
             by_item.setdefault(g, []).append(prob)
         ranked = [_shown_by(it, by_item.get(n, []), k) for n, it in enumerate(mine)]
         langs[lang] = {
-            "n_items": len(mine), "n_candidates": len(y), "positives": int(sum(y)),
-            "right": f"bleu >= {scoring.PYTHON_RIGHT_BLEU}" if lang == "python" else {"bash": "template", "cf": "execution"}.get(lang, "exact"),
+            "n_items": len(mine),
+            "n_candidates": len(y),
+            "positives": int(sum(y)),
+            "right": f"bleu >= {scoring.PYTHON_RIGHT_BLEU}"
+            if lang == "python"
+            else {"bash": "template", "cf": "execution"}.get(lang, "exact"),
             "auc_cv": round(scoring.auc(p, y) or 0.0, 4),
             "reliability_cv": scoring.reliability(p, y),
-            "ranked_by_score": _topk(ranked, lang, k), "as_shown": _topk([it["candidates"] for it in mine], lang, k),
-            "model": models[lang]}
-    report = {"what": "P(right) of each raw candidate (model + retrieved) from its features (codefusion.scoring), "
-                      "fitted per language by logistic regression; AUC and reliability from 5-fold cross-validation "
-                      "by item on these dev items", "features": list(scoring.FEATURES), "k": k, "languages": langs}
+            "ranked_by_score": _topk(ranked, lang, k),
+            "as_shown": _topk([it["candidates"] for it in mine], lang, k),
+            "model": models[lang],
+        }
+    report = {
+        "what": "P(right) of each raw candidate (model + retrieved) from its features (codefusion.scoring), "
+        "fitted per language by logistic regression; AUC and reliability from 5-fold cross-validation "
+        "by item on these dev items",
+        "features": list(scoring.FEATURES),
+        "k": k,
+        "languages": langs,
+    }
     return models, report
 
 
@@ -191,8 +226,10 @@ def _shown_by(item: dict, probs: list, k: int) -> list:
 def _topk(shown: list, lang: str, k: int) -> dict:
     """Mean primary metric (percent) of the first shown candidate and of the best of the first k."""
     n = max(1, len(shown))
-    return {"top1": round(100 * sum(_value(s[0]["hits"], lang) if s else 0.0 for s in shown) / n, 2),
-            "topk": round(100 * sum(max((_value(c["hits"], lang) for c in s[:k]), default=0.0) for s in shown) / n, 2)}
+    return {
+        "top1": round(100 * sum(_value(s[0]["hits"], lang) if s else 0.0 for s in shown) / n, 2),
+        "topk": round(100 * sum(max((_value(c["hits"], lang) for c in s[:k]), default=0.0) for s in shown) / n, 2),
+    }
 
 
 def plot_reliability(report: dict, out_png: Path) -> Path:
@@ -204,8 +241,12 @@ def plot_reliability(report: dict, out_png: Path) -> Path:
     ax.plot([0, 1], [0, 1], "k:", label="perfect")
     for lang, r in sorted(langs.items()):
         pts = r["reliability_cv"]
-        ax.plot([b["mean_p"] for b in pts], [b["right"] for b in pts], "o-",
-                label=f"{lang} (AUC {r['auc_cv']:.2f}, {r['n_candidates']} cand.)")
+        ax.plot(
+            [b["mean_p"] for b in pts],
+            [b["right"] for b in pts],
+            "o-",
+            label=f"{lang} (AUC {r['auc_cv']:.2f}, {r['n_candidates']} cand.)",
+        )
     ax.set_xlabel("score (predicted P(right), cross-validated)")
     ax.set_ylabel("share right on dev")
     ax.set_xlim(0, 1)
@@ -216,8 +257,12 @@ def plot_reliability(report: dict, out_png: Path) -> Path:
     width = 0.8 / max(1, len(langs))
     for i, (lang, r) in enumerate(sorted(langs.items())):
         pts = r["reliability_cv"]
-        ax.bar([b["lo"] + 0.05 + (i - (len(langs) - 1) / 2) * width * 0.1 for b in pts], [b["n"] for b in pts],
-               width=width * 0.1, label=lang)
+        ax.bar(
+            [b["lo"] + 0.05 + (i - (len(langs) - 1) / 2) * width * 0.1 for b in pts],
+            [b["n"] for b in pts],
+            width=width * 0.1,
+            label=lang,
+        )
     ax.set_yscale("log")
     ax.set_xlabel("score bin")
     ax.set_ylabel("candidates")

@@ -6,6 +6,7 @@ hidden layer, drop the special tokens, match every token to its most similar tok
 other side by cosine similarity, and report F1 of the greedy precision and recall (no IDF
 weighting, no baseline rescaling). Scores are in 0..1, higher is better.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -28,8 +29,9 @@ class CodeBERTScorer:
 
     def _embed(self, text: str):
         torch = self.torch
-        enc = self.tokenizer(text, return_tensors="pt", truncation=True, max_length=self.max_length,
-                             return_special_tokens_mask=True)
+        enc = self.tokenizer(
+            text, return_tensors="pt", truncation=True, max_length=self.max_length, return_special_tokens_mask=True
+        )
         special = enc.pop("special_tokens_mask")[0].bool()
         with torch.no_grad():
             hidden = self.model(**{k: v.to(self.device) for k, v in enc.items()}).last_hidden_state[0]

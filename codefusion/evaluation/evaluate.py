@@ -5,6 +5,7 @@ REPORT.md (markdown tables), REPORT.items.jsonl (per item: NL, gold, every candi
 its score, validity and per-metric hits) and, when several steps values are given,
 REPORT_accuracy_vs_steps.png and REPORT_latency_vs_steps.png. Reads only the files it is given.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,11 +77,17 @@ def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
             from engine.retrieval import Dense
 
             enc = NLEncoder(DEFAULT_ENCODER, ModelConfig().nl_max_len)
-            dense = Dense(embed=enc.sentence_vectors, weight=opts.retrieval_dense,
-                          key=f"{DEFAULT_ENCODER}:{ModelConfig().nl_max_len}")
+            dense = Dense(
+                embed=enc.sentence_vectors,
+                weight=opts.retrieval_dense,
+                key=f"{DEFAULT_ENCODER}:{ModelConfig().nl_max_len}",
+            )
         return Source(retriever=Retriever.from_jsonl(opts.train, dense=dense)), {
-            "kind": "retrieval", "train": [str(p) for p in opts.train], "default_steps": None,
-            "dense_weight": opts.retrieval_dense}
+            "kind": "retrieval",
+            "train": [str(p) for p in opts.train],
+            "default_steps": None,
+            "dense_weight": opts.retrieval_dense,
+        }
     if opts.baseline is not None:
         raise EvalError(f"unknown baseline {opts.baseline!r}; the only baseline is 'retrieval'")
     if opts.bank is not None:  # exemplar models: another bank, or none
@@ -98,12 +105,23 @@ def make_source(opts: EvalOptions) -> tuple[Source, dict[str, Any]]:
         retriever = engine.retriever
         if retriever is None:
             raise EvalError("--with-retrieval: the checkpoint's training files are not on this machine")
-    return Source(generator=gen, retriever=retriever), {"with_retrieval": opts.with_retrieval,
-        "kind": getattr(gen, "kind", "model"), "checkpoint": opts.checkpoint,
+    return Source(generator=gen, retriever=retriever), {
+        "with_retrieval": opts.with_retrieval,
+        "kind": getattr(gen, "kind", "model"),
+        "checkpoint": opts.checkpoint,
         "exemplars": getattr(getattr(gen, "cfg", None), "exemplars", 0),
-        "bank": None if getattr(gen, "bank", None) is None else
-        ([str(p) for p in opts.bank] if opts.bank else "+".join(n for n, _ in getattr(gen.bank, "layers", ())) or "training files"), "start_snr": opts.start_snr, "noise_slots": opts.noise_slots,
-        "default_steps": getattr(gen, "default_steps", None), "languages": list(getattr(gen, "languages", ()))}
+        "bank": None
+        if getattr(gen, "bank", None) is None
+        else (
+            [str(p) for p in opts.bank]
+            if opts.bank
+            else "+".join(n for n, _ in getattr(gen.bank, "layers", ())) or "training files"
+        ),
+        "start_snr": opts.start_snr,
+        "noise_slots": opts.noise_slots,
+        "default_steps": getattr(gen, "default_steps", None),
+        "languages": list(getattr(gen, "languages", ())),
+    }
 
 
 # ---------------------------------------------------------------------------- one run
@@ -116,8 +134,9 @@ def _hits_for(codes: Sequence[str], rec: dict, lang: str, cache: dict, gold_cf) 
     return out
 
 
-def run_one(records: Sequence[dict], source: Source, steps: int | None, opts: EvalOptions,
-            items_out, progress_desc: str) -> list[dict]:
+def run_one(
+    records: Sequence[dict], source: Source, steps: int | None, opts: EvalOptions, items_out, progress_desc: str
+) -> list[dict]:
     """Suggest for and score every record for one steps value (the model alone, or the retrieval
     baseline alone: settings.retrieval is off); returns per-item results."""
     iterator: Any = records
@@ -129,9 +148,17 @@ def run_one(records: Sequence[dict], source: Source, steps: int | None, opts: Ev
     engine = Engine(source.generator, source.retriever)
     for idx, rec in enumerate(iterator):
         lang = rec["lang"]
-        request = Request(rec["nl"], lang, k=opts.k, steps=steps, seed=opts.seed, start_snr=opts.start_snr,
-                          noise_slots=opts.noise_slots, invalid_mode=opts.invalid_mode,
-                          retrieval=source.generator is None or source.retriever is not None)
+        request = Request(
+            rec["nl"],
+            lang,
+            k=opts.k,
+            steps=steps,
+            seed=opts.seed,
+            start_snr=opts.start_snr,
+            noise_slots=opts.noise_slots,
+            invalid_mode=opts.invalid_mode,
+            retrieval=source.generator is None or source.retriever is not None,
+        )
         result = engine.suggest(request)
         raw = result.raw
         gold_cf = M.cf_gold(rec) if lang == "cf" else None
@@ -141,21 +168,43 @@ def run_one(records: Sequence[dict], source: Source, steps: int | None, opts: Ev
         raw_hits = _hits_for(raw_codes, rec, lang, cache, gold_cf)
         shown_hits = _hits_for([c.code for c in result.candidates], rec, lang, cache, gold_cf)
         item = {
-            "index": idx, "line": rec["line"], "lang": lang, "steps": steps, "nl": rec["nl"], "gold": rec["code"],
-            "latency_s": result.model_seconds + result.pipeline_seconds, "generation_s": result.model_seconds,
-            "message": result.message, "n_raw": len(raw), "n_duplicates": result.n_duplicates,
+            "index": idx,
+            "line": rec["line"],
+            "lang": lang,
+            "steps": steps,
+            "nl": rec["nl"],
+            "gold": rec["code"],
+            "latency_s": result.model_seconds + result.pipeline_seconds,
+            "generation_s": result.model_seconds,
+            "message": result.message,
+            "n_raw": len(raw),
+            "n_duplicates": result.n_duplicates,
             "n_invalid": result.n_invalid,
             "gold_mask_mixed": gold_cf.mixed if gold_cf else None,
             "cf_fallback": (gold_cf.mask is None) if gold_cf else None,
             "cf_fallback_reason": gold_cf.reason if gold_cf else None,
             "candidates": [
-                {"code": c.code, "score": c.score, "valid": c.valid, "errors": [str(e) for e in c.errors],
-                 "warnings": c.warnings, "source": c.source, "hits": h}
-                for c, h in zip(result.candidates, shown_hits)],
+                {
+                    "code": c.code,
+                    "score": c.score,
+                    "valid": c.valid,
+                    "errors": [str(e) for e in c.errors],
+                    "warnings": c.warnings,
+                    "source": c.source,
+                    "hits": h,
+                }
+                for c, h in zip(result.candidates, shown_hits)
+            ],
             "raw_candidates": [
-                {"code": c.code, "score": float(c.score), "valid": v, "hits": h,
-                 **{k: c.meta[k] for k in ("copy", "exemplar", "features") if k in (getattr(c, "meta", None) or {})}}
-                for c, v, h in zip(raw, raw_valid, raw_hits)],
+                {
+                    "code": c.code,
+                    "score": float(c.score),
+                    "valid": v,
+                    "hits": h,
+                    **{k: c.meta[k] for k in ("copy", "exemplar", "features") if k in (getattr(c, "meta", None) or {})},
+                }
+                for c, v, h in zip(raw, raw_valid, raw_hits)
+            ],
         }
         items_out.write(json.dumps(item, ensure_ascii=False) + "\n")
         results.append(item)
@@ -217,19 +266,30 @@ def summarize(items: Sequence[dict], lang: str, steps: int | None, scorer=None) 
         "copy_rate": round(sum(copies) / len(copies), 4) if copies else None,
         "primary_metric": M.PRIMARY[lang],
         "argument_recall": argument_recall(items),
-        "accuracy": {"pipeline": _accuracy(items, lang, "candidates", scorer),
-                     "raw": _accuracy(items, lang, "raw_candidates", None)},
-        "validity": {"before": M.validity([[c["valid"] for c in it["raw_candidates"]] for it in items]),
-                     "after": M.validity([[c["valid"] for c in it["candidates"]] for it in items])},
-        "diversity": {"distinct_per_query": div.distinct_per_query,
-                      "mean_pairwise_edit_distance": div.mean_pairwise_edit_distance,
-                      "distinct_4gram_ratio": div.distinct_4gram_ratio},
-        "speed": {"latency_p50_s": spd.latency_p50_s, "latency_p95_s": spd.latency_p95_s,
-                  "candidates_per_s": spd.candidates_per_s},
-        "pipeline": {"duplicates_dropped": sum(it["n_duplicates"] for it in items),
-                     "invalid": sum(it["n_invalid"] for it in items),
-                     "dangerous_shown": sum(1 for it in items for c in it["candidates"] if c["warnings"]),
-                     "empty_results": sum(1 for it in items if not it["candidates"])},
+        "accuracy": {
+            "pipeline": _accuracy(items, lang, "candidates", scorer),
+            "raw": _accuracy(items, lang, "raw_candidates", None),
+        },
+        "validity": {
+            "before": M.validity([[c["valid"] for c in it["raw_candidates"]] for it in items]),
+            "after": M.validity([[c["valid"] for c in it["candidates"]] for it in items]),
+        },
+        "diversity": {
+            "distinct_per_query": div.distinct_per_query,
+            "mean_pairwise_edit_distance": div.mean_pairwise_edit_distance,
+            "distinct_4gram_ratio": div.distinct_4gram_ratio,
+        },
+        "speed": {
+            "latency_p50_s": spd.latency_p50_s,
+            "latency_p95_s": spd.latency_p95_s,
+            "candidates_per_s": spd.candidates_per_s,
+        },
+        "pipeline": {
+            "duplicates_dropped": sum(it["n_duplicates"] for it in items),
+            "invalid": sum(it["n_invalid"] for it in items),
+            "dangerous_shown": sum(1 for it in items for c in it["candidates"] if c["warnings"]),
+            "empty_results": sum(1 for it in items if not it["candidates"]),
+        },
     }
 
 
@@ -242,43 +302,63 @@ def _fmt(x: Any) -> str:
 
 def markdown(report: dict) -> str:
     src = report["source"]
-    lines = [f"# CodeFusion evaluation: {report['data']}", "",
-             f"source: {src.get('kind')} ({src.get('checkpoint') or ', '.join(src.get('train', []))}); "
-             f"k = {report['k']}, seed = {report['seed']}, invalid mode = {report['invalid_mode']}", ""]
+    lines = [
+        f"# CodeFusion evaluation: {report['data']}",
+        "",
+        f"source: {src.get('kind')} ({src.get('checkpoint') or ', '.join(src.get('train', []))}); "
+        f"k = {report['k']}, seed = {report['seed']}, invalid mode = {report['invalid_mode']}",
+        "",
+    ]
     for run in report["runs"]:
-        lines += [f"## {run['lang']}, steps = {run['steps']} ({run['n_items']} items)", "",
-                  "| metric | top-1 | top-3 | top-5 |", "|---|---|---|---|"]
+        lines += [
+            f"## {run['lang']}, steps = {run['steps']} ({run['n_items']} items)",
+            "",
+            "| metric | top-1 | top-3 | top-5 |",
+            "|---|---|---|---|",
+        ]
         for stage in ("pipeline", "raw"):
             for name, vals in run["accuracy"][stage].items():
                 if isinstance(vals, dict) and "top1" in vals:
                     extra = f" ({vals['n_items']} items)" if "n_items" in vals else ""
-                    lines.append(f"| {name}{extra} [{stage}] | {_fmt(vals['top1'])} | {_fmt(vals['top3'])} | "
-                                 f"{_fmt(vals['top5'])} |")
+                    lines.append(
+                        f"| {name}{extra} [{stage}] | {_fmt(vals['top1'])} | {_fmt(vals['top3'])} | "
+                        f"{_fmt(vals['top5'])} |"
+                    )
         lines.append("")
         acc = run["accuracy"]["pipeline"]
         if "execution_fallbacks" in acc:
-            lines.append(f"CF items scored by exact match because the gold rule cannot be executed: "
-                         f"{acc['execution_fallbacks']}")
+            lines.append(
+                f"CF items scored by exact match because the gold rule cannot be executed: {acc['execution_fallbacks']}"
+            )
         if "codebertscore" in acc:
             cbs = acc["codebertscore"]
             lines.append(f"CodeBERTScore: {cbs.get('skipped') or _fmt(cbs.get('top1_f1'))}")
         ar = run.get("argument_recall") or {}
         if ar.get("n_items"):
-            lines.append(f"Argument recall (top-1): {_fmt(ar['top1'])} % of {ar['n_literals']} request literals "
-                         f"that the reference holds ({ar['n_items']} items)")
+            lines.append(
+                f"Argument recall (top-1): {_fmt(ar['top1'])} % of {ar['n_literals']} request literals "
+                f"that the reference holds ({ar['n_items']} items)"
+            )
         v, d, s, p = run["validity"], run["diversity"], run["speed"], run["pipeline"]
-        lines += ["", "| validity | top-1 valid % | all candidates valid % |", "|---|---|---|",
-                  f"| before pipeline | {_fmt(v['before']['top1'])} | {_fmt(v['before']['all'])} |",
-                  f"| after pipeline | {_fmt(v['after']['top1'])} | {_fmt(v['after']['all'])} |", "",
-                  "| diversity / speed | value |", "|---|---|",
-                  f"| distinct candidates per query | {_fmt(d['distinct_per_query'])} |",
-                  f"| mean pairwise normalised edit distance | {d['mean_pairwise_edit_distance']:.3f} |",
-                  f"| distinct 4-grams ratio | {d['distinct_4gram_ratio']:.3f} |",
-                  f"| latency p50 (s) | {s['latency_p50_s']:.4f} |",
-                  f"| latency p95 (s) | {s['latency_p95_s']:.4f} |",
-                  f"| candidates / s | {_fmt(s['candidates_per_s'])} |",
-                  f"| duplicates dropped / invalid / dangerous shown | {p['duplicates_dropped']} / {p['invalid']} / "
-                  f"{p['dangerous_shown']} |", ""]
+        lines += [
+            "",
+            "| validity | top-1 valid % | all candidates valid % |",
+            "|---|---|---|",
+            f"| before pipeline | {_fmt(v['before']['top1'])} | {_fmt(v['before']['all'])} |",
+            f"| after pipeline | {_fmt(v['after']['top1'])} | {_fmt(v['after']['all'])} |",
+            "",
+            "| diversity / speed | value |",
+            "|---|---|",
+            f"| distinct candidates per query | {_fmt(d['distinct_per_query'])} |",
+            f"| mean pairwise normalised edit distance | {d['mean_pairwise_edit_distance']:.3f} |",
+            f"| distinct 4-grams ratio | {d['distinct_4gram_ratio']:.3f} |",
+            f"| latency p50 (s) | {s['latency_p50_s']:.4f} |",
+            f"| latency p95 (s) | {s['latency_p95_s']:.4f} |",
+            f"| candidates / s | {_fmt(s['candidates_per_s'])} |",
+            f"| duplicates dropped / invalid / dangerous shown | {p['duplicates_dropped']} / {p['invalid']} / "
+            f"{p['dangerous_shown']} |",
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -315,8 +395,10 @@ def plot_steps(report: dict, out: Path) -> list[str]:
         ax.plot(xs, [r["speed"]["latency_p50_s"] for r in runs], marker="o", label=f"{lang} p50")
         ax.plot(xs, [r["speed"]["latency_p95_s"] for r in runs], marker="s", label=f"{lang} p95")
 
-    return [figure("top-k accuracy vs steps", "accuracy (primary metric, %)", "_accuracy_vs_steps.png", accuracy),
-            figure("latency vs steps", "latency per query (s)", "_latency_vs_steps.png", latency)]
+    return [
+        figure("top-k accuracy vs steps", "accuracy (primary metric, %)", "_accuracy_vs_steps.png", accuracy),
+        figure("latency vs steps", "latency per query (s)", "_latency_vs_steps.png", latency),
+    ]
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -332,8 +414,14 @@ def run(opts: EvalOptions, source: Source | None = None, source_info: dict | Non
     if any(s is not None and s < 1 for s in opts.steps):
         raise EvalError("--steps values must be at least 1")
     try:  # the per-request options against the schema's limits now, before the model loads
-        Request("check", "bash", k=opts.k, start_snr=opts.start_snr, noise_slots=opts.noise_slots,
-                invalid_mode=opts.invalid_mode)
+        Request(
+            "check",
+            "bash",
+            k=opts.k,
+            start_snr=opts.start_snr,
+            noise_slots=opts.noise_slots,
+            invalid_mode=opts.invalid_mode,
+        )
     except ValueError as e:
         raise EvalError(str(e)) from None
     records = load_records(Path(opts.data), opts.lang, opts.limit)
@@ -343,8 +431,10 @@ def run(opts: EvalOptions, source: Source | None = None, source_info: dict | Non
     served = source_info.get("languages")
     unserved = sorted({r["lang"] for r in records} - set(served)) if served else []
     if served and unserved:
-        raise EvalError(f"the model does not serve {', '.join(unserved)} (it serves {', '.join(served)}); "
-                        f"pass --lang or another --data file")
+        raise EvalError(
+            f"the model does not serve {', '.join(unserved)} (it serves {', '.join(served)}); "
+            f"pass --lang or another --data file"
+        )
     steps_values = list(opts.steps) or [None]
     if source_info.get("kind") == "retrieval" and steps_values != [None]:
         steps_values = [None]
@@ -359,8 +449,15 @@ def run(opts: EvalOptions, source: Source | None = None, source_info: dict | Non
     out.parent.mkdir(parents=True, exist_ok=True)
     items_path = out.with_name(out.stem + ".items.jsonl")
     langs = sorted({r["lang"] for r in records})
-    report: dict[str, Any] = {"data": str(opts.data), "source": source_info, "k": opts.k, "seed": opts.seed,
-                              "invalid_mode": opts.invalid_mode, "limit": opts.limit, "runs": []}
+    report: dict[str, Any] = {
+        "data": str(opts.data),
+        "source": source_info,
+        "k": opts.k,
+        "seed": opts.seed,
+        "invalid_mode": opts.invalid_mode,
+        "limit": opts.limit,
+        "runs": [],
+    }
     with open(items_path, "w", encoding="utf-8") as items_out:
         for steps in steps_values:
             label = steps if steps is not None else source_info.get("default_steps")

@@ -24,6 +24,7 @@ distinct 4-grams ratio (distinct token 4-grams / all token 4-grams, CoNaLa token
 Speed: per-query latency p50/p95 (generation + pipeline) and candidates per second of
 generation time.
 """
+
 from __future__ import annotations
 
 import math
@@ -72,8 +73,10 @@ def candidate_hits(pred: str, record: dict, lang: str, gold_cf: CFGold | None = 
     if lang == "bash":
         return {"template": template_match(pred, gold), "exact": normalize(pred, "bash") == normalize(gold, "bash")}
     if lang == "python":
-        return {"exact": tokenize_for_bleu_eval(pred) == tokenize_for_bleu_eval(gold),
-                "bleu": sentence_bleu(gold, pred)}
+        return {
+            "exact": tokenize_for_bleu_eval(pred) == tokenize_for_bleu_eval(gold),
+            "bleu": sentence_bleu(gold, pred),
+        }
     if lang == "cf":
         from grammar.cf import CFExecutionError, CFSyntaxError, execute
 
@@ -96,8 +99,9 @@ def top_k_rate(hit_lists: Sequence[Sequence[bool]], k: int) -> float:
     return 100.0 * sum(1 for hits in hit_lists if any(hits[:k])) / len(hit_lists)
 
 
-def top_k_bleu(golds: Sequence[str], candidate_lists: Sequence[Sequence[str]],
-               sentence_scores: Sequence[Sequence[float]], k: int) -> float:
+def top_k_bleu(
+    golds: Sequence[str], candidate_lists: Sequence[Sequence[str]], sentence_scores: Sequence[Sequence[float]], k: int
+) -> float:
     """Corpus BLEU-4 (0..100) choosing, per item, the best-by-sentence-BLEU of its first k candidates."""
     chosen = []
     for cands, scores in zip(candidate_lists, sentence_scores):
@@ -140,8 +144,12 @@ def diversity(candidate_lists: Sequence[Sequence[str]], lang: str) -> Diversity:
         normed = [normalize(c, lang) for c in cands]
         distinct.append(len(set(normed)))
         pairs = [(i, j) for i in range(len(normed)) for j in range(i + 1, len(normed))]
-        pairwise.append(sum(normalized_edit_distance(normed[i], normed[j]) for i, j in pairs) / len(pairs) if pairs else 0.0)
-        grams = [tuple(toks[i:i + 4]) for toks in (tokenize_for_bleu_eval(c) for c in normed) for i in range(len(toks) - 3)]
+        pairwise.append(
+            sum(normalized_edit_distance(normed[i], normed[j]) for i, j in pairs) / len(pairs) if pairs else 0.0
+        )
+        grams = [
+            tuple(toks[i : i + 4]) for toks in (tokenize_for_bleu_eval(c) for c in normed) for i in range(len(toks) - 3)
+        ]
         if grams:
             ratios.append(len(set(grams)) / len(grams))
     return Diversity(_mean(distinct), _mean(pairwise), _mean(ratios))
@@ -169,13 +177,18 @@ class Speed:
 
 
 def speed(latencies: Sequence[float], n_candidates: int, generation_seconds: float) -> Speed:
-    return Speed(percentile(latencies, 50), percentile(latencies, 95),
-                 n_candidates / generation_seconds if generation_seconds > 0 else 0.0)
+    return Speed(
+        percentile(latencies, 50),
+        percentile(latencies, 95),
+        n_candidates / generation_seconds if generation_seconds > 0 else 0.0,
+    )
 
 
 def validity(valid_lists: Sequence[Sequence[bool]]) -> dict[str, float]:
     """{"top1": % of items whose first candidate is valid, "all": % of all candidates valid}."""
     firsts = [v[0] for v in valid_lists if v]
     flat = [x for v in valid_lists for x in v]
-    return {"top1": 100.0 * sum(firsts) / len(valid_lists) if valid_lists else 0.0,
-            "all": 100.0 * sum(flat) / len(flat) if flat else 0.0}
+    return {
+        "top1": 100.0 * sum(firsts) / len(valid_lists) if valid_lists else 0.0,
+        "all": 100.0 * sum(flat) / len(flat) if flat else 0.0,
+    }

@@ -1,4 +1,5 @@
 """Options of `codefusion eval` (light: imported when the CLI parser is built); defaults from codefusion.settings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -22,6 +22,7 @@ Two commands match when their templates are equal strings. Tellina also types it
 arguments (File, Pattern, ...); this template uses one untyped placeholder, as the
 CodeFusion floors in /work/shared/notes/floors.md do.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -1,10 +1,11 @@
 """The conditional-formatting (CF) rule DSL: parser, function table, executor.
 
-    parse(code) -> Call                 CFSyntaxError(message, pos) when the rule does not parse
-    check_cf(code) -> Verdict           the syntax check behind grammar.syntax.check(code, "cf")
-    execute(rule, data) -> list[int]    0/1 mask aligned with data rows (header first, mask[0] == 0)
-    normalize_cf(code) -> str           canonical spacing (no spaces after commas outside text)
+parse(code) -> Call                 CFSyntaxError(message, pos) when the rule does not parse
+check_cf(code) -> Verdict           the syntax check behind grammar.syntax.check(code, "cf")
+execute(rule, data) -> list[int]    0/1 mask aligned with data rows (header first, mask[0] == 0)
+normalize_cf(code) -> str           canonical spacing (no spaces after commas outside text)
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,18 @@ from grammar.cf.nodes import Call, unparse
 from grammar.cf.parser import CFSyntaxError, parse
 from grammar.verdict import SyntaxIssue, Verdict
 
-__all__ = ["CFExecutionError", "CFSyntaxError", "Call", "FUNCTIONS", "FunctionSpec", "check_cf", "execute",
-           "normalize_cf", "parse", "unparse"]
+__all__ = [
+    "CFExecutionError",
+    "CFSyntaxError",
+    "Call",
+    "FUNCTIONS",
+    "FunctionSpec",
+    "check_cf",
+    "execute",
+    "normalize_cf",
+    "parse",
+    "unparse",
+]
 
 
 def _line_col(code: str, pos: int) -> tuple[int, int]:

@@ -18,6 +18,7 @@ Semantics (Excel's conditional-formatting rule types, as /work/shared/data/cf/DS
 * Errors: cells holding an Excel error value (#N/A, #DIV/0!, ...).
 Nothing but the rule language is interpreted; no code is ever run.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,7 +30,18 @@ from grammar.cf.nodes import Call, CellRef, ColRef, Node, Number, Text
 from grammar.cf.parser import parse
 
 DEFAULT_COLUMN = 1  # train style: the `Value` column
-EXCEL_ERRORS = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA", "#SPILL!", "#CALC!"}
+EXCEL_ERRORS = {
+    "#N/A",
+    "#DIV/0!",
+    "#VALUE!",
+    "#REF!",
+    "#NAME?",
+    "#NUM!",
+    "#NULL!",
+    "#GETTING_DATA",
+    "#SPILL!",
+    "#CALC!",
+}
 _LEADING_NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
 
 
@@ -139,7 +151,9 @@ class _Executor:
         out = []
         for v, lo, hi in zip(values, self.operand(lo_node), self.operand(hi_node)):
             a, lo_n, hi_n = _number(v), _leading_number(lo), _leading_number(hi)
-            out.append(a is not None and lo_n is not None and hi_n is not None and min(lo_n, hi_n) <= a <= max(lo_n, hi_n))
+            out.append(
+                a is not None and lo_n is not None and hi_n is not None and min(lo_n, hi_n) <= a <= max(lo_n, hi_n)
+            )
         return out
 
     def text_rule(self, call: Call, test: Callable[[str, str], bool]) -> Mask:

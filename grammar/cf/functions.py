@@ -11,6 +11,7 @@ Slot kinds:
     count    a rank size: number or number%
     text     a text literal: 'quoted', "quoted", $A$1 or bare text up to the call's closing parenthesis
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,8 +41,18 @@ _STATE = ((), ("col",))
 _RANK = (("count",), ("col",), ("col", "count"))
 
 _SPECS = [
-    *(FunctionSpec(n, "value", _CMP) for n in (
-        "GreaterThan", "LessThan", "GreaterThanEqual", "GreaterThanEquals", "LessThanEqual", "Equals", "NotEquals")),
+    *(
+        FunctionSpec(n, "value", _CMP)
+        for n in (
+            "GreaterThan",
+            "LessThan",
+            "GreaterThanEqual",
+            "GreaterThanEquals",
+            "LessThanEqual",
+            "Equals",
+            "NotEquals",
+        )
+    ),
     FunctionSpec("Between", "value", _BETWEEN),
     *(FunctionSpec(n, "text", _TEXT) for n in ("TextEquals", "TextContains", "TextStartsWith")),
     *(FunctionSpec(n, "text", _TEXT_COL) for n in ("StartsWith", "EndsWith")),

@@ -1,4 +1,5 @@
 """Syntax tree of a CF rule. Every node keeps its character offset in the source."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

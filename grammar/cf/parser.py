@@ -12,6 +12,7 @@ argument (the balanced closing parenthesis first, then every other one). Among a
 parses that consume the whole input the first wins; when none does, the error that
 got furthest into the input is reported.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -317,7 +318,7 @@ def parse(code: str) -> Call:
             rest = parser.skip_ws(end)
             if rest == len(code):
                 return node
-            parser.fail(f"unexpected text after the rule: {code[rest:rest + 20]!r}", rest)
+            parser.fail(f"unexpected text after the rule: {code[rest : rest + 20]!r}", rest)
     except RecursionError:
         raise CFSyntaxError("rule too complex to parse", 0) from None
     failure = parser.failure or _Failure(0, 0, "not a CF rule")

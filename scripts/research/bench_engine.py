@@ -7,6 +7,7 @@ Latency does not depend on the weights, so untrained networks of each named size
 timed unless --checkpoint is given. The NL encoder E runs in every timed generation.
 Prints a table; --json writes the figures too.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,9 +24,13 @@ from engine.generator import Generator, configure_threads, pick_device
 from engine.schedule import make_schedule
 from engine.tokenizer import CodeTokenizer
 
-QUERIES = ["find all python files modified today", "count the lines of every log file",
-           "delete empty directories under the current folder", "show the ten largest files",
-           "print the current date in ISO format"]
+QUERIES = [
+    "find all python files modified today",
+    "count the lines of every log file",
+    "delete empty directories under the current folder",
+    "show the ten largest files",
+    "print the current date in ISO format",
+]
 
 
 def _sync(device: str) -> None:
@@ -107,8 +112,10 @@ def main(argv=None) -> int:
     device = pick_device(a.device)
     amp = device.startswith("cuda")
     results = []
-    print(f"device: {device} ({torch.cuda.get_device_name(0) if amp else f'{torch.get_num_threads()} CPU threads'}), "
-          f"torch {torch.__version__}")
+    print(
+        f"device: {device} ({torch.cuda.get_device_name(0) if amp else f'{torch.get_num_threads()} CPU threads'}), "
+        f"torch {torch.__version__}"
+    )
     enc = None  # one NL encoder serves every size
     for name in ["checkpoint"] if a.checkpoint else a.configs:
         gen = Generator.load(a.checkpoint, device) if a.checkpoint else build_untrained(name, device, enc)
@@ -119,11 +126,16 @@ def main(argv=None) -> int:
         for s in a.steps:
             row[f"k{DEFAULT_K}_steps{s}"] = time_generate(gen, s, DEFAULT_K, repeats=a.repeats, amp=amp)
         results.append(row)
-        lat = "  ".join(f"{s} steps p50 {row[f'k{DEFAULT_K}_steps{s}']['p50_ms']} ms "
-                        f"(p95 {row[f'k{DEFAULT_K}_steps{s}']['p95_ms']})" for s in a.steps)
+        lat = "  ".join(
+            f"{s} steps p50 {row[f'k{DEFAULT_K}_steps{s}']['p50_ms']} ms "
+            f"(p95 {row[f'k{DEFAULT_K}_steps{s}']['p95_ms']})"
+            for s in a.steps
+        )
         tr = f", train {row['train_samples_per_s']} samples/s" if "train_samples_per_s" in row else ""
-        print(f"{name}: network {row['network_M']} M + encoder {row['encoder_M']} M params{tr}; k={DEFAULT_K}: {lat}",
-              flush=True)
+        print(
+            f"{name}: network {row['network_M']} M + encoder {row['encoder_M']} M params{tr}; k={DEFAULT_K}: {lat}",
+            flush=True,
+        )
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=2)

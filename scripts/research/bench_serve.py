@@ -9,6 +9,7 @@ served: one `codefusion serve` (one replica, batches of up to --max-batch-size),
         asking it over HTTP back to back (what N editors with codefusion.engineUrl do).
 Prints a table (requests/s, p50, p95 latency) and writes bench-serve.json and bench-serve.png.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,10 +27,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-COMMENTS = ["list all files here", "count lines in every python file", "find files bigger than 10 MB",
-            "show disk usage of this folder", "delete empty directories", "compress the logs folder",
-            "print the current date", "search for TODO in all files", "show the last 20 lines of the log",
-            "rename all .txt files to .md"]
+COMMENTS = [
+    "list all files here",
+    "count lines in every python file",
+    "find files bigger than 10 MB",
+    "show disk usage of this folder",
+    "delete empty directories",
+    "compress the logs folder",
+    "print the current date",
+    "search for TODO in all files",
+    "show the last 20 lines of the log",
+    "rename all .txt files to .md",
+]
 
 
 def comment(i: int, editor: int) -> str:
@@ -42,6 +51,7 @@ def percentile(xs, q):
 
 
 # ------------------------------------------------------------ local: a model per editor
+
 
 def _local_editor(editor: int, checkpoint, ready, go, seconds: float, out) -> None:
     from codefusion.runtime import Engine
@@ -78,6 +88,7 @@ def run_local(n: int, checkpoint, seconds: float) -> dict:
 
 # ------------------------------------------------------------ served: one engine for all
 
+
 def run_served(n: int, url: str, seconds: float) -> dict:
     from codefusion.remote import EngineClient
 
@@ -106,16 +117,32 @@ def run_served(n: int, url: str, seconds: float) -> dict:
 
 
 def summary(lats, wall: float) -> dict:
-    return {"requests": len(lats), "rps": len(lats) / wall, "p50_ms": percentile(lats, 0.5) * 1000,
-            "p95_ms": percentile(lats, 0.95) * 1000}
+    return {
+        "requests": len(lats),
+        "rps": len(lats) / wall,
+        "p50_ms": percentile(lats, 0.5) * 1000,
+        "p95_ms": percentile(lats, 0.95) * 1000,
+    }
 
 
 def start_engine(checkpoint, max_batch: int, wait_ms: float, replicas: int = 1):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "codefusion", "serve", "--port", str(port), "--max-batch-size", str(max_batch),
-           "--batch-wait-ms", str(wait_ms), "--replicas", str(replicas)] + (["--checkpoint", str(checkpoint)] if checkpoint else [])
+    cmd = [
+        sys.executable,
+        "-m",
+        "codefusion",
+        "serve",
+        "--port",
+        str(port),
+        "--max-batch-size",
+        str(max_batch),
+        "--batch-wait-ms",
+        str(wait_ms),
+        "--replicas",
+        str(replicas),
+    ] + (["--checkpoint", str(checkpoint)] if checkpoint else [])
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     from codefusion.remote import EngineClient
@@ -150,14 +177,20 @@ def main() -> int:
     try:
         for n in a.editors:
             results["served"][n] = r = run_served(n, url, a.seconds)
-            print(f"served  {n:3d} editors: {r['rps']:6.2f} req/s  p50 {r['p50_ms']:7.0f} ms  p95 {r['p95_ms']:7.0f} ms", flush=True)
+            print(
+                f"served  {n:3d} editors: {r['rps']:6.2f} req/s  p50 {r['p50_ms']:7.0f} ms  p95 {r['p95_ms']:7.0f} ms",
+                flush=True,
+            )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
     if not a.skip_local:
         for n in a.editors:
             results["local"][n] = r = run_local(n, a.checkpoint, a.seconds)
-            print(f"local   {n:3d} editors: {r['rps']:6.2f} req/s  p50 {r['p50_ms']:7.0f} ms  p95 {r['p95_ms']:7.0f} ms", flush=True)
+            print(
+                f"local   {n:3d} editors: {r['rps']:6.2f} req/s  p50 {r['p50_ms']:7.0f} ms  p95 {r['p95_ms']:7.0f} ms",
+                flush=True,
+            )
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench-serve.json").write_text(json.dumps(results, indent=2))

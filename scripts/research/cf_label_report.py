@@ -6,6 +6,7 @@ Only items with labels (labels != [0]) count. Per family (the top-level function
 in grammar.cf.functions) and per top-level function it prints: labelled items, items whose
 rule parses and executes, exact reproductions of `labels`, and the rate over labelled items.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_table("function", by_function))
     print()
-    print(f"overall: {total.reproduced}/{total.labelled} labelled items reproduced ({total.rate:.1f} %), "
-          f"{total.executed} executed")
+    print(
+        f"overall: {total.reproduced}/{total.labelled} labelled items reproduced ({total.rate:.1f} %), "
+        f"{total.executed} executed"
+    )
     return 0
 
 

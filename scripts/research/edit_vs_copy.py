@@ -11,6 +11,7 @@ start SNR. Written per language and start level (JSON + a plot):
   program's, and the copy rate (candidates equal to their exemplar).
 Refinement earns its keep where "better" outweighs "worse" and the top-k figures rise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,10 @@ def main(argv=None) -> int:
             continue
         lang = records[0]["lang"]
         key = M.PRIMARY[lang]
-        per = {snr: {"better": 0, "worse": 0, "same": 0, "copies": 0, "n_cands": 0, "model": [], "exemplars": []}
-               for snr in a.start_snr}
+        per = {
+            snr: {"better": 0, "worse": 0, "same": 0, "copies": 0, "n_cands": 0, "model": [], "exemplars": []}
+            for snr in a.start_snr
+        }
         for rec in tqdm(records, desc=f"{data.parent.name} edit vs copy", unit="item"):
             value = _scorer(M, rec, lang, key)
             for snr in a.start_snr:
@@ -63,15 +66,31 @@ def main(argv=None) -> int:
                 s["n_cands"] += len(cands)
         for snr, s in per.items():
             n = len(s["model"])
-            rows.append({"data": str(data), "lang": lang, "metric": key, "n_items": n, "start_snr": snr,
-                         "steps": a.steps, "model_top1": top(s["model"], 1), "model_top5": top(s["model"], 5),
-                         "exemplars_top1": top(s["exemplars"], 1), "exemplars_top5": top(s["exemplars"], 5),
-                         "edit_better": s["better"], "edit_worse": s["worse"], "edit_same": s["same"],
-                         "copy_rate": round(s["copies"] / max(1, s["n_cands"]), 3)})
+            rows.append(
+                {
+                    "data": str(data),
+                    "lang": lang,
+                    "metric": key,
+                    "n_items": n,
+                    "start_snr": snr,
+                    "steps": a.steps,
+                    "model_top1": top(s["model"], 1),
+                    "model_top5": top(s["model"], 5),
+                    "exemplars_top1": top(s["exemplars"], 1),
+                    "exemplars_top5": top(s["exemplars"], 5),
+                    "edit_better": s["better"],
+                    "edit_worse": s["worse"],
+                    "edit_same": s["same"],
+                    "copy_rate": round(s["copies"] / max(1, s["n_cands"]), 3),
+                }
+            )
             r = rows[-1]
-            print(f"{lang} SNR {snr:g}: model {r['model_top1']}/{r['model_top5']} vs exemplars "
-                  f"{r['exemplars_top1']}/{r['exemplars_top5']}; edit of the nearest better {r['edit_better']}, "
-                  f"worse {r['edit_worse']}, same {r['edit_same']}; copy rate {r['copy_rate']}", flush=True)
+            print(
+                f"{lang} SNR {snr:g}: model {r['model_top1']}/{r['model_top5']} vs exemplars "
+                f"{r['exemplars_top1']}/{r['exemplars_top5']}; edit of the nearest better {r['edit_better']}, "
+                f"worse {r['edit_worse']}, same {r['edit_same']}; copy rate {r['copy_rate']}",
+                flush=True,
+            )
     a.out.parent.mkdir(parents=True, exist_ok=True)
     out_json = a.out.with_suffix(".json")
     out_json.write_text(json.dumps({"checkpoint": str(gen.path), "rows": rows}, indent=1) + "\n")

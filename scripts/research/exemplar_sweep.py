@@ -8,6 +8,7 @@ For every start SNR (0 = pure noise; > 0 = the nearest exemplar noised to that t
 top-1 / top-5 per language, start level and steps) and sweep.png (one panel a language, beside the
 TF-IDF retrieval floor on the same items). Exit status 1 when any run failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,26 +40,60 @@ def main(argv=None) -> int:
         train = data.with_name(data.name.replace("-dev", "-train"))
         floor = None
         if train.exists() and train != data:
-            rep = run(EvalOptions(data=data, out=a.out / f"floor-{name}.json", baseline="retrieval", train=[train],
-                                  k=a.k, limit=a.limit, progress=False))
+            rep = run(
+                EvalOptions(
+                    data=data,
+                    out=a.out / f"floor-{name}.json",
+                    baseline="retrieval",
+                    train=[train],
+                    k=a.k,
+                    limit=a.limit,
+                    progress=False,
+                )
+            )
             floor = {r["lang"]: primary_topk(r) for r in rep["runs"]}
         for snr in a.start_snr:
             try:
-                rep = run(EvalOptions(data=data, out=a.out / f"{name}-snr{snr:g}.json", checkpoint=a.checkpoint,
-                                      steps=list(a.steps), k=a.k, limit=a.limit, start_snr=snr, progress=False))
+                rep = run(
+                    EvalOptions(
+                        data=data,
+                        out=a.out / f"{name}-snr{snr:g}.json",
+                        checkpoint=a.checkpoint,
+                        steps=list(a.steps),
+                        k=a.k,
+                        limit=a.limit,
+                        start_snr=snr,
+                        progress=False,
+                    )
+                )
             except Exception as e:  # one failed run must not lose the others
                 failed.append(f"{name} start_snr={snr:g}: {type(e).__name__}: {e}")
                 continue
             for r in rep["runs"]:
-                rows.append({"data": str(data), "lang": r["lang"], "start_snr": snr, "steps": r["steps"],
-                             **primary_topk(r), "copy_rate": r.get("copy_rate"),
-                             "distinct": r["diversity"]["distinct_per_query"],
-                             "floor": (floor or {}).get(r["lang"])})
-            print(f"{name} start_snr={snr:g}: " + ", ".join(
-                f"{x['steps']} steps {x['top1']:.1f}/{x['top5']:.1f}" for x in rows if x["data"] == str(data)
-                and x["start_snr"] == snr), flush=True)
-    (a.out / "sweep.json").write_text(json.dumps({"checkpoint": a.checkpoint, "rows": rows, "failed": failed},
-                                                 indent=2))
+                rows.append(
+                    {
+                        "data": str(data),
+                        "lang": r["lang"],
+                        "start_snr": snr,
+                        "steps": r["steps"],
+                        **primary_topk(r),
+                        "copy_rate": r.get("copy_rate"),
+                        "distinct": r["diversity"]["distinct_per_query"],
+                        "floor": (floor or {}).get(r["lang"]),
+                    }
+                )
+            print(
+                f"{name} start_snr={snr:g}: "
+                + ", ".join(
+                    f"{x['steps']} steps {x['top1']:.1f}/{x['top5']:.1f}"
+                    for x in rows
+                    if x["data"] == str(data) and x["start_snr"] == snr
+                ),
+                flush=True,
+            )
+    (a.out / "sweep.json").write_text(
+        json.dumps({"checkpoint": a.checkpoint, "rows": rows, "failed": failed}, indent=2)
+    )
     if rows:
         plot(rows, a.out / "sweep.png")
     for f in failed:

@@ -7,6 +7,7 @@ sentence BLEU, a proxy for corpus BLEU).
 
 Exit status 1 when a file is missing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ def embed(texts: list[str], encoder, batch: int = 256) -> np.ndarray:
     out = []
     with torch.no_grad():
         for i in range(0, len(texts), batch):
-            h, m = encoder.run(texts[i:i + batch], "cpu")
+            h, m = encoder.run(texts[i : i + batch], "cpu")
             v = (h * m[..., None]).sum(1) / m.sum(1, keepdim=True).clamp(min=1)
             out.append(torch.nn.functional.normalize(v, dim=-1).numpy())
     return np.concatenate(out)
@@ -62,7 +63,11 @@ def main(argv=None) -> int:
         q = tfidf._index[lang]
         sims_t = (q.tfidf([r["nl"] for r in dev]) @ q.entries_t).toarray()
         sims_d = dv @ tv.T
-        systems = {"tfidf": sims_t, "dense": sims_d, **{f"hybrid{al:g}": al * sims_t + (1 - al) * sims_d for al in a.alpha}}
+        systems = {
+            "tfidf": sims_t,
+            "dense": sims_d,
+            **{f"hybrid{al:g}": al * sims_t + (1 - al) * sims_d for al in a.alpha},
+        }
         key = M.PRIMARY[lang]
         results[lang] = {}
         for name, sims in systems.items():

@@ -19,6 +19,7 @@ same OUT and finished arms and scored snapshots are kept.
     python scripts/research/yardstick.py --out runs/yardstick --cpu-minutes 30 --points 3 \\
         --arm diffusion:diffusion --arm ar:ar
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,9 @@ CODE = REPO  # the checkout whose code trains and scores (--code)
 
 
 def env1() -> dict:
-    env = dict(os.environ, CODEFUSION_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               TOKENIZERS_PARALLELISM="false")
+    env = dict(
+        os.environ, CODEFUSION_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false"
+    )
     env["PYTHONPATH"] = str(CODE) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -62,10 +64,30 @@ def start_training(arm: dict, a: argparse.Namespace) -> subprocess.Popen | None:
     if (out / "DONE").exists():
         return None
     budget = a.cpu_minutes * 60
-    cmd = CLI + ["train", "--config", str(config_file(a)), "--model", arm["kind"], "--out", str(out), "--clock", "cpu",
-                 "--time-budget", str(budget), "--snapshot-every", str(budget / a.points), "--max-steps", "10000000",
-                 "--save-every", "0", "--eval-every", "0", "--no-progress",
-                 "--data", *[str(a.data_dir / f) for f in a.train]]
+    cmd = CLI + [
+        "train",
+        "--config",
+        str(config_file(a)),
+        "--model",
+        arm["kind"],
+        "--out",
+        str(out),
+        "--clock",
+        "cpu",
+        "--time-budget",
+        str(budget),
+        "--snapshot-every",
+        str(budget / a.points),
+        "--max-steps",
+        "10000000",
+        "--save-every",
+        "0",
+        "--eval-every",
+        "0",
+        "--no-progress",
+        "--data",
+        *[str(a.data_dir / f) for f in a.train],
+    ]
     if a.batch_size:
         cmd += ["--batch-size", str(a.batch_size)]
     sets = list(COMMON_SET) + list(a.set) + arm["set"]
@@ -88,8 +110,9 @@ def config_file(a: argparse.Namespace) -> Path:
 
     spec = NAMED_CONFIGS[a.config]
     path = a.out / "config.json"
-    path.write_text(json.dumps({"model": dict(spec["model"]),
-                                "train": dict(spec["train"], warmup_steps=a.warmup_steps)}, indent=2))
+    path.write_text(
+        json.dumps({"model": dict(spec["model"]), "train": dict(spec["train"], warmup_steps=a.warmup_steps)}, indent=2)
+    )
     return path
 
 
@@ -97,8 +120,10 @@ def snapshots(a: argparse.Namespace, arm: dict) -> list[Path]:
     d = a.out / arm["name"] / "snapshots"
     if not d.is_dir():
         return []
-    return sorted((p for p in d.iterdir() if (p / "model.safetensors").exists() and (p / "config.json").exists()),
-                  key=lambda p: int(p.name[1:]))
+    return sorted(
+        (p for p in d.iterdir() if (p / "model.safetensors").exists() and (p / "config.json").exists()),
+        key=lambda p: int(p.name[1:]),
+    )
 
 
 def score_snapshot(snap: Path, a: argparse.Namespace) -> dict:
@@ -107,8 +132,21 @@ def score_snapshot(snap: Path, a: argparse.Namespace) -> dict:
     for lang in LANGS:
         rep = snap / f"eval-{lang}.json"
         if not rep.exists():
-            cmd = CLI + ["eval", "--checkpoint", str(snap), "--data", str(a.data_dir / f"{lang}/codefusion-dev.jsonl"),
-                         "--out", str(rep), "-k", "5", "--bank", "--device", "cpu", "--no-progress"]
+            cmd = CLI + [
+                "eval",
+                "--checkpoint",
+                str(snap),
+                "--data",
+                str(a.data_dir / f"{lang}/codefusion-dev.jsonl"),
+                "--out",
+                str(rep),
+                "-k",
+                "5",
+                "--bank",
+                "--device",
+                "cpu",
+                "--no-progress",
+            ]
             if a.limit.get(lang):
                 cmd += ["--limit", str(a.limit[lang])]
             if a.steps:
@@ -122,8 +160,13 @@ def score_snapshot(snap: Path, a: argparse.Namespace) -> dict:
 
 def point(arm: dict, snap: Path, runs: dict) -> dict:
     meta = json.loads((snap / "config.json").read_text())
-    row = {"arm": arm["name"], "kind": arm["kind"], "cpu_min": round(int(snap.name[1:]) / 60, 1),
-           "step": meta.get("step"), "snapshot": str(snap)}
+    row = {
+        "arm": arm["name"],
+        "kind": arm["kind"],
+        "cpu_min": round(int(snap.name[1:]) / 60, 1),
+        "step": meta.get("step"),
+        "snapshot": str(snap),
+    }
     for lang, run in runs.items():
         acc = run["accuracy"]["pipeline"][PRIMARY[lang]]
         row[lang] = {k: round(acc[k], 1) for k in ("top1", "top3", "top5")}
@@ -140,8 +183,15 @@ def net_params(snap: Path) -> float:
     from safetensors import safe_open
 
     with safe_open(str(snap / "model.safetensors"), "pt") as f:
-        return sum(f.get_slice(k).get_shape().numel() if hasattr(f.get_slice(k).get_shape(), "numel") else
-                   _prod(f.get_slice(k).get_shape()) for k in f.keys()) / 1e6
+        return (
+            sum(
+                f.get_slice(k).get_shape().numel()
+                if hasattr(f.get_slice(k).get_shape(), "numel")
+                else _prod(f.get_slice(k).get_shape())
+                for k in f.keys()
+            )
+            / 1e6
+        )
 
 
 def _prod(shape) -> int:
@@ -157,25 +207,43 @@ def write_report(a: argparse.Namespace, arms: list[dict], rows: list[dict]) -> N
         snaps = snapshots(a, arm)
         if snaps:
             sizes[arm["name"]] = round(net_params(snaps[0]), 2)
-    out = {"cpu_minutes": a.cpu_minutes, "points": a.points, "config": a.config, "train": list(a.train),
-           "set": list(COMMON_SET) + list(a.set), "arms": arms, "network_M": sizes, "dev_limit": a.limit,
-           "steps": a.steps, "k": 5, "bank": "none", "rows": rows,
-           "note": "CPU minutes = the training process's own CPU time (one torch thread); eval with --bank (no bank)"}
+    out = {
+        "cpu_minutes": a.cpu_minutes,
+        "points": a.points,
+        "config": a.config,
+        "train": list(a.train),
+        "set": list(COMMON_SET) + list(a.set),
+        "arms": arms,
+        "network_M": sizes,
+        "dev_limit": a.limit,
+        "steps": a.steps,
+        "k": 5,
+        "bank": "none",
+        "rows": rows,
+        "note": "CPU minutes = the training process's own CPU time (one torch thread); eval with --bank (no bank)",
+    }
     (a.out / "yardstick.json").write_text(json.dumps(out, indent=2))
-    lines = ["# Yardstick: diffusion vs AR, same data, same CPU time, no bank (k = 5)", "",
-             f"Data: {', '.join(a.train)}; config {a.config} with {', '.join(out['set'])}; dev slices "
-             f"{', '.join(f'{k} {v}' for k, v in a.limit.items())}; diffusion steps "
-             f"{a.steps or 'the checkpoint default'}.", "",
-             "Network parameters (M, without the frozen 22.7 M NL encoder): "
-             + ", ".join(f"{k} {v}" for k, v in sizes.items()), "",
-             "| arm | CPU min | step | Bash template t1 / t5 | Python BLEU t1 / t5 | Python valid t1 | "
-             "CF exec t1 / t5 | arg recall Bash / Python | p50 ms (bash) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Yardstick: diffusion vs AR, same data, same CPU time, no bank (k = 5)",
+        "",
+        f"Data: {', '.join(a.train)}; config {a.config} with {', '.join(out['set'])}; dev slices "
+        f"{', '.join(f'{k} {v}' for k, v in a.limit.items())}; diffusion steps "
+        f"{a.steps or 'the checkpoint default'}.",
+        "",
+        "Network parameters (M, without the frozen 22.7 M NL encoder): "
+        + ", ".join(f"{k} {v}" for k, v in sizes.items()),
+        "",
+        "| arm | CPU min | step | Bash template t1 / t5 | Python BLEU t1 / t5 | Python valid t1 | "
+        "CF exec t1 / t5 | arg recall Bash / Python | p50 ms (bash) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         b, p, c = r.get("bash", {}), r.get("python", {}), r.get("cf", {})
-        lines.append(f"| {r['arm']} | {r['cpu_min']} | {r['step']} | {b.get('top1')} / {b.get('top5')} | "
-                     f"{p.get('top1')} / {p.get('top5')} | {p.get('valid_top1')} | {c.get('top1')} / {c.get('top5')} | "
-                     f"{b.get('arg_recall')} / {p.get('arg_recall')} | {b.get('latency_p50_ms')} |")
+        lines.append(
+            f"| {r['arm']} | {r['cpu_min']} | {r['step']} | {b.get('top1')} / {b.get('top5')} | "
+            f"{p.get('top1')} / {p.get('top5')} | {p.get('valid_top1')} | {c.get('top1')} / {c.get('top5')} | "
+            f"{b.get('arg_recall')} / {p.get('arg_recall')} | {b.get('latency_p50_ms')} |"
+        )
     (a.out / "yardstick.md").write_text("\n".join(lines) + "\n")
     plot(a.out / "yardstick.png", rows)
 
@@ -221,11 +289,18 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup-steps", type=int, default=50)
     ap.add_argument("--parallel", type=int, default=2, help="arms trained at once (one thread each)")
     ap.add_argument("--report-only", action="store_true", help="score what snapshots exist and write the report")
-    ap.add_argument("--score-only", action="store_true",
-                    help="start no training: score the arms' snapshots as they appear until each has --points")
-    ap.add_argument("--code", type=Path, default=None,
-                    help="run training and scoring from this checkout (e.g. a clone of a commit: a working tree "
-                         "that others edit meanwhile does not change the runs)")
+    ap.add_argument(
+        "--score-only",
+        action="store_true",
+        help="start no training: score the arms' snapshots as they appear until each has --points",
+    )
+    ap.add_argument(
+        "--code",
+        type=Path,
+        default=None,
+        help="run training and scoring from this checkout (e.g. a clone of a commit: a working tree "
+        "that others edit meanwhile does not change the runs)",
+    )
     a = ap.parse_args(argv)
     global CODE
     if a.code is not None:
@@ -237,6 +312,7 @@ def main(argv=None) -> int:
     queue, running = ([] if a.report_only or a.score_only else list(arms)), {}
     scored: dict[str, dict] = {}
     rows: list[dict] = []
+
     def waiting() -> bool:  # --score-only: snapshots still to come
         return a.score_only and any(len(snapshots(a, arm)) < a.points for arm in arms)
 
@@ -246,8 +322,10 @@ def main(argv=None) -> int:
             proc = start_training(arm, a)
             if proc is not None:
                 running[arm["name"]] = proc
-                print(f"yardstick: training {arm['name']} ({arm['kind']}), log {a.out / arm['name'] / 'train.log'}",
-                      file=sys.stderr)
+                print(
+                    f"yardstick: training {arm['name']} ({arm['kind']}), log {a.out / arm['name'] / 'train.log'}",
+                    file=sys.stderr,
+                )
         for name, proc in list(running.items()):
             if proc.poll() is not None:
                 if proc.returncode != 0:
@@ -260,8 +338,11 @@ def main(argv=None) -> int:
             t0 = time.time()
             scored[str(snap)] = point(arm, snap, score_snapshot(snap, a))
             rows = sorted(scored.values(), key=lambda r: (r["arm"], r["cpu_min"]))
-            print(f"yardstick: {arm['name']} {snap.name} scored in {time.time() - t0:.0f}s: "
-                  + json.dumps({k: scored[str(snap)].get(k) for k in LANGS}), file=sys.stderr)
+            print(
+                f"yardstick: {arm['name']} {snap.name} scored in {time.time() - t0:.0f}s: "
+                + json.dumps({k: scored[str(snap)].get(k) for k in LANGS}),
+                file=sys.stderr,
+            )
             write_report(a, arms, rows)
         elif running or waiting():
             time.sleep(10)

@@ -5,6 +5,7 @@ requests that are not JSON-RPC 2.0), so this client writes bytes to the server's
 reader thread parses what comes back. It answers the server's own requests (workspace/
 configuration with the current settings, anything else with null) as an editor would.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,8 +37,14 @@ class Server:
     def __init__(self, options: dict | None = None, args: Sequence[str] = (), env: dict | None = None):
         self.options = dict(options or {})
         self.stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([sys.executable, "-m", "lsp", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, env={**ENV, **(env or {})}, cwd=REPO)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lsp", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env={**ENV, **(env or {})},
+            cwd=REPO,
+        )
         self.messages: list[dict] = []
         self.cond = threading.Condition()
         self.closed = False
@@ -100,8 +107,11 @@ class Server:
         """Texts of window/showMessage, window/logMessage and codefusion/status since `start`."""
         with self.cond:
             msgs = list(self.messages[start:])
-        return [str((m.get("params") or {}).get("message", "")) for m in msgs
-                if m.get("method") in ("window/showMessage", "window/logMessage", "codefusion/status")]
+        return [
+            str((m.get("params") or {}).get("message", ""))
+            for m in msgs
+            if m.get("method") in ("window/showMessage", "window/logMessage", "codefusion/status")
+        ]
 
     def mark(self) -> int:
         with self.cond:
@@ -132,23 +142,36 @@ class Server:
 
     # --- the session
     def initialize(self, timeout: float = 60.0) -> dict:
-        reply = self.call("initialize", {"processId": None, "rootUri": None, "capabilities": {
-            "workspace": {"configuration": True}, "window": {"workDoneProgress": True}},
-            "initializationOptions": self.options}, timeout)
+        reply = self.call(
+            "initialize",
+            {
+                "processId": None,
+                "rootUri": None,
+                "capabilities": {"workspace": {"configuration": True}, "window": {"workDoneProgress": True}},
+                "initializationOptions": self.options,
+            },
+            timeout,
+        )
         assert reply and "result" in reply, f"initialize: {reply}"
         self.notify("initialized", {})
         return reply
 
     def wait_ready(self, timeout: float = 180.0) -> str:
         """Waits for codefusion/status ready or error; returns the state."""
-        msg = self.wait_for(lambda m: m.get("method") == "codefusion/status"
-                            and (m.get("params") or {}).get("state") in ("ready", "error"), timeout)
+        msg = self.wait_for(
+            lambda m: (
+                m.get("method") == "codefusion/status" and (m.get("params") or {}).get("state") in ("ready", "error")
+            ),
+            timeout,
+        )
         assert msg, "no codefusion/status ready/error"
         return msg["params"]["state"]
 
     def open(self, uri: str, text: str, language_id: str = "shellscript", version: int = 1) -> None:
-        self.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language_id,
-                                                              "version": version, "text": text}})
+        self.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": language_id, "version": version, "text": text}},
+        )
 
     def probe(self, attempts: int = 3, timeout: float = 20.0) -> dict:
         """A normal completion on a fresh copy of the probe document: the server must answer it.
@@ -156,8 +179,9 @@ class Server:
         for _ in range(attempts):
             self.open(PROBE_URI, PROBE_TEXT)
             start = self.mark()
-            msg_id = self.request("textDocument/completion", {"textDocument": {"uri": PROBE_URI},
-                                                              "position": {"line": 2, "character": 0}})
+            msg_id = self.request(
+                "textDocument/completion", {"textDocument": {"uri": PROBE_URI}, "position": {"line": 2, "character": 0}}
+            )
             reply = self.response(msg_id, timeout, start)
             if reply is not None:
                 assert "result" in reply, f"the probe completion got {reply}"

@@ -1,4 +1,5 @@
 """Hostile checkpoints for the bad-input suite: copy a good one, then spoil one part of it."""
+
 from __future__ import annotations
 
 import json
@@ -33,10 +34,12 @@ def config_dir(p: Path) -> None:
 
 def edit_config(change: Callable[[dict], Any]) -> Callable[[Path], None]:
     """A spoiler that rewrites config.json with change(cfg) (its return value, or cfg changed in place)."""
+
     def spoil(p: Path) -> None:
         cfg = json.loads((p / "config.json").read_text())
         new = change(cfg)
         (p / "config.json").write_text(json.dumps(cfg if new is None else new))
+
     return spoil
 
 

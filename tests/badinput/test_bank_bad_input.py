@@ -2,6 +2,7 @@
 vector caches against engine.cache: each case gives what it expects -- refused with one line naming
 the file, cut with one note, or read -- within the issue's budget (10 s, 200 MB of extra RSS, the peak
 measured by the kernel: /proc/self/status VmHWM after resetting it through /proc/self/clear_refs)."""
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,9 @@ def test_hostile_exemplar_file(case: BankCase, tmp_path):
             assert len(notes) == 1 and "\n" not in notes[0] and case.words in notes[0].lower(), notes
         else:
             assert notes == []
-    print(f"{case.name}: {case.expects} in {seconds:.2f} s, {extra_mb:.0f} MB extra RSS: {error or notes or len(records)}")
+    print(
+        f"{case.name}: {case.expects} in {seconds:.2f} s, {extra_mb:.0f} MB extra RSS: {error or notes or len(records)}"
+    )
 
 
 def test_records_carry_their_file_and_line(tmp_path):
@@ -107,6 +110,7 @@ def _embedder(calls: list):
         rng = np.random.default_rng(len(texts))
         v = rng.standard_normal((len(texts), 8)).astype(np.float32)
         return v / np.linalg.norm(v, axis=1, keepdims=True)
+
     return Dense(embed=embed, weight=0.7, key=KEY)
 
 
@@ -149,21 +153,21 @@ def _spoil_flip(data: bytes) -> bytes:
 
 
 def _spoil_header(data: bytes) -> bytes:
-    return cache.MAGIC + b"{not json\n" + data[data.index(b"\n") + 1:]
+    return cache.MAGIC + b"{not json\n" + data[data.index(b"\n") + 1 :]
 
 
 def _spoil_version(data: bytes) -> bytes:
     end = data.index(b"\n")
-    header = json.loads(data[len(cache.MAGIC):end])
+    header = json.loads(data[len(cache.MAGIC) : end])
     header["version"] = "0.0.0-other"
-    return cache.MAGIC + json.dumps(header).encode() + b"\n" + data[end + 1:]
+    return cache.MAGIC + json.dumps(header).encode() + b"\n" + data[end + 1 :]
 
 
 def _spoil_rows(data: bytes) -> bytes:
     end = data.index(b"\n")
-    header = json.loads(data[len(cache.MAGIC):end])
+    header = json.loads(data[len(cache.MAGIC) : end])
     header["rows"] = 299
-    return cache.MAGIC + json.dumps(header).encode() + b"\n" + data[end + 1:]
+    return cache.MAGIC + json.dumps(header).encode() + b"\n" + data[end + 1 :]
 
 
 def _spoil_npy(data: bytes) -> bytes:  # what an older version wrote (numpy's format), or a pickle
@@ -178,7 +182,7 @@ def _spoil_nan(data: bytes) -> bytes:
     import hashlib
 
     end = data.index(b"\n")
-    header = json.loads(data[len(cache.MAGIC):end])
+    header = json.loads(data[len(cache.MAGIC) : end])
     payload = np.full((header["rows"], header["dim"]), np.nan, dtype=np.float16).tobytes()
     header["sha256"] = hashlib.sha256(payload).hexdigest()
     return cache.MAGIC + json.dumps(header).encode() + b"\n" + payload

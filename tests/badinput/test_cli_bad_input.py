@@ -1,5 +1,6 @@
 """The command line's bad-input suite (tests/badinput/cli_cases.py): each case's exit code and
 message, no traceback ever, and one line on stderr for each failure."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,9 @@ def test_cli_bad_input(case: CliCase, untrained_ckpt, tmp_path):
         case.setup(tmp_path, Path(untrained_ckpt))
     argv = PROGRAMS[case.program] + [_arg(a, tmp_path, Path(untrained_ckpt)) for a in case.argv]
     env = {k: v for k, v in ENV.items() if k != "CODEFUSION_ENGINE_TOKEN"}
-    r = subprocess.run(argv, input=case.stdin if case.stdin is not None else b"", capture_output=True, env=env, cwd=REPO,
-                       timeout=120)
+    r = subprocess.run(
+        argv, input=case.stdin if case.stdin is not None else b"", capture_output=True, env=env, cwd=REPO, timeout=120
+    )
     out, err = r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
     assert not tracebacks(err) and not tracebacks(out), f"traceback:\n{err[-2000:]}"
     assert r.returncode == case.code, f"{case.description()}: exit {r.returncode}\nstderr: {err[-1000:]}"

@@ -4,6 +4,7 @@ Each case states what it expects; whatever it is, after the case the server must
 answer a normal completion (not deaf), and have printed no traceback (stderr and log messages)
 and sent no "Error in server" popup. One server per group (started once, with a real untrained
 tiny model), a server of its own for lifecycle cases."""
+
 from __future__ import annotations
 
 import pytest

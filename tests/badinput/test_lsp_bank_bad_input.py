@@ -5,6 +5,7 @@ file), keep using the good file, answer the request and the next completion, pri
 stay within the issue's budget -- 10 s from the setting to the answer (the model reload the setting causes
 included) and 200 MB over its resident size before, its peak measured by the kernel (VmHWM after resetting it
 through clear_refs)."""
+
 from __future__ import annotations
 
 import re
@@ -56,9 +57,15 @@ def test_hostile_exemplar_file_in_the_server(case: BankCase, server: Server, tmp
     before = _mb(pid, "VmRSS")
     start_msg, err_start = server.mark(), len(server.stderr_text())
     start = time.perf_counter()
-    server.notify("workspace/didChangeConfiguration", {"settings": {"codefusion": {**server.options, "exemplarFiles": [str(good), str(path)]}}})
-    reply = server.call("workspace/executeCommand", {"command": "codefusion.generate", "arguments": [
-        {"uri": ASK, "position": {"line": 1, "character": 0}}]}, timeout=60)
+    server.notify(
+        "workspace/didChangeConfiguration",
+        {"settings": {"codefusion": {**server.options, "exemplarFiles": [str(good), str(path)]}}},
+    )
+    reply = server.call(
+        "workspace/executeCommand",
+        {"command": "codefusion.generate", "arguments": [{"uri": ASK, "position": {"line": 1, "character": 0}}]},
+        timeout=60,
+    )
     seconds = time.perf_counter() - start
     extra = _mb(pid, "VmHWM") - before if measured else 0.0
     assert reply is not None and "result" in reply, f"{case.name}: no answer: {reply}"
@@ -75,4 +82,6 @@ def test_hostile_exemplar_file_in_the_server(case: BankCase, server: Server, tmp
     server.probe()  # the next request is answered
     new_err = server.stderr_text()[err_start:]
     assert not tracebacks(new_err) and not tracebacks("\n".join(server.notices(start_msg)))
-    print(f"{case.name}: {case.expects}; answered in {seconds:.2f} s, peak RSS {extra:.0f} MB over the start; {said[:1]}")
+    print(
+        f"{case.name}: {case.expects}; answered in {seconds:.2f} s, peak RSS {extra:.0f} MB over the start; {said[:1]}"
+    )

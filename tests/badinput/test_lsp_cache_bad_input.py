@@ -3,6 +3,7 @@ retrieval (the tiny model with sentence vectors) embeds a user bank of 300 recor
 vectors (engine.cache); the file is then truncated, corrupted or stamped by another version, and a
 new server must answer as before, rebuild the file (0600, valid again), and say so in one stderr
 line for a damaged file -- never use it. A file another version wrote is replaced without a word."""
+
 from __future__ import annotations
 
 import json
@@ -26,21 +27,30 @@ def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("cache")
     ckpt = untrained_checkpoint(root / "dense", retrieval_dense_weight=0.7)
     bank = root / "bank.jsonl"
-    bank.write_text("".join(json.dumps({"nl": f"frob the item number {i}", "code": f"echo item-{i}", "lang": "bash"}) + "\n"
-                            for i in range(ROWS)))
+    bank.write_text(
+        "".join(
+            json.dumps({"nl": f"frob the item number {i}", "code": f"echo item-{i}", "lang": "bash"}) + "\n"
+            for i in range(ROWS)
+        )
+    )
     return ckpt, bank, root / "user-cache"
 
 
 def _ask(setup) -> Server:
     ckpt, bank, folder = setup
-    s = Server({"checkpoint": str(ckpt), "k": 3, "timeout": 60, "exemplarFiles": [str(bank)]},
-               env={"CODEFUSION_CACHE": str(folder)})
+    s = Server(
+        {"checkpoint": str(ckpt), "k": 3, "timeout": 60, "exemplarFiles": [str(bank)]},
+        env={"CODEFUSION_CACHE": str(folder)},
+    )
     s.initialize()
     assert s.wait_ready() == "ready"
     _wait_valid(folder)  # the server embeds a bank missing from the cache in the background (TF-IDF serves meanwhile)
     s.open(ASK, "#!/bin/bash\n# frob the item number 7\n\n")
-    reply = s.call("workspace/executeCommand", {"command": "codefusion.generate", "arguments": [
-        {"uri": ASK, "position": {"line": 1, "character": 0}}]}, timeout=120)
+    reply = s.call(
+        "workspace/executeCommand",
+        {"command": "codefusion.generate", "arguments": [{"uri": ASK, "position": {"line": 1, "character": 0}}]},
+        timeout=120,
+    )
     assert reply and reply["result"]["candidates"], reply
     assert "echo item-7" in [c["code"] for c in reply["result"]["candidates"]]  # the bank, searched with its vectors
     return s
@@ -53,7 +63,7 @@ def _wait_valid(folder, timeout: float = 180.0) -> None:
         for f in folder.glob("*.cfvec") if folder.exists() else ():
             try:
                 data = f.read_bytes()
-                header = json.loads(data[len(cache.MAGIC):data.index(b"\n")])
+                header = json.loads(data[len(cache.MAGIC) : data.index(b"\n")])
                 if header.get("rows") == ROWS and cache.decode_vectors(data, header["key"], ROWS) is not None:
                     time.sleep(0.5)  # the file is written as the index takes its vectors
                     return
@@ -67,7 +77,7 @@ def _bank_file(folder):
     """The cache file of the 300-row user bank (the training files have their own)."""
     for f in folder.glob("*.cfvec"):
         data = f.read_bytes()
-        header = json.loads(data[len(cache.MAGIC):data.index(b"\n")])
+        header = json.loads(data[len(cache.MAGIC) : data.index(b"\n")])
         if header["rows"] == ROWS:
             return f
     raise AssertionError(f"no cache file of {ROWS} rows in {list(folder.iterdir())}")
@@ -85,13 +95,16 @@ def _flip(data: bytes) -> bytes:
 
 def _other_version(data: bytes) -> bytes:
     end = data.index(b"\n")
-    header = json.loads(data[len(cache.MAGIC):end])
+    header = json.loads(data[len(cache.MAGIC) : end])
     header["version"] = "0.0.1-another"
-    return cache.MAGIC + json.dumps(header).encode() + b"\n" + data[end + 1:]
+    return cache.MAGIC + json.dumps(header).encode() + b"\n" + data[end + 1 :]
 
 
-@pytest.mark.parametrize("spoil,said", [(_truncate, "truncated"), (_flip, "checksum"), (_other_version, None)],
-                         ids=["truncated", "a flipped byte", "another version's"])
+@pytest.mark.parametrize(
+    "spoil,said",
+    [(_truncate, "truncated"), (_flip, "checksum"), (_other_version, None)],
+    ids=["truncated", "a flipped byte", "another version's"],
+)
 def test_a_damaged_cache_is_rebuilt_and_the_server_answers(setup, spoil, said):
     folder = setup[2]
     if not folder.exists() or not list(folder.glob("*.cfvec")):
@@ -110,6 +123,10 @@ def test_a_damaged_cache_is_rebuilt_and_the_server_answers(setup, spoil, said):
         assert len(lines) == 1 and said in lines[0] and str(f) in lines[0], err
     else:
         assert lines == [], err
-    assert cache.decode_vectors(f.read_bytes(), json.loads(f.read_bytes()[len(cache.MAGIC):f.read_bytes().index(b"\n")])["key"],
-                                ROWS) is not None  # rebuilt: valid again
+    assert (
+        cache.decode_vectors(
+            f.read_bytes(), json.loads(f.read_bytes()[len(cache.MAGIC) : f.read_bytes().index(b"\n")])["key"], ROWS
+        )
+        is not None
+    )  # rebuilt: valid again
     assert stat.S_IMODE(f.stat().st_mode) == 0o600

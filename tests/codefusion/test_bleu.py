@@ -1,4 +1,5 @@
 """CoNaLa tokeniser and the Moses-style corpus BLEU-4 (no smoothing)."""
+
 import math
 
 import pytest
@@ -7,8 +8,20 @@ from codefusion.evaluation.bleu import compute_bleu, corpus_bleu, sentence_bleu,
 
 
 def test_tokenizer_follows_conala():
-    assert tokenize_for_bleu_eval("os.path.join(a, 'b')") == ["os", ".", "path", ".", "join", "(", "a", ",", "`", "b",
-                                                             "`", ")"]
+    assert tokenize_for_bleu_eval("os.path.join(a, 'b')") == [
+        "os",
+        ".",
+        "path",
+        ".",
+        "join",
+        "(",
+        "a",
+        ",",
+        "`",
+        "b",
+        "`",
+        ")",
+    ]
     assert tokenize_for_bleu_eval("getValue()") == ["get", "Value", "(", ")"]  # camelCase split
     assert tokenize_for_bleu_eval('x = "s"') == ["x", "=", "`", "s", "`"]
 

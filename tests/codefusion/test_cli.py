@@ -1,5 +1,6 @@
 """`check` and `eval` through the CLI (subprocesses) and through codefusion.evaluation.evaluate with a fake
 generator."""
+
 import json
 import subprocess
 import sys
@@ -15,16 +16,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "codefusion", *args], capture_output=True, text=True, input=stdin,
-                          cwd=REPO, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "codefusion", *args], capture_output=True, text=True, input=stdin, cwd=REPO, timeout=120
+    )
 
 
 # ------------------------------------------------------------------------------ check
-@pytest.mark.parametrize("lang, code", [
-    ("bash", "ls -la | wc -l"),
-    ("python", "def f(x):\n    return x * 2"),
-    ("cf", "TextEquals(In Progress)"),
-])
+@pytest.mark.parametrize(
+    "lang, code",
+    [
+        ("bash", "ls -la | wc -l"),
+        ("python", "def f(x):\n    return x * 2"),
+        ("cf", "TextEquals(In Progress)"),
+    ],
+)
 def test_check_valid_exits_0(lang, code):
     out = cli("check", "--lang", lang, code)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -49,12 +54,15 @@ def test_check_reads_stdin_and_prints_notes_to_stderr():
     assert out.returncode == 1 and "missing 'fi'" in out.stdout
 
 
-@pytest.mark.parametrize("args", [
-    ("check", "--lang", "ruby", "x"),  # unknown language
-    ("check", "--lang", "bash"),  # no code
-    ("check", "ls"),  # no --lang
-    ("check", "--lang", "bash", "   "),  # empty code
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "--lang", "ruby", "x"),  # unknown language
+        ("check", "--lang", "bash"),  # no code
+        ("check", "ls"),  # no --lang
+        ("check", "--lang", "bash", "   "),  # empty code
+    ],
+)
 def test_check_usage_errors_exit_2(args):
     out = cli(*args)
     assert out.returncode == 2
@@ -66,8 +74,19 @@ METRIC_KEYS = {"accuracy", "validity", "diversity", "speed", "pipeline"}
 
 
 def test_eval_retrieval_baseline_writes_every_report(tmp_path, train_file, dev_file):
-    out = cli("eval", "--baseline", "retrieval", "--train", str(train_file), "--data", str(dev_file),
-              "-k", "3", "--out", str(tmp_path / "rep" / "report.json"))
+    out = cli(
+        "eval",
+        "--baseline",
+        "retrieval",
+        "--train",
+        str(train_file),
+        "--data",
+        str(dev_file),
+        "-k",
+        "3",
+        "--out",
+        str(tmp_path / "rep" / "report.json"),
+    )
     assert out.returncode == 0, out.stderr
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert {r["lang"] for r in report["runs"]} == {"bash", "python", "cf"}
@@ -96,13 +115,31 @@ def test_eval_retrieval_baseline_writes_every_report(tmp_path, train_file, dev_f
 
 
 def test_eval_errors_are_one_line(tmp_path, train_file):
-    out = cli("eval", "--baseline", "retrieval", "--train", str(train_file), "--data", str(tmp_path / "nope.jsonl"),
-              "--out", str(tmp_path / "r.json"))
+    out = cli(
+        "eval",
+        "--baseline",
+        "retrieval",
+        "--train",
+        str(train_file),
+        "--data",
+        str(tmp_path / "nope.jsonl"),
+        "--out",
+        str(tmp_path / "r.json"),
+    )
     assert out.returncode == 1 and out.stderr.strip() == f"error: data file {tmp_path / 'nope.jsonl'} does not exist"
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"nl": "x"}\n', encoding="utf-8")
-    out = cli("eval", "--baseline", "retrieval", "--train", str(train_file), "--data", str(bad),
-              "--out", str(tmp_path / "r.json"))
+    out = cli(
+        "eval",
+        "--baseline",
+        "retrieval",
+        "--train",
+        str(train_file),
+        "--data",
+        str(bad),
+        "--out",
+        str(tmp_path / "r.json"),
+    )
     assert out.returncode == 1 and "bad.jsonl:1" in out.stderr
     good = tmp_path / "good.jsonl"
     good.write_text('{"nl": "x", "code": "ls", "lang": "bash"}\n', encoding="utf-8")
@@ -135,8 +172,7 @@ def test_eval_with_fake_generator_several_steps_and_plots(tmp_path, dev_file):
     bash_only = tmp_path / "bash.jsonl"
     bash_only.write_text("".join(json.dumps(r) + "\n" for r in records if r["lang"] == "bash"), encoding="utf-8")
     opts.data = bash_only
-    report = run(opts, Source(generator=gen),
-                 source_info={"kind": "fake", "languages": ["bash"], "default_steps": 10})
+    report = run(opts, Source(generator=gen), source_info={"kind": "fake", "languages": ["bash"], "default_steps": 10})
     assert [c[3] for c in gen.calls] == [2, 2, 2, 10, 10, 10]
     few, many = report["runs"]
     assert (few["steps"], many["steps"]) == (2, 10)

@@ -1,4 +1,5 @@
 """CodeBERTScore machinery with a local BERT model (all-MiniLM-L6-v2 stands in for CodeBERT)."""
+
 import pytest
 
 from codefusion.evaluation.codebertscore import CodeBERTScorer

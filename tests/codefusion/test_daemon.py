@@ -1,6 +1,7 @@
 """One `generate --daemon` daemon per install and configuration (issue 24): private sockets, names that cover
 the install, version, checkpoint and bank, a hello/identity check on connect, and stale daemons replaced.
 Every daemon a test starts is stopped before it ends."""
+
 import json
 import os
 import shutil
@@ -61,10 +62,14 @@ def test_the_socket_name_covers_install_version_checkpoint_and_bank(runtime_dir,
     from engine import version
 
     assert ident["install"] == str(Path(codefusion.__file__).resolve().parent) and ident["version"] == version()
-    others = {daemon.socket_path(str(ckpt), "cpu", [str(bank_a)]), daemon.socket_path(str(ckpt), "cpu", [str(bank_b)]),
-              daemon.socket_path(str(untrained_ckpt), "cpu"), daemon.socket_path(str(ckpt), "cuda"),
-              daemon.socket_path(str(ckpt), "cpu", ident=dict(ident, install="/elsewhere/codefusion")),
-              daemon.socket_path(str(ckpt), "cpu", ident=dict(ident, version="0.0.0-old"))}
+    others = {
+        daemon.socket_path(str(ckpt), "cpu", [str(bank_a)]),
+        daemon.socket_path(str(ckpt), "cpu", [str(bank_b)]),
+        daemon.socket_path(str(untrained_ckpt), "cpu"),
+        daemon.socket_path(str(ckpt), "cuda"),
+        daemon.socket_path(str(ckpt), "cpu", ident=dict(ident, install="/elsewhere/codefusion")),
+        daemon.socket_path(str(ckpt), "cpu", ident=dict(ident, version="0.0.0-old")),
+    }
     assert len(others) == 6 and base not in others
     with_a = daemon.socket_path(str(ckpt), "cpu", [str(bank_a)])
     bank_a.write_text('{"nl": "x", "code": "ls -la", "lang": "bash"}\n')  # the bank changed: another daemon
@@ -113,7 +118,11 @@ class _FakeDaemon(threading.Thread):
                         self.path.unlink(missing_ok=True)
                         conn.sendall(b'{"stopped": true}\n')
                         return
-                    reply = {"identity": self.identity, "pid": 0} if req.get("hello") else {"candidates": [], "message": None}
+                    reply = (
+                        {"identity": self.identity, "pid": 0}
+                        if req.get("hello")
+                        else {"candidates": [], "message": None}
+                    )
                     conn.sendall(json.dumps(reply).encode() + b"\n")
 
 
@@ -146,12 +155,36 @@ def _install(root: Path) -> Path:
 
 def _generate(install: Path, ckpt: Path, *extra, timeout=240):
     env = {**os.environ, "PYTHONPATH": str(install), "CODEFUSION_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "codefusion", "generate", "find all python files", "--lang", "bash",
-                        "-k", "2", "--steps", "1", "--checkpoint", str(ckpt), "--device", "cpu", "--daemon", "--verbose",
-                        *extra], cwd=install, env=env, capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "codefusion",
+            "generate",
+            "find all python files",
+            "--lang",
+            "bash",
+            "-k",
+            "2",
+            "--steps",
+            "1",
+            "--checkpoint",
+            str(ckpt),
+            "--device",
+            "cpu",
+            "--daemon",
+            "--verbose",
+            *extra,
+        ],
+        cwd=install,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert r.returncode == 0, r.stderr
     (line,) = [line for line in r.stdout.splitlines() if line.startswith("(answered by the daemon")]
-    pid, where = line[len("(answered by the daemon pid "):-1].split(" of ", 1)
+    pid, where = line[len("(answered by the daemon pid ") : -1].split(" of ", 1)
     return int(pid), where, r
 
 
@@ -181,9 +214,27 @@ def test_two_installs_side_by_side_each_get_their_own_daemon(runtime_dir, untrai
     (sock_a,) = [s for s in socks if daemon.hello(s)["pid"] == pid_a]
     daemon.stop(sock_a)
     assert _wait(lambda: not _alive(pid_a), 10)
-    stale = subprocess.Popen([sys.executable, "-m", "codefusion", "daemon", "--socket", str(sock_a), "--checkpoint",
-                              str(ckpt), "--device", "cpu", "--exemplars", str(bank)], cwd=a, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    stale = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "codefusion",
+            "daemon",
+            "--socket",
+            str(sock_a),
+            "--checkpoint",
+            str(ckpt),
+            "--device",
+            "cpu",
+            "--exemplars",
+            str(bank),
+        ],
+        cwd=a,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         assert _wait(lambda: daemon.hello(sock_a) is not None, 120)
         assert daemon.hello(sock_a)["identity"]["bank"]
@@ -217,8 +268,26 @@ def test_a_daemon_that_cannot_start_says_why_at_once(runtime_dir, tmp_path):
     """A bad checkpoint: the daemon exits, and the client says why in one line instead of waiting minutes."""
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_dir)}
     t0 = time.monotonic()
-    r = subprocess.run([sys.executable, "-m", "codefusion", "generate", "list files", "--lang", "bash", "--daemon",
-                        "--checkpoint", str(tmp_path / "nothing"), "--device", "cpu"], cwd=REPO, env=env,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "codefusion",
+            "generate",
+            "list files",
+            "--lang",
+            "bash",
+            "--daemon",
+            "--checkpoint",
+            str(tmp_path / "nothing"),
+            "--device",
+            "cpu",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1 and "daemon exited with status 1" in r.stderr and "nothing" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and time.monotonic() - t0 < daemon.START_TIMEOUT_S / 2

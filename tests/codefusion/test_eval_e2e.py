@@ -1,4 +1,5 @@
 """`eval` end to end with a real tiny checkpoint (engine.testing.tiny_checkpoint)."""
+
 import json
 import subprocess
 import sys
@@ -22,20 +23,47 @@ def checkpoint(request, tmp_path_factory):
 
 def check_eval_report(ckpt: Path, dev_file: Path, out: Path) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-m", "codefusion", "eval", "--checkpoint", str(ckpt), "--data", str(dev_file),
-         "-k", "3", "--steps", "2", "4", "--device", "cpu", "--seed", "1", "--out", str(out), "--no-progress"],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "codefusion",
+            "eval",
+            "--checkpoint",
+            str(ckpt),
+            "--data",
+            str(dev_file),
+            "-k",
+            "3",
+            "--steps",
+            "2",
+            "4",
+            "--device",
+            "cpu",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
     assert report["source"]["kind"] in ("diffusion", "ar")
     runs = report["runs"]
     assert sorted((r["lang"], r["steps"]) for r in runs) == sorted(
-        (lang, s) for lang in ("bash", "python", "cf") for s in (2, 4))
+        (lang, s) for lang in ("bash", "python", "cf") for s in (2, 4)
+    )
     for r in runs:
         acc = r["accuracy"]["pipeline"]
-        names = {"bash": {"template_match", "exact_match"},
-                 "cf": {"execution_match", "execution_match_mixed", "exact_match", "execution_fallbacks"},
-                 "python": {"exact_match", "bleu", "codebertscore"}}[r["lang"]]
+        names = {
+            "bash": {"template_match", "exact_match"},
+            "cf": {"execution_match", "execution_match_mixed", "exact_match", "execution_fallbacks"},
+            "python": {"exact_match", "bleu", "codebertscore"},
+        }[r["lang"]]
         assert names <= set(acc), (r["lang"], acc.keys())
         for name in names - {"execution_fallbacks", "codebertscore"}:
             assert set(acc[name]) >= {"top1", "top3", "top5"}

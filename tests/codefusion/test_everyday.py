@@ -1,6 +1,7 @@
 """The everyday check (scripts/everyday_check.py): every request's acceptance rule accepts its
 hand-written correct answers and rejects its wrong ones (a broken rule fails here), the request file
 is checked line by line, and (slow) the script runs end to end against a fresh install of the wheel."""
+
 import json
 import re
 import subprocess
@@ -41,21 +42,32 @@ def test_judge_names_each_failed_part():
 
 
 def _line(**over):
-    rec = {"id": "x1", "lang": "bash", "nl": "list files", "must": [r"\bls\b"], "must_not": [], "note": "",
-           "example_ok": ["ls"], "example_bad": ["pwd"]}
+    rec = {
+        "id": "x1",
+        "lang": "bash",
+        "nl": "list files",
+        "must": [r"\bls\b"],
+        "must_not": [],
+        "note": "",
+        "example_ok": ["ls"],
+        "example_bad": ["pwd"],
+    }
     rec.update(over)
     return json.dumps(rec)
 
 
-@pytest.mark.parametrize("lines, message", [
-    ([_line(), _line()], "r.jsonl:2: duplicate id 'x1'"),
-    ([_line(must=["(unclosed"])], "bad regex '(unclosed'"),
-    ([_line(lang="cf")], "lang 'cf' is not one of bash, python"),
-    ([_line(must=[])], "x1 has no must regex"),
-    ([_line(nl=None)], "field 'nl' must be a str"),
-    (["{not json"], ":1: not JSON"),
-    ([""], "no requests"),
-])
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ([_line(), _line()], "r.jsonl:2: duplicate id 'x1'"),
+        ([_line(must=["(unclosed"])], "bad regex '(unclosed'"),
+        ([_line(lang="cf")], "lang 'cf' is not one of bash, python"),
+        ([_line(must=[])], "x1 has no must regex"),
+        ([_line(nl=None)], "field 'nl' must be a str"),
+        (["{not json"], ":1: not JSON"),
+        ([""], "no requests"),
+    ],
+)
 def test_a_bad_request_file_is_named_with_its_line(tmp_path, lines, message):
     f = tmp_path / "r.jsonl"
     f.write_text("\n".join(lines) + "\n")
@@ -72,11 +84,20 @@ def test_limit_takes_the_first_n_of_each_language():
 
 
 def test_summary_counts_top1_and_any_of_k():
-    rows = [{"lang": "bash", "top1": True, "anyk": True}, {"lang": "bash", "top1": False, "anyk": True},
-            {"lang": "python", "top1": False, "anyk": False}]
+    rows = [
+        {"lang": "bash", "top1": True, "anyk": True},
+        {"lang": "bash", "top1": False, "anyk": True},
+        {"lang": "python", "top1": False, "anyk": False},
+    ]
     s = ev.summarise(rows)
     assert s["bash"] == {"n": 2, "top1": 1, "anyk": 2, "top1_pct": 50.0, "anyk_pct": 100.0}
-    assert s["python"]["anyk"] == 0 and s["overall"] == {"n": 3, "top1": 1, "anyk": 2, "top1_pct": 33.3, "anyk_pct": 66.7}
+    assert s["python"]["anyk"] == 0 and s["overall"] == {
+        "n": 3,
+        "top1": 1,
+        "anyk": 2,
+        "top1_pct": 33.3,
+        "anyk_pct": 66.7,
+    }
 
 
 def test_bad_options_fail_with_one_line(tmp_path, capsys):
@@ -92,9 +113,25 @@ def test_bad_options_fail_with_one_line(tmp_path, capsys):
 def test_the_script_runs_end_to_end_against_a_fresh_install(tiny_ckpt, tmp_path):
     out = tmp_path / "report.json"
     with wheel_build_lock():  # the script builds the wheel in the tree: one test process at a time
-        r = subprocess.run([sys.executable, str(REPO / "scripts" / "everyday_check.py"), "--checkpoint", str(tiny_ckpt),
-                            "--deps", "reuse", "--limit", "2", "--no-shipped-bank", "--out", str(out)], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=600)
+        r = subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "scripts" / "everyday_check.py"),
+                "--checkpoint",
+                str(tiny_ckpt),
+                "--deps",
+                "reuse",
+                "--limit",
+                "2",
+                "--no-shipped-bank",
+                "--out",
+                str(out),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""  # no progress bar without a terminal, and nothing else
     report = json.loads(out.read_text())
@@ -112,7 +149,9 @@ def test_the_script_runs_end_to_end_against_a_fresh_install(tiny_ckpt, tmp_path)
         for c in row["candidates"]:
             assert c["syntax_ok"] == check(c["code"], row["lang"]).valid
             assert c["failed"] == ev.judge(req, c["code"], c["syntax_ok"]) and c["accepted"] == (c["failed"] == [])
-        assert row["top1"] == row["candidates"][0]["accepted"] and row["anyk"] == any(c["accepted"] for c in row["candidates"])
+        assert row["top1"] == row["candidates"][0]["accepted"] and row["anyk"] == any(
+            c["accepted"] for c in row["candidates"]
+        )
     s = report["summary"]
     assert s["bash"]["n"] == s["python"]["n"] == 2 and s["overall"]["n"] == 4
     for lang in ("bash", "python"):

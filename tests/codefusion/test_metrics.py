@@ -1,4 +1,5 @@
 """Metric functions: execution match (with fallback), exact match, top-k, diversity, speed, validity."""
+
 import pytest
 
 from codefusion.evaluation import metrics as M

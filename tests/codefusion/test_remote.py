@@ -1,5 +1,6 @@
 """codefusion/remote.py: the shared engine's request checks and its client, against a small
 standard-library HTTP server standing in for the engine (the real one: tests/serve)."""
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,9 @@ def test_parse_request_applies_the_limits_and_defaults():
     assert r.k == DEFAULT_K and r.steps is None and r.retrieval is True and r.start_snr is None
     assert parse_request(json.dumps({"nl": "x", "lang": "bash", "startSnr": 10}).encode()).start_snr == 10.0
     for body, status, words in [
-        (b"not json", 400, "JSON"), (b"[1]", 400, "object"), (json.dumps({"nl": " ", "lang": "bash"}).encode(), 400, "empty"),
+        (b"not json", 400, "JSON"),
+        (b"[1]", 400, "object"),
+        (json.dumps({"nl": " ", "lang": "bash"}).encode(), 400, "empty"),
         (json.dumps({"nl": "x" * (MAX_REQUEST_CHARS + 1), "lang": "bash"}).encode(), 400, "the limit is"),
         (json.dumps({"nl": "x", "lang": "go"}).encode(), 400, "unknown language 'go'"),
         (json.dumps({"nl": "x", "lang": "bash", "k": 0}).encode(), 400, "^k must"),
@@ -54,23 +57,39 @@ def test_candidates_survive_the_wire():
     from grammar.pipeline import RankedCandidate
     from grammar.syntax import SyntaxIssue
 
-    c = RankedCandidate("ls -la", 0.5, False, [SyntaxIssue(1, 2, "oops: a, b")], ["danger"], "retrieval", True,
-                        origin="retrieved")
+    c = RankedCandidate(
+        "ls -la", 0.5, False, [SyntaxIssue(1, 2, "oops: a, b")], ["danger"], "retrieval", True, origin="retrieved"
+    )
     assert ranked_from_json(json.loads(json.dumps(candidate_json(c)))) == c
-    labelled = RankedCandidate("ls -la", 0.5, True, [], [], "model", origin="copy",
-                               exemplar={"code": "ls -la", "nl": "list", "source": {"bank": "shipped", "page": "ls"},
-                                         "similarity": 1.0})  # its label reaches the editor (meta stays behind)
+    labelled = RankedCandidate(
+        "ls -la",
+        0.5,
+        True,
+        [],
+        [],
+        "model",
+        origin="copy",
+        exemplar={"code": "ls -la", "nl": "list", "source": {"bank": "shipped", "page": "ls"}, "similarity": 1.0},
+    )  # its label reaches the editor (meta stays behind)
     assert ranked_from_json(json.loads(json.dumps(candidate_json(labelled)))) == labelled
     # what the editor shows of an engine's candidate is what it shows of its own
     assert candidate_view(ranked_from_json(candidate_json(labelled))) == candidate_view(labelled)
-    older = {"code": "ls", "score": 1.0, "source": "model", "valid": False, "warnings": [], "errors": [[3, 4, "bad"]],
-             "alsoRetrieved": True}  # an older engine's form
+    older = {
+        "code": "ls",
+        "score": 1.0,
+        "source": "model",
+        "valid": False,
+        "warnings": [],
+        "errors": [[3, 4, "bad"]],
+        "alsoRetrieved": True,
+    }  # an older engine's form
     back = ranked_from_json(older)
     assert back.also_retrieved and (back.errors[0].line, back.errors[0].col, back.errors[0].message) == (3, 4, "bad")
 
 
 class _Fake(BaseHTTPRequestHandler):
     """Answers like the engine; `plan` lists what the next requests get (status or "slow")."""
+
     plan: list = []
     seen: list = []
 
@@ -103,9 +122,32 @@ class _Fake(BaseHTTPRequestHandler):
             step = 200
         if step != 200:
             return self._reply(step, {"error": f"status {step}"})
-        self._reply(200, {"candidates": [candidate_json(type("C", (), {
-            "code": "ls", "score": 0.9, "source": "model", "valid": True, "warnings": [], "errors": [],
-            "also_retrieved": False})())], "message": None, "modelSeconds": 0.01, "pipelineSeconds": 0.0, "replica": "r1"})
+        self._reply(
+            200,
+            {
+                "candidates": [
+                    candidate_json(
+                        type(
+                            "C",
+                            (),
+                            {
+                                "code": "ls",
+                                "score": 0.9,
+                                "source": "model",
+                                "valid": True,
+                                "warnings": [],
+                                "errors": [],
+                                "also_retrieved": False,
+                            },
+                        )()
+                    )
+                ],
+                "message": None,
+                "modelSeconds": 0.01,
+                "pipelineSeconds": 0.0,
+                "replica": "r1",
+            },
+        )
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 the same one-line message -- `codefusion generate`, the warm daemon, the shared engine (Ray Serve's
 handler, called directly: starting Ray takes a minute) and the language server (a real server process,
 tests/lsp/test_server_nomodel.py's kind: no model needed, the request is refused before one is asked)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -77,8 +78,9 @@ def test_the_limits_are_the_ones_every_layer_uses():
 
 
 def test_docs_contracts_holds_the_generated_request_table():
-    assert schema.schema_markdown() in (REPO / "docs" / "contracts.md").read_text(encoding="utf-8"), \
+    assert schema.schema_markdown() in (REPO / "docs" / "contracts.md").read_text(encoding="utf-8"), (
         "docs/contracts.md: paste engine.schema.schema_markdown() into the request section"
+    )
 
 
 def test_the_engine_checks_k_against_the_same_limit(untrained_ckpt):
@@ -95,7 +97,14 @@ def test_the_cli_refuses_it(case, capsys):
     from codefusion.cli import main
 
     fields = {"nl": GOOD, "lang": "bash", **BAD[case]}
-    argv = ["generate", fields["nl"], "--lang", fields["lang"], "--checkpoint", "/nonexistent"]  # refused before loading
+    argv = [
+        "generate",
+        fields["nl"],
+        "--lang",
+        fields["lang"],
+        "--checkpoint",
+        "/nonexistent",
+    ]  # refused before loading
     for key, flag in (("k", "-k"), ("start_snr", "--start-snr")):
         if key in fields:
             argv += [flag, str(fields[key])]
@@ -127,8 +136,16 @@ def test_the_shared_engine_refuses_it(case):
     replica = Replica.__new__(Replica)  # the HTTP handler only: the body is refused before the model is asked
     replica.token = None
     body = json.dumps(wire(case)).encode()
-    scope = {"type": "http", "method": "POST", "path": "/v1/generate", "headers": [(b"content-length", str(len(body)).encode())],
-             "query_string": b"", "root_path": "", "scheme": "http", "server": ("127.0.0.1", 8420)}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/generate",
+        "headers": [(b"content-length", str(len(body)).encode())],
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8420),
+    }
     sent = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def receive():
@@ -152,8 +169,28 @@ def test_every_surface_sends_the_one_candidate_schema(untrained_ckpt, capsys):
     from engine.schema import CANDIDATE_KEYS
 
     request = Request(GOOD, "bash", k=3, steps=2, seed=1)
-    assert main(["generate", GOOD, "--lang", "bash", "-k", "3", "--steps", "2", "--seed", "1", "--json",
-                 "--checkpoint", str(untrained_ckpt), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                GOOD,
+                "--lang",
+                "bash",
+                "-k",
+                "3",
+                "--steps",
+                "2",
+                "--seed",
+                "1",
+                "--json",
+                "--checkpoint",
+                str(untrained_ckpt),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     cli = json.loads(capsys.readouterr().out)
     engine = Engine.open(untrained_ckpt, device="cpu")
     from_daemon = daemon.respond(request.to_json(), engine, {"install": "test"})["candidates"]
@@ -164,13 +201,15 @@ def test_every_surface_sends_the_one_candidate_schema(untrained_ckpt, capsys):
         assert shown and all(tuple(c) == CANDIDATE_KEYS for c in shown)
         assert [c["code"] for c in shown] == [c["code"] for c in cli]
         assert [c["score"] for c in shown] == pytest.approx([c["score"] for c in cli], abs=1e-4)
-        assert [{k: v for k, v in c.items() if k != "score"} for c in shown] == \
-            [{k: v for k, v in c.items() if k != "score"} for c in cli]
+        assert [{k: v for k, v in c.items() if k != "score"} for c in shown] == [
+            {k: v for k, v in c.items() if k != "score"} for c in cli
+        ]
 
 
 def test_docs_contracts_holds_the_generated_candidate_shape():
-    assert schema.candidate_markdown() in (REPO / "docs" / "contracts.md").read_text(encoding="utf-8"), \
+    assert schema.candidate_markdown() in (REPO / "docs" / "contracts.md").read_text(encoding="utf-8"), (
         "docs/contracts.md: paste engine.schema.candidate_markdown() into the request section"
+    )
 
 
 @pytest.mark.asyncio
@@ -193,9 +232,12 @@ async def test_the_language_server_refuses_them(tmp_path):
             fields = {"lang": "bash", **BAD[case]}
             line = 3 if "nl" in fields else 1
             extra = {schema.WIRE_KEYS[k]: v for k, v in fields.items() if k not in ("nl", "lang") or v != "bash"}
-            result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-                command="codefusion.generate",
-                arguments=[{"uri": uri, "position": {"line": line, "character": 0}, **extra}]))
+            result = await client.workspace_execute_command_async(
+                types.ExecuteCommandParams(
+                    command="codefusion.generate",
+                    arguments=[{"uri": uri, "position": {"line": line, "character": 0}, **extra}],
+                )
+            )
             assert result["candidates"] == [] and result["message"] == expected(case), case
     finally:
         await client.shutdown_session()

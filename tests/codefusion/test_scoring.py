@@ -1,4 +1,5 @@
 """codefusion.scoring: one score per candidate, P(right) from its own features, fitted on dev items."""
+
 import json
 import random
 import shutil
@@ -21,11 +22,13 @@ def _model(code, logprob, start, sim):
 
 
 def test_features_of_each_candidate():
-    cands = [_model("wc -l notes.txt", -0.1, "wc -l path/to/file", 0.8),
-             _model("ls -la", -0.9, "du -sh path/to/dir", 0.5),
-             Candidate("from noise", -2.0, meta={"logprob": -2.0}),
-             Candidate("wc -l path/to/file", 0.8, source="retrieval"),
-             Candidate("cat file | wc -l", 0.6, source="retrieval")]
+    cands = [
+        _model("wc -l notes.txt", -0.1, "wc -l path/to/file", 0.8),
+        _model("ls -la", -0.9, "du -sh path/to/dir", 0.5),
+        Candidate("from noise", -2.0, meta={"logprob": -2.0}),
+        Candidate("wc -l path/to/file", 0.8, source="retrieval"),
+        Candidate("cat file | wc -l", 0.6, source="retrieval"),
+    ]
     f = scoring.features(cands, "bash")
     assert [x["retrieved"] for x in f] == [0, 0, 0, 1, 1]
     assert [x["logprob"] for x in f] == [-0.1, -0.9, -2.0, 0.0, 0.0]
@@ -48,10 +51,12 @@ def test_filling_the_requests_arguments_leaves_the_features_as_they_were():
     start = "tail -n count path/to/file"
     adapted, edits = adapt_arguments(start, table)
     assert edits and adapted != start
-    plain = scoring.features([_model(start, -0.1, start, 0.7), Candidate("tail -n 5 x.log", 0.7, source="retrieval")],
-                             "bash")
-    filled = scoring.features([_model(adapted, -0.1, start, 0.7), Candidate("tail -n 5 x.log", 0.7, source="retrieval")],
-                              "bash")
+    plain = scoring.features(
+        [_model(start, -0.1, start, 0.7), Candidate("tail -n 5 x.log", 0.7, source="retrieval")], "bash"
+    )
+    filled = scoring.features(
+        [_model(adapted, -0.1, start, 0.7), Candidate("tail -n 5 x.log", 0.7, source="retrieval")], "bash"
+    )
     assert plain == filled and plain[0]["kept"] == 1.0 and plain[0]["agreement"] == 1.0
 
 
@@ -61,8 +66,10 @@ def test_auc_and_reliability_by_hand():
     assert scoring.auc([0.5, 0.5, 0.5], [True, False, False]) == 0.5  # ties count half
     assert scoring.auc([0.5], [True]) is None
     curve = scoring.reliability([0.05, 0.07, 0.95, 1.0], [False, True, True, True])
-    assert curve == [{"lo": 0.0, "hi": 0.1, "n": 2, "mean_p": 0.06, "right": 0.5},
-                     {"lo": 0.9, "hi": 1.0, "n": 2, "mean_p": 0.975, "right": 1.0}]
+    assert curve == [
+        {"lo": 0.0, "hi": 0.1, "n": 2, "mean_p": 0.06, "right": 0.5},
+        {"lo": 0.9, "hi": 1.0, "n": 2, "mean_p": 0.975, "right": 1.0},
+    ]
 
 
 def test_right_is_the_languages_primary_metric():
@@ -80,8 +87,14 @@ def _items(n, seed=0):
         cands = []
         for r in range(4):
             sim = rng.random()
-            cands.append({"code": f"cmd{i}-{r}", "valid": True, "hits": {"template": rng.random() < sim ** 2},
-                          "features": {**{f: 0.0 for f in scoring.FEATURES}, "similarity": sim, "rank": r / 3}})
+            cands.append(
+                {
+                    "code": f"cmd{i}-{r}",
+                    "valid": True,
+                    "hits": {"template": rng.random() < sim**2},
+                    "features": {**{f: 0.0 for f in scoring.FEATURES}, "similarity": sim, "rank": r / 3},
+                }
+            )
         items.append({"lang": "bash", "line": i + 1, "raw_candidates": cands, "candidates": cands})
     return items
 
@@ -107,16 +120,35 @@ def test_calibrate_items_writes_the_score_and_its_report(untrained_ckpt, tmp_pat
     shutil.copytree(untrained_ckpt, ckpt)
     items = tmp_path / "e.items.jsonl"
     items.write_text("".join(json.dumps(it) + "\n" for it in _items(60)))
-    r = subprocess.run([sys.executable, "-m", "codefusion", "calibrate", "--checkpoint", str(ckpt), "--items", str(items),
-                        "--report", str(tmp_path / "rel.json")], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "codefusion",
+            "calibrate",
+            "--checkpoint",
+            str(ckpt),
+            "--items",
+            str(items),
+            "--report",
+            str(tmp_path / "rel.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     model = json.loads((ckpt / "config.json").read_text())["calibration"]["score"]["bash"]
     assert scoring.usable(model) and model["n"] == 240
     report = json.loads((tmp_path / "rel.json").read_text())["languages"]["bash"]
     assert report["auc_cv"] > 0.7 and sum(b["n"] for b in report["reliability_cv"]) == 240
     assert (tmp_path / "rel.png").stat().st_size > 1000
-    r = subprocess.run([sys.executable, "-m", "codefusion", "calibrate", "--checkpoint", str(ckpt)],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "codefusion", "calibrate", "--checkpoint", str(ckpt)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "nothing to calibrate" in r.stderr
 
 
@@ -133,13 +165,16 @@ class _Gen:
 
     def generate(self, nl, lang, k, steps=None, seed=0, cancel=None):
         sim = 0.9 if "count" in nl else 0.3
-        return [_model(f"echo {nl.split()[0]}{i}", -0.1 * i, f"echo {nl.split()[0]}{i}", sim - 0.05 * i) for i in range(k)]
+        return [
+            _model(f"echo {nl.split()[0]}{i}", -0.1 * i, f"echo {nl.split()[0]}{i}", sim - 0.05 * i) for i in range(k)
+        ]
 
 
 def test_suggest_shows_each_candidates_probability():
     model = scoring.fit(*scoring.rows(_items(100), "bash")[:2])
-    gen = _Gen({"calibration": {"score": {"bash": model}, "model": {"bash": [0.3, 0.2]},
-                                "retrieval": {"bash": [0.3, 0.2]}}})
+    gen = _Gen(
+        {"calibration": {"score": {"bash": model}, "model": {"bash": [0.3, 0.2]}, "retrieval": {"bash": [0.3, 0.2]}}}
+    )
     a = suggest("count lines", "bash", Settings(k=3), gen)
     b = suggest("list files", "bash", Settings(k=3), gen)
     assert [c.score for c in a.candidates] == sorted((c.score for c in a.candidates), reverse=True)
@@ -162,9 +197,14 @@ def test_the_shipped_model_scores_differ_between_requests(tmp_path):
     from tests.grammar.grammar_fixtures import TRAIN, write_jsonl
 
     gen.bank = files_bank(gen, [write_jsonl(tmp_path / "bank.jsonl", TRAIN)])
-    shown = {nl: [round(c.score, 6) for c in suggest(nl, "bash", Settings(k=5), gen, gen.bank).candidates]
-             for nl in ("count the lines of a file", "list all files in the current directory",
-                        "compress the folder logs into an archive")}
+    shown = {
+        nl: [round(c.score, 6) for c in suggest(nl, "bash", Settings(k=5), gen, gen.bank).candidates]
+        for nl in (
+            "count the lines of a file",
+            "list all files in the current directory",
+            "compress the folder logs into an archive",
+        )
+    }
     assert all(0 < s < 1 for scores in shown.values() for s in scores)
     assert len({tuple(s) for s in shown.values()}) == 3, shown
     assert len({s[0] for s in shown.values()}) == 3, shown  # even the first candidates' scores differ
@@ -174,7 +214,6 @@ def test_the_shipped_model_scores_differ_between_requests(tmp_path):
         five = {c.code: c.score for c in suggest(nl, "bash", Settings(k=5), gen, gen.bank).candidates}
         if one.code in five:
             assert abs(one.score - five[one.code]) < 0.15, (nl, one.score, five[one.code])
-
 
 
 def test_signed_features_never_count_against_a_candidate_and_values_are_clipped_to_dev():

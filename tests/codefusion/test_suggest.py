@@ -1,4 +1,5 @@
 """codefusion.suggest: the one composition, with test doubles (the real model: tests/lsp/test_server_model.py)."""
+
 from dataclasses import dataclass, field
 
 import pytest
@@ -36,8 +37,11 @@ def test_uncalibrated_shows_k_of_each_source():
 
 def test_calibrated_scores_interleave_by_merit_and_k_means_k():
     res = suggest("x", "bash", Settings(k=3), Gen({"calibration": CAL}), Ret())
-    assert [(c.code, c.score) for c in res.candidates] == [("echo model0", 0.30), ("echo retrieved0", 0.20),
-                                                          ("echo model1", 0.10)]
+    assert [(c.code, c.score) for c in res.candidates] == [
+        ("echo model0", 0.30),
+        ("echo retrieved0", 0.20),
+        ("echo model1", 0.10),
+    ]
     other = suggest("x", "python", Settings(k=3), Gen({"calibration": CAL}), Ret())  # no python row: as before
     assert len(other.candidates) == 6
 
@@ -46,13 +50,17 @@ def test_model_first_languages_show_retrieved_examples_only_after_the_model():
     cal = {**CAL, "model_first": ["bash"]}
     res = suggest("x", "bash", Settings(k=4), Gen({"calibration": cal}), Ret())
     assert [c.code for c in res.candidates] == ["echo model0", "echo model1", "echo model2", "echo model3"]
-    assert [c.source for c in suggest("x", "bash", Settings(k=4, retrieval=True), Gen({"calibration": cal}),
-                                      Ret()).candidates] == ["model"] * 4
+    assert [
+        c.source
+        for c in suggest("x", "bash", Settings(k=4, retrieval=True), Gen({"calibration": cal}), Ret()).candidates
+    ] == ["model"] * 4
     assert all(0 <= c.score <= 1 for c in res.raw[4:])  # still rates, below the model's lowest
 
 
 def test_retrieval_off_or_alone():
-    assert {c.source for c in suggest("x", "bash", Settings(k=2, retrieval=False), Gen(), Ret()).candidates} == {"model"}
+    assert {c.source for c in suggest("x", "bash", Settings(k=2, retrieval=False), Gen(), Ret()).candidates} == {
+        "model"
+    }
     assert {c.source for c in suggest("x", "bash", Settings(k=2), None, Ret()).candidates} == {"retrieval"}
 
 
@@ -64,10 +72,12 @@ def test_a_batch_gets_what_each_request_gets_alone(untrained_ckpt):
 
     gen = load_generator(untrained_ckpt)
     ret = training_retriever(gen)
-    reqs = [{"nl": "list all files", "lang": "bash", "settings": Settings(k=3)},
-            {"nl": "reverse the list xs in place", "lang": "python", "settings": Settings(k=2), "seed": 7},
-            {"nl": "count lines", "lang": "bash", "settings": Settings(k=1, steps=3)},
-            {"nl": "x", "lang": "cobol", "settings": Settings(k=1)}]
+    reqs = [
+        {"nl": "list all files", "lang": "bash", "settings": Settings(k=3)},
+        {"nl": "reverse the list xs in place", "lang": "python", "settings": Settings(k=2), "seed": 7},
+        {"nl": "count lines", "lang": "bash", "settings": Settings(k=1, steps=3)},
+        {"nl": "x", "lang": "cobol", "settings": Settings(k=1)},
+    ]
     many = suggest_many(reqs, gen, ret)
     assert isinstance(many[3], ValueError) and "cobol" in str(many[3])
     for r, got in zip(reqs[:3], many[:3]):

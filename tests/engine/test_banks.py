@@ -2,6 +2,7 @@
 
 Fixture banks are built here (a few tldr-like rows); the last tests load the real shipped bank
 (codefusion_bank/) with a cold cache and check that nothing is embedded."""
+
 import hashlib
 import json
 
@@ -12,12 +13,24 @@ from engine import banks
 from engine.retrieval import Dense, Retriever
 
 ROWS = [  # tldr-like rows (page, platform): templates, not a user's commands
-    {"nl": "Create a gzipped archive from a directory", "code": "tar czf path/to/target.tar.gz path/to/directory",
-     "page": "tar", "platform": "common"},
-    {"nl": "Extract an archive into the current directory", "code": "tar xf path/to/source.tar", "page": "tar",
-     "platform": "common"},
-    {"nl": "Print the last lines of a file", "code": "tail --lines count path/to/file", "page": "tail",
-     "platform": "common"},
+    {
+        "nl": "Create a gzipped archive from a directory",
+        "code": "tar czf path/to/target.tar.gz path/to/directory",
+        "page": "tar",
+        "platform": "common",
+    },
+    {
+        "nl": "Extract an archive into the current directory",
+        "code": "tar xf path/to/source.tar",
+        "page": "tar",
+        "platform": "common",
+    },
+    {
+        "nl": "Print the last lines of a file",
+        "code": "tail --lines count path/to/file",
+        "page": "tail",
+        "platform": "common",
+    },
     {"nl": "Show disk usage of a directory", "code": "du -sh path/to/directory", "page": "du", "platform": "linux"},
     {"nl": "List all files sorted by size", "code": "ls -lS", "page": "ls", "platform": "common"},
 ]
@@ -117,8 +130,9 @@ def test_layers_merge_into_one_ranking_with_ties_to_the_earlier_layer_and_say_wh
     folder, _, enc = shipped
     dense = _dense(enc)
     train = _write(tmp_path / "train.jsonl", TRAINING)
-    base = banks.LayeredBank([("shipped", banks.load_shipped(dense, folder)),
-                              ("training", Retriever.from_jsonl([train], dense=dense))])
+    base = banks.LayeredBank(
+        [("shipped", banks.load_shipped(dense, folder)), ("training", Retriever.from_jsonl([train], dense=dense))]
+    )
     assert base.languages == ("bash", "python") and base.layer_names("bash") == ("shipped", "training")
     hits = base.search("print the last 20 lines of the log", "bash", 4)
     assert [c.score for c in hits] == sorted((c.score for c in hits), reverse=True)  # one ranking, by score
@@ -126,10 +140,17 @@ def test_layers_merge_into_one_ranking_with_ties_to_the_earlier_layer_and_say_wh
     assert hits[0].meta["exemplar_source"] == {"bank": "training", "file": str(train), "line": 1}
     assert {c.meta["exemplar_source"]["bank"] for c in hits} == {"shipped", "training"}
     # the user's pairs: the same request as a shipped row (an equal score) goes first, as does a nearer one
-    user = [{"nl": "Print the last lines of a file", "code": "tail -n 5 notes.txt", "lang": "bash",
-             "file": "/home/me/notes.sh", "line": 7},
-            {"nl": "convert string s to upper case", "code": "s.upper()", "lang": "python"},
-            {"nl": "highlight blank cells", "code": "Blanks()", "lang": "cf", "file": "rules.cfrule", "line": 2}]
+    user = [
+        {
+            "nl": "Print the last lines of a file",
+            "code": "tail -n 5 notes.txt",
+            "lang": "bash",
+            "file": "/home/me/notes.sh",
+            "line": 7,
+        },
+        {"nl": "convert string s to upper case", "code": "s.upper()", "lang": "python"},
+        {"nl": "highlight blank cells", "code": "Blanks()", "lang": "cf", "file": "rules.cfrule", "line": 2},
+    ]
     layered = base.with_records(user)
     got = layered.search("Print the last lines of a file", "bash", 3)
     assert got[0].code == "tail -n 5 notes.txt"
@@ -165,16 +186,29 @@ def test_cli_generate_says_the_hint_once_for_a_language_without_a_bank(tmp_path,
     monkeypatch.setenv("CODEFUSION_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv(banks.ENV, "none")
     ckpt = untrained_checkpoint(tmp_path, pairs=[p for p in TINY_PAIRS if p[2] == "bash"])
-    args = ["generate", "reverse a list x", "--lang", "python", "--checkpoint", str(ckpt), "--device", "cpu",
-            "-k", "2", "--json"]
+    args = [
+        "generate",
+        "reverse a list x",
+        "--lang",
+        "python",
+        "--checkpoint",
+        str(ckpt),
+        "--device",
+        "cpu",
+        "-k",
+        "2",
+        "--json",
+    ]
     assert main(args) == 0
     first = capsys.readouterr()
     assert json.loads(first.out) is not None  # stdout stays JSON
     assert first.err.count("\n") == 1 and "no example bank for Python" in first.err
     assert main(args) == 0
     assert "example bank" not in capsys.readouterr().err
-    assert main(["generate", "list all files", "--lang", "bash", "--checkpoint", str(ckpt), "--device", "cpu",
-                 "-k", "2"]) == 0
+    assert (
+        main(["generate", "list all files", "--lang", "bash", "--checkpoint", str(ckpt), "--device", "cpu", "-k", "2"])
+        == 0
+    )
     assert "example bank" not in capsys.readouterr().out
 
 
@@ -187,8 +221,9 @@ def test_a_tiny_model_draws_exemplars_from_every_layer_and_its_candidates_say_wh
     from engine.testing import TINY_PAIRS, untrained_checkpoint
 
     monkeypatch.setenv("CODEFUSION_CACHE", str(tmp_path / "cache"))
-    ckpt = untrained_checkpoint(tmp_path, pairs=TINY_PAIRS, exemplars=2, retrieval_dense_weight=0.7,
-                                exemplar_start_snr=50.0)
+    ckpt = untrained_checkpoint(
+        tmp_path, pairs=TINY_PAIRS, exemplars=2, retrieval_dense_weight=0.7, exemplar_start_snr=50.0
+    )
     cfg = json.loads((ckpt / "config.json").read_text())["model"]
     enc = NLEncoder(cfg["encoder"], cfg["nl_max_len"])
     key = f"{cfg['encoder']}:{cfg['nl_max_len']}"
@@ -205,8 +240,9 @@ def test_a_tiny_model_draws_exemplars_from_every_layer_and_its_candidates_say_wh
     assert got["du -sh path/to/directory"] == {"bank": "shipped", "page": "du", "platform": "linux"}
     got = sources("find all python files")
     assert got["find . -name '*.py'"]["bank"] == "training" and got["find . -name '*.py'"]["line"] == 2
-    user = _write(tmp_path / "mine.jsonl", [{"nl": "Show disk usage of a directory", "code": "du -sh /srv",
-                                             "lang": "bash"}])
+    user = _write(
+        tmp_path / "mine.jsonl", [{"nl": "Show disk usage of a directory", "code": "du -sh /srv", "lang": "bash"}]
+    )
     gen.bank = exemplar_bank(gen, [user])
     assert gen.exemplars_for("Show disk usage of a directory", "bash", 2) == ["du -sh /srv", "du -sh path/to/directory"]
     got = sources("Show disk usage of a directory")
@@ -216,9 +252,14 @@ def test_a_tiny_model_draws_exemplars_from_every_layer_and_its_candidates_say_wh
 
 
 def test_a_copy_names_the_exemplar_it_copies_else_the_one_it_started_from():
-    ex = [banks.Exemplar("ls -a", {"bank": "user", "file": "f", "line": 1}), banks.Exemplar("du -sh", {"bank": "shipped"}),
-          "wc -l"]
-    assert banks.exemplar_source(ex, "du  -sh", 0) == {"bank": "shipped"}  # a copy of the second, started from the first
+    ex = [
+        banks.Exemplar("ls -a", {"bank": "user", "file": "f", "line": 1}),
+        banks.Exemplar("du -sh", {"bank": "shipped"}),
+        "wc -l",
+    ]
+    assert banks.exemplar_source(ex, "du  -sh", 0) == {
+        "bank": "shipped"
+    }  # a copy of the second, started from the first
     assert banks.exemplar_source(ex, None, 0) == {"bank": "user", "file": "f", "line": 1}
     assert banks.exemplar_source(ex, None, 2) is None  # a plain string: provenance unknown
     import pickle
@@ -277,6 +318,8 @@ def test_eval_bank_given_the_shipped_rows_file_uses_its_precomputed_index(shippe
     assert bank.layer_names("bash") == ("shipped",)
     assert bank.search("show disk usage", "bash", 1)[0].meta["exemplar_source"]["page"] == "du"
     other = files_bank(gen, [_write(tmp_path / "mine.jsonl", TRAINING)])
-    assert other.search("reverse a list", "python", 1)[0].meta["exemplar_source"] == {"file": str(tmp_path / "mine.jsonl"),
-                                                                                       "line": 3}
+    assert other.search("reverse a list", "python", 1)[0].meta["exemplar_source"] == {
+        "file": str(tmp_path / "mine.jsonl"),
+        "line": 3,
+    }
     assert files_bank(gen, []) is None

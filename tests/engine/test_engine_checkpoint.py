@@ -1,4 +1,5 @@
 """Checkpoint round trip and the one-line errors for bad checkpoints (API and CLI)."""
+
 import json
 import shutil
 import subprocess
@@ -70,8 +71,16 @@ def _corrupt(kind, d):
     raise AssertionError(kind)
 
 
-KINDS = ["missing dir", "missing config", "corrupt config", "bad field", "missing weights",
-         "truncated weights", "mismatched shapes", "corrupt tokenizer"]
+KINDS = [
+    "missing dir",
+    "missing config",
+    "corrupt config",
+    "bad field",
+    "missing weights",
+    "truncated weights",
+    "mismatched shapes",
+    "corrupt tokenizer",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -86,8 +95,22 @@ def test_bad_checkpoint_raises_one_line_error_naming_the_file(ckpt_copy, kind):
 @pytest.mark.parametrize("kind", ["truncated weights", "corrupt config"])
 def test_cli_prints_one_line_without_traceback(ckpt_copy, kind):
     _corrupt(kind, ckpt_copy)
-    r = subprocess.run([sys.executable, "-m", "codefusion.cli", "generate", "list files", "--lang", "bash",
-                        "--checkpoint", str(ckpt_copy)], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "codefusion.cli",
+            "generate",
+            "list files",
+            "--lang",
+            "bash",
+            "--checkpoint",
+            str(ckpt_copy),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1
     lines = [ln for ln in r.stderr.splitlines() if ln.strip() and "Loading weights" not in ln]
     assert len(lines) == 1 and lines[0].startswith("codefusion: error:") and "Traceback" not in r.stderr

@@ -1,4 +1,3 @@
-
 from engine.cpd import keyword_identifier_spans, masked_text, token_mask
 
 

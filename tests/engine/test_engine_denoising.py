@@ -1,5 +1,6 @@
 """The denoising recipe: noise levels in token SNR, self-conditioning through its own projection,
 the output prior, the old-layout upgrade, and a frozen-output regression of the sampler."""
+
 import math
 
 import pytest

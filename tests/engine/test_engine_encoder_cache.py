@@ -1,4 +1,5 @@
 """The frozen NL encoder's output cache stays within its byte bound and gives what E gives."""
+
 import torch
 
 from engine.config import DEFAULT_ENCODER

@@ -1,5 +1,6 @@
 """Exemplar conditioning: leave-one-out neighbours, the memory layout, the draw of exemplars in
 training, and sampling that starts from a noised exemplar."""
+
 import pytest
 import torch
 
@@ -75,7 +76,7 @@ def test_exemplars_change_what_the_denoiser_sees():
     outs = []
     for code in ([7, 8, 1], [30, 31, 32, 1]):
         ex = torch.zeros(1, 1, cfg.code_max_len, dtype=torch.long)
-        ex[0, 0, :len(code)] = torch.tensor(code)
+        ex[0, 0, : len(code)] = torch.tensor(code)
         outs.append(model.denoise(x_t, t, *model.memory(enc, mask, lang, ex)))
     assert not torch.allclose(outs[0], outs[1])
 
@@ -122,7 +123,7 @@ def test_exemplar_model_trains_and_starts_from_a_noised_exemplar():
     gen.cfg.exemplar_rank_weight = 1000.0  # the score is dominated by the nearness of the start: retrieval order
     ranked = gen.generate("find all python files", "bash", k=4, steps=2, seed=0, start_snr=1000.0)
     firsts = [c.meta["exemplar"] for c in ranked]
-    assert firsts[0] == 0 and firsts[: n] == sorted(firsts[: n])
+    assert firsts[0] == 0 and firsts[:n] == sorted(firsts[:n])
     gen.cfg.exemplar_rank_weight = 0.0
     plain = gen.generate("find all python files", "bash", k=2, steps=2, seed=0, exemplars=[])
     assert all("copy" not in c.meta for c in plain)  # no exemplars given: none used
@@ -135,8 +136,10 @@ def test_exemplars_are_distinct_programs_searched_deep_enough():
 
     from engine.generator import Generator, distinct_programs
 
-    assert distinct_programs([("ls  -a", 0.9), ("ls -a", 0.8), ("ls -l", 0.7), ("ls -a ", 0.6)]) == \
-        [("ls  -a", 0.9), ("ls -l", 0.7)]
+    assert distinct_programs([("ls  -a", 0.9), ("ls -a", 0.8), ("ls -l", 0.7), ("ls -a ", 0.6)]) == [
+        ("ls  -a", 0.9),
+        ("ls -l", 0.7),
+    ]
     shared = [{"nl": f"show every file {w}", "code": "ls -a", "lang": "bash"} for w in ("now", "here", "please")]
     bank = Retriever(shared + RECORDS)
     me = SimpleNamespace(cfg=SimpleNamespace(exemplars=2), bank=bank)
@@ -157,7 +160,13 @@ def test_mix_starts_keeps_the_best_exemplar_starts_then_distinct_noise_starts():
     from engine.generator import mix_starts
 
     ex = [_cand("ls -a", -0.1), _cand("ls -a", -0.2), _cand("ls -l", -0.3), _cand("ls -t", -0.4), _cand("ls -S", -0.5)]
-    noise = [_cand("ls -l", -0.05), _cand("du -sh", -0.6), _cand("du -sh ", -0.7), _cand("df -h", -0.9), _cand("wc", -1.0)]
+    noise = [
+        _cand("ls -l", -0.05),
+        _cand("du -sh", -0.6),
+        _cand("du -sh ", -0.7),
+        _cand("df -h", -0.9),
+        _cand("wc", -1.0),
+    ]
     got = mix_starts(ex, noise, 5, 2)
     assert [c.code for c in got] == ["ls -a", "ls -l", "ls -t", "du -sh", "df -h"]  # best first by score
     assert [c.meta["start"] for c in got] == ["exemplar", "exemplar", "exemplar", "noise", "noise"]
@@ -189,10 +198,16 @@ def test_noise_slots_mix_a_pure_noise_pass_into_the_exemplar_starts(tmp_path):
     assert all("start" not in c.meta for c in gen.generate(nl, "bash", k=4, steps=1, seed=3, start_snr=50.0))
     # the request's own number (eval --noise-slots): none from noise
     assert all(c.meta.get("start") is None for c in gen.generate(nl, "bash", k=4, steps=1, seed=3, noise_slots=0))
-    assert [c.code for c in gen.generate_many([{"nl": nl, "lang": "bash", "k": 4, "steps": 1, "seed": 3, "noise_slots": 0}])[0]] \
-        == [c.code for c in gen.generate(nl, "bash", k=4, steps=1, seed=3, noise_slots=0)]
-    many = gen.generate_many([{"nl": nl, "lang": "bash", "k": 4, "steps": 1, "seed": 3},
-                              {"nl": "reverse a list", "lang": "python", "k": 2, "steps": 1}])
+    assert [
+        c.code
+        for c in gen.generate_many([{"nl": nl, "lang": "bash", "k": 4, "steps": 1, "seed": 3, "noise_slots": 0}])[0]
+    ] == [c.code for c in gen.generate(nl, "bash", k=4, steps=1, seed=3, noise_slots=0)]
+    many = gen.generate_many(
+        [
+            {"nl": nl, "lang": "bash", "k": 4, "steps": 1, "seed": 3},
+            {"nl": "reverse a list", "lang": "python", "k": 2, "steps": 1},
+        ]
+    )
     assert [c.code for c in many[0]] == [c.code for c in mixed]
     assert [c.score for c in many[0]] == pytest.approx([c.score for c in mixed], abs=1e-5)
     alone = gen.generate("reverse a list", "python", k=2, steps=1)

@@ -1,4 +1,5 @@
 """CUDA paths (skipped without a GPU; CI has none): generation and a training step on the GPU."""
+
 import pytest
 import torch
 
@@ -21,6 +22,7 @@ def test_train_steps_on_cuda_with_bf16(tmp_path):
     from engine.train import TrainArgs, train
 
     data = write_pairs(tmp_path / "p.jsonl")
-    out = train(TrainArgs(config="tiny", data=[str(data)], out=str(tmp_path / "ck"), device="cuda",
-                          max_steps=5, progress=False))
+    out = train(
+        TrainArgs(config="tiny", data=[str(data)], out=str(tmp_path / "ck"), device="cuda", max_steps=5, progress=False)
+    )
     assert (out / "model.safetensors").exists()

@@ -1,4 +1,5 @@
 """Shapes and gradients of the networks, on random tensors (no encoder, no I/O)."""
+
 import torch
 
 from engine.ar_model import ARModel, ar_generate
@@ -74,7 +75,7 @@ def test_ar_kv_cache_matches_full_forward():
     seq = torch.randint(2, cfg.vocab_size, (1, 6))
     full = m(seq, mem, mask)
     caches = [{} for _ in m.blocks]
-    steps = [m(seq[:, i:i + 1], mem, mask, caches, offset=i) for i in range(6)]
+    steps = [m(seq[:, i : i + 1], mem, mask, caches, offset=i) for i in range(6)]
     assert torch.allclose(torch.cat(steps, 1), full, atol=1e-5)
 
 
@@ -92,8 +93,7 @@ def test_x0_scale_sets_signal_level_and_keeps_losses_at_unit_scale():
         assert torch.allclose(rms, torch.full_like(rms, scale), atol=1e-4)
         m.denoise = lambda x_t, t, mem, mask, x0_prev=None, edit=None: x0 * 1.1  # noqa: B023 (B, Lc, d), in this iteration
         mem, mask = _mem(m, 2, cfg)
-        _, parts = m.loss(y, mem, mask, torch.tensor([600, 1100]), SqrtSchedule(cfg.diffusion_steps),
-                          self_cond_p=0.0)
+        _, parts = m.loss(y, mem, mask, torch.tensor([600, 1100]), SqrtSchedule(cfg.diffusion_steps), self_cond_p=0.0)
         assert torch.allclose(parts["mse"], torch.full((2,), 0.01), rtol=1e-3)
 
 
@@ -114,8 +114,7 @@ def test_pad_weight_scales_the_padding_positions_of_the_loss():
         wrong_at_pad = torch.where((y == PAD_ID)[..., None], x0 * 1.1, x0)  # (B, Lc, d)
         m.denoise = lambda x_t, t, mem, mask, x0_prev=None, edit=None: wrong_at_pad  # noqa: B023 (this iteration)
         mem, mask = _mem(m, 2, cfg)
-        _, parts = m.loss(y, mem, mask, torch.tensor([600, 1100]), SqrtSchedule(cfg.diffusion_steps),
-                          self_cond_p=0.0)
+        _, parts = m.loss(y, mem, mask, torch.tensor([600, 1100]), SqrtSchedule(cfg.diffusion_steps), self_cond_p=0.0)
         mse[pad_weight] = parts["mse"]
     n_pad, n = cfg.code_max_len - 5, cfg.code_max_len
     assert torch.allclose(mse[1.0], torch.full((2,), 0.01 * n_pad / n), rtol=1e-3)  # every position counts

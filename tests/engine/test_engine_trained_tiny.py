@@ -1,5 +1,6 @@
 """The `tiny` model trained on 16 pairs (the session fixture): it must regenerate them
 from pure noise, depend on the NL, be deterministic, and stop when cancelled."""
+
 import threading
 
 import pytest

@@ -6,14 +6,23 @@ The pairs are built so that the NL names only the command: its flag and file are
 random, so from pure noise a model can get the command and little else, and everything above
 that has to come from x_t (a model that memorises its pairs from the NL alone cannot pass).
 """
+
 import random
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
-CMDS = {"ls": "list", "grep": "search", "find": "find", "wc": "count", "cat": "print", "sort": "sort",
-        "head": "show the start of", "du": "measure"}
+CMDS = {
+    "ls": "list",
+    "grep": "search",
+    "find": "find",
+    "wc": "count",
+    "cat": "print",
+    "sort": "sort",
+    "head": "show the start of",
+    "du": "measure",
+}
 FILES = ["notes.txt", "data.csv", "log", "src", "a.py", "b.sh", "out.json", "tmp", "x.md", "y.c"]
 
 

@@ -2,6 +2,7 @@
 scikit-learn or torch._dynamo, the shipped bank's TF-IDF rows come from the user's cache, and a big bank
 missing from the cache is embedded in the background while TF-IDF serves. Each shortcut gives what the
 long way gives."""
+
 import json
 import os
 import subprocess
@@ -16,9 +17,22 @@ from engine import cache, retrieval
 from engine.retrieval import Dense, RetrievalOptions, Retriever, vectorizers
 
 REPO = Path(__file__).resolve().parents[2]
-TEXTS = ["find all python files modified today", "Count lines in every .txt file!", "", " ", "a", "ab",
-         "I  am   here\t\tok", "ÄÖ üß ẞ façade — “quotes” 12.5%", "x" * 3, 'find . -name "*.py" | xargs wc -l',
-         "delete empty directories under /tmp", "show the ten largest files", "tail -n 20 server.log", "a b"]
+TEXTS = [
+    "find all python files modified today",
+    "Count lines in every .txt file!",
+    "",
+    " ",
+    "a",
+    "ab",
+    "I  am   here\t\tok",
+    "ÄÖ üß ẞ façade — “quotes” 12.5%",
+    "x" * 3,
+    'find . -name "*.py" | xargs wc -l',
+    "delete empty directories under /tmp",
+    "show the ten largest files",
+    "tail -n 20 server.log",
+    "a b",
+]
 
 
 @pytest.mark.parametrize("char_analyzer", ["char_wb", "char"])
@@ -27,8 +41,10 @@ def test_fitted_tfidf_is_scikit_learns(char_analyzer):
     word, char = vectorizers(opt)  # scikit-learn's, fitted here
     word.fit(TEXTS[:10])
     char.fit(TEXTS[:10])
-    vocab = {"word": (word.get_feature_names_out().tolist(), word.idf_),
-             "char": (char.get_feature_names_out().tolist(), char.idf_)}
+    vocab = {
+        "word": (word.get_feature_names_out().tolist(), word.idf_),
+        "char": (char.get_feature_names_out().tolist(), char.idf_),
+    }
     fw, fc = vectorizers(opt, vocab)
     assert type(fw).__name__ == "_FittedTfidf"
     for sk, mine in ((word, fw), (char, fc)):
@@ -63,8 +79,11 @@ def test_the_built_in_bert_is_transformers_bert():
 
 def test_cached_arrays_round_trip_and_refuse_damage(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEFUSION_CACHE", str(tmp_path / "c"))
-    arrays = {"data": np.arange(5, dtype=np.float64) / 3, "indices": np.arange(5, dtype=np.int32),
-              "shape": np.asarray([2, 7], dtype=np.int64)}
+    arrays = {
+        "data": np.arange(5, dtype=np.float64) / 3,
+        "indices": np.arange(5, dtype=np.int32),
+        "shape": np.asarray([2, 7], dtype=np.int64),
+    }
     path = cache.save_arrays("t.cfarr", "k", arrays)
     got = cache.load_arrays("t.cfarr", "k")
     assert all(np.array_equal(got[n], a) and got[n].dtype == a.dtype for n, a in arrays.items())
@@ -86,16 +105,19 @@ def test_a_fresh_process_loads_the_shipped_model_without_the_heavy_imports(tmp_p
     the same candidates with the cache cold and warm."""
     env = {k: v for k, v in os.environ.items() if k not in ("CODEFUSION_SHIPPED_BANK", "CODEFUSION_CHECKPOINT")}
     env.update(CODEFUSION_DATA="none", CODEFUSION_CACHE=str(tmp_path / "cache"), CODEFUSION_THREADS="1")
-    code = ("import json, sys\n"
-            "from engine.api import load_generator\n"
-            "g = load_generator(None, 'cpu')\n"
-            "c = g.generate('count lines in every text file', 'bash', k=3)\n"
-            "print(json.dumps({'codes': [x.code for x in c], 'layers': g.bank.layer_names('bash'),\n"
-            "  'heavy': [m for m in ('transformers', 'sklearn', 'torch._dynamo') if m in sys.modules]}))\n")
+    code = (
+        "import json, sys\n"
+        "from engine.api import load_generator\n"
+        "g = load_generator(None, 'cpu')\n"
+        "c = g.generate('count lines in every text file', 'bash', k=3)\n"
+        "print(json.dumps({'codes': [x.code for x in c], 'layers': g.bank.layer_names('bash'),\n"
+        "  'heavy': [m for m in ('transformers', 'sklearn', 'torch._dynamo') if m in sys.modules]}))\n"
+    )
     runs = []
     for _ in range(2):
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
-                           timeout=300)
+        r = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+        )
         assert r.returncode == 0, r.stderr
         runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
     assert runs[0]["layers"] == ["shipped"] or tuple(runs[0]["layers"]) == ("shipped",)
@@ -116,15 +138,17 @@ class _GatedEmbed:
         if len(texts) > 1:
             self.calls += 1
             assert self.gate.wait(60)
-        rng = [np.random.default_rng(abs(hash(t)) % (2 ** 32)).normal(size=8) for t in texts]
+        rng = [np.random.default_rng(abs(hash(t)) % (2**32)).normal(size=8) for t in texts]
         v = np.asarray(rng, dtype=np.float32)
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
 def test_a_big_bank_is_embedded_in_the_background_while_tfidf_serves(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEFUSION_CACHE", str(tmp_path / "cache"))
-    records = [{"nl": f"request number {i} about files {i % 17}", "code": f"echo {i}", "lang": "bash"}
-               for i in range(retrieval.CACHE_MIN_ROWS + 20)]
+    records = [
+        {"nl": f"request number {i} about files {i % 17}", "code": f"echo {i}", "lang": "bash"}
+        for i in range(retrieval.CACHE_MIN_ROWS + 20)
+    ]
     embed = _GatedEmbed()
     dense = Dense(embed=embed, weight=0.7, key="gated-test")
     tfidf_only = [c.score for c in Retriever(records).search("files 3 request", "bash", 5)]

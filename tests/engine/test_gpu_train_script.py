@@ -1,5 +1,6 @@
 """scripts/gpu_train.sh rehearsed on the CPU (SMOKE=1): the `cont` kind fine-tunes an existing
 checkpoint further, evaluates it and packs it into $OUT the way a device call returns it."""
+
 import io
 import json
 import os
@@ -28,10 +29,19 @@ def fixture_data(root: Path) -> Path:
 @pytest.mark.slow
 def test_cont_variant_continues_a_checkpoint_and_packs_it(tmp_path, tiny_ckpt):
     out, work = tmp_path / "out", tmp_path / "work"
-    env = {**os.environ, "SMOKE": "1", "DEVICE": "cpu", "PY": sys.executable, "DATA": str(fixture_data(tmp_path / "data")),
-           "OUT": str(out), "WORK": str(work), "VARIANTS": f"c=cont:{tiny_ckpt}:"}
-    r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], env=env, capture_output=True, text=True,
-                       timeout=600)
+    env = {
+        **os.environ,
+        "SMOKE": "1",
+        "DEVICE": "cpu",
+        "PY": sys.executable,
+        "DATA": str(fixture_data(tmp_path / "data")),
+        "OUT": str(out),
+        "WORK": str(work),
+        "VARIANTS": f"c=cont:{tiny_ckpt}:",
+    }
+    r = subprocess.run(
+        ["bash", str(REPO / "scripts" / "gpu_train.sh")], env=env, capture_output=True, text=True, timeout=600
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "variants=c=cont:" in (out / "run.log").read_text()
 
@@ -55,16 +65,30 @@ def test_cont_variant_continues_a_checkpoint_and_packs_it(tmp_path, tiny_ckpt):
 def test_a_failing_variant_fails_the_run_and_a_malformed_one_is_refused(tmp_path):
     """The exit status reports failed variants (the others still finish); a bad spec exits 2 at once."""
     out, work = tmp_path / "out", tmp_path / "work"
-    env = {**os.environ, "SMOKE": "1", "DEVICE": "cpu", "PY": sys.executable, "DATA": str(fixture_data(tmp_path / "data")),
-           "OUT": str(out), "WORK": str(work), "VARIANTS": "bad=diffusion:tiny:no_such_field=1 gone=cont:/no/such/dir:"}
-    r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], env=env, capture_output=True, text=True,
-                       timeout=300)
+    env = {
+        **os.environ,
+        "SMOKE": "1",
+        "DEVICE": "cpu",
+        "PY": sys.executable,
+        "DATA": str(fixture_data(tmp_path / "data")),
+        "OUT": str(out),
+        "WORK": str(work),
+        "VARIANTS": "bad=diffusion:tiny:no_such_field=1 gone=cont:/no/such/dir:",
+    }
+    r = subprocess.run(
+        ["bash", str(REPO / "scripts" / "gpu_train.sh")], env=env, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 1, r.stdout + r.stderr
     log = (out / "run.log").read_text()
     assert "FAILED bad: training exited" in log and "FAILED gone: cont: /no/such/dir is not a checkpoint" in log
     assert "done: 0/2 variants ok" in log and (out / "logs.tgz").exists()
-    r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train.sh")], env={**env, "VARIANTS": "x=gan:tiny:"},
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        ["bash", str(REPO / "scripts" / "gpu_train.sh")],
+        env={**env, "VARIANTS": "x=gan:tiny:"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "kind 'gan' is not one of" in r.stderr
 
 

@@ -1,5 +1,6 @@
 """The models in models/: they load, `codefusion generate` works with no checkpoint argument, and
 they stay what the issue asks of them (fp16 safetensors with a card, under ~60 MB together)."""
+
 import json
 import os
 import subprocess
@@ -34,9 +35,26 @@ def test_models_stay_under_60_mb():
 @pytest.mark.slow  # the first load embeds the exemplar bank (cached after)
 def test_generate_with_no_checkpoint_argument_uses_the_shipped_default():
     env = {k: v for k, v in os.environ.items() if k != "CODEFUSION_CHECKPOINT"}
-    r = subprocess.run([sys.executable, "-m", "codefusion.cli", "generate", "find all python files modified today",
-                        "--lang", "bash", "--json", "--raw", "--device", "cpu"],
-                       capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "codefusion.cli",
+            "generate",
+            "find all python files modified today",
+            "--lang",
+            "bash",
+            "--json",
+            "--raw",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=REPO,
+    )
     assert r.returncode == 0, r.stderr
     cands = json.loads(r.stdout)
     assert len(cands) == 5 and all(isinstance(c["code"], str) for c in cands)

@@ -1,22 +1,26 @@
 """Literal slots (engine/slots.py): what counts as a literal, slotting a pair, filling a program, and a
 literal_slots model that writes slots and hands back the request's literals."""
+
 import pytest
 
 from engine.slots import adapt_arguments, fill, find_literals, request_literals_in, slot_pair, slot_request, unfilled
 
 
-@pytest.mark.parametrize("nl, kinds", [
-    ("print the last 20 lines of server.log", [("NUM", "20"), ("FILE", "server.log")]),
-    ("kill the process listening on port 8080", [("NUM", "8080")]),
-    ("find all *.py files under /home/user/src", [("FILE", "*.py"), ("FILE", "/home/user/src")]),
-    ("search for 'hello world' in notes.txt", [("STR", "hello world"), ("FILE", "notes.txt")]),
-    ("download https://example.com/a.tar.gz", [("URL", "https://example.com/a.tar.gz")]),
-    ("ping 192.168.1.10 three times", [("STR", "192.168.1.10")]),
-    ("files larger than 10MB in ~/Downloads.", [("NUM", "10"), ("FILE", "~/Downloads")]),
-    ("convert list `l` to a string", [("STR", "l")]),
-    ("list the files in the current directory", []),
-    ("round 1.125 to 2 decimals, e.g. for money", [("NUM", "1.125"), ("NUM", "2")]),
-])
+@pytest.mark.parametrize(
+    "nl, kinds",
+    [
+        ("print the last 20 lines of server.log", [("NUM", "20"), ("FILE", "server.log")]),
+        ("kill the process listening on port 8080", [("NUM", "8080")]),
+        ("find all *.py files under /home/user/src", [("FILE", "*.py"), ("FILE", "/home/user/src")]),
+        ("search for 'hello world' in notes.txt", [("STR", "hello world"), ("FILE", "notes.txt")]),
+        ("download https://example.com/a.tar.gz", [("URL", "https://example.com/a.tar.gz")]),
+        ("ping 192.168.1.10 three times", [("STR", "192.168.1.10")]),
+        ("files larger than 10MB in ~/Downloads.", [("NUM", "10"), ("FILE", "~/Downloads")]),
+        ("convert list `l` to a string", [("STR", "l")]),
+        ("list the files in the current directory", []),
+        ("round 1.125 to 2 decimals, e.g. for money", [("NUM", "1.125"), ("NUM", "2")]),
+    ],
+)
 def test_find_literals(nl, kinds):
     assert [(lit.kind, lit.text) for lit in find_literals(nl)] == kinds
 
@@ -27,15 +31,21 @@ def test_slot_request_numbers_each_kind_and_shares_repeated_text():
     assert table == {"FILE0": "a.txt", "FILE1": "b.txt", "FILE2": "/tmp"}
 
 
-@pytest.mark.parametrize("nl, code, slotted", [
-    ("print the last 20 lines of server.log", "tail -n 20 server.log", "tail -n NUM0 FILE0"),
-    ("Find files larger than 50k", "find . -size +50k", "find . -size +NUM0k"),
-    ("find *.txt files modified 2 days ago", 'find . -name "*.txt" -mtime 2', 'find . -name "FILE0" -mtime NUM0'),
-    ("Find files under ${userdir}/${i}/incoming older than 2 days", "find ${userdir}/${i}/incoming -mtime +2",
-     "find ${userdir}/${i}/incoming -mtime +NUM0"),  # a path inside a longer word stays
-    ("show 100 lines", "head -n 1000 f", "head -n 1000 f"),  # 100 is not inside 1000
-    ("read 'data.csv' with pandas", "pd.read_csv('data.csv')", "pd.read_csv('STR0')"),
-])
+@pytest.mark.parametrize(
+    "nl, code, slotted",
+    [
+        ("print the last 20 lines of server.log", "tail -n 20 server.log", "tail -n NUM0 FILE0"),
+        ("Find files larger than 50k", "find . -size +50k", "find . -size +NUM0k"),
+        ("find *.txt files modified 2 days ago", 'find . -name "*.txt" -mtime 2', 'find . -name "FILE0" -mtime NUM0'),
+        (
+            "Find files under ${userdir}/${i}/incoming older than 2 days",
+            "find ${userdir}/${i}/incoming -mtime +2",
+            "find ${userdir}/${i}/incoming -mtime +NUM0",
+        ),  # a path inside a longer word stays
+        ("show 100 lines", "head -n 1000 f", "head -n 1000 f"),  # 100 is not inside 1000
+        ("read 'data.csv' with pandas", "pd.read_csv('data.csv')", "pd.read_csv('STR0')"),
+    ],
+)
 def test_slot_pair_and_fill_round_trip(nl, code, slotted):
     _, got, table = slot_pair(nl, code)
     assert got == slotted
@@ -56,17 +66,24 @@ def test_request_literals_in_is_argument_recall():
     assert request_literals_in(nl, "tail -200 server.log") == {"server.log"}
 
 
-@pytest.mark.parametrize("nl, template, want", [
-    ("print the last 20 lines of server.log", "tail --lines count path/to/file", "tail --lines 20 server.log"),
-    ("print the last 20 lines of server.log", "tail -n 10 app.log", "tail -n 20 server.log"),  # a neighbour's literals
-    ("find *.log files in /var/log", "find path/to/directory -name '*.ext'", "find /var/log -name '*.log'"),
-    ("search for 'TODO' in main.py", "grep 'search_pattern' path/to/file", "grep 'TODO' main.py"),
-    ("kill the process on port 8080", "fuser -k port/tcp", "fuser -k 8080/tcp"),
-    ("copy a.txt to /tmp/backup", "cp path/to/source_file path/to/target_file", "cp a.txt /tmp/backup"),
-    ("download https://x.org/f.zip", "wget https://example.com/foo", "wget https://x.org/f.zip"),
-    ("list the files here", "ls -la path/to/directory", "ls -la path/to/directory"),  # nothing to fill in
-    ("show 5 lines of a.txt", "head -n 5 a.txt", "head -n 5 a.txt"),  # already the request's
-])
+@pytest.mark.parametrize(
+    "nl, template, want",
+    [
+        ("print the last 20 lines of server.log", "tail --lines count path/to/file", "tail --lines 20 server.log"),
+        (
+            "print the last 20 lines of server.log",
+            "tail -n 10 app.log",
+            "tail -n 20 server.log",
+        ),  # a neighbour's literals
+        ("find *.log files in /var/log", "find path/to/directory -name '*.ext'", "find /var/log -name '*.log'"),
+        ("search for 'TODO' in main.py", "grep 'search_pattern' path/to/file", "grep 'TODO' main.py"),
+        ("kill the process on port 8080", "fuser -k port/tcp", "fuser -k 8080/tcp"),
+        ("copy a.txt to /tmp/backup", "cp path/to/source_file path/to/target_file", "cp a.txt /tmp/backup"),
+        ("download https://x.org/f.zip", "wget https://example.com/foo", "wget https://x.org/f.zip"),
+        ("list the files here", "ls -la path/to/directory", "ls -la path/to/directory"),  # nothing to fill in
+        ("show 5 lines of a.txt", "head -n 5 a.txt", "head -n 5 a.txt"),  # already the request's
+    ],
+)
 def test_adapt_arguments_makes_a_template_the_users_command(nl, template, want):
     code, replaced = adapt_arguments(template, slot_request(nl)[1])
     assert code == want
@@ -88,8 +105,17 @@ def test_a_literal_slots_model_reads_slots_and_fills_the_request_in(tmp_path):
         rows.append({"nl": f"count the lines of {f}", "code": f"wc -l {f}", "lang": "bash"})
     data = tmp_path / "pairs.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows))
-    out = train(TrainArgs(config="tiny", data=[str(data)], out=str(tmp_path / "m"), device="cpu", max_steps=400,
-                          progress=False, model_overrides={"literal_slots": "true", "default_steps": "10"}))
+    out = train(
+        TrainArgs(
+            config="tiny",
+            data=[str(data)],
+            out=str(tmp_path / "m"),
+            device="cpu",
+            max_steps=400,
+            progress=False,
+            model_overrides={"literal_slots": "true", "default_steps": "10"},
+        )
+    )
     gen = Generator.load(out, "cpu")
     assert gen.cfg.literal_slots
     codes = [c.code for c in gen.generate("print the last 42 lines of server.log", "bash", k=3)]

@@ -1,4 +1,5 @@
 """Small hand-written data for the grammar tests (never the shared data)."""
+
 import json
 
 TRAIN = [
@@ -25,8 +26,13 @@ DEV = [
     {"nl": "sort list b descending", "code": "sorted(b, reverse=True)", "lang": "python"},
     {"nl": "reverse list y", "code": "y[::-1]", "lang": "python"},
     {"nl": "format cells bigger than 55", "code": "GreaterThan(55)", "lang": "cf", "data": CF_DATA, "labels": [0] * 5},
-    {"nl": "color cells containing error", "code": "TextContains(error)", "lang": "cf", "data": CF_DATA,
-     "labels": [0, 0, 0, 1, 0]},
+    {
+        "nl": "color cells containing error",
+        "code": "TextContains(error)",
+        "lang": "cf",
+        "data": CF_DATA,
+        "labels": [0, 0, 0, 1, 0],
+    },
 ]
 
 

@@ -1,4 +1,5 @@
 """The CF executor: masks on small hand-made tables, both styles, and the label report (scripts/research)."""
+
 import importlib.util
 import json
 import subprocess
@@ -12,53 +13,73 @@ from grammar.cf import CFExecutionError, CFSyntaxError, execute
 REPO = Path(__file__).resolve().parents[2]
 LABEL_REPORT = REPO / "scripts" / "research" / "cf_label_report.py"
 
-VALUES = [["Index", "Value"], [0, "5"], [1, "50"], [2, "In Progress"], [3, ""], [4, "500"], [5, "in progress"],
-          [6, "50"], [7, "#N/A"]]
+VALUES = [
+    ["Index", "Value"],
+    [0, "5"],
+    [1, "50"],
+    [2, "In Progress"],
+    [3, ""],
+    [4, "500"],
+    [5, "in progress"],
+    [6, "50"],
+    [7, "#N/A"],
+]
 
 
-@pytest.mark.parametrize("rule, mask", [
-    ("GreaterThan(40)", [0, 0, 1, 0, 0, 1, 0, 1, 0]),
-    ("LessThan(50)", [0, 1, 0, 0, 0, 0, 0, 0, 0]),
-    ("GreaterThanEqual(50)", [0, 0, 1, 0, 0, 1, 0, 1, 0]),
-    ("Equals(50)", [0, 0, 1, 0, 0, 0, 0, 1, 0]),
-    ("Between(600, 50)", [0, 0, 1, 0, 0, 1, 0, 1, 0]),
-    ("TextEquals(In Progress)", [0, 0, 0, 1, 0, 0, 1, 0, 0]),  # case-insensitive
-    ("TextContains(prog)", [0, 0, 0, 1, 0, 0, 1, 0, 0]),
-    ("TextEquals()", [0, 0, 0, 0, 1, 0, 0, 0, 0]),
-    ("Blanks()", [0, 0, 0, 0, 1, 0, 0, 0, 0]),
-    ("NOT(Blanks())", [0, 1, 1, 1, 0, 1, 1, 1, 1]),
-    ("Errors()", [0, 0, 0, 0, 0, 0, 0, 0, 1]),
-    ("Duplicate()", [0, 0, 1, 1, 0, 0, 1, 1, 0]),
-    ("top(1)", [0, 0, 0, 0, 0, 1, 0, 0, 0]),
-    ("top(2)", [0, 0, 1, 0, 0, 1, 0, 1, 0]),  # ties with the 2nd largest are in
-    ("bottom(1)", [0, 1, 0, 0, 0, 0, 0, 0, 0]),
-    ("top(50%)", [0, 0, 1, 0, 0, 1, 0, 1, 0]),  # 2 of 4 numbers, ties included
-    ("aboveAverage()", [0, 0, 0, 0, 0, 1, 0, 0, 0]),  # mean of 5, 50, 500, 50 = 151.25
-    ("belowAverage()", [0, 1, 1, 0, 0, 0, 0, 1, 0]),
-    ("ColorScale()", [0, 1, 1, 1, 1, 1, 1, 1, 1]),
-    ("AND(GreaterThan(10), LessThan(100))", [0, 0, 1, 0, 0, 0, 0, 1, 0]),
-    ("OR(TextEquals(In Progress), Equals(5))", [0, 1, 0, 1, 0, 0, 1, 0, 0]),
-])
+@pytest.mark.parametrize(
+    "rule, mask",
+    [
+        ("GreaterThan(40)", [0, 0, 1, 0, 0, 1, 0, 1, 0]),
+        ("LessThan(50)", [0, 1, 0, 0, 0, 0, 0, 0, 0]),
+        ("GreaterThanEqual(50)", [0, 0, 1, 0, 0, 1, 0, 1, 0]),
+        ("Equals(50)", [0, 0, 1, 0, 0, 0, 0, 1, 0]),
+        ("Between(600, 50)", [0, 0, 1, 0, 0, 1, 0, 1, 0]),
+        ("TextEquals(In Progress)", [0, 0, 0, 1, 0, 0, 1, 0, 0]),  # case-insensitive
+        ("TextContains(prog)", [0, 0, 0, 1, 0, 0, 1, 0, 0]),
+        ("TextEquals()", [0, 0, 0, 0, 1, 0, 0, 0, 0]),
+        ("Blanks()", [0, 0, 0, 0, 1, 0, 0, 0, 0]),
+        ("NOT(Blanks())", [0, 1, 1, 1, 0, 1, 1, 1, 1]),
+        ("Errors()", [0, 0, 0, 0, 0, 0, 0, 0, 1]),
+        ("Duplicate()", [0, 0, 1, 1, 0, 0, 1, 1, 0]),
+        ("top(1)", [0, 0, 0, 0, 0, 1, 0, 0, 0]),
+        ("top(2)", [0, 0, 1, 0, 0, 1, 0, 1, 0]),  # ties with the 2nd largest are in
+        ("bottom(1)", [0, 1, 0, 0, 0, 0, 0, 0, 0]),
+        ("top(50%)", [0, 0, 1, 0, 0, 1, 0, 1, 0]),  # 2 of 4 numbers, ties included
+        ("aboveAverage()", [0, 0, 0, 0, 0, 1, 0, 0, 0]),  # mean of 5, 50, 500, 50 = 151.25
+        ("belowAverage()", [0, 1, 1, 0, 0, 0, 0, 1, 0]),
+        ("ColorScale()", [0, 1, 1, 1, 1, 1, 1, 1, 1]),
+        ("AND(GreaterThan(10), LessThan(100))", [0, 0, 1, 0, 0, 0, 0, 1, 0]),
+        ("OR(TextEquals(In Progress), Equals(5))", [0, 1, 0, 1, 0, 0, 1, 0, 0]),
+    ],
+)
 def test_train_style_masks(rule, mask):
     assert execute(rule, VALUES) == mask
 
 
-TABLE = [["Name", "City", "Sales"], ["Ann", "東京", "900"], ["Bob", "Paris", "1200"], ["Cy", "Lyon", "300"],
-         ["Dee", "東京都", ""]]
+TABLE = [
+    ["Name", "City", "Sales"],
+    ["Ann", "東京", "900"],
+    ["Bob", "Paris", "1200"],
+    ["Cy", "Lyon", "300"],
+    ["Dee", "東京都", ""],
+]
 
 
-@pytest.mark.parametrize("rule, mask", [
-    ("GreaterThan(c[2], 500)", [0, 1, 1, 0, 0]),
-    ("TextContains(c[1], '東京')", [0, 1, 0, 0, 1]),
-    ("StartsWith(c[0], 'b')", [0, 0, 1, 0, 0]),
-    ("EndsWith(c[1], 'n')", [0, 0, 0, 1, 0]),
-    ("GreaterThan(LEN(c[0]), 2)", [0, 1, 1, 0, 1]),
-    ("Between(c[2], 200, 1000)", [0, 1, 0, 1, 0]),
-    ("Blanks(c[2])", [0, 0, 0, 0, 1]),
-    ("Top(c[2], 1)", [0, 0, 1, 0, 0]),
-    ("Bottom(c[2])", [0, 0, 0, 1, 0]),
-    ("AND(GreaterThan(c[2], 100), NOT(TextEquals(c[1], 'paris')))", [0, 1, 0, 1, 0]),
-])
+@pytest.mark.parametrize(
+    "rule, mask",
+    [
+        ("GreaterThan(c[2], 500)", [0, 1, 1, 0, 0]),
+        ("TextContains(c[1], '東京')", [0, 1, 0, 0, 1]),
+        ("StartsWith(c[0], 'b')", [0, 0, 1, 0, 0]),
+        ("EndsWith(c[1], 'n')", [0, 0, 0, 1, 0]),
+        ("GreaterThan(LEN(c[0]), 2)", [0, 1, 1, 0, 1]),
+        ("Between(c[2], 200, 1000)", [0, 1, 0, 1, 0]),
+        ("Blanks(c[2])", [0, 0, 0, 0, 1]),
+        ("Top(c[2], 1)", [0, 0, 1, 0, 0]),
+        ("Bottom(c[2])", [0, 0, 0, 1, 0]),
+        ("AND(GreaterThan(c[2], 100), NOT(TextEquals(c[1], 'paris')))", [0, 1, 0, 1, 0]),
+    ],
+)
 def test_column_style_masks(rule, mask):
     assert execute(rule, TABLE) == mask
 
@@ -103,8 +124,7 @@ def test_label_report_tally_and_cli(tmp_path, monkeypatch):
     assert by_function["TextEquals"].executed == 0
     path = tmp_path / "cf.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    out = subprocess.run([sys.executable, str(LABEL_REPORT), str(path)], capture_output=True, text=True,
-                         cwd=REPO)
+    out = subprocess.run([sys.executable, str(LABEL_REPORT), str(path)], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert "| value | 1 | 1 | 1 | 100.0 |" in out.stdout
     assert "overall: 1/3 labelled items reproduced" in out.stdout

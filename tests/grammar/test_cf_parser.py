@@ -1,4 +1,5 @@
 """The CF rule DSL parser: both styles, nesting, arity checks, positions, normalisation."""
+
 import pytest
 
 from grammar.cf import CFSyntaxError, normalize_cf, parse, unparse
@@ -38,7 +39,7 @@ VALID = [
     "Between(c[0], 9, 18)",
     "GreaterThan(c[2], c[1])",
     "GreaterThan(LEN(c[0]), 6)",
-    "StartsWith(c[0], \"ab\")",
+    'StartsWith(c[0], "ab")',
     "EndsWith(c[2], 'z')",
     "Bottom(c[1])",
     "TopPercent(c[1], 10)",
@@ -70,7 +71,7 @@ INVALID = [
     ("AND(GreaterThan(1) LessThan(2))", "expected ',' or ')'"),
     ("Blanks(c[x])", "Blanks"),
     ("if(NOT(isBlank($Sheet1!I2), make green, make red)", "unknown function 'if'"),
-    ("LessThan(3\",formula2:undefined,operator:ExcelScript.ConditionalCellValueOperator.lessThan,});", "LessThan"),
+    ('LessThan(3",formula2:undefined,operator:ExcelScript.ConditionalCellValueOperator.lessThan,});', "LessThan"),
 ]
 
 
@@ -121,13 +122,16 @@ def test_unknown_function_suggests_a_close_name():
     assert "did you mean TextEquals" in check("TextEqual(x)", "cf").errors[0].message
 
 
-@pytest.mark.parametrize("code, normal", [
-    ("Between(400, 800)", "Between(400,800)"),
-    ("  OR(TextEquals(p),   TextEquals(ul)) ", "OR(TextEquals(p),TextEquals(ul))"),
-    ("TextContains(c[1],   'a,  b')", "TextContains(c[1],'a,  b')"),
-    ("TextContains(a,  b)", "TextContains(a,  b)"),  # unquoted text keeps its spaces
-    ("Foo(1,  'x,  y')", "Foo(1,'x,  y')"),  # not a rule: only spaces after commas outside quotes go
-])
+@pytest.mark.parametrize(
+    "code, normal",
+    [
+        ("Between(400, 800)", "Between(400,800)"),
+        ("  OR(TextEquals(p),   TextEquals(ul)) ", "OR(TextEquals(p),TextEquals(ul))"),
+        ("TextContains(c[1],   'a,  b')", "TextContains(c[1],'a,  b')"),
+        ("TextContains(a,  b)", "TextContains(a,  b)"),  # unquoted text keeps its spaces
+        ("Foo(1,  'x,  y')", "Foo(1,'x,  y')"),  # not a rule: only spaces after commas outside quotes go
+    ],
+)
 def test_normalize_cf(code, normal):
     assert normalize_cf(code) == normal
     if check(normal, "cf").valid:

@@ -1,4 +1,5 @@
 """The candidate pipeline: normalisation, dedup, ranking, hide/rank_last, danger warnings."""
+
 from dataclasses import dataclass
 
 import pytest
@@ -8,37 +9,43 @@ from grammar.normalize import normalize
 from grammar.pipeline import process
 
 
-@pytest.mark.parametrize("code, lang, normal", [
-    ("  ls    -la   /tmp  ", "bash", "ls -la /tmp"),
-    ("echo 'a    b'   |  wc", "bash", "echo 'a    b' | wc"),  # quotes keep their spaces
-    ('echo "x  \\"  y"   z', "bash", 'echo "x  \\"  y" z'),
-    ("for f in *; do\n    echo   $f\ndone", "bash", "for f in *; do\necho $f\ndone"),
-    ("cat <<EOF\na    b\nEOF", "bash", "cat <<EOF\na    b\nEOF"),  # heredoc bodies untouched
-    ("def f():\n    return  1   \n\n", "python", "def f():\n    return  1"),  # indentation kept
-    (" Between(1,   2) ", "cf", "Between(1,2)"),
-])
+@pytest.mark.parametrize(
+    "code, lang, normal",
+    [
+        ("  ls    -la   /tmp  ", "bash", "ls -la /tmp"),
+        ("echo 'a    b'   |  wc", "bash", "echo 'a    b' | wc"),  # quotes keep their spaces
+        ('echo "x  \\"  y"   z', "bash", 'echo "x  \\"  y" z'),
+        ("for f in *; do\n    echo   $f\ndone", "bash", "for f in *; do\necho $f\ndone"),
+        ("cat <<EOF\na    b\nEOF", "bash", "cat <<EOF\na    b\nEOF"),  # heredoc bodies untouched
+        ("def f():\n    return  1   \n\n", "python", "def f():\n    return  1"),  # indentation kept
+        (" Between(1,   2) ", "cf", "Between(1,2)"),
+    ],
+)
 def test_normalize(code, lang, normal):
     assert normalize(code, lang) == normal
 
 
-@pytest.mark.parametrize("code, lang, normal", [
-    ("sed -i ‘s/foo/bar/g’ file.txt", "bash", "sed -i 's/foo/bar/g' file.txt"),  # a curly pair quotes
-    ("echo “hello world”", "bash", 'echo "hello world"'),
-    ("echo “it’s”", "bash", 'echo "it’s"'),  # inside a string: data
-    ("echo 'It’s — fine…'", "bash", "echo 'It’s — fine…'"),
-    ("ls —all –l", "bash", "ls --all -l"),  # autocorrect's em dash was "--", the en dash "-"
-    ("grep\u00a0-r\u2009foo\u200b .", "bash", "grep -r foo ."),  # no-break and thin spaces, a zero-width space
-    ("tail -n 5 log…", "bash", "tail -n 5 log..."),
-    ("cat <<EOF\n‘kept’\nEOF\necho ‘x’", "bash", "cat <<EOF\n‘kept’\nEOF\necho 'x'"),  # heredoc bodies are data
-    ("cat <<< ‘x’", "bash", "cat <<< 'x'"),
-    ("# it’s a comment\nls", "bash", "# it’s a comment\nls"),
-    ("print(“hello”)", "python", 'print("hello")'),
-    ("x = ‘a’ + ‘b’", "python", "x = 'a' + 'b'"),
-    ("s = 'it’s – ok'  # “note”", "python", "s = 'it’s – ok'  # “note”"),
-    ('doc = """a ‘b’\nc"""\nprint(‘z’)', "python", 'doc = """a ‘b’\nc"""\nprint(\'z\')'),
-    ("y = a\u00a0−\u00a0b", "python", "y = a - b"),
-    ("TextContains(“x”)", "cf", "TextContains(“x”)"),  # CF text is the user's: not touched
-])
+@pytest.mark.parametrize(
+    "code, lang, normal",
+    [
+        ("sed -i ‘s/foo/bar/g’ file.txt", "bash", "sed -i 's/foo/bar/g' file.txt"),  # a curly pair quotes
+        ("echo “hello world”", "bash", 'echo "hello world"'),
+        ("echo “it’s”", "bash", 'echo "it’s"'),  # inside a string: data
+        ("echo 'It’s — fine…'", "bash", "echo 'It’s — fine…'"),
+        ("ls —all –l", "bash", "ls --all -l"),  # autocorrect's em dash was "--", the en dash "-"
+        ("grep\u00a0-r\u2009foo\u200b .", "bash", "grep -r foo ."),  # no-break and thin spaces, a zero-width space
+        ("tail -n 5 log…", "bash", "tail -n 5 log..."),
+        ("cat <<EOF\n‘kept’\nEOF\necho ‘x’", "bash", "cat <<EOF\n‘kept’\nEOF\necho 'x'"),  # heredoc bodies are data
+        ("cat <<< ‘x’", "bash", "cat <<< 'x'"),
+        ("# it’s a comment\nls", "bash", "# it’s a comment\nls"),
+        ("print(“hello”)", "python", 'print("hello")'),
+        ("x = ‘a’ + ‘b’", "python", "x = 'a' + 'b'"),
+        ("s = 'it’s – ok'  # “note”", "python", "s = 'it’s – ok'  # “note”"),
+        ('doc = """a ‘b’\nc"""\nprint(‘z’)', "python", 'doc = """a ‘b’\nc"""\nprint(\'z\')'),
+        ("y = a\u00a0−\u00a0b", "python", "y = a - b"),
+        ("TextContains(“x”)", "cf", "TextContains(“x”)"),  # CF text is the user's: not touched
+    ],
+)
 def test_typographic_characters_become_ascii_in_bash_and_python(code, lang, normal):
     assert normalize(code, lang) == normal
 
@@ -57,8 +64,13 @@ def test_exact_and_normalised_duplicates_keep_best_score():
 
 
 def test_rank_by_validity_then_score_and_cap():
-    cands = [Candidate("if then", -0.1), Candidate("ls", -2.0), Candidate("pwd", -1.0), Candidate("echo 'x", -0.2),
-             Candidate("whoami", -3.0)]
+    cands = [
+        Candidate("if then", -0.1),
+        Candidate("ls", -2.0),
+        Candidate("pwd", -1.0),
+        Candidate("echo 'x", -0.2),
+        Candidate("whoami", -3.0),
+    ]
     result = process(cands, "bash", k=3)
     assert [c.code for c in result.candidates] == ["pwd", "ls", "whoami"]
     assert all(c.valid for c in result.candidates)
@@ -110,8 +122,16 @@ def test_source_is_kept_and_any_object_with_code_and_score_works():
 
 
 def test_model_candidate_equal_to_a_retrieved_example_stays_the_models():
-    result = process([Candidate("ls  -la", -0.3), Candidate("ls -la", 1.0, source="retrieval"),
-                      Candidate("pwd", 0.9, source="retrieval"), Candidate("pwd", 0.2, source="retrieval")], "bash", k=5)
+    result = process(
+        [
+            Candidate("ls  -la", -0.3),
+            Candidate("ls -la", 1.0, source="retrieval"),
+            Candidate("pwd", 0.9, source="retrieval"),
+            Candidate("pwd", 0.2, source="retrieval"),
+        ],
+        "bash",
+        k=5,
+    )
     got = [(c.code, c.score, c.source, c.also_retrieved) for c in result.candidates]
     # one copy each, the better score; the model's output keeps its attribution
     assert got == [("ls -la", 1.0, "model", True), ("pwd", 0.9, "retrieval", False)]
@@ -119,17 +139,21 @@ def test_model_candidate_equal_to_a_retrieved_example_stays_the_models():
 
 
 def test_cf_candidates_are_normalised_and_checked():
-    result = process([Candidate("Between(1, 2)", -1.0), Candidate("Between(1,2)", -0.5),
-                      Candidate("Foo(1)", 0.0)], "cf", k=5)
+    result = process(
+        [Candidate("Between(1, 2)", -1.0), Candidate("Between(1,2)", -0.5), Candidate("Foo(1)", 0.0)], "cf", k=5
+    )
     assert [c.code for c in result.candidates] == ["Between(1,2)", "Foo(1)"]
     assert result.candidates[1].errors[0].message.startswith("unknown function")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"lang": "ruby", "k": 5}, "unknown language"),
-    ({"lang": "bash", "k": 5, "invalid_mode": "drop"}, "invalid_mode"),
-    ({"lang": "bash", "k": 0}, "k must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"lang": "ruby", "k": 5}, "unknown language"),
+        ({"lang": "bash", "k": 5, "invalid_mode": "drop"}, "invalid_mode"),
+        ({"lang": "bash", "k": 0}, "k must be"),
+    ],
+)
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         process([Candidate("ls", 0.0)], **kwargs)

@@ -1,4 +1,5 @@
 """engine.retrieval.Retriever: TF-IDF nearest distinct training NLs, filtered by language."""
+
 import json
 
 import pytest
@@ -22,8 +23,11 @@ def test_distinct_nls_and_language_filter():
     assert len(cands) == 5  # six bash records, one NL repeated
     assert cands[0].code == "ls -la" and cands[0].score == pytest.approx(1.0)
     assert "ls -a" not in [c.code for c in cands]
-    assert {c.code for c in r.search("sort a list", "python", k=10)} == {"x[::-1]", "sorted(a, reverse=True)",
-                                                                          "s.lower()"}
+    assert {c.code for c in r.search("sort a list", "python", k=10)} == {
+        "x[::-1]",
+        "sorted(a, reverse=True)",
+        "s.lower()",
+    }
     assert r.search("greater than 50", "cf", k=1)[0].code == "GreaterThan(50)"
 
 
@@ -47,14 +51,20 @@ def test_with_records_puts_user_examples_on_the_same_scale():
     """Extra records are scored with the base index's vocabulary (so their cosine similarities compare
     with the training entries'): an exact NL match comes first at ~1; the base is left as it was."""
     base = Retriever(TRAIN)
-    mine = base.with_records([{"nl": "zap the quux records", "code": "quux --zap", "lang": "bash"},
-                              {"nl": "blorp the flange", "code": "flange --blorp", "lang": "bash"},
-                              {"nl": "double x", "code": "x * 2", "lang": "python"}])
+    mine = base.with_records(
+        [
+            {"nl": "zap the quux records", "code": "quux --zap", "lang": "bash"},
+            {"nl": "blorp the flange", "code": "flange --blorp", "lang": "bash"},
+            {"nl": "double x", "code": "x * 2", "lang": "python"},
+        ]
+    )
     hits = mine.search("zap the quux records", "bash", k=3)
     assert hits[0].code == "quux --zap" and hits[0].score > 0.99
     assert hits[1].score < hits[0].score
     assert mine.search("double x", "python", k=1)[0].code == "x * 2"
-    assert [c.code for c in base.search("zap the quux records", "bash", k=3)] != [h.code for h in hits]  # base unchanged
+    assert [c.code for c in base.search("zap the quux records", "bash", k=3)] != [
+        h.code for h in hits
+    ]  # base unchanged
 
 
 def test_hybrid_search_blends_a_dense_cosine_and_caches_the_bank_vectors(tmp_path, monkeypatch):
@@ -98,8 +108,10 @@ def test_a_big_exemplar_file_is_embedded_once_workspace_pairs_each_time(tmp_path
         return np.tile(np.array([[0.6, 0.8]], dtype=np.float32), (len(texts), 1))
 
     base = Retriever([dict(r) for r in TRAIN], dense=Dense(embed, 0.5, "fake"))
-    big = [{"nl": f"print line number {i} of a file", "code": f"sed -n {i}p f", "lang": "bash"}
-           for i in range(CACHE_MIN_ROWS)]
+    big = [
+        {"nl": f"print line number {i} of a file", "code": f"sed -n {i}p f", "lang": "bash"}
+        for i in range(CACHE_MIN_ROWS)
+    ]
     calls.clear()
     first = base.with_records(big)
     assert calls == [CACHE_MIN_ROWS]

@@ -1,4 +1,5 @@
 """Bash syntax checks (tree-sitter-bash + bashlex): valid, invalid, bashlex-unsupported."""
+
 import pytest
 
 from grammar.syntax import check
@@ -6,7 +7,7 @@ from grammar.syntax import check
 VALID = [
     "ls -la",
     "find . -name '*.py' -type f | xargs grep -l TODO",
-    "for f in *.txt; do echo \"$f\"; done",
+    'for f in *.txt; do echo "$f"; done',
     "if [ -f x ]; then echo yes; else echo no; fi",
     "while read line; do echo $line; done < file.txt",
     "tar -czf out.tar.gz dir/ && echo done || echo failed",
@@ -16,7 +17,7 @@ VALID = [
     "export PATH=$PATH:/opt/bin",
     "cmd > out.log 2>&1 &",
     "grep -E '^[a-z]+$' words.txt",
-    "echo \"日本語のテキスト\" | wc -m",
+    'echo "日本語のテキスト" | wc -m',
     "ssh user@host 'ls /tmp'",
     "find / -xdev -size +100M -exec ls -lh {} \\;",
     # bashlex does not implement these: notes, not errors
@@ -34,7 +35,7 @@ INVALID = [
     "if true; then echo",
     "for i in 1 2 3; do echo $i",
     "echo 'unterminated",
-    "echo \"unterminated",
+    'echo "unterminated',
     "ls |",
     "while true do echo; done",
     "case $x in a) echo;;",
@@ -71,10 +72,13 @@ def test_invalid_bash(code):
     assert all(e.line >= 1 and e.col >= 1 and e.message for e in verdict.errors)
 
 
-@pytest.mark.parametrize("code, construct", [
-    ("case $x in a) echo;; esac", "case"),
-    ("echo $(( 1 + 2 ))", "arithmetic"),
-])
+@pytest.mark.parametrize(
+    "code, construct",
+    [
+        ("case $x in a) echo;; esac", "case"),
+        ("echo $(( 1 + 2 ))", "arithmetic"),
+    ],
+)
 def test_bashlex_not_implemented_is_a_note(code, construct):
     verdict = check(code, "bash")
     assert verdict.valid

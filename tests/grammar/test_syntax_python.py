@@ -1,4 +1,5 @@
 """Python syntax checks (tree-sitter-python): valid and invalid snippets, positions."""
+
 import pytest
 
 from grammar.syntax import SyntaxIssue, check
@@ -46,7 +47,7 @@ INVALID = [
     "lambda x: ",
     "x = {1: }",
     "a = b = ",
-    "print(\"日本\" +)",
+    'print("日本" +)',
     "f(a b)",
     "x = )",
     "try:\n    pass\nexcept\n    pass",

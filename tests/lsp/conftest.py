@@ -1,4 +1,5 @@
 """Fixtures for the language-server tests: a real server process (`python -m lsp`) driven by pytest-lsp."""
+
 from __future__ import annotations
 
 import os

@@ -15,8 +15,12 @@ async def test_a_language_without_a_bank_gets_one_message_per_language(tmp_path,
     service = GenerationService(on_warning=warnings.append)
     opts = Options(checkpoint=str(ckpt), k=2, steps=1, device="cpu")
     try:
-        for nl, lang in (("list all files", "bash"), ("reverse a list x", "python"), ("sort a list", "python"),
-                         ("highlight blank cells", "cf")):
+        for nl, lang in (
+            ("list all files", "bash"),
+            ("reverse a list x", "python"),
+            ("sort a list", "python"),
+            ("highlight blank cells", "cf"),
+        ):
             result = await service.generate(service.key_for(nl, lang, opts), "doc", opts)
             assert result.candidates
     finally:

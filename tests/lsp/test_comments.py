@@ -1,4 +1,5 @@
 """lsp.comments: where is the natural-language request (table-driven)."""
+
 import pytest
 
 from lsp.comments import MAX_BLOCK_LINES, find_request, is_comment_line

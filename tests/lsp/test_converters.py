@@ -1,4 +1,5 @@
 """lsp.converters: candidates to LSP objects and command results (table-driven)."""
+
 from dataclasses import dataclass, field
 
 import pytest
@@ -37,11 +38,23 @@ RM = Ranked("rm -rf /", -0.5, warnings=["deletes / recursively"])
 BAD = Ranked("if then", -1.0, valid=False, errors=[Issue(1, 4, "unexpected 'then'")])
 RETR = Ranked("find . -name '*.py'", 0.8, source="retrieval")
 TLDR = {"bank": "shipped", "page": "find", "platform": "common"}
-EDITED = Ranked("ls -la /var", 0.3, origin="edited",
-                exemplar={"code": "ls -la /tmp", "nl": None, "source": {"bank": "user", "file": "/x/mine.jsonl", "line": 4},
-                          "similarity": 0.8})
-COPY = Ranked("find . -name '*.py'", 0.7, origin="copy",
-              exemplar={"code": "find . -name '*.py'", "nl": "find python files", "source": TLDR, "similarity": 1.0})
+EDITED = Ranked(
+    "ls -la /var",
+    0.3,
+    origin="edited",
+    exemplar={
+        "code": "ls -la /tmp",
+        "nl": None,
+        "source": {"bank": "user", "file": "/x/mine.jsonl", "line": 4},
+        "similarity": 0.8,
+    },
+)
+COPY = Ranked(
+    "find . -name '*.py'",
+    0.7,
+    origin="copy",
+    exemplar={"code": "find . -name '*.py'", "nl": "find python files", "source": TLDR, "similarity": 1.0},
+)
 
 
 @pytest.mark.parametrize(
@@ -51,17 +64,37 @@ COPY = Ranked("find . -name '*.py'", 0.7, origin="copy",
         (RM, "⚠ rm -rf /", "score -0.50 · valid · generated · ⚠ deletes / recursively"),
         (BAD, "if then", "score -1.00 · invalid (line 1, col 4: unexpected 'then') · generated"),
         (RETR, "[retrieved] find . -name '*.py'", "score 0.80 · valid · retrieved example"),
-        (Ranked("find . -name '*.py'", 0.8, source="retrieval", origin="retrieved",
-                exemplar={"code": "find . -name '*.py'", "nl": "find python files", "source": TLDR, "similarity": 1.0}),
-         "[retrieved] find . -name '*.py'",
-         "score 0.80 · valid · retrieved example for “find python files” (shipped bank, page find (common))"),
-        (Ranked("find . -name '*.py'", 0.8, also_retrieved=True), "find . -name '*.py'",
-         "score 0.80 · valid · generated, also a training example"),
-        (EDITED, "ls -la /var", "score 0.30 · valid · edited from exemplar `ls -la /tmp` (user bank, mine.jsonl line 4)"),
-        (COPY, "find . -name '*.py'",
-         "score 0.70 · valid · copy of an exemplar for “find python files” (shipped bank, page find (common))"),
-        (Ranked("ls", 0.1, origin="copy", exemplar={"code": "ls", "nl": None, "source": None, "similarity": 1.0}), "ls",
-         "score 0.10 · valid · copy of an exemplar"),
+        (
+            Ranked(
+                "find . -name '*.py'",
+                0.8,
+                source="retrieval",
+                origin="retrieved",
+                exemplar={"code": "find . -name '*.py'", "nl": "find python files", "source": TLDR, "similarity": 1.0},
+            ),
+            "[retrieved] find . -name '*.py'",
+            "score 0.80 · valid · retrieved example for “find python files” (shipped bank, page find (common))",
+        ),
+        (
+            Ranked("find . -name '*.py'", 0.8, also_retrieved=True),
+            "find . -name '*.py'",
+            "score 0.80 · valid · generated, also a training example",
+        ),
+        (
+            EDITED,
+            "ls -la /var",
+            "score 0.30 · valid · edited from exemplar `ls -la /tmp` (user bank, mine.jsonl line 4)",
+        ),
+        (
+            COPY,
+            "find . -name '*.py'",
+            "score 0.70 · valid · copy of an exemplar for “find python files” (shipped bank, page find (common))",
+        ),
+        (
+            Ranked("ls", 0.1, origin="copy", exemplar={"code": "ls", "nl": None, "source": None, "similarity": 1.0}),
+            "ls",
+            "score 0.10 · valid · copy of an exemplar",
+        ),
         (Ranked("\n\n  x=1", 0.0), "x=1", "score 0.00 · valid · generated"),
         (Ranked("", 0.0), "(empty)", "score 0.00 · valid · generated"),
         (Ranked("y" * 200, 0.0), "y" * 79 + "…", "score 0.00 · valid · generated"),

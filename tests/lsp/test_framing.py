@@ -1,5 +1,6 @@
 """Bad framing against the real server process: after each case a proper request is answered and
 the server is alive (lsp/framing.py). Plus the framing loop itself on an in-memory stream."""
+
 import asyncio
 import json
 import os
@@ -13,7 +14,12 @@ import pytest
 
 from tests.lsp.conftest import REPO, SERVER_ENV
 
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}}
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"processId": None, "rootUri": None, "capabilities": {}},
+}
 
 
 def frame(msg: dict, length_delta: int = 0, eol: bytes = b"\r\n") -> bytes:
@@ -53,13 +59,13 @@ BIG_LINE = b"X" * (8 << 20) + b"\r\n"
 CASES = {
     "length too long": frame({"jsonrpc": "2.0", "method": "$/ping"}, 400),
     "length too short": frame({"jsonrpc": "2.0", "method": "$/ping", "params": {"x": "y" * 50}}, -30),
-    "length zero": b"Content-Length: 0\r\n\r\n{\"jsonrpc\": \"2.0\", \"method\": \"$/ping\"}",
-    "length negative": b"Content-Length: -5\r\n\r\n{\"jsonrpc\": \"2.0\", \"method\": \"$/ping\"}",
+    "length zero": b'Content-Length: 0\r\n\r\n{"jsonrpc": "2.0", "method": "$/ping"}',
+    "length negative": b'Content-Length: -5\r\n\r\n{"jsonrpc": "2.0", "method": "$/ping"}',
     "length not a number": b"Content-Length: abc\r\n\r\n{}",
     "length 1e20": b"Content-Length: 1e20\r\n\r\n{}",
     "length 10^12": b"Content-Length: 1000000000000\r\n\r\n{}",
     "length with 25 digits": b"Content-Length: 9999999999999999999999999\r\n\r\n{}",
-    "header missing": b"\r\n{\"jsonrpc\": \"2.0\", \"method\": \"$/ping\"}\r\n",
+    "header missing": b'\r\n{"jsonrpc": "2.0", "method": "$/ping"}\r\n',
     "body not JSON": b"Content-Length: 9\r\n\r\nnot json!",
     "body JSON but not a message": b"Content-Length: 2\r\n\r\n42",
     "an 8 MiB header line": BIG_LINE + b"\r\n{}",
@@ -71,8 +77,14 @@ CASES = {
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_server_answers_after_bad_framing(case):
-    proc = subprocess.Popen([sys.executable, "-m", "lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=SERVER_ENV, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lsp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=SERVER_ENV,
+        cwd=REPO,
+    )
     try:
         proc.stdin.write(CASES[case])
         proc.stdin.flush()
@@ -91,8 +103,14 @@ def test_the_server_answers_after_bad_framing(case):
 
 @pytest.mark.slow
 def test_lf_only_framing_is_understood():
-    proc = subprocess.Popen([sys.executable, "-m", "lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=SERVER_ENV, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lsp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=SERVER_ENV,
+        cwd=REPO,
+    )
     try:
         proc.stdin.write(frame(INIT, eol=b"\n"))
         proc.stdin.flush()
@@ -122,7 +140,7 @@ def test_the_loop_resynchronises_on_an_in_memory_stream():
 
     async def go():
         reader = asyncio.StreamReader()
-        reader.feed_data(frame({"a": 1}, 500) + frame({"b": 2}) + b"Content-Length: 5\r\n\r\n{\"c\"" + frame({"d": 4}))
+        reader.feed_data(frame({"a": 1}, 500) + frame({"b": 2}) + b'Content-Length: 5\r\n\r\n{"c"' + frame({"d": 4}))
         reader.feed_eof()
         p = _Protocol()
         await run_framed(threading.Event(), Source(reader), p, idle_s=0.2)
@@ -132,8 +150,14 @@ def test_the_loop_resynchronises_on_an_in_memory_stream():
 
 
 def _session():
-    return subprocess.Popen([sys.executable, "-m", "lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=SERVER_ENV, cwd=REPO)
+    return subprocess.Popen(
+        [sys.executable, "-m", "lsp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=SERVER_ENV,
+        cwd=REPO,
+    )
 
 
 def _answer(proc, msg_id, timeout=30):
@@ -149,8 +173,12 @@ def test_lifecycle_errors_and_exit_codes():
     exit without shutdown: status 1; after shutdown: 0."""
     proc = _session()
     try:
-        hover = {"jsonrpc": "2.0", "id": 7, "method": "textDocument/hover",
-                 "params": {"textDocument": {"uri": "file:///x.sh"}, "position": {"line": 0, "character": 0}}}
+        hover = {
+            "jsonrpc": "2.0",
+            "id": 7,
+            "method": "textDocument/hover",
+            "params": {"textDocument": {"uri": "file:///x.sh"}, "position": {"line": 0, "character": 0}},
+        }
         proc.stdin.write(frame(hover))
         proc.stdin.flush()
         assert _answer(proc, 7)["error"]["code"] == -32002
@@ -185,8 +213,13 @@ def test_tcp_gives_each_editor_its_own_session_and_survives_disconnects():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "lsp", "--tcp", f"127.0.0.1:{port}"], env=SERVER_ENV, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lsp", "--tcp", f"127.0.0.1:{port}"],
+        env=SERVER_ENV,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
     def connect():
         for _ in range(100):
@@ -229,22 +262,39 @@ def test_tcp_gives_each_editor_its_own_session_and_survives_disconnects():
 
 
 def test_tcp_beyond_loopback_needs_a_token():
-    r = subprocess.run([sys.executable, "-m", "lsp", "--tcp", "0.0.0.0:1"], env=SERVER_ENV, cwd=REPO,
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "lsp", "--tcp", "0.0.0.0:1"],
+        env=SERVER_ENV,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode != 0 and "--token" in r.stderr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("position", [{"line": 1.5, "character": 0}, {"line": "3", "character": 0},
-                                      {"line": 0, "character": True}, {"line": -1, "character": 0}])
+@pytest.mark.parametrize(
+    "position",
+    [
+        {"line": 1.5, "character": 0},
+        {"line": "3", "character": 0},
+        {"line": 0, "character": True},
+        {"line": -1, "character": 0},
+    ],
+)
 def test_positions_that_are_not_non_negative_integers_get_invalid_params(position):
     proc = _session()
     try:
         proc.stdin.write(frame(INIT))
         proc.stdin.flush()
         _answer(proc, 1)
-        req = {"jsonrpc": "2.0", "id": 5, "method": "textDocument/completion",
-               "params": {"textDocument": {"uri": "file:///x.sh"}, "position": position}}
+        req = {
+            "jsonrpc": "2.0",
+            "id": 5,
+            "method": "textDocument/completion",
+            "params": {"textDocument": {"uri": "file:///x.sh"}, "position": position},
+        }
         proc.stdin.write(frame(req))
         proc.stdin.flush()
         assert _answer(proc, 5)["error"]["code"] == -32602
@@ -262,14 +312,19 @@ def test_requests_that_are_not_json_rpc_2_get_invalid_request_and_nested_lookali
         proc.stdin.write(frame(INIT))
         proc.stdin.flush()
         _answer(proc, 1)
-        for msg_id, req in [(8, {"jsonrpc": "1.0", "id": 8, "method": "shutdown"}),
-                            (9, {"id": 9, "method": "shutdown"}),
-                            (10, {"jsonrpc": "2.0", "id": 10, "method": 42})]:
+        for msg_id, req in [
+            (8, {"jsonrpc": "1.0", "id": 8, "method": "shutdown"}),
+            (9, {"id": 9, "method": "shutdown"}),
+            (10, {"jsonrpc": "2.0", "id": 10, "method": 42}),
+        ]:
             proc.stdin.write(frame(req))
             proc.stdin.flush()
             assert _answer(proc, msg_id)["error"]["code"] == -32600
-        nested = {"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration",
-                  "params": {"settings": {"x": {"jsonrpc": "2.0", "id": 77, "method": "shutdown"}}}}
+        nested = {
+            "jsonrpc": "2.0",
+            "method": "workspace/didChangeConfiguration",
+            "params": {"settings": {"x": {"jsonrpc": "2.0", "id": 77, "method": "shutdown"}}},
+        }
         proc.stdin.write(frame(nested) + frame({"jsonrpc": "2.0", "id": 12, "method": "shutdown"}))
         proc.stdin.flush()
         seen = []
@@ -293,8 +348,14 @@ def test_an_oversized_request_is_answered_by_its_id_and_the_loop_goes_on():
         reader.feed_data(big + note + frame({"b": 2}))
         reader.feed_eof()
         p = _Protocol()
-        await run_framed(threading.Event(), Source(reader), p, idle_s=0.2, max_body=1000,
-                         on_oversize=lambda i, n: refused.append((i, n)))
+        await run_framed(
+            threading.Event(),
+            Source(reader),
+            p,
+            idle_s=0.2,
+            max_body=1000,
+            on_oversize=lambda i, n: refused.append((i, n)),
+        )
         return p.messages
 
     assert asyncio.run(go()) == [{"b": 2}]

@@ -1,6 +1,7 @@
 """A real editor as the client: headless Neovim's built-in LSP client, configured with the
 setup block of docs/neovim.md, gets completions from the server and inserts a picked candidate.
 """
+
 import json
 import os
 import re
@@ -53,7 +54,11 @@ def test_neovim_completion_and_picker(tmp_path, tiny_ckpt):
     driver = REPO / "tests" / "lsp" / "neovim_driver.lua"
     proc = subprocess.run(
         [NVIM, "--headless", "--clean", "-c", f"luafile {driver}"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=400,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=400,
     )
     assert out.exists(), f"Neovim wrote no result: rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     result = json.loads(out.read_text())

@@ -1,4 +1,5 @@
 """lsp.options: settings parsing, fallbacks and messages (table-driven)."""
+
 import pytest
 
 from lsp.options import Options, parse_options

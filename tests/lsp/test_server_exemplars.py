@@ -1,6 +1,7 @@
 """The real server with a tiny exemplar model: a comment -> code pair the user writes in an open
 document becomes an exemplar for the next request, without a restart; exemplar files from the
 settings join the bank."""
+
 import asyncio
 import json
 
@@ -31,8 +32,18 @@ def exemplar_ckpt():
 async def client(lsp_client: LanguageClient, exemplar_ckpt, tmp_path_factory):
     files = tmp_path_factory.mktemp("files") / "mine.jsonl"
     files.write_text(json.dumps({"nl": "blorp the flange", "code": "wc -l log.txt", "lang": "bash"}) + "\n")
-    await start(lsp_client, {"checkpoint": str(exemplar_ckpt), "device": "cpu", "k": 2, "steps": 1,
-                             "retrieval": False, "exemplarFiles": [str(files)], "trustedWorkspace": True})
+    await start(
+        lsp_client,
+        {
+            "checkpoint": str(exemplar_ckpt),
+            "device": "cpu",
+            "k": 2,
+            "steps": 1,
+            "retrieval": False,
+            "exemplarFiles": [str(files)],
+            "trustedWorkspace": True,
+        },
+    )
     await wait_for_status(lsp_client, "ready", timeout=180)
     open_doc(lsp_client, NOTES, "#!/bin/bash\necho start\n")
     open_doc(lsp_client, ASK, f"# {REQUEST}\n\n")
@@ -42,7 +53,9 @@ async def client(lsp_client: LanguageClient, exemplar_ckpt, tmp_path_factory):
 
 def exemplars_logged(client: LanguageClient, request: str) -> list:
     """The exemplars the server logged for the last generation of `request`."""
-    lines = [m.message for m in client.log_messages if m.message.startswith("generated ") and repr(request[:60]) in m.message]
+    lines = [
+        m.message for m in client.log_messages if m.message.startswith("generated ") and repr(request[:60]) in m.message
+    ]
     return lines[-1].split("; exemplars: ", 1)[1] if lines and "; exemplars: " in lines[-1] else ""
 
 
@@ -50,9 +63,14 @@ async def test_a_workspace_pair_becomes_an_exemplar_without_a_restart(client: La
     await generate(client, ASK, 1)
     await asyncio.sleep(0.2)  # the log line follows the result
     assert exemplars_logged(client, REQUEST) and USER_CODE not in exemplars_logged(client, REQUEST)
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=NOTES, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=f"#!/bin/bash\n# {REQUEST}\n{USER_CODE}\n")]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=NOTES, version=2),
+            content_changes=[
+                types.TextDocumentContentChangeWholeDocument(text=f"#!/bin/bash\n# {REQUEST}\n{USER_CODE}\n")
+            ],
+        )
+    )
     result = await generate(client, ASK, 1)
     await asyncio.sleep(0.2)
     assert result["candidates"] and exemplars_logged(client, REQUEST).startswith(repr(USER_CODE))  # the nearest

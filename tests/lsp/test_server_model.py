@@ -2,6 +2,7 @@
 
 One server for the module (the model loads once); slow because the model is real.
 """
+
 import ast
 import asyncio
 import json
@@ -74,8 +75,19 @@ async def test_generate_command_follows_the_contract(client: LanguageClient):
     cands = result["candidates"]
     assert 1 <= len(cands) <= FAST["k"]
     for c in cands:
-        assert set(c) == {"code", "label", "score", "valid", "errors", "warnings", "source", "also_retrieved",
-                          "origin", "exemplar", "what"}
+        assert set(c) == {
+            "code",
+            "label",
+            "score",
+            "valid",
+            "errors",
+            "warnings",
+            "source",
+            "also_retrieved",
+            "origin",
+            "exemplar",
+            "what",
+        }
         assert c["source"] == "model" and isinstance(c["valid"], bool)
         assert c["origin"] in ("generated", "edited", "copy") and c["what"].startswith(c["origin"])
         assert c["also_retrieved"] is False  # retrieval is off here
@@ -94,15 +106,45 @@ async def test_cli_server_and_eval_give_the_same_candidates(client: LanguageClie
 
     nl = "list all files in the current directory"
     served = [(c["code"], round(c["score"], 4)) for c in (await generate(client, SH, 3, 4))["candidates"]]
-    r = subprocess.run([sys.executable, "-m", "codefusion", "generate", nl, "--lang", "bash", "-k", str(FAST["k"]),
-                        "--steps", str(FAST["steps"]), "--no-retrieval", "--json", "--checkpoint", str(tiny_ckpt),
-                        "--device", "cpu"], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "codefusion",
+            "generate",
+            nl,
+            "--lang",
+            "bash",
+            "-k",
+            str(FAST["k"]),
+            "--steps",
+            str(FAST["steps"]),
+            "--no-retrieval",
+            "--json",
+            "--checkpoint",
+            str(tiny_ckpt),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     cli = [(c["code"], c["score"]) for c in json.loads(r.stdout)]
     data = tmp_path / "one.jsonl"
     data.write_text(json.dumps({"nl": nl, "code": "ls -la", "lang": "bash"}) + "\n")
-    run(EvalOptions(data=data, out=tmp_path / "r.json", checkpoint=str(tiny_ckpt), k=FAST["k"], steps=[FAST["steps"]],
-                    device="cpu", progress=False))
+    run(
+        EvalOptions(
+            data=data,
+            out=tmp_path / "r.json",
+            checkpoint=str(tiny_ckpt),
+            k=FAST["k"],
+            steps=[FAST["steps"]],
+            device="cpu",
+            progress=False,
+        )
+    )
     item = json.loads((tmp_path / "r.items.jsonl").read_text().splitlines()[0])
     evaluated = [(c["code"], round(c["score"], 4)) for c in item["candidates"]]
     assert served and served == cli == evaluated
@@ -110,7 +152,9 @@ async def test_cli_server_and_eval_give_the_same_candidates(client: LanguageClie
 
 async def test_completion_on_the_line_after_the_comment(client: LanguageClient):
     expected = (await generate(client, SH, 3, 4))["candidates"]
-    result = await client.text_document_completion_async(types.CompletionParams(text_document=doc(SH), position=pos(3, 4)))
+    result = await client.text_document_completion_async(
+        types.CompletionParams(text_document=doc(SH), position=pos(3, 4))
+    )
     items = list(result.items)
     assert [i.label for i in items] == [c["label"] for c in expected]
     assert [i.sort_text for i in items] == sorted(i.sort_text for i in items)
@@ -123,11 +167,15 @@ async def test_completion_on_the_line_after_the_comment(client: LanguageClient):
 
 async def test_completion_at_the_end_of_the_comment_and_elsewhere(client: LanguageClient):
     end = len("    # list all files in the current directory")
-    result = await client.text_document_completion_async(types.CompletionParams(text_document=doc(SH), position=pos(2, end)))
+    result = await client.text_document_completion_async(
+        types.CompletionParams(text_document=doc(SH), position=pos(2, end))
+    )
     assert result.items and all(i.text_edit.new_text.startswith("\n    ") for i in result.items)
     # in the middle of the comment text, or on code: nothing
     for line, col in [(2, 8), (1, 3), (0, 2)]:
-        result = await client.text_document_completion_async(types.CompletionParams(text_document=doc(SH), position=pos(line, col)))
+        result = await client.text_document_completion_async(
+            types.CompletionParams(text_document=doc(SH), position=pos(line, col))
+        )
         assert not result.items
 
 
@@ -152,7 +200,9 @@ async def test_code_actions_resolve_to_an_edit_below_the_comment(client: Languag
     best = (await generate(client, SH, 3, 4))["candidates"][0]["code"]
     actions = await client.text_document_code_action_async(
         types.CodeActionParams(
-            text_document=doc(SH), range=types.Range(start=pos(2, 6), end=pos(2, 6)), context=types.CodeActionContext(diagnostics=[])
+            text_document=doc(SH),
+            range=types.Range(start=pos(2, 6), end=pos(2, 6)),
+            context=types.CodeActionContext(diagnostics=[]),
         )
     )
     assert [a.title for a in actions] == ["Generate code from comment", "Show 4 candidates…"]
@@ -170,7 +220,9 @@ async def test_code_actions_resolve_to_an_edit_below_the_comment(client: Languag
     # no code action away from a comment
     none = await client.text_document_code_action_async(
         types.CodeActionParams(
-            text_document=doc(SH), range=types.Range(start=pos(4, 0), end=pos(4, 1)), context=types.CodeActionContext(diagnostics=[])
+            text_document=doc(SH),
+            range=types.Range(start=pos(4, 0), end=pos(4, 1)),
+            context=types.CodeActionContext(diagnostics=[]),
         )
     )
     assert not none
@@ -181,7 +233,9 @@ async def test_python_docstring_and_insert_command(client: LanguageClient):
     assert result["comment"] == "reverse a list x" and result["lang"] == "python" and result["indent"] == "    "
     code = "return x[::-1]"
     applied = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="codefusion.insert", arguments=[{"uri": PY, "position": {"line": 0, "character": 0}, "code": code}])
+        types.ExecuteCommandParams(
+            command="codefusion.insert", arguments=[{"uri": PY, "position": {"line": 0, "character": 0}, "code": code}]
+        )
     )
     assert applied == {"applied": True}
     (edit,) = client.applied_edits[-1].edit.changes[PY]
@@ -195,9 +249,12 @@ async def test_cancel_request_stops_a_long_generation_early(client: LanguageClie
     configure(client, {**FAST, "steps": 1200, "checkpoint": client.init_options["checkpoint"]})
     open_doc(client, "file:///tmp/cf_e2e/slow.sh", "# show disk usage of the home directory\n\n")
     params = types.ExecuteCommandParams(
-        command="codefusion.generate", arguments=[{"uri": "file:///tmp/cf_e2e/slow.sh", "position": {"line": 1, "character": 0}}]
+        command="codefusion.generate",
+        arguments=[{"uri": "file:///tmp/cf_e2e/slow.sh", "position": {"line": 1, "character": 0}}],
     )
-    future = asyncio.ensure_future(client.protocol.send_request_async(types.WORKSPACE_EXECUTE_COMMAND, params, msg_id="slow-1"))
+    future = asyncio.ensure_future(
+        client.protocol.send_request_async(types.WORKSPACE_EXECUTE_COMMAND, params, msg_id="slow-1")
+    )
     await asyncio.sleep(1.5)
     cancelled_at = time.perf_counter()
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="slow-1"))
@@ -252,7 +309,9 @@ async def emacs(lsp_client: LanguageClient, tiny_ckpt, tmp_path_factory):
 async def test_code_action_carries_its_edit_for_clients_without_resolve(emacs: LanguageClient):
     actions = await emacs.text_document_code_action_async(
         types.CodeActionParams(
-            text_document=doc(SH), range=types.Range(start=pos(2, 6), end=pos(2, 6)), context=types.CodeActionContext(diagnostics=[])
+            text_document=doc(SH),
+            range=types.Range(start=pos(2, 6), end=pos(2, 6)),
+            context=types.CodeActionContext(diagnostics=[]),
         )
     )
     best = (await generate(emacs, SH, 2, 6))["candidates"][0]["code"]

@@ -2,6 +2,7 @@
 
 These need no checkpoint, so they run in the default (fast) suite.
 """
+
 import asyncio
 import concurrent.futures
 import json
@@ -52,7 +53,9 @@ async def test_missing_checkpoint_shows_one_message_and_stays_alive(client: Lang
         result = await generate(client, URI, 2)
         assert result["candidates"] == [] and "codefusion.checkpoint" in result["message"]
         items = await client.text_document_completion_async(
-            types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=URI), position=types.Position(line=2, character=0))
+            types.CompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=URI), position=types.Position(line=2, character=0)
+            )
         )
         assert not items.items
     errors = [m for m in client.messages if m.type == types.MessageType.Error]
@@ -111,7 +114,10 @@ async def test_bad_documents_give_empty_results(client: LanguageClient):
     for method, params in [
         (
             client.text_document_completion_async,
-            types.CompletionParams(text_document=types.TextDocumentIdentifier(uri="file:///nope"), position=types.Position(line=0, character=0)),
+            types.CompletionParams(
+                text_document=types.TextDocumentIdentifier(uri="file:///nope"),
+                position=types.Position(line=0, character=0),
+            ),
         ),
         (
             client.text_document_inline_completion_async,
@@ -153,7 +159,9 @@ async def test_settings_change_via_did_change_configuration(client: LanguageClie
     result = await generate(client, "file:///tmp/cf_test/b.py", 1)
     assert "does not handle" not in result["message"]
     client.workspace_did_change_configuration(
-        types.DidChangeConfigurationParams(settings={"codefusion": {"languages": ["shellscript"], "maxCommentLength": 0}})
+        types.DidChangeConfigurationParams(
+            settings={"codefusion": {"languages": ["shellscript"], "maxCommentLength": 0}}
+        )
     )
     for _ in range(100):
         result = await generate(client, "file:///tmp/cf_test/b.py", 1)
@@ -166,13 +174,22 @@ async def test_settings_change_via_did_change_configuration(client: LanguageClie
 
 @pytest.mark.parametrize(
     "position",
-    [{"line": -1, "character": 0}, {"line": 0, "character": -3}, {"line": "x", "character": 0}, {"line": 2**40, "character": 0}],
+    [
+        {"line": -1, "character": 0},
+        {"line": 0, "character": -3},
+        {"line": "x", "character": 0},
+        {"line": 2**40, "character": 0},
+    ],
 )
 async def test_requests_with_params_outside_the_protocol_get_an_error_response(client: LanguageClient, position):
     open_doc(client, URI, SHELL)
     msg_id = f"bad-{position['line']}-{position['character']}"
-    request = {"jsonrpc": "2.0", "id": msg_id, "method": types.TEXT_DOCUMENT_COMPLETION,
-               "params": {"textDocument": {"uri": URI}, "position": position}}
+    request = {
+        "jsonrpc": "2.0",
+        "id": msg_id,
+        "method": types.TEXT_DOCUMENT_COMPLETION,
+        "params": {"textDocument": {"uri": URI}, "position": position},
+    }
     # The test client refuses to serialize such params itself: write the raw message and
     # register the id so that the response is matched (pygls' own bookkeeping).
     future = concurrent.futures.Future()

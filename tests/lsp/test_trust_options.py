@@ -1,5 +1,6 @@
 """Workspace Trust, without a process: the one option (codefusion.settings.TRUST_KEY), its safe
 default, and which exemplar files an untrusted workspace keeps (lsp.server.CodeFusionServer._restrict)."""
+
 import json
 from pathlib import Path
 
@@ -19,18 +20,21 @@ def test_the_option_is_the_one_package_json_names_and_untrusted_is_the_default()
     assert TRUST_DEFAULT is False
 
 
-@pytest.mark.parametrize("raw,trusted,warned", [
-    (None, None, False),
-    ({}, None, False),
-    ({"k": 3}, None, False),
-    ({TRUST_KEY: True}, True, False),
-    ({TRUST_KEY: False}, False, False),
-    ({"codefusion": {TRUST_KEY: True}}, True, False),
-    ({"codefusion": {"k": 2}, TRUST_KEY: True}, True, False),
-    ({TRUST_KEY: "yes"}, False, True),
-    ({TRUST_KEY: 1}, False, True),
-    ("not an object", None, False),
-])
+@pytest.mark.parametrize(
+    "raw,trusted,warned",
+    [
+        (None, None, False),
+        ({}, None, False),
+        ({"k": 3}, None, False),
+        ({TRUST_KEY: True}, True, False),
+        ({TRUST_KEY: False}, False, False),
+        ({"codefusion": {TRUST_KEY: True}}, True, False),
+        ({"codefusion": {"k": 2}, TRUST_KEY: True}, True, False),
+        ({TRUST_KEY: "yes"}, False, True),
+        ({TRUST_KEY: 1}, False, True),
+        ("not an object", None, False),
+    ],
+)
 def test_parse_trust(raw, trusted, warned):
     value, warning = parse_trust(raw)
     assert value is trusted and bool(warning) is warned
@@ -54,8 +58,14 @@ def _server(root: Path, trusted=None) -> CodeFusionServer:
 
 
 def FILES(root: Path) -> list:
-    return [str(root / "bank.jsonl"), str(root / "sub" / ".." / "bank.jsonl"), "bank.jsonl", str(root / "link-out.jsonl"),
-            str(root.parent / "outside.jsonl"), str(root.parent / "link-in.jsonl")]
+    return [
+        str(root / "bank.jsonl"),
+        str(root / "sub" / ".." / "bank.jsonl"),
+        "bank.jsonl",
+        str(root / "link-out.jsonl"),
+        str(root.parent / "outside.jsonl"),
+        str(root.parent / "link-in.jsonl"),
+    ]
 
 
 @pytest.fixture
@@ -88,7 +98,8 @@ def test_workspace_pairs_carry_their_file_and_line():
 
     ex = WorkspaceExemplars()
     assert ex.refresh([Doc()], lambda lid: "bash")
-    assert ex.records() == [{"nl": "count the lines", "code": "wc -l f.txt", "lang": "bash", "file": "/w/my notes.sh",
-                             "line": 4}]
+    assert ex.records() == [
+        {"nl": "count the lines", "code": "wc -l f.txt", "lang": "bash", "file": "/w/my notes.sh", "line": 4}
+    ]
     assert document_file("untitled:Untitled-1") == "untitled:Untitled-1"
     assert ex.clear() and ex.records() == [] and not ex.clear()

@@ -1,5 +1,6 @@
 """lsp.scheduler (and lsp.engine_client, lsp.failover) with a fake generator (unit level; the end-to-end tests use
 the real model)."""
+
 import asyncio
 import time
 from dataclasses import dataclass, field
@@ -87,7 +88,8 @@ async def start_slow(service, nl, wait=0.1, request_id=None):
     opts = Options(steps=1000)
     await service.ensure_model(opts)
     task = asyncio.ensure_future(
-        service.generate(service.key_for(nl, "bash", opts), "doc", opts, request_id=request_id))
+        service.generate(service.key_for(nl, "bash", opts), "doc", opts, request_id=request_id)
+    )
     await asyncio.sleep(wait)
     return task
 

@@ -7,6 +7,7 @@ untrained model, a token) and real language-server processes as editors.
 * the engine enforces its limits and the token itself;
 * an unreachable engine: one clear message, or the local model when engineFallback allows.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,16 @@ pytestmark = pytest.mark.slow
 ray = pytest.importorskip("ray")
 
 TOKEN = "team-secret"
-COMMENTS = ["list all files", "count lines in python files", "find big files", "show disk usage",
-            "delete empty folders", "compress the logs", "print the date", "make a directory"]
+COMMENTS = [
+    "list all files",
+    "count lines in python files",
+    "find big files",
+    "show disk usage",
+    "delete empty folders",
+    "compress the logs",
+    "print the date",
+    "make a directory",
+]
 
 
 def _port() -> int:
@@ -55,10 +64,29 @@ def _get(url: str, token: str = TOKEN, body: bytes = None) -> tuple:
 def engine(untrained_ckpt, tmp_path_factory):
     port = _port()
     log = open(tmp_path_factory.mktemp("serve") / "serve.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "codefusion", "serve", "--checkpoint", str(untrained_ckpt),
-                             "--port", str(port), "--token", TOKEN, "--num-cpus", "2", "--batch-wait-ms", "20"],
-                            env={**ENV, "CODEFUSION_THREADS": "1"}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "codefusion",
+            "serve",
+            "--checkpoint",
+            str(untrained_ckpt),
+            "--port",
+            str(port),
+            "--token",
+            TOKEN,
+            "--num-cpus",
+            "2",
+            "--batch-wait-ms",
+            "20",
+        ],
+        env={**ENV, "CODEFUSION_THREADS": "1"},
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:  # whatever goes wrong, the engine and its Ray processes (one process group) are stopped
         deadline = time.monotonic() + 240
@@ -94,8 +122,11 @@ def _editor(url: str, **extra) -> Server:
 def _complete(s: Server, i: int, tag: str) -> dict:
     uri = f"file:///serve/{tag}-{i}.sh"
     s.open(uri, f"#!/bin/bash\n# {COMMENTS[i % len(COMMENTS)]} ({tag} {i})\n\n")
-    reply = s.call("workspace/executeCommand", {"command": "codefusion.generate", "arguments": [
-        {"uri": uri, "position": {"line": 2, "character": 0}}]}, timeout=120)
+    reply = s.call(
+        "workspace/executeCommand",
+        {"command": "codefusion.generate", "arguments": [{"uri": uri, "position": {"line": 2, "character": 0}}]},
+        timeout=120,
+    )
     assert reply is not None, f"{tag} {i}: no answer"
     return reply
 
@@ -124,7 +155,10 @@ def test_two_editors_are_answered_by_one_engine_and_a_killed_replica_loses_nothi
         pid = health["pid"]
 
         # a replica dies while both editors keep asking: every request is answered
-        threads = [threading.Thread(target=run, args=(a, "a2", 4, 10)), threading.Thread(target=run, args=(b, "b2", 4, 10))]
+        threads = [
+            threading.Thread(target=run, args=(a, "a2", 4, 10)),
+            threading.Thread(target=run, args=(b, "b2", 4, 10)),
+        ]
         for t in threads:
             t.start()
         time.sleep(0.5)
@@ -132,7 +166,10 @@ def test_two_editors_are_answered_by_one_engine_and_a_killed_replica_loses_nothi
         for t in threads:
             t.join(300)
         answered = results["a2"] + results["b2"]
-        print("after the kill:", [("candidates" if r["result"]["candidates"] else r["result"]["message"]) for r in answered])
+        print(
+            "after the kill:",
+            [("candidates" if r["result"]["candidates"] else r["result"]["message"]) for r in answered],
+        )
         assert len(answered) == 8
         for r in answered:  # candidates (retried on the restarted replica) or a message the editor shows
             assert "result" in r and (r["result"]["candidates"] or r["result"]["message"]), r
@@ -160,9 +197,13 @@ def test_the_engine_enforces_its_token_and_limits(engine):
     assert _get(engine + "/v1/generate", token="wrong", body=body)[0] == 401
     status, answer = _get(engine + "/v1/generate", body=body)
     assert status == 200 and answer["candidates"] and answer["replica"]
-    for bad, words in [({"nl": "x", "lang": "bash", "k": 500}, "k must"), ({"nl": "x", "lang": "bash", "steps": 10 ** 6}, "steps must"),
-                       ({"nl": "", "lang": "bash"}, "empty"), ({"nl": "x", "lang": "cobol"}, "unknown language"),
-                       ({"nl": "list files " * 500, "lang": "bash"}, "5500 characters long")]:
+    for bad, words in [
+        ({"nl": "x", "lang": "bash", "k": 500}, "k must"),
+        ({"nl": "x", "lang": "bash", "steps": 10**6}, "steps must"),
+        ({"nl": "", "lang": "bash"}, "empty"),
+        ({"nl": "x", "lang": "cobol"}, "unknown language"),
+        ({"nl": "list files " * 500, "lang": "bash"}, "5500 characters long"),
+    ]:
         status, answer = _get(engine + "/v1/generate", body=json.dumps(bad).encode())
         assert status == 400 and words in answer["error"], (bad, answer)
     status, answer = _get(engine + "/v1/generate", body=b"{" + b" " * (70 << 10) + b"}")
