@@ -216,3 +216,31 @@ def test_nothing_inside_the_engine_imports_its_facade():
 
     graph = grimp.build_graph("engine")
     assert graph.find_modules_that_directly_import("engine.api") == set()
+
+
+MAX_LSP_LINES = 300  # issue 25: the language server's modules stay small enough to read whole
+
+
+def test_no_lsp_module_is_over_300_lines():
+    sizes = {p.name: len(p.read_text().splitlines()) for p in sorted((REPO / "lsp").glob("*.py"))}
+    over = {name: n for name, n in sizes.items() if n > MAX_LSP_LINES}
+    assert len(sizes) > 5 and not over, f"lsp modules over {MAX_LSP_LINES} lines: {over}"
+
+
+def _model_loader_calls(root: Path) -> list[str]:
+    """Every call of load_generator / load_checkpoint (by name or attribute) in the .py files under root."""
+    hits = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+                if name in ("load_generator", "load_checkpoint"):
+                    hits.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    return hits
+
+
+def test_the_engine_is_the_one_place_that_opens_a_model():
+    """codefusion/ and lsp/ open a checkpoint only through codefusion.runtime.Engine."""
+    calls = _model_loader_calls(REPO / "codefusion") + _model_loader_calls(REPO / "lsp")
+    assert calls and all(c.startswith("codefusion/runtime.py:") for c in calls), calls
