@@ -26,6 +26,7 @@ from codefusion import scoring
 from codefusion.settings import Settings
 from engine.api import CancelToken, Candidate, GeneratorLike, RetrieverLike, calibration
 from engine.schema import DEFAULT_SEED
+from engine.slots import adapt_arguments, slot_request
 from engine.types import program_key
 from grammar.normalize import normalize
 from grammar.pipeline import PipelineResult, RankedCandidate, process
@@ -165,6 +166,8 @@ def _compose(
     retrieved: list[Candidate] = []
     if retriever is not None and (settings.retrieval or generator is None):
         retrieved = list(found) if found is not None else list(retriever.search(nl, lang, k=settings.k))
+        if generator is not None and _fills_arguments(generator):
+            retrieved = fill_arguments(retrieved, nl)
     score_model = _score_model(generator, lang) if model and generator is not None else None
     if model:  # each candidate's features (meta "features"); with a fitted score model, score = P(right)
         scored = scoring.score_candidates(model + retrieved, lang, nl, score_model)
@@ -209,6 +212,28 @@ def _compose(
         model_done - start,
         time.perf_counter() - model_done,
     )
+
+
+def _fills_arguments(generator: GeneratorLike) -> bool:
+    """Whether the checkpoint fills the request's literals into what it shows (config "model" "adapt_arguments")."""
+    return bool(generator.fills_arguments)
+
+
+def fill_arguments(retrieved: list[Candidate], nl: str) -> list[Candidate]:
+    """Retrieved examples made into the user's command: a template's placeholders (tldr's `path/to/file`,
+    `count`) and then its own literals of the same kind take the request's file names, numbers, ports...
+    (engine.slots.adapt_arguments, as the model's candidates get). meta "template" keeps the example as
+    retrieved and "filled" the (old, new) replacements; an example with nothing to fill is left as it is."""
+    table = slot_request(nl)[1]
+    if not table:
+        return retrieved
+    out = []
+    for c in retrieved:
+        code, filled = adapt_arguments(c.code, table)
+        out.append(
+            replace(c, code=code, meta={**(c.meta or {}), "template": c.code, "filled": filled}) if filled else c
+        )
+    return out
 
 
 def _rank_by_score(generator: GeneratorLike, lang: str) -> bool:
@@ -268,8 +293,9 @@ def label_origins(candidates: list[RankedCandidate], lang: str) -> list[RankedCa
 
 def _origin(c: RankedCandidate, lang: str) -> dict[str, Any]:
     meta = c.meta or {}
-    if c.source == "retrieval":
-        return {"origin": "retrieved", "exemplar": _exemplar(c.code, meta.get("nl"), meta.get("exemplar_source"), 1.0)}
+    if c.source == "retrieval":  # the example as retrieved, before its arguments were filled
+        example = str(meta.get("template", c.code))
+        return {"origin": "retrieved", "exemplar": _exemplar(example, meta.get("nl"), meta.get("exemplar_source"), 1.0)}
     start = meta.get("exemplar_code")
     if not isinstance(start, str) and not meta.get("copy"):
         return {"origin": "generated", "exemplar": None}

@@ -160,6 +160,11 @@ class Generator:
         return self.cfg.default_steps
 
     @property
+    def fills_arguments(self) -> bool:
+        """Whether the request's literals are filled into candidates (and, in suggest(), retrieved examples)."""
+        return bool(self.cfg.adapt_arguments)
+
+    @property
     def kind(self) -> str:
         return self.cfg.kind
 

@@ -60,6 +60,9 @@ class GeneratorLike(Protocol):
     @property
     def loaded(self) -> LoadedLike: ...  # its checkpoint's meta holds the dev calibration (engine.meta.calibration)
 
+    @property
+    def fills_arguments(self) -> bool: ...  # its config's adapt_arguments: the request's literals go into what it shows
+
     def generate(
         self, nl: str, lang: str, k: int, steps: int | None = None, seed: int = 0, cancel: CancelToken = None
     ) -> list[Candidate]: ...

@@ -154,6 +154,7 @@ class FakeGenerator:
 
     languages = ("bash",)
     loaded = SimpleNamespace(meta={})  # a checkpoint without calibration (engine.types.GeneratorLike)
+    fills_arguments = False  # shows its candidates as they are
 
     def __init__(self):
         self.calls = []

@@ -15,8 +15,9 @@ class Loaded:
 
 
 class Gen:
-    def __init__(self, meta=None):
+    def __init__(self, meta=None, fills_arguments=False):
         self.loaded = Loaded(meta or {})
+        self.fills_arguments = fills_arguments
 
     def generate(self, nl, lang, k, steps=None, seed=0, cancel=None):
         return [Candidate(f"echo model{i}", -0.1 * i) for i in range(k)]
@@ -99,3 +100,26 @@ def test_the_real_generator_and_banks_are_what_suggest_takes(untrained_ckpt):
     assert isinstance(Retriever([{"nl": "list files", "code": "ls", "lang": "bash"}]), RetrieverLike)
     assert not isinstance(Ret(), RetrieverLike)  # no search_batch: suggest_many could not batch it
     assert not isinstance(object(), GeneratorLike)
+
+
+class TemplateRet:
+    """Two tldr-style templates, as the shipped bank returns them."""
+
+    def search(self, nl, lang, k):
+        return [
+            Candidate("tail --lines 5 path/to/file", 0.8, source="retrieval", meta={"nl": "Show last 5 lines in file"}),
+            Candidate("docker ps", 0.7, source="retrieval", meta={"nl": "List running containers"}),
+        ][:k]
+
+
+def test_retrieved_templates_take_the_requests_arguments_when_the_model_fills_them():
+    nl = "print the last 20 lines of server.log"
+    shown = suggest(nl, "bash", Settings(k=2), Gen(fills_arguments=True), TemplateRet()).candidates
+    by_code = {c.code: c for c in shown if c.source == "retrieval"}
+    assert "tail --lines 20 server.log" in by_code, list(by_code)
+    filled = by_code["tail --lines 20 server.log"]
+    assert filled.origin == "retrieved" and filled.exemplar["code"] == "tail --lines 5 path/to/file"
+    assert "docker ps" in by_code  # nothing to fill: as retrieved
+    # a model that does not fill arguments shows the templates as they are
+    plain = suggest(nl, "bash", Settings(k=2), Gen(), TemplateRet()).candidates
+    assert "tail --lines 5 path/to/file" in {c.code for c in plain}

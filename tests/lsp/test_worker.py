@@ -19,6 +19,7 @@ class FakeGenerator:
 
     languages = ("bash", "python", "cf")
     loaded = SimpleNamespace(meta={})  # a checkpoint without calibration (engine.types.GeneratorLike)
+    fills_arguments = False  # shows its candidates as they are
     kind = "diffusion"
     default_steps = 5
 
