@@ -128,6 +128,8 @@ class TrainConfig:
         0.5  # exemplar_edit: share of rows with an in-place-edit exemplar whose x_t noises it, not the target
     )
     edit_snr: tuple = (10.0, 50.0)  # exemplar_edit: token-SNR range of those rows (log-uniform; sampling starts ~10-20)
+    unroll_p: float = 0.0  # diffusion fine-tuning: share of rows trained unrolled (SUNDAE): x_t noises the model's
+    #   own guess from a noisier step, so N learns to correct it as later sampling steps must
     pretrain_mix: float = 0.5  # pretrain: share of CPD batches (rest: unsupervised generation)
     log_every: int = 20
     eval_every: int = 500  # sample a dev slice and log exact match; 0 = never

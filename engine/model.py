@@ -284,11 +284,36 @@ class CodeFusion(nn.Module):
         return (x @ table.t()).argmax(-1)
 
     # --- training objective -------------------------------------------------------
-    def loss(self, y, mem, mem_mask, t, schedule, noise_mask=None, self_cond_p=0.5, start=None, edit=None):
+    @torch.no_grad()
+    def unrolled_start(self, x0, noise, x_t, t, mem, mem_mask, rows, schedule):
+        """SUNDAE-style unrolled denoising (Savinov et al. 2022) in embedding space: for `rows` (B,) bool,
+        the model reads the program at a noisier step t' ~ U[t, T] (fresh noise), its tokens (D+H argmax, as
+        the sampler clamps) are embedded and noised to t with `noise`. Returns x_t with those rows replaced,
+        and the self-conditioning input (B, Lc, d): N's estimate at t' on those rows, zeros elsewhere.
+        Without it N only ever sees x_t made from the true program, so at sampling time it trusts its own
+        wrong first guess and more steps make things worse (models/eval/d5-steps-bash-nb)."""
+        T = schedule.T
+        r = rows.nonzero().squeeze(1)
+        t_r = t[r]
+        t_hi = (t_r + (torch.rand(r.shape[0], device=t.device) * (T - t_r + 1)).long()).clamp(max=T)
+        x_hi = schedule.add_noise(x0[r], torch.randn_like(x0[r]), t_hi)
+        est = self.denoise(x_hi, t_hi, mem[r], mem_mask[r])  # (R, Lc, d)
+        guess = self.embed_tokens(self.decode(est, mem[r], mem_mask[r])[1].argmax(-1))
+        x_t = x_t.clone()
+        x_t[r] = schedule.add_noise(guess, noise[r], t_r).to(x_t.dtype)
+        x0_prev = torch.zeros_like(x0)
+        if self.cfg.self_condition:
+            x0_prev[r] = est.to(x0_prev.dtype)
+        return x_t, x0_prev
+
+    def loss(self, y, mem, mem_mask, t, schedule, noise_mask=None, self_cond_p=0.5, start=None, edit=None, unroll=None):
         """The paper's L_t for a batch.  y (B, Lc) token ids; t (B,) in 1..T;
         noise_mask (B, Lc) bool: positions to noise (CPD); None = all.
         start (B, Lc) ids and edit (B,) bool: edit rows noise the program `start` (an exemplar) instead
         of y, and N learns to denoise it into y (exemplar_edit).
+        unroll (B,) bool: unrolled rows (SUNDAE's unrolled denoising, see `unrolled_start`): x_t noises the
+        model's own guess, read at a noisier step, instead of L(y), and N self-conditions on that guess, as
+        the second and later sampling steps do; N learns to correct its guess into y.
         Returns the total loss and per-sample components (for per-noise-level logging), among them
         the content-token (non-PAD, noised) accuracy of N's own estimate (nearest embedding) and of D+H."""
         cfg = self.cfg
@@ -305,11 +330,15 @@ class CodeFusion(nn.Module):
         else:  # every position, PAD down-weighted by pad_weight
             w = torch.where(y == PAD_ID, cfg.pad_weight, 1.0)  # (B, Lc)
         x0_prev = None
+        if unroll is not None and unroll.any():
+            x_t, x0_prev = self.unrolled_start(x0, noise, x_t, t, mem, mem_mask, unroll, schedule)
         if cfg.self_condition:  # a coin per sample: half the batch sees its own first estimate
             sel = torch.rand(y.shape[0], device=y.device) < self_cond_p
+            if unroll is not None:
+                sel = sel & ~unroll
             if sel.any():
                 with torch.no_grad():
-                    x0_prev = torch.zeros_like(x0)
+                    x0_prev = torch.zeros_like(x0) if x0_prev is None else x0_prev
                     x0_prev[sel] = self.denoise(
                         x_t[sel], t[sel], mem[sel], mem_mask[sel], None, None if edit is None else edit[sel]
                     ).to(x0_prev.dtype)
@@ -337,6 +366,8 @@ class CodeFusion(nn.Module):
             parts["ce_content"] = (ce_tok * content).sum(1) / n_content
             parts["acc_dh"] = ((logits.argmax(-1) == y) & content).sum(1) / n_content
             parts["acc_n"] = ((self.nearest_tokens(x0_hat) == y) & content).sum(1) / n_content
+            if unroll is not None:  # unrolled rows: D+H's accuracy beside that of the guess it started from
+                parts["unroll"] = unroll.float()
             if edit is not None:  # edit rows: how much of y the exemplar itself already had
                 parts["edit"] = edit.float()
                 parts["acc_start"] = ((start == y) & content).sum(1) / n_content

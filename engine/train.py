@@ -91,7 +91,7 @@ class _Objective(nn.Module):
         super().__init__()
         self.model, self.encoder, self.schedule = model, encoder, schedule
 
-    def forward(self, y, nls, uncond, lang, t, noise_mask, ex=None, start=None, edit=None):
+    def forward(self, y, nls, uncond, lang, t, noise_mask, ex=None, start=None, edit=None, unroll=None):
         """nls: the NL strings, or (enc, mask) already computed by E (see _NLTable);
         ex (B, m, Lc) exemplar programs (PAD rows: none) or None; start (B, Lc) / edit (B,): the
         exemplar edit rows (see CodeFusion.loss)."""
@@ -109,9 +109,9 @@ class _Objective(nn.Module):
             enc = torch.where(uncond[:, None, None], noise, enc)
             mask = torch.where(uncond[:, None], umask, mask)
         mem, mem_mask = self.model.memory(enc.float(), mask, lang, ex)
-        if edit is None:
-            return self.model.loss(y, mem, mem_mask, t, self.schedule, noise_mask=noise_mask)
-        return self.model.loss(y, mem, mem_mask, t, self.schedule, noise_mask=noise_mask, start=start, edit=edit)
+        return self.model.loss(
+            y, mem, mem_mask, t, self.schedule, noise_mask=noise_mask, start=start, edit=edit, unroll=unroll
+        )
 
 
 def _dist_info():
@@ -630,7 +630,19 @@ def _batch(data: dict, idx: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig, 
             t = torch.where(edit.to(device), t_edit.to(device), t)
             start, edit = start.to(device), edit.to(device)
         ex = ex.to(device)
-    return y, nls, uncond.to(device), lang, t, noise_mask, ex, start, edit
+    unroll = None
+    if tcfg.unroll_p and tcfg.task == "finetune" and mcfg.kind == "diffusion":
+        unroll = _unroll_rows(t, tcfg.unroll_p, mcfg)
+        if edit is not None:
+            unroll = unroll & ~edit
+    return y, nls, uncond.to(device), lang, t, noise_mask, ex, start, edit, unroll
+
+
+def _unroll_rows(t: torch.Tensor, p: float, mcfg: ModelConfig) -> torch.Tensor:
+    """Rows (B,) bool to train unrolled (CodeFusion.unrolled_start): a share p of those whose t lies where
+    the sampler's second and later steps query N (token SNR at most sample_end_snr)."""
+    t_end = make_schedule(mcfg).t_at_snr(mcfg.sample_end_snr)
+    return (torch.rand(t.shape[0], device=t.device) < p) & (t >= t_end)
 
 
 def _edit_rows(ex: torch.Tensor, y: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig):

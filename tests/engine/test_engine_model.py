@@ -120,3 +120,30 @@ def test_pad_weight_scales_the_padding_positions_of_the_loss():
     assert torch.allclose(mse[1.0], torch.full((2,), 0.01 * n_pad / n), rtol=1e-3)  # every position counts
     assert torch.allclose(mse[0.5], torch.full((2,), 0.01 * 0.5 * n_pad / (5 + 0.5 * n_pad)), rtol=1e-3)
     assert torch.allclose(mse[0.0], torch.zeros(2), atol=1e-7)  # PAD positions do not count
+
+
+def test_unrolled_rows_noise_the_models_own_guess_and_self_condition_on_it():
+    """SUNDAE-style unrolling: an unrolled row's x_t is built from the tokens D+H read at a noisier step
+    (not from L(y)), its self-conditioning input is N's estimate there, and other rows are untouched."""
+    torch.manual_seed(0)
+    cfg = _cfg()
+    m = CodeFusion(cfg).eval()
+    sched = SqrtSchedule(cfg.diffusion_steps)
+    B = 4
+    mem, mask = _mem(m, B, cfg)
+    y = torch.randint(3, cfg.vocab_size, (B, cfg.code_max_len))
+    x0 = m.embed_tokens(y)
+    noise = torch.randn_like(x0)
+    t = torch.tensor([10, 10, 600, 600])
+    x_t = sched.add_noise(x0, noise, t)
+    rows = torch.tensor([True, False, True, False])
+    x_u, prev = m.unrolled_start(x0, noise, x_t, t, mem, mask, rows, sched)
+    assert torch.equal(x_u[~rows], x_t[~rows]) and torch.count_nonzero(prev[~rows]) == 0
+    assert prev[rows].abs().sum() > 0  # N's estimate at the noisier step
+    # at t = 10 (almost clean) x_t is the noised guess: its nearest tokens are the guess's, not y's
+    guess_x0 = (x_u[0] - (1 - sched.alpha_bar[10]).sqrt() * noise[0]) / sched.alpha_bar[10].sqrt()
+    guess = m.nearest_tokens(guess_x0[None])[0]
+    assert not torch.equal(guess, y[0])  # an untrained model guesses wrong
+    assert torch.allclose(m.embed_tokens(guess[None])[0], guess_x0, atol=1e-4)  # a clamped (token) guess
+    loss, parts = m.loss(y, mem, mask, t, sched, unroll=rows)
+    assert torch.isfinite(loss) and parts["unroll"].tolist() == [1.0, 0.0, 1.0, 0.0]
