@@ -19,6 +19,8 @@ class Example:
     nl: str  # the request ("" for unannotated pre-training code)
     code: str
     lang: str
+    kd: str = ""  # a distilled program (a teacher's, scripts/research/kd_targets.py): the target of rows trained
+    #   without exemplars, so the no-bank path learns one mode per request; "" = code
 
 
 def default_data_dir() -> Path | None:
@@ -236,7 +238,8 @@ def resolve_data_path(p: str) -> Path | None:
 
 
 def load_pairs(files: Iterable, lang: str | None = None) -> list[Example]:
-    """Read JSONL files of {"nl", "code", "lang"} records. Rows without nl or code are skipped."""
+    """Read JSONL files of {"nl", "code", "lang"} records (and an optional "kd", see Example). Rows
+    without nl or code are skipped."""
     out: list[Example] = []
     for f in files:
         path = Path(f)
@@ -249,7 +252,8 @@ def load_pairs(files: Iterable, lang: str | None = None) -> list[Example]:
                 continue
             if lg not in LANGUAGES:
                 raise EngineError(f"{path}:{n}: unknown or missing lang '{lg}' (use --lang)")
-            out.append(Example(nl.strip(), code, lg))
+            kd = rec.get("kd")
+            out.append(Example(nl.strip(), code, lg, kd if isinstance(kd, str) and kd.strip() else ""))
     return out
 
 

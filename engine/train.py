@@ -482,10 +482,11 @@ def _shared_tokenizer(examples, dev, mcfg, tcfg, out: Path, is_main: bool, world
 
 def _tensorize(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfig, task: str, mask_token: str) -> dict:
     L = mcfg.code_max_len
-    ids, nls, masks, langs = [], [], [], []
+    ids, kd_ids, nls, masks, langs = [], [], [], [], []
     for e in examples:
         row = tok.encode_padded(e.code, L)
         ids.append(row)
+        kd_ids.append(tok.encode_padded(e.kd, L) if e.kd and task == "finetune" else row)
         langs.append(mcfg.languages.index(e.lang))
         if task == "pretrain":
             spans = keyword_identifier_spans(e.code, e.lang)
@@ -498,12 +499,15 @@ def _tensorize(examples: list[Example], tok: CodeTokenizer, mcfg: ModelConfig, t
             nls.append(masked_text(e.code, spans, mask_token) if spans else e.code)
         else:
             nls.append(e.nl)
-    return {
+    out = {
         "ids": torch.tensor(ids, dtype=torch.long),
         "nl": nls,
         "lang": torch.tensor(langs),
         "noise_mask": torch.tensor(masks, dtype=torch.bool) if masks else None,
     }
+    if any(e.kd for e in examples) and task == "finetune":  # distilled targets for the rows without exemplars
+        out["kd_ids"] = torch.tensor(kd_ids, dtype=torch.long)
+    return out
 
 
 class _NLTable:
@@ -630,6 +634,9 @@ def _batch(data: dict, idx: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig, 
             t = torch.where(edit.to(device), t_edit.to(device), t)
             start, edit = start.to(device), edit.to(device)
         ex = ex.to(device)
+    if "kd_ids" in data:  # rows without exemplars (the no-bank path) learn the distilled program
+        no_ex = torch.ones(B, dtype=torch.bool) if ex is None else ~ex.ne(0).any(-1).any(-1).cpu()
+        y = torch.where(no_ex[:, None].to(device), data["kd_ids"][idx].to(device), y)
     unroll = None
     if tcfg.unroll_p and tcfg.task == "finetune" and mcfg.kind == "diffusion":
         unroll = _unroll_rows(t, tcfg.unroll_p, mcfg)

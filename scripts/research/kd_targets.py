@@ -4,8 +4,10 @@ every training request, to train the diffusion model on one mode per request.
 A non-autoregressive first guess from pure noise averages the many programs a request may have
 (`top -b - - - - | - |`); an AR teacher's output picks one of them. Each AR program is kept where it
 parses and does not loop (a 1-4 token group three times running); otherwise the reference stays.
-Writes OUT/kd-<LANG>.jsonl ({nl, code, lang, source: "kd"}) and prints per file how many AR programs
-were kept and how many equal the reference.
+Writes OUT/kd-<LANG>.jsonl ({nl, code: the reference, kd: the AR program or absent, lang}) and prints per
+file how many AR programs were kept and how many equal the reference. `codefusion train --data` on these
+files trains the rows drawn without exemplars (the no-bank path) on "kd" and the rows with exemplars on
+the reference (engine.data.Example.kd).
 
     python scripts/research/kd_targets.py --teacher models/ar-baseline --out runs/kd \\
         ../shared/data/bash/codefusion-train.jsonl ../shared/data/python/codefusion-train.jsonl
@@ -86,10 +88,8 @@ def main(argv=None) -> int:
                 ok = bool(ar.strip()) and not loops(ar) and check(ar, r["lang"]).valid
                 kept += ok
                 same += ar.strip() == r["code"].strip()
-                fo.write(
-                    json.dumps({"nl": r["nl"], "code": ar if ok else r["code"], "lang": r["lang"], "source": "kd"})
-                    + "\n"
-                )
+                rec = {"nl": r["nl"], "code": r["code"], "lang": r["lang"]}
+                fo.write(json.dumps({**rec, "kd": ar} if ok else rec) + "\n")
         print(
             f"{f.name}: {len(rows)} requests, AR program kept {kept} ({100 * kept / len(rows):.1f} %), equal to the "
             f"reference {same} ({100 * same / len(rows):.1f} %), {time.process_time() - t0:.0f} CPU-s"
