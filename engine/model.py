@@ -366,7 +366,7 @@ class CodeFusion(nn.Module):
             parts["ce_content"] = (ce_tok * content).sum(1) / n_content
             parts["acc_dh"] = ((logits.argmax(-1) == y) & content).sum(1) / n_content
             parts["acc_n"] = ((self.nearest_tokens(x0_hat) == y) & content).sum(1) / n_content
-            if unroll is not None:  # unrolled rows: D+H's accuracy beside that of the guess it started from
+            if unroll is not None:  # the share of rows trained unrolled
                 parts["unroll"] = unroll.float()
             if edit is not None:  # edit rows: how much of y the exemplar itself already had
                 parts["edit"] = edit.float()

@@ -21,8 +21,6 @@ sys.path.insert(0, str(REPO))
 
 from engine.plots import pyplot  # noqa: E402
 
-PRIMARY = {"bash": "template_match", "python": "bleu", "cf": "execution_match"}
-
 
 def runs_of(files: list[str]) -> dict[int, dict]:
     by_steps: dict[int, dict] = {}
@@ -32,11 +30,18 @@ def runs_of(files: list[str]) -> dict[int, dict]:
     return dict(sorted(by_steps.items()))
 
 
+def metric_key(r: dict) -> str:
+    """The accuracy key of a run's primary metric ("template" -> "template_match", "bleu" -> "bleu")."""
+    name, acc = r["primary_metric"], r["accuracy"]["pipeline"]
+    return name if name in acc else f"{name}_match"
+
+
 def row(arm: str, steps: int, r: dict) -> dict:
-    acc = r["accuracy"]["pipeline"][PRIMARY[r["lang"]]]
+    acc = r["accuracy"]["pipeline"][metric_key(r)]
     return {
         "arm": arm,
         "lang": r["lang"],
+        "metric": metric_key(r),
         "steps": steps,
         "n": r["n_items"],
         "top1": acc["top1"],
@@ -86,7 +91,7 @@ def main(argv=None) -> int:
         ax.plot(xs, [r["top1"] for r in mine], "-o", color=color, label=f"{arm} top-1")
         ax.plot(xs, [r["top5"] for r in mine], "--s", color=color, label=f"{arm} top-5")
     ax.set_xlabel("sampling steps")
-    ax.set_ylabel(f"{PRIMARY[rows[0]['lang']]} (%)")
+    ax.set_ylabel(f"{rows[0]['metric']} (%)")
     ax.set_title(textwrap.fill(a.title or "sampling steps per arm", 80), fontsize=8)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
