@@ -144,3 +144,40 @@ def _beam(model, mem, mem_mask, k, L, cancel):
     finished += [(ids, s / max(len(ids), 1)) for ids, s in beams]
     finished.sort(key=lambda r: -r[1])
     return finished[:k]
+
+
+@torch.no_grad()
+def diffusion_from_ar(ar: ARModel, cfg: ModelConfig) -> CodeFusion:
+    """A CodeFusion network whose denoiser N starts as the AR decoder `ar` (DiffuLLaMA, Gong et al. 2024: adapt an
+    AR model into a diffusion model instead of training one from scratch). cfg must be an ar_shift, score_interp
+    config with denoiser_layers = ar.cfg.ar_layers, the AR model's width, heads, vocabulary and conditioning.
+
+    Copied: the conditioning (language token, NL projection), L = the AR token embeddings, N's blocks = the AR
+    blocks (their attention now sees both ways), N's positions = the AR positions (start slot = the BOS input
+    position), den_ln/den_head = the AR final norm and head, the start slot = the BOS embedding. N reads x_t through
+    its token posterior (ar_shift), in_proj and the time embedding start at zero, so at low noise
+    N computes the AR decoder's next-token logits on the (noisy) program. D has no layers at first: H reads
+    x0_hat through a LayerNorm with weights = the normalised L table (nearest-embedding decoding)."""
+    for f in ("d_model", "n_heads", "vocab_size", "encoder_dim", "ff_mult"):
+        if getattr(cfg, f) != getattr(ar.cfg, f):
+            raise ValueError(f"{f}: {getattr(cfg, f)} != the AR model's {getattr(ar.cfg, f)}")
+    if not (cfg.ar_shift and cfg.score_interp) or cfg.denoiser_layers != ar.cfg.ar_layers:
+        raise ValueError("diffusion_from_ar needs ar_shift, score_interp and denoiser_layers = the AR layers")
+    m = CodeFusion(cfg)
+    m.cond.load_state_dict(ar.cond.state_dict(), strict=False)  # exemplar parts (if any) stay fresh
+    m.embed.weight.copy_(ar.embed.weight)
+    for dst, src in zip(m.denoiser, ar.blocks, strict=True):
+        dst.load_state_dict(src.state_dict())
+    n = cfg.code_max_len + 1
+    m.pos.copy_(ar.pos[:, :n])
+    m.start.copy_(ar.embed.weight[BOS_ID].view(1, 1, -1))
+    m.den_ln.load_state_dict(ar.ln.state_dict())
+    m.den_head.load_state_dict(ar.head.state_dict())
+    m.in_proj.weight.zero_()  # N starts reading x_t only through the token posterior (its AR embedding input)
+    m.in_proj.bias.zero_()
+    m.time_mlp[-1].weight.zero_()
+    m.time_mlp[-1].bias.zero_()
+    m.head.weight.copy_(m.normalize(m.embed.weight) * 0.08)  # nearest embedding: logit 20 cos(LN(x0_hat), L(v))
+    m.head.bias.zero_()
+    m.dec_pos.zero_()
+    return m

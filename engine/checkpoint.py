@@ -387,6 +387,7 @@ def _jsonable_random_state() -> list:
 # model config fields that only choose how to sample: a shipped copy may set them (chosen on dev)
 SAMPLING_FIELDS = (
     "default_steps",
+    "noise_sampler",
     "exemplar_start_snr",
     "exemplar_start_snr_lang",
     "sample_end_snr",

@@ -68,6 +68,15 @@ class ModelConfig:
     #   without it N read 60-79 % of tokens at token SNR 100 in a tiny A/B, with it 99-100 %)
     output_prior: bool = False  # add log N(x_t; sqrt(ab) L(v), 1-ab) over tokens v to H's logits (Plaid)
     default_steps: int = 1  # sampling steps when the caller gives none (chosen on dev: from a noised exemplar, 1)
+    ar_shift: bool = False  # N reads a start slot before x_t and its output at position p estimates token p, the
+    #   layout of the AR baseline's decoder (input p = token p-1), so N can start from its weights (DiffuLLaMA's
+    #   shift; engine.ar_model.diffusion_from_ar); N's input then also holds the tokens x_t shows, as the
+    #   posterior-weighted mean of the token embeddings (raw x_t is mostly noise per dimension even at token SNR 100)
+    score_interp: bool = False  # N ends in logits over the vocabulary and x0_hat = softmax(logits) @ L (CDCD's score
+    #   interpolation; skip is then unused); the CE of those logits joins the loss
+    noise_sampler: str = "ddim"  # candidates from pure noise: "ddim" (DDIMSampler, steps from T down) or "mask"
+    #   (Mask-Predict, Ghazvininejad et al. 2019, in embedding space: each step keeps the tokens D+H read with the
+    #   most confidence as clean embeddings and re-noises the rest at T; TrainConfig.mask_p trains for it)
     clamp: str = "decoder"  # between steps snap x0_hat to: "decoder" (tokens D+H read), "nearest" embedding, "none"
     # --- exemplars (the nearest training programs, by NL) ---
     exemplars: int = 2  # m: exemplar programs N and D (or the AR decoder) cross-attend to; 0 = none
@@ -130,6 +139,9 @@ class TrainConfig:
     edit_snr: tuple = (10.0, 50.0)  # exemplar_edit: token-SNR range of those rows (log-uniform; sampling starts ~10-20)
     unroll_p: float = 0.0  # diffusion fine-tuning: share of rows trained unrolled (SUNDAE): x_t noises the model's
     #   own guess from a noisier step, so N learns to correct it as later sampling steps must
+    mask_p: float = 0.0  # diffusion fine-tuning: share of rows trained as Mask-Predict steps: a random share of
+    #   positions noised at a step among the noisiest fifth (token SNR < 0.25), the rest clean, the loss on the
+    #   noised ones (what noise_sampler "mask" asks of N)
     pretrain_mix: float = 0.5  # pretrain: share of CPD batches (rest: unsupervised generation)
     log_every: int = 20
     eval_every: int = 500  # sample a dev slice and log exact match; 0 = never

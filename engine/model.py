@@ -160,8 +160,10 @@ class CodeFusion(nn.Module):
         self.embed = nn.Embedding(cfg.vocab_size, d)  # L
         nn.init.normal_(self.embed.weight, std=1.0)
         # denoiser N
-        self.pos = nn.Parameter(torch.zeros(1, cfg.code_max_len, d))
+        self.pos = nn.Parameter(torch.zeros(1, cfg.code_max_len + int(cfg.ar_shift), d))
         nn.init.normal_(self.pos, std=0.02)
+        if cfg.ar_shift:  # the start slot N reads before x_t (the AR decoder's BOS input)
+            self.start = nn.Parameter(torch.zeros(1, 1, d))
         self.time_mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d))
         self.in_proj = nn.Linear(d, d)
         if cfg.self_condition:  # x0_prev at unit scale through its own projection, zero at init (Plaid):
@@ -173,7 +175,10 @@ class CodeFusion(nn.Module):
             [Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.denoiser_layers)]
         )
         self.den_ln = nn.LayerNorm(d)
-        self.den_out = nn.Linear(d, d)
+        if cfg.score_interp:  # N's logits; x0_hat is their softmax-weighted mean of L
+            self.den_head = nn.Linear(d, cfg.vocab_size)
+        else:
+            self.den_out = nn.Linear(d, d)
         # decoder D and head H
         self.dec_pos = nn.Parameter(torch.zeros(1, cfg.code_max_len, d))
         nn.init.normal_(self.dec_pos, std=0.02)
@@ -208,21 +213,36 @@ class CodeFusion(nn.Module):
         is a noised exemplar (the SDEdit start) rather than a noised target."""
         self.edit_emb = nn.Parameter(torch.zeros(1, 1, self.cfg.d_model))
 
-    def denoise(self, x_t, t, mem, mem_mask, x0_prev=None, edit=None):
+    def table(self) -> torch.Tensor:
+        """L(v) for every token v, at scale x0_scale: (V, d)."""
+        return self.normalize(self.embed.weight) * self.cfg.x0_scale
+
+    def denoise(self, x_t, t, mem, mem_mask, x0_prev=None, edit=None, return_logits=False):
         """N: x_t (B, Lc, d), t (B,), x0_prev (B, Lc, d) the previous estimate or None -> x0_hat (B, Lc, d).
-        edit (B,) bool: rows whose x_t noises an exemplar (exemplar_edit models; ignored otherwise)."""
+        edit (B,) bool: rows whose x_t noises an exemplar (exemplar_edit models; ignored otherwise).
+        return_logits (score_interp models): also N's logits (B, Lc, V)."""
         temb = self.time_mlp(timestep_embedding(t, self.cfg.d_model, self.cfg.diffusion_steps))  # (B, d)
         x_in = x_t
         if self.cfg.input_scaling:  # c_in: x_t at unit RMS per dimension whatever the noise level
             x_in = x_t * self.input_scale(t)[:, None, None]
-        h = self.in_proj(x_in) + self.pos + temb[:, None]
+        h = self.in_proj(x_in) + temb[:, None]
+        if self.cfg.ar_shift:  # and the tokens x_t shows, as the expected token embedding (AR weights read those)
+            h = h + self.token_posterior(x_t, t) @ self.embed.weight.to(x_t.dtype)
         if self.cfg.self_condition and x0_prev is not None:
             h = h + self.sc_proj(x0_prev / self.cfg.x0_scale)
         if edit is not None and self.cfg.exemplar_edit:
             h = h + self.edit_emb * edit[:, None, None].to(h.dtype)
+        if self.cfg.ar_shift:  # (B, 1+Lc, d): the start slot first; output p is read off input p
+            h = torch.cat([self.start.expand(h.shape[0], -1, -1).to(h.dtype) + temb[:, None], h], dim=1)
+        h = h + self.pos[:, : h.shape[1]]
         for blk in self.denoiser:
             h = blk(h, mem, mem_mask)
-        out = self.den_out(self.den_ln(h))
+        h = self.den_ln(h[:, :-1] if self.cfg.ar_shift else h)  # (B, Lc, d)
+        if self.cfg.score_interp:
+            logits = self.den_head(h)  # (B, Lc, V)
+            x0_hat = torch.softmax(logits.float(), dim=-1).to(h.dtype) @ self.table().to(h.dtype)
+            return (x0_hat, logits) if return_logits else x0_hat
+        out = self.den_out(h)
         if not self.cfg.skip:
             return out
         ab = self.alpha_bar.to(t.device)[t].view(-1, 1, 1)  # (B, 1, 1)
@@ -230,10 +250,16 @@ class CodeFusion(nn.Module):
         var = ab * s2 + 1 - ab  # Var(x_t) per dimension
         c_out = self.cfg.x0_scale * (1 - ab).sqrt() / var.sqrt()
         if self.cfg.skip_posterior:  # E[L(y) | x_t] with every token equally likely a priori
-            table = (self.normalize(self.embed.weight) * self.cfg.x0_scale).detach()  # (V, d)
-            post = torch.softmax((ab.sqrt() / (1 - ab)) * (x_t @ table.t()), dim=-1)  # (B, Lc, V)
-            return post @ table + c_out * out
+            table = self.table().detach()  # (V, d)
+            return self.token_posterior(x_t, t, table) @ table + c_out * out
         return (ab.sqrt() * s2 / var) * x_t + c_out * out
+
+    def token_posterior(self, x_t, t, table=None):
+        """p(y_p = v | x_t) under a uniform token prior: softmax_v(sqrt(ab)/(1-ab) x_t . L(v)).
+        x_t (B, Lc, d), t (B,) -> (B, Lc, V)."""
+        table = self.table().detach() if table is None else table
+        ab = self.alpha_bar.to(t.device)[t].view(-1, 1, 1)
+        return torch.softmax(((ab.sqrt() / (1 - ab)) * (x_t @ table.t().to(x_t.dtype))).float(), dim=-1).to(x_t.dtype)
 
     def input_scale(self, t: torch.Tensor) -> torch.Tensor:
         """1 / sqrt(ab_t s^2 + 1 - ab_t), the RMS of x_t, for t (B,) -> (B,). Uses the buffer of
@@ -258,13 +284,13 @@ class CodeFusion(nn.Module):
     def prior_logits(self, x_t, t, schedule):
         """log N(x_t; sqrt(ab_t) L(v), (1-ab_t) I) for every token v, up to a constant (all L(v) have
         one norm): sqrt(ab_t)/(1-ab_t) x_t . L(v).  x_t (B, Lc, d), t (B,) -> (B, Lc, V)."""
-        table = self.normalize(self.embed.weight) * self.cfg.x0_scale  # L(v) (V, d)
+        table = self.table()  # L(v) (V, d)
         return schedule.prior_scale(t).view(-1, 1, 1) * (x_t @ table.t())
 
     def enable_skip(self) -> None:
         """Turn on the skip parameterisation for weights trained without it, keeping the function at
         pure noise (there c_skip = 0 and c_out = x0_scale, so N's last layer is rescaled by 1/x0_scale)."""
-        if not self.cfg.skip:
+        if not self.cfg.skip and not self.cfg.score_interp:
             with torch.no_grad():
                 self.den_out.weight.div_(self.cfg.x0_scale)
                 self.den_out.bias.div_(self.cfg.x0_scale)
@@ -272,9 +298,9 @@ class CodeFusion(nn.Module):
 
     def set_code_length(self, n: int) -> None:
         """Keep the first n positions (a shorter code_max_len when training goes on from a checkpoint)."""
-        if n > self.pos.shape[1]:
-            raise ValueError(f"code_max_len can only shrink from {self.pos.shape[1]}, not grow to {n}")
-        self.pos = nn.Parameter(self.pos.data[:, :n].clone())
+        if n > self.dec_pos.shape[1]:
+            raise ValueError(f"code_max_len can only shrink from {self.dec_pos.shape[1]}, not grow to {n}")
+        self.pos = nn.Parameter(self.pos.data[:, : n + int(self.cfg.ar_shift)].clone())
         self.dec_pos = nn.Parameter(self.dec_pos.data[:, :n].clone())
         self.cfg.code_max_len = n
 
@@ -323,12 +349,11 @@ class CodeFusion(nn.Module):
         if edit is not None and edit.any():
             x_t = torch.where(edit[:, None, None], schedule.add_noise(self.embed_tokens(start), noise, t), x_t)
         content = y != PAD_ID  # (B, Lc)
-        if noise_mask is not None:
+        w = torch.where(y == PAD_ID, cfg.pad_weight, 1.0)  # (B, Lc): PAD down-weighted by pad_weight
+        if noise_mask is not None:  # only the noised positions count
             x_t = torch.where(noise_mask[..., None], x_t, x0)
-            w = noise_mask.float()
+            w = w * noise_mask.float()
             content = content & noise_mask
-        else:  # every position, PAD down-weighted by pad_weight
-            w = torch.where(y == PAD_ID, cfg.pad_weight, 1.0)  # (B, Lc)
         x0_prev = None
         if unroll is not None and unroll.any():
             x_t, x0_prev = self.unrolled_start(x0, noise, x_t, t, mem, mem_mask, unroll, schedule)
@@ -342,7 +367,10 @@ class CodeFusion(nn.Module):
                     x0_prev[sel] = self.denoise(
                         x_t[sel], t[sel], mem[sel], mem_mask[sel], None, None if edit is None else edit[sel]
                     ).to(x0_prev.dtype)
-        x0_hat = self.denoise(x_t, t, mem, mem_mask, x0_prev, edit)
+        if cfg.score_interp:
+            x0_hat, logits_n = self.denoise(x_t, t, mem, mem_mask, x0_prev, edit, return_logits=True)
+        else:
+            x0_hat = self.denoise(x_t, t, mem, mem_mask, x0_prev, edit)
         prior = self.prior_logits(x_t, t, schedule) if cfg.output_prior else None
         d_s, logits = self.decode(x0_hat, mem, mem_mask, prior)
         denom = w.sum(1).clamp(min=1)
@@ -352,6 +380,10 @@ class CodeFusion(nn.Module):
         ce = (ce_tok * w).sum(1) / denom
         per_sample = mse + ce  # (B,)
         parts = {"mse": mse.detach(), "ce": ce.detach()}
+        if cfg.score_interp:  # CDCD's loss: the CE of N's own logits
+            ce_n = (F.cross_entropy(logits_n.float().transpose(1, 2), y, reduction="none") * w).sum(1) / denom
+            per_sample = per_sample + ce_n
+            parts["ce_n"] = ce_n.detach()
         if cfg.dec_weight:  # ||D_s - L(y)||
             dec = (((d_s - x0.detach() / cfg.x0_scale) ** 2).mean(-1) * w).sum(1) / denom
             per_sample = per_sample + cfg.dec_weight * dec

@@ -44,6 +44,8 @@ def diffusion_sample(
     guidance != 1 applies classifier-free guidance against `uncond` = (memory, mask) from
     Conditioning.unconditional (the mode the model learns from cfg_dropout / pre-training).
     edit (k,) bool: x_T is a noised exemplar (SDEdit start); N's first query is told so (exemplar_edit)."""
+    if getattr(model.cfg, "noise_sampler", "ddim") == "mask" and t_start is None and guidance == 1.0:
+        return mask_predict_sample(model, mem, mem_mask, x_T, steps, schedule, cancel)
     sampler = DDIMSampler(schedule)
     sampler.set_timesteps(steps, spacing, t_end=t_end, t_start=t_start)
     x = x_T
@@ -82,6 +84,38 @@ def diffusion_sample(
     logp = F.log_softmax(logits.float(), dim=-1)
     ids = logp.argmax(-1)  # (k, Lc)
     return ids, logp.gather(-1, ids[..., None]).squeeze(-1)
+
+
+@torch.inference_mode()
+def mask_predict_sample(model, mem, mem_mask, x_T, steps: int, schedule, cancel: CancelToken = None):
+    """Mask-Predict (Ghazvininejad et al. 2019) in embedding space, for candidates from pure noise.
+    Step 1 reads all positions off x_T at t = T. Step i > 1 keeps the tokens read with the most confidence as
+    clean embeddings L(y) and puts the rest back to their x_T noise (still at t = T), n_i = n (steps - i + 1) /
+    steps of them, n = the program's length with its end token; N self-conditions on the previous estimate.
+    Only re-noised positions are read again; a kept token keeps its log-prob. Returns ids (k, Lc), log-probs."""
+    T = schedule.T
+    k, Lc = x_T.shape[:2]
+    tt = torch.full((k,), T, device=x_T.device, dtype=torch.long)
+    x, x0_prev = x_T, None
+    masked = torch.ones(k, Lc, dtype=torch.bool, device=x_T.device)  # positions read at this step
+    ids = lp = torch.zeros(k, Lc, device=x_T.device)
+    for i in range(max(1, steps)):
+        if is_cancelled(cancel):
+            raise Cancelled("generation cancelled")
+        x0_hat = model.denoise(x, tt, mem, mem_mask, x0_prev)
+        logp = F.log_softmax(model.decode(x0_hat, mem, mem_mask)[1].float(), dim=-1)
+        new_lp, new_ids = logp.max(-1)  # (k, Lc)
+        ids, lp = torch.where(masked, new_ids, ids.long()), torch.where(masked, new_lp, lp)
+        if i >= steps - 1:
+            break
+        n = torch.tensor([CodeTokenizer.content_length(r) + 1 for r in ids.tolist()], device=x.device).clamp(max=Lc)
+        n_mask = (n.float() * (steps - 1 - i) / steps).long()  # (k,)
+        order = lp.argsort(dim=1)  # least confident first
+        rank = torch.empty_like(order).scatter_(1, order, torch.arange(Lc, device=x.device).expand(k, -1))
+        masked = rank < n_mask[:, None]  # (k, Lc)
+        x0_prev = model.embed_tokens(ids)
+        x = torch.where(masked[..., None], x_T, x0_prev)
+    return ids, lp
 
 
 def _stack_memories(a, b):

@@ -34,6 +34,7 @@ from engine.tokenizer import CodeTokenizer
 # weighting and sampling defaults (everything else describes the weights)
 CHANGEABLE_AT_INIT = (
     "pad_weight",
+    "noise_sampler",
     "default_steps",
     "clamp",
     "step_spacing",
@@ -638,11 +639,32 @@ def _batch(data: dict, idx: torch.Tensor, tcfg: TrainConfig, mcfg: ModelConfig, 
         no_ex = torch.ones(B, dtype=torch.bool) if ex is None else ~ex.ne(0).any(-1).any(-1).cpu()
         y = torch.where(no_ex[:, None].to(device), data["kd_ids"][idx].to(device), y)
     unroll = None
-    if tcfg.unroll_p and tcfg.task == "finetune" and mcfg.kind == "diffusion":
-        unroll = _unroll_rows(t, tcfg.unroll_p, mcfg)
+    fine = tcfg.task == "finetune" and mcfg.kind == "diffusion"
+    mask_rows = torch.zeros(B, dtype=torch.bool)
+    if tcfg.mask_p and fine:
+        mask_rows = torch.rand(B) < tcfg.mask_p
+        if edit is not None:
+            mask_rows = mask_rows & ~edit.cpu()
+        noise_mask, t = _mask_predict_rows(mask_rows, t, y.shape[1], mcfg.diffusion_steps)
+        noise_mask = noise_mask.to(device)
+    if tcfg.unroll_p and fine:
+        unroll = _unroll_rows(t, tcfg.unroll_p, mcfg) & ~mask_rows.to(t.device)
         if edit is not None:
             unroll = unroll & ~edit
     return y, nls, uncond.to(device), lang, t, noise_mask, ex, start, edit, unroll
+
+
+def _mask_predict_rows(rows: torch.Tensor, t: torch.Tensor, L: int, T: int):
+    """For TrainConfig.mask_p: noise_mask (B, L) and t (B,) where `rows` (B,) are Mask-Predict rows: each noises
+    a share r ~ U(0, 1] of its positions (at least one) at a step among the noisiest fifth, the others stay clean;
+    other rows noise every position at their own t."""
+    B = rows.shape[0]
+    r = torch.rand(B, 1)
+    pos = torch.rand(B, L) < r
+    pos[torch.arange(B), torch.randint(0, L, (B,))] = True
+    noise_mask = torch.where(rows[:, None], pos, torch.ones_like(pos))
+    t_mask = (T - (torch.rand(B) * 0.2 * T).long()).clamp(1, T).to(t.device)
+    return noise_mask, torch.where(rows.to(t.device), t_mask, t)
 
 
 def _unroll_rows(t: torch.Tensor, p: float, mcfg: ModelConfig) -> torch.Tensor:
