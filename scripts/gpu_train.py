@@ -13,7 +13,11 @@ variant, eval.tgz, logs.tgz. Pick the shipped one on dev afterwards.
 
 A variant is NAME=KIND:CONFIG:KEY=VAL,KEY=VAL (model config overrides after the second colon).
 Every option also reads an environment variable (OUT, WORK, DEVICE, PY, LAUNCH, DATA, VARIANTS,
-PRE_S, FT_S, AR_S, BS, EVAL_STEPS, EVAL_T, SMOKE, BENCH), as scripts/gpu_train.sh passes them.
+PRE_S, FT_S, AR_S, BS, EVAL_STEPS, EVAL_T, SMOKE, BENCH, TRAIN_CONFIG, EXEMPLAR_BANK, KD), as scripts/gpu_train.sh
+passes them. The no-bank recipe of models/eval/d7-d8 on a GPU (distilled targets, unrolled rows, tldr exemplars):
+    python scripts/research/kd_targets.py --out .gpu/kd ../shared/data/{bash,python,cf}/codefusion-train.jsonl  # here
+    KD=.gpu/kd TRAIN_CONFIG=cfg.json EXEMPLAR_BANK=1 VARIANTS="kd=cont:models/default:" FT_S=480 \\
+        bash scripts/gpu_train.sh   # cfg.json: {"train": {"unroll_p": 0.5, "exemplar_dropout": 0.5, "lr": 3e-4}}
 Device files: scripts/gpu_pack.sh writes .gpu/ (data, NL encoder, wheels); carry [".gpu"].
 
 Exit status: 0 when every variant trained and evaluated; 1 when any failed (each is listed, and the
@@ -93,6 +97,10 @@ class Run:
     eval_t: int
     limit: list[str]
     bench: bool
+    train_config: str = ""  # cont fine-tunes: a JSON file of train options (e.g. {"train": {"unroll_p": 0.5}})
+    exemplar_bank: bool = False  # cont fine-tunes: training exemplars from the tldr bank (train --exemplar-bank)
+    kd_teacher: str = ""  # an AR checkpoint: the CodeFusion train files are replaced by its distilled copies
+    kd_dir: Path | None = None  # where prepare_kd wrote them
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def log(self, msg: str) -> None:
@@ -105,11 +113,12 @@ class Run:
     def files(self, split: str) -> list[str]:
         d = self.data
         if split == "train":
+            kd = self.kd_dir
             return [
-                str(d / "bash/codefusion-train.jsonl"),
+                str(kd / "kd-bash.jsonl" if kd else d / "bash/codefusion-train.jsonl"),
                 str(d / "bash/tldr-train.jsonl"),
-                str(d / "python/codefusion-train.jsonl"),
-                str(d / "cf/codefusion-train.jsonl"),
+                str(kd / "kd-python.jsonl" if kd else d / "python/codefusion-train.jsonl"),
+                str(kd / "kd-cf.jsonl" if kd else d / "cf/codefusion-train.jsonl"),
             ]
         return [str(d / f"{lang}/codefusion-dev.jsonl") for lang in ("bash", "python", "cf")]
 
@@ -154,6 +163,8 @@ def train_variant(run: Run, v: Variant) -> str | None:
         if not is_complete(Path(v.config)):
             return f"cont: {v.config} is not a checkpoint"
         dev = ["--dev", *run.files("dev"), "--eval-every", "1000"] if checkpoint_kind(v.config) == "diffusion" else []
+        dev += ["--config", run.train_config] if run.train_config else []
+        dev += ["--exemplar-bank", str(run.data / "bash/tldr-train.jsonl")] if run.exemplar_bank else []
         rc = run.cli(
             [
                 "train",
@@ -350,6 +361,15 @@ def parse_args(argv: list[str] | None) -> tuple[Run, list[Variant]]:
     p.add_argument("--eval-steps", default=env("EVAL_STEPS", "3 10"))
     p.add_argument("--eval-t", type=int, default=int(env("EVAL_T", "150")))
     p.add_argument("--bench", action="store_true", default=bool(env("BENCH")))
+    p.add_argument("--train-config", default=env("TRAIN_CONFIG", ""), help="cont: JSON train options")
+    p.add_argument(
+        "--exemplar-bank", action="store_true", default=bool(env("EXEMPLAR_BANK")), help="cont: tldr exemplars"
+    )
+    p.add_argument(
+        "--kd",
+        default=env("KD", ""),
+        help="AR checkpoint (its distilled programs are made first) or a folder of kd_targets.py's files",
+    )
     a = p.parse_args(argv)
     specs = a.variant or (env("VARIANTS") or (SMOKE_VARIANTS if a.smoke else DEFAULT_VARIANTS)).split()
     variants = [Variant.parse(s) for s in specs]  # ValueError: exit 2
@@ -392,8 +412,34 @@ def parse_args(argv: list[str] | None) -> tuple[Run, list[Variant]]:
         eval_t=a.eval_t,
         limit=limit,
         bench=a.bench,
+        train_config=str(Path(a.train_config).resolve()) if a.train_config else "",
+        exemplar_bank=a.exemplar_bank,
+        kd_teacher=a.kd,
     )
     return run, variants
+
+
+def prepare_kd(run: Run) -> str | None:
+    """With --kd: the teacher's greedy programs for the CodeFusion train files (scripts/research/kd_targets.py,
+    on the run's device) in WORK/kd, or, when --kd names a folder of kd-<lang>.jsonl files, those;
+    run.files("train") reads them from then on. None, or what failed."""
+    if not run.kd_teacher:
+        return None
+    if (Path(run.kd_teacher) / "kd-bash.jsonl").exists():  # made beforehand (e.g. into .gpu/kd, which travels)
+        run.kd_dir = Path(run.kd_teacher).resolve()
+        run.log(f"distilled targets from {run.kd_dir}")
+        return None
+    out = run.work / "kd"
+    files = [str(run.data / f"{lang}/codefusion-train.jsonl") for lang in ("bash", "python", "cf")]
+    cmd = [run.py, str(REPO / "scripts/research/kd_targets.py"), "--teacher", run.kd_teacher, "--out", str(out)]
+    cmd += ["--device", run.device, *files]
+    with open(run.out / "logs" / "kd.log", "a") as log:
+        rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO).returncode
+    if rc != 0:
+        return f"kd_targets exited {rc} (see logs/kd.log)"
+    run.kd_dir = out
+    run.log(f"distilled targets in {out}")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -403,6 +449,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gpu_train: error: {e}", file=sys.stderr)
         return 2
     prepare(run)
+    err = prepare_kd(run)
+    if err:
+        run.log(f"failed: {err}")
+        return 1
     run.log(
         f"device={run.device} data={run.data} variants={' '.join(f'{v.name}={v.kind}:{v.config}' for v in variants)}"
     )

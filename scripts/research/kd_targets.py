@@ -54,8 +54,8 @@ def greedy(gen, rows: list[dict], batch: int = 64) -> list[str]:
         mem = torch.cat([F.pad(p.mem, (0, 0, 0, width - p.mem.shape[1])) for p in plans])
         mask = torch.cat([F.pad(p.mem_mask, (0, width - p.mem_mask.shape[1]), value=False) for p in plans])
         caches: list[dict] = [{} for _ in model.blocks]
-        tok = torch.full((len(chunk), 1), BOS_ID, dtype=torch.long)
-        steps, done = [], torch.zeros(len(chunk), dtype=torch.bool)
+        tok = torch.full((len(chunk), 1), BOS_ID, dtype=torch.long, device=mem.device)
+        steps, done = [], torch.zeros(len(chunk), dtype=torch.bool, device=mem.device)
         for pos in range(model.cfg.code_max_len):
             tok = model(tok, mem, mask, caches, offset=pos)[:, -1].argmax(-1, keepdim=True)
             steps.append(tok)
@@ -72,8 +72,9 @@ def main(argv=None) -> int:
     ap.add_argument("files", nargs="+", type=Path, help="training JSONL files (nl, code, lang)")
     ap.add_argument("--teacher", default=str(REPO / "models" / "ar-baseline"))
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args(argv)
-    gen = Engine.open(a.teacher, bank=[], device="cpu").generator
+    gen = Engine.open(a.teacher, bank=[], device=a.device).generator
     if getattr(gen.cfg, "kind", None) != "ar":
         raise SystemExit(f"kd_targets: {a.teacher} is not an AR checkpoint")
     a.out.mkdir(parents=True, exist_ok=True)

@@ -102,3 +102,51 @@ def test_variant_specs_parse_into_typed_variants():
     for bad in ("nokind", "x=gan:small:", "x=diffusion::", "x=diffusion:small:oops"):
         with pytest.raises(ValueError):
             Variant.parse(bad)
+
+
+def test_kd_train_config_and_exemplar_bank_reach_the_cont_fine_tune(tmp_path, tiny_ckpt, monkeypatch):
+    sys.path.insert(0, str(REPO / "scripts"))
+    import gpu_train
+
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"train": {"unroll_p": 0.5}}))
+    data = fixture_data(tmp_path / "data")
+    run, variants = gpu_train.parse_args(
+        ["--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), "--data", str(data), "--device", "cpu"]
+        + ["--variant", f"c=cont:{tiny_ckpt}:", "--train-config", str(cfg), "--exemplar-bank"]
+        + ["--kd", str(REPO / "models" / "ar-baseline")]
+    )
+    assert run.kd_teacher.endswith("ar-baseline") and run.exemplar_bank and run.train_config == str(cfg.resolve())
+
+    # the teacher's programs, really decoded (scripts/research/kd_targets.py on the AR baseline)
+    assert gpu_train.prepare_kd(run) is None
+    train = run.files("train")
+    assert train[0].endswith("kd/kd-bash.jsonl") and train[1].endswith("bash/tldr-train.jsonl")
+    rows = [json.loads(line) for line in Path(train[0]).read_text().splitlines()]
+    assert rows and all(r["lang"] == "bash" and r["code"] for r in rows)
+
+    calls = []
+    monkeypatch.setattr(gpu_train.Run, "cli", lambda self, args, log_file, **kw: calls.append(args) or 0)
+    monkeypatch.setattr(gpu_train, "pack", lambda run, v: None)
+    assert gpu_train.train_variant(run, variants[0]) is None
+    args = calls[0]
+    assert args[args.index("--config") + 1] == str(cfg.resolve())
+    assert args[args.index("--exemplar-bank") + 1].endswith("bash/tldr-train.jsonl")
+    data_args = args[args.index("--data") + 1 : args.index("--batch-size")]
+    assert data_args == train  # the distilled files are what it trains on
+
+
+def test_kd_may_name_a_folder_of_distilled_files_made_beforehand(tmp_path):
+    sys.path.insert(0, str(REPO / "scripts"))
+    import gpu_train
+
+    kd = tmp_path / "kd"
+    kd.mkdir()
+    for lang in ("bash", "python", "cf"):
+        (kd / f"kd-{lang}.jsonl").write_text("")
+    run, _ = gpu_train.parse_args(
+        ["--out", str(tmp_path / "out"), "--work", str(tmp_path / "w"), "--data", str(tmp_path), "--kd", str(kd)]
+        + ["--variant", "c=cont:models/default:"]
+    )
+    assert gpu_train.prepare_kd(run) is None and run.kd_dir == kd.resolve()
+    assert run.files("train")[2] == str(kd.resolve() / "kd-python.jsonl")
