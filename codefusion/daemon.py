@@ -83,6 +83,9 @@ def identity(checkpoint: str | None, device: str | None, exemplars=()) -> dict:
     }
 
 
+MAX_SOCKET_PATH = 107  # bytes: sockaddr_un.sun_path is 108 on Linux, with its terminating NUL
+
+
 def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -109,7 +112,13 @@ def _place(ident: dict) -> str:
 def socket_path(checkpoint: str | None, device: str | None, exemplars=(), ident: dict | None = None) -> Path:
     """Where the daemon for this install and configuration listens: <place>-<identity>.sock."""
     ident = ident or identity(checkpoint, device, exemplars)
-    return socket_folder() / f"{_place(ident)}-{_digest(ident)}.sock"
+    path = socket_folder() / f"{_place(ident)}-{_digest(ident)}.sock"
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:  # connect() would fail with an OSError that reads like no daemon
+        raise DaemonError(
+            f"the daemon socket {path} is {len(os.fsencode(path))} bytes, over the {MAX_SOCKET_PATH}-byte limit of "
+            "a Unix socket path; set XDG_RUNTIME_DIR to a shorter folder"
+        )
+    return path
 
 
 def request(path: Path, payload: dict, timeout: float = 600.0) -> dict:

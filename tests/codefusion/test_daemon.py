@@ -88,6 +88,15 @@ def test_a_shared_socket_folder_is_refused(monkeypatch, tmp_path):
         daemon.socket_path(None, "cpu")
 
 
+def test_a_socket_path_over_the_unix_limit_is_refused_with_its_reason(monkeypatch, tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True, mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
+    with pytest.raises(daemon.DaemonError, match="over the 107-byte limit of a Unix socket path") as e:
+        daemon.socket_path(None, "cpu")
+    assert "XDG_RUNTIME_DIR" in str(e.value) and "not this install" not in str(e.value)
+
+
 class _FakeDaemon(threading.Thread):
     """A test double of a daemon at `path` that answers hello with `ident`, any request with {"candidates": []},
     and stops on {"shutdown": true}."""
