@@ -41,7 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import is_dataclass, replace
 from typing import Any
 
-from engine.slots import _PLACEHOLDERS, find_literals
+from engine.slots import PLACEHOLDERS, find_literals
 
 FEATURES = (
     "retrieved",
@@ -65,7 +65,7 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 # ------------------------------------------------------------------------------------------ features
 def shape(code: str) -> str:
     """The program with its literals and placeholders masked by kind ("tail -n NUM FILE"), whitespace collapsed."""
-    spans = [(m.start(), m.end(), kind) for kind, pat in _PLACEHOLDERS.items() for m in pat.finditer(code)]
+    spans = [(m.start(), m.end(), kind) for kind, pat in PLACEHOLDERS.items() for m in pat.finditer(code)]
     spans += [(lit.start, lit.end, lit.kind) for lit in find_literals(code)]
     chosen: list = []
     for a, b, kind in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):

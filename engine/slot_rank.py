@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-# engine.slots' placeholder patterns and where a literal stands in code (private there), as argument filling
+# engine.slots' placeholder patterns and where a literal stands in code, as argument filling
 # (engine.slots.adapt_arguments) uses them
-from engine.slots import _PLACEHOLDERS, KINDS, _code_pattern, find_literals, slot_request
+from engine.slots import KINDS, PLACEHOLDERS, code_pattern, find_literals, slot_request
 
 # SLOT_WEIGHT chosen on Bash dev (codefusion eval, k = 5, the shipped model and only the shipped bank): all 518
 # items, argument recall 34.0 -> 49.4 (0.15: 46.6), template top-1/top-5 1.4/3.7 -> 1.5/2.9 (19 -> 15 items; 0.15:
@@ -45,7 +45,7 @@ def program_slots(code: str) -> tuple[int, ...]:
     """How many places of each kind (KINDS order) a program has for a literal: placeholders and its
     own literals."""
     counts = dict.fromkeys(KINDS, 0)
-    for kind, pat in _PLACEHOLDERS.items():
+    for kind, pat in PLACEHOLDERS.items():
         counts[kind] += sum(1 for _ in pat.finditer(code))
     for lit in find_literals(code):
         counts[lit.kind] += 1
@@ -61,7 +61,7 @@ def fit(literals: list[tuple[str, str]], code: str) -> float:
     todo: dict[str, int] = {}
     have = 0
     for kind, text in literals:
-        if _code_pattern(text, kind).search(code):
+        if code_pattern(text, kind).search(code):
             have += 1
             places[kind] = max(0, places[kind] - 1)  # the literal stands in one of them
         else:

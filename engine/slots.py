@@ -121,7 +121,7 @@ def slot_request(nl: str) -> tuple[str, dict[str, str]]:
     return "".join(out), {slot: lit.text for lit, slot in pairs}
 
 
-def _code_pattern(text: str, kind: str) -> re.Pattern:
+def code_pattern(text: str, kind: str) -> re.Pattern:
     """Where a literal stands in code: the same text, not inside a longer word or number."""
     body = re.escape(text)
     if kind == "NUM":  # "10" in "-size +10M" and "-mtime -10", not in "100" or "1.0"
@@ -134,7 +134,7 @@ def slot_pair(nl: str, code: str) -> tuple[str, str, dict[str, str]]:
     slotted_nl, table = slot_request(nl)
     # longer literals first, so "a.txt" is not cut by a NUM or a shorter path inside it
     for slot, text in sorted(table.items(), key=lambda kv: -len(kv[1])):
-        code = _code_pattern(text, slot[:-1]).sub(slot, code)
+        code = code_pattern(text, slot[:-1]).sub(slot, code)
     return slotted_nl, code, table
 
 
@@ -154,12 +154,12 @@ def request_literals_in(nl: str, code: str) -> set[str]:
     """The request's literals that a program contains. Argument recall of a candidate on an item is
     |request_literals_in(nl, candidate) & request_literals_in(nl, reference)| / |... reference|."""
     table = slot_request(nl)[1]
-    return {t for slot, t in table.items() if _code_pattern(t, slot[:-1]).search(code)}
+    return {t for slot, t in table.items() if code_pattern(t, slot[:-1]).search(code)}
 
 
 # placeholders of template programs (tldr-pages writes `tail --lines count path/to/file`), by the kind of
 # literal that takes their place
-_PLACEHOLDERS = {
+PLACEHOLDERS = {
     "FILE": re.compile(
         r"(?<![\w/.-])(?:(?:\.\./|\./|~/|/)?path/to/[\w./*-]*|[a-z]+_(?:file|files|directory|dir|folder|path)\d?"
         r"|(?:file|filename|directory|folder|dir)\d?|\*\.ext)(?![\w/.-])"
@@ -186,11 +186,11 @@ def adapt_arguments(code: str, table: dict[str, str]) -> tuple[str, list[tuple[s
     todo = {kind: [t for s, t in table.items() if s[:-1] == kind] for kind in KINDS}
     # the request's literals the program already has are used up
     for kind, texts in todo.items():
-        todo[kind] = [t for t in texts if not _code_pattern(t, kind).search(code)]
+        todo[kind] = [t for t in texts if not code_pattern(t, kind).search(code)]
     if not any(todo.values()):
         return code, []
     spans: list[tuple[int, int, str]] = []  # (start, end, kind): placeholders first, then concrete literals
-    for kind, pat in _PLACEHOLDERS.items():
+    for kind, pat in PLACEHOLDERS.items():
         spans += [(m.start(), m.end(), kind) for m in pat.finditer(code)]
     own = [
         (lit.start, lit.end, lit.kind)
