@@ -303,10 +303,14 @@ def probe(venv: Path, cwd: Path, env: dict, checkpoint: str | None = None) -> di
 # ---------------------------------------------------------------- asking the CLI
 
 
-def ask(venv: Path, cwd: Path, env: dict, req: dict, k: int, checkpoint: str | None) -> dict:
-    """One `codefusion generate --json --daemon` as a user types it: {"candidates", "seconds"} or {"error"}."""
+def ask(
+    venv: Path, cwd: Path, env: dict, req: dict, k: int, checkpoint: str | None, exemplars: list[str] | None = None
+) -> dict:
+    """One `codefusion generate --json --daemon` as a user types it: {"candidates", "seconds"} or {"error"}.
+    exemplars: the user's own example files (`--exemplars`), searched before the shipped bank."""
     cmd = [str(venv / "bin" / "codefusion"), "generate", "--json", "-k", str(k), "--lang", req["lang"], "--daemon"]
     cmd += ["--checkpoint", checkpoint] if checkpoint else []
+    cmd += ["--exemplars", *exemplars] if exemplars else []
     cmd += ["--", req["nl"]]
     t = time.perf_counter()
     try:
@@ -379,6 +383,7 @@ def run(
     progress: bool = False,
     shipped_bank: bool = True,
     ref: str | None = None,
+    exemplars: list[str] | None = None,
 ) -> dict:
     log = (lambda msg: print(msg, file=sys.stderr)) if progress else (lambda msg: None)
     root = Path(tempfile.mkdtemp(prefix="codefusion-everyday-"))
@@ -398,7 +403,7 @@ def run(
             for i, req in enumerate(requests, 1):
                 if progress:
                     print(f"\r[{i}/{len(requests)}] {req['id']} ", end="", file=sys.stderr, flush=True)
-                answers.append(ask(venv, outside, env, req, k, checkpoint))
+                answers.append(ask(venv, outside, env, req, k, checkpoint, exemplars))
         finally:
             stopped = stop_daemons(env)
             if progress:
@@ -447,6 +452,7 @@ def run(
             "torch_version": info["torch"],
             "modules": info["modules"],
             "checkpoint": checkpoint or info["default_checkpoint"],
+            "exemplars": exemplars or [],
             "shipped_model": checkpoint is None,
             "bank": bank_note(info, retrieved),
             "shipped_bank": info["shipped_bank"],
@@ -560,6 +566,9 @@ def main(argv: Iterable[str] | None = None) -> int:
         action="store_true",
         help="turn off the Bash exemplar bank the package ships (CODEFUSION_SHIPPED_BANK=none): the model alone",
     )
+    p.add_argument(
+        "--exemplars", nargs="+", default=None, help="your own example files (JSONL), as `generate --exemplars` takes"
+    )
     p.add_argument("--out", default=None, help="write the report here (JSON) and beside it a .md")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (wheel, venv) and say where")
     a = p.parse_args(argv)
@@ -572,6 +581,9 @@ def main(argv: Iterable[str] | None = None) -> int:
             if not (ck / "config.json").is_file():
                 raise CheckError(f"--checkpoint {a.checkpoint}: not a checkpoint directory (no config.json)")
             checkpoint = str(ck)
+        missing = [f for f in a.exemplars or [] if not Path(f).is_file()]
+        if missing:
+            raise CheckError(f"--exemplars {missing[0]}: no such file")
         requests = select(load_requests(Path(a.requests)), a.limit)
         report = run(
             requests,
@@ -583,6 +595,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             progress=sys.stderr.isatty(),
             shipped_bank=not a.no_shipped_bank,
             ref=a.ref,
+            exemplars=[str(Path(f).resolve()) for f in a.exemplars] if a.exemplars else None,
         )
     except CheckError as e:
         print(f"error: {e}", file=sys.stderr)

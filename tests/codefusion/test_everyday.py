@@ -104,7 +104,10 @@ def test_bad_options_fail_with_one_line(tmp_path, capsys):
     assert ev.main(["--checkpoint", str(tmp_path), "--limit", "1"]) == 1
     assert ev.main(["--limit", "0"]) == 1
     assert ev.main(["--ref", "no-such-ref-of-this-repo", "--limit", "1"]) == 1
+    assert ev.main(["--exemplars", str(tmp_path / "none.jsonl"), "--limit", "1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
+    assert err[3] == f"error: --exemplars {tmp_path / 'none.jsonl'}: no such file"
+    err = err[:3]
     assert len(err) == 3 and "not a checkpoint directory" in err[0] and "--limit must be at least 1" in err[1]
     assert err[2].startswith("error: --ref no-such-ref-of-this-repo: ")
 
@@ -160,3 +163,20 @@ def test_the_script_runs_end_to_end_against_a_fresh_install(tiny_ckpt, tmp_path)
     md = out.with_suffix(".md").read_text()
     assert re.search(r"^\| overall \| 4 \| \d \(", md, re.M) and md.count("\n| b0") == 2 and md.count("\n| p0") == 2
     assert "| overall | 4 |" in r.stdout
+
+
+def test_own_example_files_reach_every_generate_call(monkeypatch, tmp_path):
+    seen = []
+
+    def fake_run(cmd, **kw):  # a test double of the installed CLI: records what it was asked
+        seen.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, stdout="[]", stderr="")
+
+    monkeypatch.setattr(ev.subprocess, "run", fake_run)
+    req = {"lang": "python", "nl": "sleep for 5 seconds"}
+    bank = str(tmp_path / "mine.jsonl")
+    assert ev.ask(tmp_path, tmp_path, {}, req, 5, None, [bank])["candidates"] == []
+    cmd = seen[-1]
+    assert cmd[cmd.index("--exemplars") + 1] == bank and cmd[-2:] == ["--", "sleep for 5 seconds"]
+    ev.ask(tmp_path, tmp_path, {}, req, 5, None)
+    assert "--exemplars" not in seen[-1]
