@@ -98,14 +98,15 @@ def mask_predict_sample(model, mem, mem_mask, x_T, steps: int, schedule, cancel:
     tt = torch.full((k,), T, device=x_T.device, dtype=torch.long)
     x, x0_prev = x_T, None
     masked = torch.ones(k, Lc, dtype=torch.bool, device=x_T.device)  # positions read at this step
-    ids = lp = torch.zeros(k, Lc, device=x_T.device)
+    ids = torch.zeros(k, Lc, dtype=torch.long, device=x_T.device)
+    lp = torch.zeros(k, Lc, device=x_T.device)
     for i in range(max(1, steps)):
         if is_cancelled(cancel):
             raise Cancelled("generation cancelled")
         x0_hat = model.denoise(x, tt, mem, mem_mask, x0_prev)
         logp = F.log_softmax(model.decode(x0_hat, mem, mem_mask)[1].float(), dim=-1)
         new_lp, new_ids = logp.max(-1)  # (k, Lc)
-        ids, lp = torch.where(masked, new_ids, ids.long()), torch.where(masked, new_lp, lp)
+        ids, lp = torch.where(masked, new_ids, ids), torch.where(masked, new_lp, lp)
         if i >= steps - 1:
             break
         n = torch.tensor([CodeTokenizer.content_length(r) + 1 for r in ids.tolist()], device=x.device).clamp(max=Lc)

@@ -113,13 +113,11 @@ class Run:
     def files(self, split: str) -> list[str]:
         d = self.data
         if split == "train":
-            kd = self.kd_dir
-            return [
-                str(kd / "kd-bash.jsonl" if kd else d / "bash/codefusion-train.jsonl"),
-                str(d / "bash/tldr-train.jsonl"),
-                str(kd / "kd-python.jsonl" if kd else d / "python/codefusion-train.jsonl"),
-                str(kd / "kd-cf.jsonl" if kd else d / "cf/codefusion-train.jsonl"),
-            ]
+
+            def pairs(lang: str) -> str:  # a CodeFusion train file, or its distilled copy (prepare_kd)
+                return str(self.kd_dir / f"kd-{lang}.jsonl" if self.kd_dir else d / f"{lang}/codefusion-train.jsonl")
+
+            return [pairs("bash"), str(d / "bash/tldr-train.jsonl"), pairs("python"), pairs("cf")]
         return [str(d / f"{lang}/codefusion-dev.jsonl") for lang in ("bash", "python", "cf")]
 
     def cli(self, args: list[str], log_file: Path, launch: bool = True, timeout: float | None = None) -> int:
@@ -162,9 +160,9 @@ def train_variant(run: Run, v: Variant) -> str | None:
 
         if not is_complete(Path(v.config)):
             return f"cont: {v.config} is not a checkpoint"
-        dev = ["--dev", *run.files("dev"), "--eval-every", "1000"] if checkpoint_kind(v.config) == "diffusion" else []
-        dev += ["--config", run.train_config] if run.train_config else []
-        dev += ["--exemplar-bank", str(run.data / "bash/tldr-train.jsonl")] if run.exemplar_bank else []
+        extra = ["--dev", *run.files("dev"), "--eval-every", "1000"] if checkpoint_kind(v.config) == "diffusion" else []
+        extra += ["--config", run.train_config] if run.train_config else []
+        extra += ["--exemplar-bank", str(run.data / "bash/tldr-train.jsonl")] if run.exemplar_bank else []
         rc = run.cli(
             [
                 "train",
@@ -172,7 +170,7 @@ def train_variant(run: Run, v: Variant) -> str | None:
                 v.config,
                 *v.set_args(),
                 *common,
-                *dev,
+                *extra,
                 "--time-budget",
                 str(run.ft_s),
                 "--save-every",
